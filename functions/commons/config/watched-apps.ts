@@ -1,0 +1,62 @@
+/**
+ * The schema of `WATCHDOG_APPS` (see the Lambda contract). The CDK stack validates its config with the
+ * same schema at synth time, so a bad config fails `cdk synth`, not the first alarm.
+ */
+import { z } from 'zod';
+import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN } from '../store/ids.ts';
+
+export const watchedAppSchema = z
+  .object({
+    applicationId: z
+      .string()
+      .regex(
+        APPLICATION_ID_PATTERN,
+        'must be the Store ID: 12 upper-case letters and digits, e.g. 9NBLGGH4R315',
+      ),
+    name: z.string().min(1).max(256).optional(),
+    alarmNames: z.array(z.string().min(1).max(255)).default([]),
+    flights: z
+      .union([
+        z.literal('all'),
+        z
+          .array(z.string().regex(FLIGHT_ID_PATTERN, 'must be a flight ID (a GUID)'))
+          .min(1, 'must list at least one flight ID, or be "all", or be left out'),
+      ])
+      .optional(),
+    mode: z.enum(['enforce', 'dry-run']).default('enforce'),
+  })
+  .strict();
+
+export const watchedAppsSchema = z
+  .array(watchedAppSchema)
+  .min(1, 'must list at least one app')
+  .superRefine((apps, ctx) => {
+    const seen = new Set<string>();
+    apps.forEach((app, index) => {
+      if (seen.has(app.applicationId)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'applicationId'],
+          message: `${app.applicationId} is listed twice`,
+        });
+      }
+      seen.add(app.applicationId);
+    });
+  });
+
+/** An app as configured (defaults applied). */
+export type WatchedApp = z.output<typeof watchedAppSchema>;
+/** An app as written in config (defaults optional). */
+export type WatchedAppInput = z.input<typeof watchedAppSchema>;
+
+/** Formats zod issues as `path: message` lines, naming each field (never echoing values). */
+export function formatIssues(prefix: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const path =
+      issue.path.length === 0
+        ? prefix
+        : `${prefix}${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
+    return `${path}: ${issue.message}`;
+  });
+  return lines.join('; ');
+}

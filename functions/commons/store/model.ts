@@ -1,0 +1,65 @@
+/**
+ * The Store submission API resources the watchdog reads, as zod schemas (parse at the edge, trust
+ * inside). Field names follow get-app-data.md and manage-app-submissions.md. Unknown fields are kept
+ * out; optional references are optional (an app can lack either submission reference, get-all-apps.md).
+ */
+import { z } from 'zod';
+
+export const ROLLOUT_STATUSES = [
+  'PackageRolloutNotStarted',
+  'PackageRolloutInProgress',
+  'PackageRolloutComplete',
+  'PackageRolloutStopped',
+] as const;
+
+export const packageRolloutSchema = z.object({
+  isPackageRollout: z.boolean(),
+  packageRolloutPercentage: z.number().min(0).max(100),
+  packageRolloutStatus: z.enum(ROLLOUT_STATUSES),
+  fallbackSubmissionId: z.string(),
+});
+export type PackageRollout = z.infer<typeof packageRolloutSchema>;
+export type PackageRolloutStatus = PackageRollout['packageRolloutStatus'];
+
+export const submissionRefSchema = z.object({
+  id: z.string().min(1),
+  resourceLocation: z.string().optional(),
+});
+export type SubmissionRef = z.infer<typeof submissionRefSchema>;
+
+export const applicationSchema = z.object({
+  id: z.string(),
+  primaryName: z.string().optional(),
+  lastPublishedApplicationSubmission: submissionRefSchema.nullish(),
+  pendingApplicationSubmission: submissionRefSchema.nullish(),
+});
+export type Application = z.infer<typeof applicationSchema>;
+
+export const flightSchema = z.object({
+  flightId: z.string(),
+  friendlyName: z.string().optional(),
+  lastPublishedFlightSubmission: submissionRefSchema.nullish(),
+  pendingFlightSubmission: submissionRefSchema.nullish(),
+});
+export type Flight = z.infer<typeof flightSchema>;
+
+export const flightListSchema = z.object({
+  value: z.array(flightSchema),
+  '@nextLink': z.string().optional(),
+  totalCount: z.number().optional(),
+});
+export type FlightList = z.infer<typeof flightListSchema>;
+
+/** The parts of an app or flight submission resource the watchdog needs. */
+export const submissionSchema = z.object({
+  id: z.string(),
+  status: z.string(),
+});
+export type Submission = z.infer<typeof submissionSchema>;
+
+/** Where a rollout lives: the main rollout of an app (no `flightId`) or a package flight's. */
+export interface RolloutRef {
+  readonly applicationId: string;
+  readonly flightId?: string;
+  readonly submissionId: string;
+}

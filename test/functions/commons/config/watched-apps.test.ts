@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { formatIssues, watchedAppsSchema } from '../../../../functions/commons/config/watched-apps.ts';
+
+function errorsOf(value: unknown): string {
+  const parsed = watchedAppsSchema.safeParse(value);
+  if (parsed.success) throw new Error('expected the config to be rejected');
+  return formatIssues('WATCHDOG_APPS', parsed.error);
+}
+
+describe('WATCHDOG_APPS schema', () => {
+  it('applies the documented defaults', () => {
+    const apps = watchedAppsSchema.parse([{ applicationId: '9NBLGGH4R315' }]);
+    expect(apps).toEqual([{ applicationId: '9NBLGGH4R315', alarmNames: [], mode: 'enforce' }]);
+  });
+
+  it('names the field that is wrong', () => {
+    expect(errorsOf([{ applicationId: '9nblggh4r315' }])).toMatch(
+      /^WATCHDOG_APPS\[0\]\.applicationId: must be the Store ID/,
+    );
+    expect(errorsOf([{ applicationId: '9NBLGGH4R315', mode: 'halt' }])).toMatch(/WATCHDOG_APPS\[0\]\.mode/);
+    expect(errorsOf([{ applicationId: '9NBLGGH4R315', flights: ['nope'] }])).toMatch(
+      /WATCHDOG_APPS\[0\]\.flights\[0\]/,
+    );
+    expect(errorsOf([{ applicationId: '9NBLGGH4R315', alarm: 'x' }])).toMatch(/Unrecognized key/);
+  });
+
+  it('rejects an empty list and duplicate apps', () => {
+    expect(errorsOf([])).toMatch(/at least one app/);
+    expect(errorsOf([{ applicationId: '9NBLGGH4R315' }, { applicationId: '9NBLGGH4R315' }])).toMatch(
+      /WATCHDOG_APPS\[1\]\.applicationId: 9NBLGGH4R315 is listed twice/,
+    );
+  });
+});
