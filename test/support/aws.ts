@@ -8,7 +8,7 @@ import { describe, inject } from 'vitest';
 export const motoEndpoint: string | null = inject('motoEndpoint');
 
 /** `describe` for suites that need moto: skipped, with the install hint in its name, when moto is missing. */
-export const describeWithMoto: typeof describe = motoEndpoint === null ? describe.skip : describe;
+export const describeWithMoto = describe.skipIf(motoEndpoint === null);
 
 export const MOTO_SKIP_REASON =
   motoEndpoint === null ? ' (skipped: install moto with `pip install "moto[server]"`)' : '';
