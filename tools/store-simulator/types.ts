@@ -1,0 +1,147 @@
+/**
+ * The public shape of the Store simulator: its state, how it starts, and the control API for fault
+ * injection. Used by tests, the local run and the benchmark. Never deployed.
+ */
+import type { PackageRollout } from '../../functions/commons/store/model.ts';
+
+/** The 15 submission statuses (manage-app-submissions.md). */
+export type SubmissionStatus =
+  | 'None'
+  | 'Canceled'
+  | 'PendingCommit'
+  | 'CommitStarted'
+  | 'CommitFailed'
+  | 'PendingPublication'
+  | 'Publishing'
+  | 'Published'
+  | 'PublishFailed'
+  | 'PreProcessing'
+  | 'PreProcessingFailed'
+  | 'Certification'
+  | 'CertificationFailed'
+  | 'Release'
+  | 'ReleaseFailed';
+
+/** An Azure AD application registered in a tenant (client credentials). */
+export interface SimTenant {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface SimSubmission {
+  readonly id: string;
+  status: SubmissionStatus;
+  rollout: PackageRollout;
+}
+
+/** A package flight; its submissions live under `flights/{flightId}/submissions/{id}`. */
+export interface SimFlight {
+  readonly flightId: string;
+  friendlyName: string;
+  submissions: SimSubmission[];
+  lastPublishedSubmissionId?: string;
+  pendingSubmissionId?: string;
+}
+
+export interface SimApp {
+  /** Store ID, e.g. `9NBLGGH4R315`. */
+  readonly id: string;
+  primaryName: string;
+  /** The tenant that owns the app (and whose throttle budget its calls spend); defaults to the first tenant. */
+  tenantId?: string;
+  /** Every submission of the app (the main, non-flight ones). */
+  submissions: SimSubmission[];
+  lastPublishedSubmissionId?: string;
+  pendingSubmissionId?: string;
+  flights?: SimFlight[];
+  /** The app uses a feature the API does not support: every call about it answers 409 (CONTRACT §6 (c)). */
+  unsupportedFeature?: boolean;
+}
+
+export interface SimulatorState {
+  tenants: SimTenant[];
+  apps: SimApp[];
+}
+
+export interface SimulatorOptions {
+  /** Initial state; deep-copied, so the caller's object is never mutated. */
+  readonly state: SimulatorState;
+  /** Loopback port; 0 (default) picks a free one. */
+  readonly port?: number;
+  /** Token lifetime in seconds (default 3599, like Azure AD). */
+  readonly tokenLifetimeSeconds?: number;
+  /** Per-tenant throttle like the real service; default off. */
+  readonly throttle?: ThrottleSettings | null;
+}
+
+export interface ThrottleSettings {
+  /** Requests allowed per window per tenant (the service allows about 20 a minute). */
+  readonly limit: number;
+  /** The window, in milliseconds (default 60 000). */
+  readonly windowMs?: number;
+}
+
+/** Which requests a fault applies to. Every given field must match; an empty matcher matches all. */
+export interface RequestMatcher {
+  readonly kind?: 'token' | 'store';
+  readonly method?: 'GET' | 'POST';
+  /** Substring of, or pattern for, the request path (without query). */
+  readonly path?: string | RegExp;
+}
+
+export interface RecordedRequest {
+  readonly kind: 'token' | 'store';
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  readonly query: string;
+  /** Final status sent, or `undefined` if the request hung or the connection was reset. */
+  status: number | undefined;
+  /** `performance.now()` when the request arrived and when the answer was sent. */
+  readonly startedAt: number;
+  endedAt: number | undefined;
+}
+
+export interface SimulatorControl {
+  /** Every request received, in arrival order. */
+  readonly requests: readonly RecordedRequest[];
+  clearRequests(): void;
+  /** Delay every answer by `ms` (0 turns it off). */
+  setLatency(ms: number): void;
+  /** The next `count` matching requests answer `status` (with `Retry-After` when given) and change nothing. */
+  failNext(options: {
+    readonly status: number;
+    readonly count?: number;
+    readonly match?: RequestMatcher;
+    readonly retryAfter?: string;
+    readonly body?: unknown;
+  }): void;
+  /** The next `count` matching requests never answer (until the simulator closes or the client gives up). */
+  hangNext(options: { readonly count?: number; readonly match?: RequestMatcher }): void;
+  /** The next `count` matching requests get their connection destroyed without an answer. */
+  resetNext(options: { readonly count?: number; readonly match?: RequestMatcher }): void;
+  /** The next `count` halt requests take effect, then answer 503 (StoreBroker#123). */
+  haltAppliesThen503(options?: { readonly count?: number }): void;
+  /** Every token issued so far is now expired (the next Store call with one answers 401). */
+  expireAllTokens(): void;
+  /** Turn the per-tenant throttle on (or off with `null`). */
+  setThrottle(settings: ThrottleSettings | null): void;
+  /** Current rollout of a submission (a copy), for assertions; throws when it does not exist. */
+  rollout(applicationId: string, submissionId: string, flightId?: string): PackageRollout;
+  /** A deep copy of the whole state. */
+  snapshot(): SimulatorState;
+  /** Number of halts that took effect (changed a rollout to Stopped), for "never halted twice" proofs. */
+  readonly effectiveHalts: number;
+}
+
+export interface RunningSimulator {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  /** Store API base, `${url}/v1.0/my/` (what `STORE_API_BASE_URL` is set to). */
+  readonly storeBaseUrl: string;
+  /** Azure AD authority, `${url}` (token URL `${authority}/{tenantId}/oauth2/token`). */
+  readonly authority: string;
+  readonly control: SimulatorControl;
+  close(): Promise<void>;
+}
