@@ -1,0 +1,183 @@
+/**
+ * Store API credentials from Secrets Manager: `{"tenantId","clientId","clientSecret"}` (the Azure AD
+ * application that has the Manager role in Partner Center).
+ *
+ * Cached in memory for a bounded time; `refresh()` re-reads the secret once when the token endpoint
+ * rejects the cached credentials (the secret may have been rotated). No error message ever contains the
+ * secret's value: malformed secrets are described by field name only.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { ConfigurationError, WatchdogError } from '../errors.ts';
+
+/** Azure AD tenant: a GUID or a domain name. It goes into the token URL's path, so nothing else is allowed. */
+const TENANT_ID_PATTERN =
+  /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63})$/;
+
+const credentialsSchema = z.object({
+  tenantId: z.string().regex(TENANT_ID_PATTERN, 'must be the Azure AD tenant ID (a GUID) or its domain name'),
+  clientId: z.string().min(1, 'must not be empty'),
+  clientSecret: z.string().min(1, 'must not be empty'),
+});
+
+/** Credentials for the Azure AD client-credentials flow. Serializes and inspects without the secret. */
+export class StoreCredentials {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly #clientSecret: string;
+
+  constructor(value: { tenantId: string; clientId: string; clientSecret: string }) {
+    this.tenantId = value.tenantId;
+    this.clientId = value.clientId;
+    this.#clientSecret = value.clientSecret;
+  }
+
+  get clientSecret(): string {
+    return this.#clientSecret;
+  }
+
+  toJSON(): { tenantId: string; clientId: string; clientSecret: string } {
+    return { tenantId: this.tenantId, clientId: this.clientId, clientSecret: '[redacted]' };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `StoreCredentials { tenantId: '${this.tenantId}', clientId: '${this.clientId}', clientSecret: [redacted] }`;
+  }
+}
+
+/**
+ * Parses the secret's `SecretString`. Throws `ConfigurationError` (`SECRET_MALFORMED`) naming the
+ * missing or malformed field, never a value.
+ */
+export function parseStoreCredentials(secretString: string | undefined, secretId: string): StoreCredentials {
+  if (secretString === undefined || secretString.trim() === '') {
+    throw new ConfigurationError(
+      'SECRET_EMPTY',
+      `secret ${secretId} has no value yet: store {"tenantId","clientId","clientSecret"} in it (see README, "Fill the secret")`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(secretString);
+  } catch {
+    throw new ConfigurationError(
+      'SECRET_MALFORMED',
+      `secret ${secretId} is not JSON: expected {"tenantId","clientId","clientSecret"}`,
+    );
+  }
+  const parsed = credentialsSchema.safeParse(json);
+  if (!parsed.success) {
+    const present =
+      typeof json === 'object' && json !== null ? new Set(Object.keys(json)) : new Set<string>();
+    const fields = parsed.error.issues.map((issue) => {
+      const field = issue.path.join('.');
+      if (field === '') return 'the value must be a JSON object';
+      if (!present.has(field)) return `the field ${field} is missing`;
+      return `the field ${field} ${issue.code === 'invalid_type' ? 'must be a string' : issue.message}`;
+    });
+    throw new ConfigurationError('SECRET_MALFORMED', `secret ${secretId} is malformed: ${fields.join('; ')}`);
+  }
+  return new StoreCredentials(parsed.data);
+}
+
+/** The AWS error names Secrets Manager uses, mapped to a clear watchdog error. */
+function describeSecretsManagerError(error: unknown, secretId: string): WatchdogError {
+  const name = error instanceof Error ? error.name : 'Unknown';
+  switch (name) {
+    case 'ResourceNotFoundException':
+      return new ConfigurationError('SECRET_NOT_FOUND', `secret ${secretId} does not exist`, {
+        cause: error,
+      });
+    case 'AccessDeniedException':
+      return new ConfigurationError('SECRET_ACCESS_DENIED', `not allowed to read secret ${secretId}`, {
+        cause: error,
+      });
+    case 'DecryptionFailure':
+      return new ConfigurationError('SECRET_DECRYPTION_FAILED', `cannot decrypt secret ${secretId}`, {
+        cause: error,
+      });
+    case 'InvalidRequestException':
+      return new ConfigurationError('SECRET_UNAVAILABLE', `secret ${secretId} cannot be read (${name})`, {
+        cause: error,
+      });
+    default:
+      return new WatchdogError(
+        'upstream',
+        'SECRET_READ_FAILED',
+        `reading secret ${secretId} failed (${name})`,
+        {
+          cause: error,
+          retryable: true,
+        },
+      );
+  }
+}
+
+export interface CredentialsSourceOptions {
+  /** How long a read is trusted before the secret is read again. @default 300_000 (5 minutes) */
+  readonly ttlMs?: number;
+  /** Clock, for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Reads and caches the Store credentials. */
+export interface CredentialsSource {
+  /** The cached credentials, or a fresh read when none are cached or the cache is stale. */
+  get(signal?: AbortSignal): Promise<StoreCredentials>;
+  /**
+   * Reads the secret again (once per rejected value: concurrent callers share one read) and reports
+   * whether the value changed, so a caller knows if retrying with it can help.
+   */
+  refresh(signal?: AbortSignal): Promise<{ credentials: StoreCredentials; changed: boolean }>;
+}
+
+/** Creates a credentials source reading `secretId` with the given Secrets Manager client. */
+export function createCredentialsSource(
+  client: SecretsManagerClient,
+  secretId: string,
+  options: CredentialsSourceOptions = {},
+): CredentialsSource {
+  const ttlMs = options.ttlMs ?? 300_000;
+  const now = options.now ?? Date.now;
+  let cached: { credentials: StoreCredentials; versionId: string | undefined; readAt: number } | undefined;
+  let inFlight: Promise<{ credentials: StoreCredentials; versionId: string | undefined }> | undefined;
+
+  const read = (signal?: AbortSignal) => {
+    inFlight ??= (async () => {
+      try {
+        const output = await client
+          .send(
+            new GetSecretValueCommand({ SecretId: secretId }),
+            signal === undefined ? {} : { abortSignal: signal },
+          )
+          .catch((error: unknown) => {
+            throw describeSecretsManagerError(error, secretId);
+          });
+        const credentials = parseStoreCredentials(output.SecretString, secretId);
+        cached = { credentials, versionId: output.VersionId, readAt: now() };
+        return { credentials, versionId: output.VersionId };
+      } finally {
+        inFlight = undefined;
+      }
+    })();
+    return inFlight;
+  };
+
+  return {
+    async get(signal) {
+      if (cached !== undefined && now() - cached.readAt < ttlMs) return cached.credentials;
+      return (await read(signal)).credentials;
+    },
+    async refresh(signal) {
+      const before = cached;
+      const fresh = await read(signal);
+      const changed =
+        before === undefined ||
+        fresh.versionId !== before.versionId ||
+        fresh.credentials.clientId !== before.credentials.clientId ||
+        fresh.credentials.clientSecret !== before.credentials.clientSecret ||
+        fresh.credentials.tenantId !== before.credentials.tenantId;
+      return { credentials: fresh.credentials, changed };
+    },
+  };
+}
