@@ -1,0 +1,179 @@
+/**
+ * The Lambda's environment, parsed once at start-up into a typed config (see the Lambda contract,
+ * "Environment"). A missing or malformed variable is a `ConfigurationError` whose message names the
+ * variable and what was expected; it never echoes a value that could be long or sensitive.
+ */
+import { ConfigurationError } from '../errors.ts';
+import { formatIssues, type WatchedApp, watchedAppsSchema } from './watched-apps.ts';
+
+/** The documented default of `STORE_API_BASE_URL`. */
+export const DEFAULT_STORE_API_BASE_URL = 'https://manage.devcenter.microsoft.com/v1.0/my/';
+/** The documented default of `AZURE_AD_AUTHORITY`. */
+export const DEFAULT_AZURE_AD_AUTHORITY = 'https://login.microsoftonline.com';
+
+/** Hosts that may be reached over plain `http://` (local runs and tests only). */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** The watchdog's configuration, read from the environment. */
+export interface WatchdogConfig {
+  /** `STORE_CREDENTIALS_SECRET_ID`: Secrets Manager id or ARN of the Store credentials. */
+  readonly storeCredentialsSecretId: string;
+  /** `NOTIFICATION_TOPIC_ARN`: the SNS topic that receives every decision. */
+  readonly notificationTopicArn: string;
+  /** `WATCHDOG_APPS`, validated, defaults applied. */
+  readonly apps: readonly WatchedApp[];
+  /** Alarm name → the apps that list it (an alarm may watch several apps), in `WATCHDOG_APPS` order. */
+  readonly alarmIndex: ReadonlyMap<string, readonly WatchedApp[]>;
+  /** `DRY_RUN`: decide and notify, never halt. @default false */
+  readonly dryRun: boolean;
+  /**
+   * `STORE_API_BASE_URL`, always ending in `/` so relative paths resolve under it
+   * (`new URL('applications/…', base)`). @default DEFAULT_STORE_API_BASE_URL
+   */
+  readonly storeApiBaseUrl: string;
+  /**
+   * `AZURE_AD_AUTHORITY`, without a trailing `/`: the token URL is `{authority}/{tenantId}/oauth2/token`.
+   * @default DEFAULT_AZURE_AD_AUTHORITY
+   */
+  readonly azureAdAuthority: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses the Lambda environment. Every problem is reported at once, one `VARIABLE: what is wrong`
+ * clause each, in a single `ConfigurationError` with code `INVALID_ENVIRONMENT`.
+ *
+ * An empty (or blank) optional variable counts as unset, so a stack may pass `DRY_RUN: ''`.
+ */
+export function parseEnvironment(env: Env): WatchdogConfig {
+  const problems: string[] = [];
+  const collect = <T>(parse: () => T): T | undefined => {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      problems.push(error.message);
+      return undefined;
+    }
+  };
+
+  const storeCredentialsSecretId = collect(() => readRequired(env, 'STORE_CREDENTIALS_SECRET_ID'));
+  const notificationTopicArn = collect(() => readRequired(env, 'NOTIFICATION_TOPIC_ARN'));
+  const apps = collect(() => parseWatchedApps(readRequired(env, 'WATCHDOG_APPS')));
+  const dryRun = collect(() => parseBoolean(env, 'DRY_RUN', false));
+  const storeApiBaseUrl = collect(() =>
+    withTrailingSlash(parseServiceUrl(env, 'STORE_API_BASE_URL', DEFAULT_STORE_API_BASE_URL)),
+  );
+  const azureAdAuthority = collect(() =>
+    withoutTrailingSlash(parseServiceUrl(env, 'AZURE_AD_AUTHORITY', DEFAULT_AZURE_AD_AUTHORITY)),
+  );
+
+  if (
+    problems.length > 0 ||
+    storeCredentialsSecretId === undefined ||
+    notificationTopicArn === undefined ||
+    apps === undefined ||
+    dryRun === undefined ||
+    storeApiBaseUrl === undefined ||
+    azureAdAuthority === undefined
+  ) {
+    throw new ConfigurationError('INVALID_ENVIRONMENT', `Invalid environment: ${problems.join('; ')}`);
+  }
+
+  return {
+    storeCredentialsSecretId,
+    notificationTopicArn,
+    apps,
+    alarmIndex: indexAppsByAlarm(apps),
+    dryRun,
+    storeApiBaseUrl,
+    azureAdAuthority,
+  };
+}
+
+/**
+ * Alarm name → the apps that list it, in the order of `apps`. An app that lists the same alarm twice
+ * appears once.
+ */
+export function indexAppsByAlarm(apps: readonly WatchedApp[]): ReadonlyMap<string, readonly WatchedApp[]> {
+  const index = new Map<string, WatchedApp[]>();
+  for (const app of apps) {
+    for (const alarmName of new Set(app.alarmNames)) {
+      const listed = index.get(alarmName);
+      if (listed === undefined) index.set(alarmName, [app]);
+      else listed.push(app);
+    }
+  }
+  return index;
+}
+
+function readOptional(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function readRequired(env: Env, name: string): string {
+  const value = readOptional(env, name);
+  if (value === undefined) throw new ConfigurationError('INVALID_ENVIRONMENT', `${name} is required`);
+  return value;
+}
+
+function parseWatchedApps(json: string): WatchedApp[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    // The SyntaxError's message quotes the input, so neither it nor the cause is passed on.
+    throw new ConfigurationError(
+      'INVALID_ENVIRONMENT',
+      'WATCHDOG_APPS must be a JSON array of watched apps; it is not valid JSON',
+    );
+  }
+  const parsed = watchedAppsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigurationError('INVALID_ENVIRONMENT', formatIssues('WATCHDOG_APPS', parsed.error));
+  }
+  return parsed.data;
+}
+
+function parseBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = readOptional(env, name);
+  if (value === undefined) return fallback;
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw new ConfigurationError('INVALID_ENVIRONMENT', `${name} must be "true" or "false" (any case)`);
+}
+
+/** An `https://` URL, or `http://` on a loopback host; never with credentials in it. */
+function parseServiceUrl(env: Env, name: string, fallback: string): URL {
+  const value = readOptional(env, name) ?? fallback;
+  const expected = `${name} must be an https:// URL (http:// only for 127.0.0.1, localhost or [::1])`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError('INVALID_ENVIRONMENT', `${expected}; it is not a URL`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigurationError('INVALID_ENVIRONMENT', `${name} must not contain a user name or password`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigurationError('INVALID_ENVIRONMENT', `${name} must not have a query or a fragment`);
+  }
+  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return url;
+  if (url.protocol === 'http:') {
+    throw new ConfigurationError('INVALID_ENVIRONMENT', `${expected}; http:// is allowed only on loopback`);
+  }
+  throw new ConfigurationError('INVALID_ENVIRONMENT', `${expected}; got the scheme ${url.protocol}`);
+}
+
+function withTrailingSlash(url: URL): string {
+  return url.href.endsWith('/') ? url.href : `${url.href}/`;
+}
+
+function withoutTrailingSlash(url: URL): string {
+  return url.href.replace(/\/+$/, '');
+}
