@@ -1,0 +1,224 @@
+/**
+ * Parses the three events the watchdog accepts (see the Lambda contract, "Events it accepts") into one
+ * discriminated `Intake`:
+ *
+ * 1. SNS-to-Lambda events whose `Records[].Sns.Message` is a CloudWatch alarm notification (a JSON string);
+ * 2. EventBridge `CloudWatch Alarm State Change` events (`source: aws.cloudwatch`);
+ * 3. manual events `{"applicationId": "...", "reason"?: "...", "dryRun"?: false}`.
+ *
+ * Anything else is a `BadInputError` that says which field is wrong and what was expected; it never
+ * dumps the payload. Alarms that moved into `OK` or `INSUFFICIENT_DATA` parse fine: target resolution
+ * ignores them.
+ */
+import { z } from 'zod';
+import { formatIssues } from '../config/watched-apps.ts';
+import { BadInputError } from '../errors.ts';
+import { assertApplicationId } from '../store/ids.ts';
+
+/** The states of a CloudWatch alarm. */
+export const ALARM_STATES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
+export type AlarmState = (typeof ALARM_STATES)[number];
+
+/** One alarm state change, from either delivery path. */
+export interface AlarmTransition {
+  readonly alarmName: string;
+  readonly newState: AlarmState;
+  /** The state it left; absent when the notification did not say. */
+  readonly previousState?: AlarmState;
+  /** CloudWatch's words for the change, e.g. `Threshold Crossed: 1 out of the last 1 datapoints ...`. */
+  readonly reason: string;
+  /** When the state changed, as CloudWatch wrote it (ISO 8601). */
+  readonly time: string;
+  readonly alarmArn?: string;
+  /** How the alarm reached the watchdog. */
+  readonly source: 'sns' | 'eventbridge';
+}
+
+/** What an event asks the watchdog to do. */
+export type Intake =
+  /** One or more alarm state changes (an SNS event may carry several records). */
+  | { readonly kind: 'alarm'; readonly alarms: readonly AlarmTransition[] }
+  /** A person asked to look at (and, only with `"dryRun": false`, halt) one app's rollouts. */
+  | {
+      readonly kind: 'manual';
+      readonly applicationId: string;
+      readonly reason?: string;
+      /** True only when the event said `"dryRun": false`; every other manual event is a dry run. */
+      readonly enforce: boolean;
+    };
+
+/** Longest manual `reason` accepted; it is quoted in the notification. */
+export const MAX_MANUAL_REASON_LENGTH = 1000;
+
+const alarmState = z.enum(ALARM_STATES);
+
+/** The CloudWatch alarm notification inside `Sns.Message`; unknown fields (`Trigger`, ...) are dropped. */
+const alarmNotificationSchema = z.object({
+  AlarmName: z.string().min(1),
+  NewStateValue: alarmState,
+  OldStateValue: alarmState.optional(),
+  NewStateReason: z.string(),
+  StateChangeTime: z.string().min(1),
+  AlarmArn: z.string().optional(),
+});
+
+const snsEventSchema = z.object({
+  Records: z
+    .array(
+      z.object({
+        EventSource: z.literal('aws:sns').optional(),
+        Sns: z.object({ Message: z.string() }),
+      }),
+    )
+    .min(1, 'must hold at least one record'),
+});
+
+const eventBridgeStateSchema = z.object({
+  value: alarmState,
+  reason: z.string(),
+  timestamp: z.string().min(1),
+});
+
+const eventBridgeEventSchema = z.object({
+  source: z.literal('aws.cloudwatch', 'must be "aws.cloudwatch"'),
+  'detail-type': z.literal('CloudWatch Alarm State Change', 'must be "CloudWatch Alarm State Change"'),
+  resources: z.array(z.string()).optional(),
+  detail: z.object({
+    alarmName: z.string().min(1),
+    state: eventBridgeStateSchema,
+    previousState: eventBridgeStateSchema.partial().optional(),
+  }),
+});
+
+const manualEventSchema = z
+  .object({
+    // Checked separately with the Store ID rule, so the message matches the Store adapter's.
+    applicationId: z.unknown(),
+    reason: z.string().max(MAX_MANUAL_REASON_LENGTH).optional(),
+    // Anything but exactly `false` is a dry run, so any JSON value is accepted here.
+    dryRun: z.unknown().optional(),
+  })
+  .strict();
+
+/**
+ * Parses an incoming Lambda event. Throws `BadInputError` (codes `UNRECOGNIZED_EVENT`, `INVALID_EVENT`,
+ * `UNPARSEABLE_SNS_MESSAGE`, `INVALID_ID`) when the event is not one the watchdog accepts.
+ */
+export function parseEvent(event: unknown): Intake {
+  if (!isRecord(event)) {
+    throw new BadInputError(
+      'UNRECOGNIZED_EVENT',
+      `the event must be a JSON object; got ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}. ${ACCEPTED}`,
+    );
+  }
+  if ('Records' in event) return parseSnsEvent(event);
+  if ('detail-type' in event || 'source' in event) return parseEventBridgeEvent(event);
+  if ('applicationId' in event) return parseManualEvent(event);
+  throw new BadInputError(
+    'UNRECOGNIZED_EVENT',
+    `the event is not one the watchdog accepts (its top-level keys: ${describeKeys(event)}). ${ACCEPTED}`,
+  );
+}
+
+const ACCEPTED =
+  'Expected an SNS event whose Records[].Sns.Message is a CloudWatch alarm notification, ' +
+  'an EventBridge "CloudWatch Alarm State Change" event (source "aws.cloudwatch"), ' +
+  'or a manual event {"applicationId": "...", "reason": "...", "dryRun": false}';
+
+function parseSnsEvent(event: Record<string, unknown>): Intake {
+  const envelope = snsEventSchema.safeParse(event);
+  if (!envelope.success) {
+    throw new BadInputError(
+      'INVALID_EVENT',
+      `not an SNS event: ${formatIssues('event', envelope.error)}. ${ACCEPTED}`,
+    );
+  }
+  const alarms = envelope.data.Records.map((record, index): AlarmTransition => {
+    const where = `Records[${index}].Sns.Message`;
+    let message: unknown;
+    try {
+      message = JSON.parse(record.Sns.Message);
+    } catch {
+      throw new BadInputError(
+        'UNPARSEABLE_SNS_MESSAGE',
+        `${where} is not JSON; expected a CloudWatch alarm notification (AlarmName, NewStateValue, ...)`,
+      );
+    }
+    const parsed = alarmNotificationSchema.safeParse(message);
+    if (!parsed.success) {
+      throw new BadInputError(
+        'UNPARSEABLE_SNS_MESSAGE',
+        `${where} is not a CloudWatch alarm notification: ${formatIssues(where, parsed.error)}`,
+      );
+    }
+    const alarm = parsed.data;
+    return {
+      alarmName: alarm.AlarmName,
+      newState: alarm.NewStateValue,
+      ...(alarm.OldStateValue === undefined ? {} : { previousState: alarm.OldStateValue }),
+      reason: alarm.NewStateReason,
+      time: alarm.StateChangeTime,
+      ...(alarm.AlarmArn === undefined ? {} : { alarmArn: alarm.AlarmArn }),
+      source: 'sns',
+    };
+  });
+  return { kind: 'alarm', alarms };
+}
+
+function parseEventBridgeEvent(event: Record<string, unknown>): Intake {
+  const parsed = eventBridgeEventSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new BadInputError(
+      'INVALID_EVENT',
+      `not a CloudWatch Alarm State Change event: ${formatIssues('event', parsed.error)}`,
+    );
+  }
+  const { detail, resources } = parsed.data;
+  const previousState = detail.previousState?.value;
+  const alarmArn = resources?.[0];
+  return {
+    kind: 'alarm',
+    alarms: [
+      {
+        alarmName: detail.alarmName,
+        newState: detail.state.value,
+        ...(previousState === undefined ? {} : { previousState }),
+        reason: detail.state.reason,
+        time: detail.state.timestamp,
+        ...(alarmArn === undefined ? {} : { alarmArn }),
+        source: 'eventbridge',
+      },
+    ],
+  };
+}
+
+function parseManualEvent(event: Record<string, unknown>): Intake {
+  const parsed = manualEventSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new BadInputError(
+      'INVALID_EVENT',
+      `not a valid manual event: ${formatIssues('event', parsed.error)}. ` +
+        'Expected {"applicationId": "9NBLGGH4R315", "reason": "why", "dryRun": false}',
+    );
+  }
+  const { reason, dryRun } = parsed.data;
+  const applicationId = assertApplicationId(parsed.data.applicationId);
+  return {
+    kind: 'manual',
+    applicationId,
+    ...(reason === undefined ? {} : { reason }),
+    enforce: dryRun === false,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The first few top-level keys, shortened: enough to recognise the event, never its values. */
+function describeKeys(event: Record<string, unknown>): string {
+  const keys = Object.keys(event);
+  if (keys.length === 0) return 'none';
+  const shown = keys.slice(0, 8).map((key) => JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key));
+  return keys.length > shown.length ? `${shown.join(', ')}, … (${keys.length} in all)` : shown.join(', ');
+}
