@@ -33,6 +33,10 @@ export interface SimSubmission {
   readonly id: string;
   status: SubmissionStatus;
   rollout: PackageRollout;
+  /** Shown as the submission's `friendlyName`; defaults to `Submission {id}`. */
+  friendlyName?: string;
+  /** Version of the submission's package (`applicationPackages[].version`); defaults to `1.0.0.0`. */
+  packageVersion?: string;
 }
 
 /** A package flight; its submissions live under `flights/{flightId}/submissions/{id}`. */
@@ -42,12 +46,20 @@ export interface SimFlight {
   submissions: SimSubmission[];
   lastPublishedSubmissionId?: string;
   pendingSubmissionId?: string;
+  /** Flight group IDs (`groupIds`); defaults to `["0"]`. */
+  groupIds?: string[];
+  /** `rankHigherThan`: the friendly name of the flight ranked just below; defaults to `Non-flighted submission`. */
+  rankHigherThan?: string;
 }
 
 export interface SimApp {
   /** Store ID, e.g. `9NBLGGH4R315`. */
   readonly id: string;
   primaryName: string;
+  /** `packageIdentityName`; derived from `primaryName` when absent. */
+  packageIdentityName?: string;
+  /** `firstPublishedDate` (ISO 8601); a fixed date when absent. */
+  firstPublishedDate?: string;
   /** The tenant that owns the app (and whose throttle budget its calls spend); defaults to the first tenant. */
   tenantId?: string;
   /** Every submission of the app (the main, non-flight ones). */

@@ -1,0 +1,161 @@
+/**
+ * A realistic starting state, and small builders to compose others in tests.
+ *
+ * The sample app `9NBLGGH4R315` is the trap the watchdog must not fall into: its last published
+ * submission is rolling out (20%), while a newer pending submission sits in Certification with a rollout
+ * that has not started. Halting "the pending one first" (msstore-cli's default, CONTRACT §9) hits a 409.
+ */
+import type { PackageRollout } from '../../functions/commons/store/model.ts';
+import type {
+  SimApp,
+  SimFlight,
+  SimSubmission,
+  SimTenant,
+  SimulatorState,
+  SubmissionStatus,
+} from './types.ts';
+
+export const SAMPLE_TENANT: SimTenant = {
+  tenantId: '00000000-0000-4000-8000-000000000001',
+  clientId: '00000000-0000-4000-8000-0000000000c1',
+  clientSecret: 'sim-secret-not-a-real-credential',
+};
+
+export const SAMPLE_APP_ID = '9NBLGGH4R315';
+/** The last published submission of the sample app, rolling out at 20%. */
+export const SAMPLE_PUBLISHED_SUBMISSION_ID = '1152921504621243680';
+/** The submission customers outside the rollout get. */
+export const SAMPLE_FALLBACK_SUBMISSION_ID = '1152921504621086517';
+/** The pending submission (Certification, rollout not started): the trap. */
+export const SAMPLE_PENDING_SUBMISSION_ID = '1152921504621243699';
+export const SAMPLE_FLIGHT_ID = '43e448df-97c9-4a43-a0bc-2a445e736bcd';
+/** The last published submission of the Insiders flight, rolling out at 50%. */
+export const SAMPLE_FLIGHT_SUBMISSION_ID = '1152921504621243710';
+export const SAMPLE_FLIGHT_FALLBACK_SUBMISSION_ID = '1152921504621243600';
+/** A second app of the tenant, with no rollout at all. */
+export const SAMPLE_QUIET_APP_ID = '9NBLGGH29DM8';
+export const SAMPLE_QUIET_SUBMISSION_ID = '1152921504621225621';
+
+/** A rollout object. */
+export function rollout(
+  packageRolloutStatus: PackageRollout['packageRolloutStatus'],
+  packageRolloutPercentage: number,
+  fallbackSubmissionId: string,
+): PackageRollout {
+  return { isPackageRollout: true, packageRolloutPercentage, packageRolloutStatus, fallbackSubmissionId };
+}
+
+/** The rollout object of a submission without gradual rollout: `{false, 0, NotStarted, "0"}`. */
+export function noRollout(): PackageRollout {
+  return {
+    isPackageRollout: false,
+    packageRolloutPercentage: 0,
+    packageRolloutStatus: 'PackageRolloutNotStarted',
+    fallbackSubmissionId: '0',
+  };
+}
+
+/** A published submission rolling out to `percentage` (status `PackageRolloutInProgress`). */
+export function publishedSubmission(
+  id: string,
+  percentage: number,
+  fallbackSubmissionId = SAMPLE_FALLBACK_SUBMISSION_ID,
+): SimSubmission {
+  return {
+    id,
+    status: 'Published',
+    rollout: rollout('PackageRolloutInProgress', percentage, fallbackSubmissionId),
+  };
+}
+
+/** A submission in any status with any rollout (default: no rollout). */
+export function submission(
+  id: string,
+  status: SubmissionStatus,
+  packageRollout: PackageRollout = noRollout(),
+): SimSubmission {
+  return { id, status, rollout: packageRollout };
+}
+
+/**
+ * An app whose last published submission is the first of `submissions` (unless `lastPublishedSubmissionId`
+ * says otherwise). Give `pendingSubmissionId`, `flights`, `tenantId`, `unsupportedFeature` in `extra`.
+ */
+export function app(
+  id: string,
+  submissions: SimSubmission[],
+  extra: Partial<Omit<SimApp, 'id' | 'submissions'>> = {},
+): SimApp {
+  const first = submissions[0];
+  return {
+    id,
+    primaryName: extra.primaryName ?? `App ${id}`,
+    submissions,
+    ...(first === undefined ? {} : { lastPublishedSubmissionId: first.id }),
+    ...extra,
+  };
+}
+
+/** A package flight whose last published submission is the first of `submissions`. */
+export function flight(
+  flightId: string,
+  friendlyName: string,
+  submissions: SimSubmission[],
+  extra: Partial<Omit<SimFlight, 'flightId' | 'friendlyName' | 'submissions'>> = {},
+): SimFlight {
+  const first = submissions[0];
+  return {
+    flightId,
+    friendlyName,
+    submissions,
+    ...(first === undefined ? {} : { lastPublishedSubmissionId: first.id }),
+    ...extra,
+  };
+}
+
+/** A state with the sample tenant and the given apps. */
+export function stateWith(...apps: SimApp[]): SimulatorState {
+  return { tenants: [{ ...SAMPLE_TENANT }], apps };
+}
+
+/** A fresh copy of the sample state (see the module comment). */
+export function sampleState(): SimulatorState {
+  return stateWith(
+    app(
+      SAMPLE_APP_ID,
+      [
+        { ...publishedSubmission(SAMPLE_PUBLISHED_SUBMISSION_ID, 20), packageVersion: '1.4.0.0' },
+        {
+          ...submission(SAMPLE_PENDING_SUBMISSION_ID, 'Certification', {
+            isPackageRollout: true,
+            packageRolloutPercentage: 10,
+            packageRolloutStatus: 'PackageRolloutNotStarted',
+            fallbackSubmissionId: '0',
+          }),
+          packageVersion: '1.5.0.0',
+        },
+        { ...submission(SAMPLE_FALLBACK_SUBMISSION_ID, 'Published'), packageVersion: '1.3.0.0' },
+      ],
+      {
+        primaryName: 'Contoso Photos',
+        pendingSubmissionId: SAMPLE_PENDING_SUBMISSION_ID,
+        flights: [
+          flight(SAMPLE_FLIGHT_ID, 'Insiders', [
+            {
+              ...publishedSubmission(SAMPLE_FLIGHT_SUBMISSION_ID, 50, SAMPLE_FLIGHT_FALLBACK_SUBMISSION_ID),
+              packageVersion: '1.5.0.0',
+            },
+            { ...submission(SAMPLE_FLIGHT_FALLBACK_SUBMISSION_ID, 'Published'), packageVersion: '1.4.0.0' },
+          ]),
+        ],
+      },
+    ),
+    app(
+      SAMPLE_QUIET_APP_ID,
+      [{ ...submission(SAMPLE_QUIET_SUBMISSION_ID, 'Published'), packageVersion: '2.0.0.0' }],
+      {
+        primaryName: 'Contoso Notes',
+      },
+    ),
+  );
+}

@@ -1,0 +1,346 @@
+/**
+ * The HTTP layer of the Store simulator: a node:http server on loopback that serves the Azure AD v1
+ * token endpoint and the Store API, records every request and applies the injected faults. What the
+ * calls do is decided in `store-model.ts` and `tokens.ts`.
+ *
+ * Order of checks for a request (first match wins):
+ * 1. The body is read, then the configured latency passes (`setLatency`).
+ * 2. Throttle (Store calls only, per tenant of the bearer token, even an expired one): 429 + `Retry-After`.
+ *    Token requests go to Azure AD and are never counted; requests without a known token are not counted.
+ * 3. Injected faults, in registration order (`failNext`, `hangNext`, `resetNext`).
+ * 4. Token requests: the token endpoint. Store calls: authorization (401), then routing (404 for an
+ *    unknown route), then the operation.
+ * 5. `haltAppliesThen503`: a halt that took effect answers 503 instead of 200.
+ * A 429, an injected fault or a 401 changes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BadInputError } from '../../functions/commons/errors.ts';
+import type { PackageRollout } from '../../functions/commons/store/model.ts';
+import { type FaultAction, FaultQueue, type RequestFacts } from './faults.ts';
+import { matchStoreRoute, matchTokenPath, STORE_PATH_PREFIX } from './routes.ts';
+import { executeStoreRoute, findSubmission } from './store-model.ts';
+import { SlidingWindowThrottle } from './throttle.ts';
+import { checkTokenRequest, renderToken, TokenRegistry } from './tokens.ts';
+import type {
+  RecordedRequest,
+  RunningSimulator,
+  SimulatorControl,
+  SimulatorOptions,
+  SimulatorState,
+  ThrottleSettings,
+} from './types.ts';
+
+const DEFAULT_TOKEN_LIFETIME_SECONDS = 3599;
+/** Larger bodies are refused; nothing in this API sends more than a token form. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** APIM's answer to a missing, unknown or expired token (CONTRACT §1, msstore-cli#50). */
+export const UNAUTHORIZED_BODY = {
+  statusCode: 401,
+  message: 'APIM: Unauthorized. Access token is missing or invalid.',
+} as const;
+
+/** The 503 of StoreBroker#123 (the operation had in fact taken effect). */
+export const SERVICE_ERROR_503_BODY = {
+  code: 'ServiceError',
+  message:
+    'InvalidOperation: This operation cannot be completed at this time. Retry your operation using exponential backoff.',
+} as const;
+
+/** The 429 body (msstore-cli#125). */
+export function renderRateLimitBody(seconds: number): { statusCode: 429; message: string } {
+  return { statusCode: 429, message: `Rate limit is exceeded. Try again in ${seconds} seconds.` };
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Starts a simulator on 127.0.0.1 with a deep copy of `options.state`. */
+export async function start(options: SimulatorOptions): Promise<RunningSimulator> {
+  const state: SimulatorState = structuredClone(options.state);
+  const lifetimeSeconds = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
+  const tokens = new TokenRegistry();
+  const throttle = new SlidingWindowThrottle(options.throttle ?? null);
+  const faults = new FaultQueue();
+  const requests: RecordedRequest[] = [];
+  const shutdown = new AbortController();
+  let latencyMs = 0;
+  let haltsThen503 = 0;
+  let effectiveHalts = 0;
+
+  function send(res: ServerResponse, record: RecordedRequest, reply: Reply): void {
+    if (res.headersSent || res.destroyed) return;
+    const body = JSON.stringify(reply.body);
+    record.status = reply.status;
+    record.endedAt = performance.now();
+    res.writeHead(reply.status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      'MS-CorrelationId': randomUUID(),
+      ...reply.headers,
+    });
+    res.end(body);
+  }
+
+  function applyFault(
+    fault: FaultAction,
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: RecordedRequest,
+  ): void {
+    switch (fault.type) {
+      case 'hang':
+        return; // never answer; close() destroys the socket
+      case 'reset':
+        record.endedAt = performance.now();
+        req.socket.resetAndDestroy();
+        return;
+      case 'fail':
+        send(res, record, {
+          status: fault.status,
+          body: fault.body ?? renderInjectedFailureBody(fault.status, fault.retryAfter),
+          ...(fault.retryAfter === undefined ? {} : { headers: { 'Retry-After': fault.retryAfter } }),
+        });
+        return;
+    }
+  }
+
+  function answerToken(tenantSegment: string, req: IncomingMessage, rawBody: string): Reply {
+    // A body that is not form-encoded reads as an empty form: Azure AD then misses `grant_type`.
+    const isForm = (req.headers['content-type'] ?? '')
+      .toLowerCase()
+      .startsWith('application/x-www-form-urlencoded');
+    const checked = checkTokenRequest(state, tenantSegment, new URLSearchParams(isForm ? rawBody : ''));
+    if ('status' in checked) return checked;
+    const { token, expiresAtMs } = tokens.issue(checked.tenant.tenantId, lifetimeSeconds);
+    return renderToken(token, lifetimeSeconds, expiresAtMs, Date.now());
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const tenantSegment = matchTokenPath(url.pathname);
+    const facts: RequestFacts = {
+      kind: tenantSegment === undefined ? 'store' : 'token',
+      method,
+      path: url.pathname,
+    };
+    const record: RecordedRequest = {
+      kind: facts.kind,
+      method,
+      path: url.pathname,
+      query: url.search,
+      status: undefined,
+      startedAt: performance.now(),
+      endedAt: undefined,
+    };
+    requests.push(record);
+
+    const rawBody = await readBody(req);
+    if (latencyMs > 0) await sleep(latencyMs, undefined, { signal: shutdown.signal });
+    if (shutdown.signal.aborted) return;
+    if (rawBody === undefined) {
+      send(res, record, {
+        status: 413,
+        body: { code: 'RequestTooLarge', message: 'The request body is too large.' },
+      });
+      return;
+    }
+
+    const bearer = readBearerToken(req.headers.authorization);
+    if (facts.kind === 'store') {
+      const throttledTenant = bearer === undefined ? undefined : tokens.findTenant(bearer);
+      if (throttledTenant !== undefined) {
+        const verdict = throttle.admit(throttledTenant);
+        if (!verdict.admitted) {
+          send(res, record, {
+            status: 429,
+            body: renderRateLimitBody(verdict.retryAfterSeconds),
+            headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
+          });
+          return;
+        }
+      }
+    }
+
+    const fault = faults.take(facts);
+    if (fault !== undefined) {
+      applyFault(fault, req, res, record);
+      return;
+    }
+
+    if (tenantSegment !== undefined) {
+      send(res, record, method === 'POST' ? answerToken(tenantSegment, req, rawBody) : notFound());
+      return;
+    }
+    if (!url.pathname.startsWith(STORE_PATH_PREFIX)) {
+      send(res, record, notFound());
+      return;
+    }
+    const tenantId = bearer === undefined ? undefined : tokens.validate(bearer);
+    if (tenantId === undefined) {
+      send(res, record, { status: 401, body: UNAUTHORIZED_BODY });
+      return;
+    }
+    const route = matchStoreRoute(method, url.pathname);
+    if (route === undefined) {
+      send(res, record, notFound());
+      return;
+    }
+    const reply = executeStoreRoute(state, tenantId, route, url.searchParams);
+    if (reply.haltTookEffect === true) {
+      effectiveHalts += 1;
+      if (haltsThen503 > 0) {
+        haltsThen503 -= 1;
+        send(res, record, { status: 503, body: SERVICE_ERROR_503_BODY });
+        return;
+      }
+    }
+    send(res, record, reply);
+  }
+
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // After close() the latency sleep is aborted and sockets are gone: nothing to answer.
+      if (shutdown.signal.aborted) return;
+      if (!res.headersSent && !res.destroyed) {
+        res.writeHead(500, {
+          'Content-Type': 'application/json; charset=utf-8',
+          'MS-CorrelationId': randomUUID(),
+        });
+        res.end(JSON.stringify({ code: 'SimulatorError', message: describe(error) }));
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = isAddressInfo(address) ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+
+  const control: SimulatorControl = {
+    get requests(): readonly RecordedRequest[] {
+      return [...requests];
+    },
+    clearRequests(): void {
+      requests.length = 0;
+    },
+    setLatency(ms: number): void {
+      if (!Number.isFinite(ms) || ms < 0)
+        throw new RangeError(`latency must be a non-negative number, got ${ms}`);
+      latencyMs = ms;
+    },
+    failNext({ status, count, match, retryAfter, body }): void {
+      faults.add(
+        {
+          type: 'fail',
+          status,
+          ...(retryAfter === undefined ? {} : { retryAfter }),
+          ...(body === undefined ? {} : { body }),
+        },
+        match,
+        count,
+      );
+    },
+    hangNext({ count, match }): void {
+      faults.add({ type: 'hang' }, match, count);
+    },
+    resetNext({ count, match }): void {
+      faults.add({ type: 'reset' }, match, count);
+    },
+    haltAppliesThen503(settings): void {
+      const count = settings?.count ?? 1;
+      if (!Number.isInteger(count) || count < 1)
+        throw new RangeError(`count must be a positive integer, got ${count}`);
+      haltsThen503 += count;
+    },
+    expireAllTokens(): void {
+      tokens.expireAll();
+    },
+    setThrottle(settings: ThrottleSettings | null): void {
+      throttle.configure(settings);
+    },
+    rollout(applicationId: string, submissionId: string, flightId?: string): PackageRollout {
+      const submission = findSubmission(state, applicationId, submissionId, flightId);
+      if (submission === undefined) {
+        const where = flightId === undefined ? applicationId : `${applicationId}/flights/${flightId}`;
+        throw new BadInputError('SIMULATOR_NO_SUCH_SUBMISSION', `No submission ${submissionId} in ${where}`);
+      }
+      return { ...submission.rollout };
+    },
+    snapshot(): SimulatorState {
+      return structuredClone(state);
+    },
+    get effectiveHalts(): number {
+      return effectiveHalts;
+    },
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    storeBaseUrl: `${url}${STORE_PATH_PREFIX}`,
+    authority: url,
+    control,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        shutdown.abort();
+        server.close(() => resolve());
+        // Hanging requests and idle keep-alive sockets would otherwise hold close() open.
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function notFound(): Reply {
+  return {
+    status: 404,
+    body: { code: 'ResourceNotFound', message: 'The requested resource was not found.' },
+  };
+}
+
+function renderInjectedFailureBody(status: number, retryAfter: string | undefined): unknown {
+  if (status === 401) return UNAUTHORIZED_BODY;
+  if (status === 429) return renderRateLimitBody(Number(retryAfter ?? '1') || 1);
+  if (status === 503) return SERVICE_ERROR_503_BODY;
+  return { code: 'ServiceError', message: `Injected failure (HTTP ${status}).` };
+}
+
+function readBearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/** The whole body as text, or `undefined` when it is larger than `MAX_BODY_BYTES`. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    if (!Buffer.isBuffer(chunk)) continue;
+    size += chunk.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+function isAddressInfo(address: string | AddressInfo | null): address is AddressInfo {
+  return typeof address === 'object' && address !== null;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
