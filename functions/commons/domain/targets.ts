@@ -1,0 +1,178 @@
+/**
+ * Target resolution: which watched apps an `Intake` concerns, and for each whether the watchdog may halt
+ * or only report (see the Lambda contract, "Events it accepts"). Plain data in, plain data out.
+ *
+ * Only a transition into `ALARM` can lead to a halt, and only apps listed in `WATCHDOG_APPS` can be
+ * touched, whatever the event says. A halt cannot be undone, so every path that is not clearly an
+ * enforced action ends as a dry run.
+ */
+import type { WatchedApp } from '../config/watched-apps.ts';
+import { BadInputError } from '../errors.ts';
+import type { AlarmTransition, Intake } from './events.ts';
+
+/** What target resolution needs from the config (a subset of `WatchdogConfig`). */
+export interface TargetConfig {
+  readonly apps: readonly WatchedApp[];
+  readonly alarmIndex: ReadonlyMap<string, readonly WatchedApp[]>;
+  /** The global `DRY_RUN`. */
+  readonly dryRun: boolean;
+}
+
+/** Why an app is a dry run: the global `DRY_RUN`, the app's `mode`, or a manual event without `"dryRun": false`. */
+export type DryRunCause = 'global' | 'app-mode' | 'manual-event';
+
+/** One app to act on, with its effective mode. */
+export interface PlannedApp {
+  readonly app: WatchedApp;
+  /** True: find and report, never halt. */
+  readonly dryRun: boolean;
+  /** Set exactly when `dryRun` is true. */
+  readonly dryRunCause?: DryRunCause;
+  /** Why the app is acted on in this mode, in words for a person (goes into the notification). */
+  readonly why: string;
+  /** For an alarm: the alarms (in ALARM) that name this app; empty for a manual event. */
+  readonly alarmNames: readonly string[];
+}
+
+/** What set the watchdog going, kept for the notification. */
+export type Trigger =
+  /** The transitions into ALARM that matched at least one app. */
+  | { readonly kind: 'alarm'; readonly alarms: readonly AlarmTransition[] }
+  | { readonly kind: 'manual'; readonly reason?: string; readonly enforceRequested: boolean };
+
+/** Nothing to do: the handler returns `{ ignored, targets: [] }` and publishes nothing. */
+export interface IgnoredPlan {
+  readonly kind: 'ignored';
+  /** Why nothing was done, for the result and the log. */
+  readonly ignored: string;
+  /** Log at warning level: the event looked actionable but no app is configured for it. */
+  readonly warn: boolean;
+}
+
+/** Apps to act on. */
+export interface ActingPlan {
+  readonly kind: 'act';
+  readonly trigger: Trigger;
+  /** Each app once, in `WATCHDOG_APPS` order. */
+  readonly apps: readonly PlannedApp[];
+  /** Alarms in ALARM (in the same event) that no app lists: worth a warning in the log. */
+  readonly unmatchedAlarms: readonly string[];
+}
+
+export type Plan = IgnoredPlan | ActingPlan;
+
+/**
+ * Resolves an intake to a plan. Throws `BadInputError` (`UNKNOWN_APPLICATION`) for a manual event about
+ * an app that is not in `WATCHDOG_APPS`: nothing may be called for it.
+ */
+export function resolveTargets(intake: Intake, config: TargetConfig): Plan {
+  return intake.kind === 'manual' ? resolveManual(intake, config) : resolveAlarms(intake.alarms, config);
+}
+
+function resolveAlarms(alarms: readonly AlarmTransition[], config: TargetConfig): Plan {
+  const inAlarm = alarms.filter((alarm) => alarm.newState === 'ALARM');
+  if (inAlarm.length === 0) {
+    const changes = alarms.map(
+      (alarm) => `alarm "${alarm.alarmName}" went to ${alarm.newState}${from(alarm)}`,
+    );
+    return {
+      kind: 'ignored',
+      ignored: `${unique(changes).join('; ')}: only a transition into ALARM can lead to a halt`,
+      warn: false,
+    };
+  }
+
+  const alarmsByApp = new Map<string, string[]>();
+  const matched: AlarmTransition[] = [];
+  const unmatched: string[] = [];
+  for (const alarm of inAlarm) {
+    const apps = config.alarmIndex.get(alarm.alarmName) ?? [];
+    if (apps.length === 0) {
+      unmatched.push(alarm.alarmName);
+      continue;
+    }
+    matched.push(alarm);
+    for (const app of apps) {
+      const names = alarmsByApp.get(app.applicationId) ?? [];
+      if (!names.includes(alarm.alarmName)) names.push(alarm.alarmName);
+      alarmsByApp.set(app.applicationId, names);
+    }
+  }
+
+  if (alarmsByApp.size === 0) {
+    const names = unique(unmatched).map((name) => `"${name}"`);
+    return {
+      kind: 'ignored',
+      ignored: `no app in WATCHDOG_APPS lists the alarm${names.length > 1 ? 's' : ''} ${names.join(', ')}`,
+      warn: true,
+    };
+  }
+
+  const apps = config.apps.flatMap((app): PlannedApp[] => {
+    const alarmNames = alarmsByApp.get(app.applicationId);
+    if (alarmNames === undefined) return [];
+    const quoted = alarmNames.map((name) => `"${name}"`).join(', ');
+    return [withMode(app, config, undefined, alarmNames, `alarm ${quoted} is in ALARM`)];
+  });
+  return {
+    kind: 'act',
+    trigger: { kind: 'alarm', alarms: matched },
+    apps,
+    unmatchedAlarms: unique(unmatched),
+  };
+}
+
+function resolveManual(intake: Extract<Intake, { kind: 'manual' }>, config: TargetConfig): Plan {
+  const app = config.apps.find((candidate) => candidate.applicationId === intake.applicationId);
+  if (app === undefined) {
+    throw new BadInputError(
+      'UNKNOWN_APPLICATION',
+      `applicationId ${intake.applicationId} is not in WATCHDOG_APPS; only listed apps can be halted`,
+    );
+  }
+  const requested = intake.enforce
+    ? 'a manual event asked to halt ("dryRun": false)'
+    : 'a manual event asked for a dry run';
+  return {
+    kind: 'act',
+    trigger: {
+      kind: 'manual',
+      ...(intake.reason === undefined ? {} : { reason: intake.reason }),
+      enforceRequested: intake.enforce,
+    },
+    apps: [withMode(app, config, intake.enforce, [], requested)],
+    unmatchedAlarms: [],
+  };
+}
+
+/**
+ * Applies the dry-run precedence: the global `DRY_RUN` and the app's `mode: "dry-run"` always win; a
+ * manual event enforces only with `"dryRun": false` (`manualEnforce === true`); an alarm enforces otherwise.
+ */
+function withMode(
+  app: WatchedApp,
+  config: TargetConfig,
+  manualEnforce: boolean | undefined,
+  alarmNames: readonly string[],
+  trigger: string,
+): PlannedApp {
+  const dryRun = (cause: DryRunCause, because: string): PlannedApp => ({
+    app,
+    dryRun: true,
+    dryRunCause: cause,
+    why: `${trigger}; dry run because ${because}`,
+    alarmNames,
+  });
+  if (config.dryRun) return dryRun('global', 'DRY_RUN is true for the whole watchdog');
+  if (app.mode === 'dry-run') return dryRun('app-mode', 'the app\'s mode is "dry-run" in WATCHDOG_APPS');
+  if (manualEnforce === false) return dryRun('manual-event', 'the manual event did not say "dryRun": false');
+  return { app, dryRun: false, why: `${trigger}; the app's mode is "enforce"`, alarmNames };
+}
+
+function from(alarm: AlarmTransition): string {
+  return alarm.previousState === undefined ? '' : ` (from ${alarm.previousState})`;
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
