@@ -3,6 +3,7 @@
  * real HTTP (fetch).
  */
 import { afterEach } from 'vitest';
+import type { z } from 'zod';
 import { start } from '../../../tools/store-simulator/index.ts';
 import { SAMPLE_TENANT, sampleState } from '../../../tools/store-simulator/sample-state.ts';
 import type {
@@ -100,4 +101,9 @@ export async function callStore(
     ...(init.signal === undefined ? {} : { signal: init.signal }),
   });
   return readJson(response);
+}
+
+/** The body of a response, checked against `schema` (throws with the zod issues otherwise). */
+export function parseBody<T extends z.ZodType>(response: JsonResponse, schema: T): z.infer<T> {
+  return schema.parse(response.body);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { SAMPLE_TENANT } from '../../../tools/store-simulator/sample-state.ts';
-import { callStore, getToken, requestToken, startSimulator } from './support.ts';
+import { callStore, getToken, parseBody, requestToken, startSimulator } from './support.ts';
 
 describe('Store simulator: Azure AD v1 token endpoint', () => {
   it('issues a bearer token with v1 string lifetimes for valid client credentials', async () => {
@@ -18,7 +19,9 @@ describe('Store simulator: Azure AD v1 token endpoint', () => {
       resource: 'https://manage.devcenter.microsoft.com',
       access_token: expect.stringMatching(/^[\w-]{20,}$/),
     });
-    const expiresOn = Number(Object(response.body).expires_on);
+    const expiresOn = Number(
+      parseBody(response, z.object({ expires_on: z.string().regex(/^\d+$/) })).expires_on,
+    );
     expect(expiresOn).toBeGreaterThanOrEqual(before + 120);
     expect(expiresOn).toBeLessThanOrEqual(before + 122);
   });
