@@ -1,0 +1,267 @@
+/**
+ * The watchdog's one place of configuration: the `watchdog` key of the CDK context (`cdk.json`).
+ *
+ * It is parsed with zod at synth time, so a bad config fails `cdk synth` with a message that names the
+ * field. An app entry is the Lambda's own `WATCHDOG_APPS` entry (`watchedAppSchema`, shared with the
+ * function) extended with the alarms the stack creates; `deriveWatchedApps` turns the config back into
+ * exactly what the function reads, and checks it with the function's schema.
+ */
+import type { Construct } from 'constructs';
+import { z } from 'zod';
+import {
+  formatIssues,
+  type WatchedApp,
+  watchedAppSchema,
+  watchedAppsSchema,
+} from '../functions/commons/config/watched-apps.ts';
+import { ConfigurationError } from '../functions/commons/errors.ts';
+
+/** The context key that holds the config. */
+export const WATCHDOG_CONTEXT_KEY = 'watchdog';
+
+/** CloudWatch keeps an alarm's evaluation range within one day (PutMetricAlarm: Period × EvaluationPeriods). */
+const MAX_EVALUATION_RANGE_SECONDS = 86_400;
+/**
+ * Lambda allows 4 KB of environment variables in total; leave room for the other variables (ARNs,
+ * names). A longer `WATCHDOG_APPS` would fail the deploy, so it fails the synth instead.
+ */
+export const MAX_WATCHDOG_APPS_JSON_LENGTH = 3_072;
+
+const alarmNameSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII (CloudWatch alarm names)');
+
+/**
+ * An alarm the stack creates on a metric the app already publishes (for example a crash rate per
+ * session). Fields follow PutMetricAlarm.
+ */
+export const alarmSpecSchema = z
+  .object({
+    /** Alarm name; also what `WATCHDOG_APPS` and the EventBridge rule match on. */
+    alarmName: alarmNameSchema,
+    description: z.string().max(1024).optional(),
+    namespace: z.string().min(1).max(255),
+    metricName: z.string().min(1).max(255),
+    /** Dimension name → value; at most 30. */
+    dimensions: z
+      .record(z.string().min(1).max(255), z.string().min(1).max(1024))
+      .refine((d) => Object.keys(d).length <= 30, 'must have at most 30 dimensions')
+      .default({}),
+    /** `Average`, `Sum`, `Minimum`, `Maximum`, `SampleCount`, or a percentile like `p99`. */
+    statistic: z
+      .string()
+      .regex(
+        /^(Average|Sum|Minimum|Maximum|SampleCount|p(\d{1,2})(\.\d{1,2})?)$/,
+        'must be Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p99',
+      )
+      .default('Average'),
+    comparison: z
+      .enum([
+        'GreaterThanThreshold',
+        'GreaterThanOrEqualToThreshold',
+        'LessThanThreshold',
+        'LessThanOrEqualToThreshold',
+      ])
+      .default('GreaterThanThreshold'),
+    threshold: z.number().finite(),
+    /**
+     * 10 (a high-resolution alarm: the metric must be published with a storage resolution of 1 second)
+     * or a multiple of 60.
+     */
+    periodSeconds: z
+      .number()
+      .int()
+      .refine(
+        (p) => p === 10 || (p >= 60 && p % 60 === 0),
+        'must be 10 (high resolution) or a multiple of 60 seconds',
+      ),
+    evaluationPeriods: z.number().int().min(1),
+    /** "M out of N": how many of `evaluationPeriods` must breach. @default evaluationPeriods */
+    datapointsToAlarm: z.number().int().min(1).optional(),
+    /** Gaps in the metric (no sessions, no crashes) must not halt a rollout. */
+    treatMissingData: z.enum(['notBreaching', 'breaching', 'ignore', 'missing']).default('notBreaching'),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.datapointsToAlarm !== undefined && spec.datapointsToAlarm > spec.evaluationPeriods) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['datapointsToAlarm'],
+        message: `must not exceed evaluationPeriods (${spec.evaluationPeriods})`,
+      });
+    }
+    if (spec.periodSeconds * spec.evaluationPeriods > MAX_EVALUATION_RANGE_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluationPeriods'],
+        message: 'periodSeconds × evaluationPeriods must not exceed one day (86400 seconds)',
+      });
+    }
+  });
+
+/**
+ * A watched app as configured: its `WATCHDOG_APPS` entry (`alarmNames` lists alarms that already
+ * exist, or that another app's `alarms` creates) plus the alarms the stack creates for it.
+ */
+export const configuredAppSchema = watchedAppSchema.extend({
+  alarms: z.array(alarmSpecSchema).default([]),
+});
+
+const secretSchema = z
+  .object({
+    /** Name of an existing secret. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name')
+      .optional(),
+    /** Complete ARN (with the 6-character suffix) of an existing secret. */
+    arn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
+        'must be the complete secret ARN, ending in the 6-character suffix Secrets Manager adds (e.g. -AbCdEf)',
+      )
+      .optional(),
+    /** ARN of the customer managed KMS key that encrypts an existing secret, if it is not the AWS managed one. */
+    kmsKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be a KMS key ARN')
+      .optional(),
+  })
+  .strict()
+  .superRefine((secret, ctx) => {
+    if ((secret.name === undefined) === (secret.arn === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message:
+          'give exactly one of name or arn of an existing secret, or leave secret out for the stack to create one',
+      });
+    }
+  });
+
+/** The `watchdog` context value. */
+export const watchdogConfigSchema = z
+  .object({
+    /** The Store credentials secret. @default the stack creates an empty one */
+    secret: secretSchema.optional(),
+    /** E-mail addresses subscribed to the notification topic (each must confirm). @default none */
+    notificationEmails: z.array(z.email('must be an e-mail address')).default([]),
+    /** Global dry run: decide and notify, never halt. Opt in to halting with `false`. @default true */
+    dryRun: z.boolean().default(true),
+    apps: z.array(configuredAppSchema).min(1, 'must list at least one app'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const appIds = new Set<string>();
+    const created = new Map<string, string>();
+    config.apps.forEach((app, a) => {
+      if (appIds.has(app.applicationId)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['apps', a, 'applicationId'],
+          message: `${app.applicationId} is listed twice`,
+        });
+      }
+      appIds.add(app.applicationId);
+      if (app.alarmNames.length === 0 && app.alarms.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['apps', a, 'alarms'],
+          message:
+            'the app needs at least one alarm: name existing alarms in alarmNames, or specify alarms for the stack to create',
+        });
+      }
+      app.alarms.forEach((spec, s) => {
+        const first = created.get(spec.alarmName);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apps', a, 'alarms', s, 'alarmName'],
+            message: `${spec.alarmName} is already created at ${first}; to let one alarm watch several apps, create it once and list its name in the other apps' alarmNames`,
+          });
+        } else {
+          created.set(spec.alarmName, `watchdog.apps[${a}].alarms[${s}]`);
+        }
+      });
+    });
+  });
+
+/** The config, defaults applied. */
+export type WatchdogConfig = z.output<typeof watchdogConfigSchema>;
+/** The config as written in `cdk.json`. */
+export type WatchdogConfigInput = z.input<typeof watchdogConfigSchema>;
+/** A created-alarm spec, defaults applied. */
+export type AlarmSpec = z.output<typeof alarmSpecSchema>;
+
+/**
+ * Parses a `watchdog` config. Throws `ConfigurationError` (`INVALID_WATCHDOG_CONFIG`) listing every
+ * problem as `watchdog.<path>: <what is wrong>`.
+ */
+export function parseWatchdogConfig(input: unknown): WatchdogConfig {
+  const parsed = watchdogConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigurationError(
+      'INVALID_WATCHDOG_CONFIG',
+      `invalid watchdog config (cdk.json, context "${WATCHDOG_CONTEXT_KEY}"): ${formatIssues(WATCHDOG_CONTEXT_KEY, parsed.error)}`,
+    );
+  }
+  const config = parsed.data;
+  const json = JSON.stringify(deriveWatchedApps(config));
+  if (json.length > MAX_WATCHDOG_APPS_JSON_LENGTH) {
+    throw new ConfigurationError(
+      'INVALID_WATCHDOG_CONFIG',
+      `invalid watchdog config: watchdog.apps: the derived WATCHDOG_APPS is ${json.length} characters, over the ${MAX_WATCHDOG_APPS_JSON_LENGTH} that fit in the Lambda environment (4 KB in all); deploy one stack per group of apps`,
+    );
+  }
+  return config;
+}
+
+/**
+ * Reads and parses the `watchdog` context of `scope` (from `cdk.json`, or `-c watchdog='{...}'` on the
+ * command line, which arrives as a JSON string).
+ */
+export function loadWatchdogConfig(scope: Construct): WatchdogConfig {
+  const raw: unknown = scope.node.tryGetContext(WATCHDOG_CONTEXT_KEY);
+  if (raw === undefined) {
+    throw new ConfigurationError(
+      'INVALID_WATCHDOG_CONFIG',
+      `invalid watchdog config: cdk.json has no context "${WATCHDOG_CONTEXT_KEY}" (see README, "Configure")`,
+    );
+  }
+  if (typeof raw !== 'string') return parseWatchdogConfig(raw);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError(
+      'INVALID_WATCHDOG_CONFIG',
+      `invalid watchdog config: context "${WATCHDOG_CONTEXT_KEY}" given as a string is not JSON`,
+    );
+  }
+  return parseWatchdogConfig(json);
+}
+
+/**
+ * `WATCHDOG_APPS` for the function: each app with the names of its existing and created alarms, and
+ * without the stack-only fields. Checked with the function's own schema.
+ */
+export function deriveWatchedApps(config: WatchdogConfig): WatchedApp[] {
+  const apps = config.apps.map(({ alarms, alarmNames, ...app }) => ({
+    ...app,
+    alarmNames: [...new Set([...alarmNames, ...alarms.map((spec) => spec.alarmName)])],
+  }));
+  return watchedAppsSchema.parse(apps);
+}
+
+/** Every alarm name the watchdog listens to (existing and created), each once, in config order. */
+export function listWatchedAlarmNames(config: WatchdogConfig): string[] {
+  return [...new Set(deriveWatchedApps(config).flatMap((app) => app.alarmNames))];
+}
+
+/** The alarms the stack creates, in config order. */
+export function listAlarmSpecs(config: WatchdogConfig): AlarmSpec[] {
+  return config.apps.flatMap((app) => app.alarms);
+}
