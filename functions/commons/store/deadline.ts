@@ -1,0 +1,64 @@
+/**
+ * Deadlines as plain `AbortSignal`s. The signal aborts the in-flight request when time is up; the
+ * deadline's timestamp is remembered beside it so the retry loop and the throttle can refuse to start
+ * a wait that would end after it (an `AbortSignal` alone cannot say when it will fire).
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { DeadlineExceededError } from '../errors.ts';
+
+const deadlines = new WeakMap<AbortSignal, number>();
+
+export interface DeadlineOptions {
+  /** Milliseconds from now until the deadline. */
+  readonly timeoutMs: number;
+  /** A signal to follow as well (e.g. the caller's), so either one aborts the work. */
+  readonly signal?: AbortSignal;
+  /** Clock the deadline timestamp is expressed in. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * A signal that aborts `timeoutMs` from now (or when `signal` aborts), whose deadline `deadlineOf`
+ * can read back.
+ */
+export function createDeadline(options: DeadlineOptions): AbortSignal {
+  const now = options.now ?? Date.now;
+  const timeoutMs = Math.max(0, options.timeoutMs);
+  const timer = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal === undefined ? timer : AbortSignal.any([timer, options.signal]);
+  const parent = options.signal === undefined ? undefined : deadlineOf(options.signal);
+  const at = now() + timeoutMs;
+  deadlines.set(signal, parent === undefined ? at : Math.min(at, parent));
+  return signal;
+}
+
+/** The deadline (in the clock given to `createDeadline`) of a signal made by it, else `undefined`. */
+export function deadlineOf(signal: AbortSignal): number | undefined {
+  return deadlines.get(signal);
+}
+
+/**
+ * Whether a wait of `ms` from `now` would still end before the signal's deadline. A signal with no
+ * known deadline allows any wait (it can still abort the wait).
+ */
+export function fitsBeforeDeadline(signal: AbortSignal, now: number, ms: number): boolean {
+  if (signal.aborted) return false;
+  const deadline = deadlineOf(signal);
+  return deadline === undefined || now + ms < deadline;
+}
+
+/** Sleeps `ms`, rejecting (with the abort reason) as soon as `signal` aborts. */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+/** The real sleep, on Node's timers. */
+export const sleep: Sleep = async (ms, signal) => {
+  await delay(ms, undefined, { signal });
+};
+
+/** The error for work cut short by the deadline, naming what was cut short. */
+export function deadlineExceeded(what: string, cause?: unknown): DeadlineExceededError {
+  return new DeadlineExceededError(
+    `the deadline passed before ${what} finished`,
+    cause === undefined ? {} : { cause },
+  );
+}

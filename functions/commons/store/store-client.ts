@@ -1,0 +1,275 @@
+/**
+ * The Microsoft Store submission API calls on the halt path (CONTRACT §2), over undici.
+ *
+ * - IDs are validated before any URL is built, and URLs are built from IDs only, never from a
+ *   `resourceLocation` (whose flight form lacks the `applications/{app}/` prefix, get-app-data.md).
+ * - GETs are retried on 429, 5xx and network failures. A POST is retried only after a 429 (the Store
+ *   did not act); any other failure of a POST is the caller's to resolve by reading the state first.
+ * - A 401 renews the token once and repeats the call once (tokens live 60 minutes, CONTRACT §1).
+ */
+import type { Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { StoreApiError, WatchdogError } from '../errors.ts';
+import { classifyFailure, type HttpResponse, readHeader, sendHttpRequest } from './http.ts';
+import { assertApplicationId, assertFlightId, assertSubmissionId } from './ids.ts';
+import {
+  type Application,
+  applicationSchema,
+  type Flight,
+  flightListSchema,
+  flightSchema,
+  type PackageRollout,
+  packageRolloutSchema,
+  type RolloutRef,
+  type Submission,
+  submissionSchema,
+} from './model.ts';
+import {
+  type AttemptResult,
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  parseRetryHintFromMessage,
+  REAL_RETRY_ENVIRONMENT,
+  type RetryEnvironment,
+  type RetryPolicy,
+  runWithRetries,
+} from './retry.ts';
+import {
+  createBadResponseError,
+  createStoreErrorFromFailure,
+  createStoreErrorFromResponse,
+  describeSchemaMismatch,
+  STORE_ERROR_CODES,
+} from './store-errors.ts';
+import type { RequestBudget } from './throttle.ts';
+import type { AccessToken, TokenProvider } from './token-provider.ts';
+
+/** The Store API base the watchdog talks to by default [get-app-data.md]. */
+export const DEFAULT_STORE_BASE_URL = 'https://manage.devcenter.microsoft.com/v1.0/my/';
+
+export interface StoreClientOptions {
+  /** The API base, e.g. `https://manage.devcenter.microsoft.com/v1.0/my/`. */
+  readonly baseUrl: string;
+  /** The keep-alive dispatcher (see `createStoreDispatcher`). */
+  readonly dispatcher: Dispatcher;
+  readonly tokenProvider: TokenProvider;
+  /** The request budget of a tenant (see `getTenantThrottle`). @default no client-side budget */
+  readonly throttle?: (tenantId: string) => RequestBudget;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly environment?: Partial<RetryEnvironment>;
+  /** Flights asked for per `listflights` page. @default 100 */
+  readonly flightPageSize?: number;
+}
+
+/** The reads and the halt the watchdog needs. Every method takes the caller's deadline signal. */
+export interface StoreClient {
+  /** GET `applications/{app}` [get-an-app.md]. */
+  getApplication(applicationId: string, signal: AbortSignal): Promise<Application>;
+  /** Every package flight of an app, following `@nextLink`; none when the Store answers 404 [get-flights-for-an-app.md]. */
+  listFlights(applicationId: string, signal: AbortSignal): Promise<Flight[]>;
+  /** GET `applications/{app}/flights/{flightId}` [get-a-flight.md]. */
+  getFlight(applicationId: string, flightId: string, signal: AbortSignal): Promise<Flight>;
+  /** GET an app or flight submission [get-an-app-submission.md, get-a-flight-submission.md]. */
+  getSubmission(ref: RolloutRef, signal: AbortSignal): Promise<Submission>;
+  /** GET its package rollout [get-package-rollout-info-for-an-app-submission.md]. */
+  getPackageRollout(ref: RolloutRef, signal: AbortSignal): Promise<PackageRollout>;
+  /** POST `haltpackagerollout` [halt-the-package-rollout-for-an-app-submission.md]. Not retried on ambiguous failures. */
+  haltPackageRollout(ref: RolloutRef, signal: AbortSignal): Promise<PackageRollout>;
+}
+
+const MAX_FLIGHT_PAGES = 50;
+
+interface CallSpec<S extends z.ZodType> {
+  readonly method: 'GET' | 'POST';
+  /** Relative to the base, built from validated IDs. */
+  readonly path: string;
+  readonly query?: Record<string, string>;
+  readonly schema: S;
+}
+
+/** Creates the Store API client. */
+export function createStoreClient(options: StoreClientOptions): StoreClient {
+  const base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const environment: RetryEnvironment = { ...REAL_RETRY_ENVIRONMENT, ...options.environment };
+  const pageSize = options.flightPageSize ?? 100;
+  const { dispatcher, tokenProvider } = options;
+
+  /** One exchange with a token and a budget slot; the response whatever its status. */
+  const sendAuthorized = async (
+    token: AccessToken,
+    spec: CallSpec<z.ZodType>,
+    what: string,
+    url: URL,
+    signal: AbortSignal,
+  ): Promise<HttpResponse> => {
+    await options.throttle?.(token.tenantId).acquire(signal, what);
+    return sendHttpRequest(dispatcher, {
+      method: spec.method,
+      url,
+      headers: { authorization: `Bearer ${token.value}`, accept: 'application/json' },
+      signal,
+    });
+  };
+
+  const call = async <S extends z.ZodType>(spec: CallSpec<S>, signal: AbortSignal): Promise<z.output<S>> => {
+    const what = `${spec.method} ${spec.path}`;
+    const url = new URL(spec.path, base);
+    if (spec.query !== undefined) url.search = new URLSearchParams(spec.query).toString();
+    const retryAnyFailure = spec.method === 'GET';
+    let renewedToken = false;
+
+    const attempt = async (): Promise<AttemptResult<z.output<S>>> => {
+      let response: HttpResponse;
+      try {
+        let token = await tokenProvider.getToken(signal);
+        response = await sendAuthorized(token, spec, what, url, signal);
+        if (response.status === 401 && !renewedToken) {
+          // An expired or revoked token (CONTRACT §1): renew once, repeat once. The gateway rejected
+          // the call before the Store saw it, so repeating even a POST is safe.
+          renewedToken = true;
+          tokenProvider.invalidate(token);
+          token = await tokenProvider.getToken(signal);
+          response = await sendAuthorized(token, spec, what, url, signal);
+        }
+      } catch (caught) {
+        if (!isTransportFailure(caught)) throw caught;
+        const error = createStoreErrorFromFailure(what, classifyFailure(caught, signal), caught);
+        return { ok: false, error, retryable: retryAnyFailure && error.retryable };
+      }
+      if (response.status >= 200 && response.status < 300)
+        return { ok: true, value: parseBody(spec, what, response) };
+      const error = createStoreErrorFromResponse(what, response.status, response.headers, response.text);
+      const retryAfterMs = findRetryAfter(response, error, environment.now());
+      return {
+        ok: false,
+        error,
+        // A 429 means the Store did not act, so even a POST may be sent again.
+        retryable: error.retryable && (retryAnyFailure || response.status === 429),
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
+    };
+    return runWithRetries(attempt, { policy, environment, signal, what });
+  };
+
+  const submissionPath = (ref: RolloutRef) => {
+    const app = assertApplicationId(ref.applicationId);
+    const submission = assertSubmissionId(ref.submissionId);
+    const flight = ref.flightId === undefined ? '' : `/flights/${assertFlightId(ref.flightId)}`;
+    return `applications/${app}${flight}/submissions/${submission}`;
+  };
+
+  return {
+    getApplication: (applicationId, signal) =>
+      call(
+        {
+          method: 'GET',
+          path: `applications/${assertApplicationId(applicationId)}`,
+          schema: applicationSchema,
+        },
+        signal,
+      ),
+
+    async listFlights(applicationId, signal) {
+      const path = `applications/${assertApplicationId(applicationId)}/listflights`;
+      const flights: Flight[] = [];
+      let page: { top: string; skip: string } | undefined = { top: String(pageSize), skip: '0' };
+      for (let count = 0; page !== undefined; count++) {
+        if (count >= MAX_FLIGHT_PAGES) {
+          throw createBadResponseError(`GET ${path}`, 200, `more than ${MAX_FLIGHT_PAGES} pages of flights`);
+        }
+        let list: z.output<typeof flightListSchema>;
+        try {
+          list = await call({ method: 'GET', path, query: page, schema: flightListSchema }, signal);
+        } catch (error) {
+          // "404: No package flights were found" [get-flights-for-an-app.md].
+          if (isStoreError(error, STORE_ERROR_CODES.notFound)) return flights;
+          throw error;
+        }
+        flights.push(...list.value);
+        page = readNextPage(list['@nextLink'], page, `GET ${path}`);
+      }
+      return flights;
+    },
+
+    getFlight: (applicationId, flightId, signal) =>
+      call(
+        {
+          method: 'GET',
+          path: `applications/${assertApplicationId(applicationId)}/flights/${assertFlightId(flightId)}`,
+          schema: flightSchema,
+        },
+        signal,
+      ),
+
+    getSubmission: (ref, signal) =>
+      call({ method: 'GET', path: submissionPath(ref), schema: submissionSchema }, signal),
+
+    getPackageRollout: (ref, signal) =>
+      call(
+        { method: 'GET', path: `${submissionPath(ref)}/packagerollout`, schema: packageRolloutSchema },
+        signal,
+      ),
+
+    haltPackageRollout: (ref, signal) =>
+      call(
+        { method: 'POST', path: `${submissionPath(ref)}/haltpackagerollout`, schema: packageRolloutSchema },
+        signal,
+      ),
+  };
+}
+
+function parseBody<S extends z.ZodType>(
+  spec: CallSpec<S>,
+  what: string,
+  response: HttpResponse,
+): z.output<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(response.text);
+  } catch {
+    throw createBadResponseError(what, response.status, 'the body is not JSON');
+  }
+  const parsed = spec.schema.safeParse(json);
+  if (!parsed.success)
+    throw createBadResponseError(what, response.status, describeSchemaMismatch(parsed.error));
+  return parsed.data;
+}
+
+/** `Retry-After` (seconds or HTTP date), else the "Try again in N seconds" of a 429's message. */
+function findRetryAfter(response: HttpResponse, error: StoreApiError, nowMs: number): number | undefined {
+  const header = parseRetryAfter(readHeader(response.headers, 'Retry-After'), nowMs);
+  if (header !== undefined || response.status !== 429) return header;
+  return parseRetryHintFromMessage(error.storeMessage);
+}
+
+/**
+ * The next page from `@nextLink` (e.g. `applications/{app}/listflights/?skip=2&top=2`). Only its
+ * `skip` and `top` are used: the path is ours, built from the validated ID.
+ */
+export function readNextPage(
+  nextLink: string | undefined,
+  current: { readonly top: string; readonly skip: string },
+  what: string,
+): { top: string; skip: string } | undefined {
+  if (nextLink === undefined || nextLink === '') return undefined;
+  const params = new URL(nextLink, 'http://next.invalid/').searchParams;
+  const skip = params.get('skip');
+  const top = params.get('top') ?? current.top;
+  if (skip === null || !/^\d+$/.test(skip) || !/^\d+$/.test(top)) {
+    throw createBadResponseError(what, 200, '@nextLink has no numeric skip and top');
+  }
+  if (Number(skip) <= Number(current.skip)) {
+    throw createBadResponseError(what, 200, '@nextLink does not move forward');
+  }
+  return { top, skip };
+}
+
+function isStoreError(error: unknown, code: string): boolean {
+  return error instanceof StoreApiError && error.code === code;
+}
+
+/** Errors from the exchange itself (undici, sockets), as opposed to our own errors thrown on the way. */
+function isTransportFailure(error: unknown): boolean {
+  return !(error instanceof WatchdogError);
+}

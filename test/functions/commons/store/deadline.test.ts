@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { DeadlineExceededError } from '../../../../functions/commons/errors.ts';
+import {
+  createDeadline,
+  deadlineExceeded,
+  deadlineOf,
+  fitsBeforeDeadline,
+  sleep,
+} from '../../../../functions/commons/store/deadline.ts';
+
+describe('deadlines', () => {
+  it('remembers when a deadline signal is due', () => {
+    const signal = createDeadline({ timeoutMs: 2_000, now: () => 10_000 });
+    expect(deadlineOf(signal)).toBe(12_000);
+    expect(fitsBeforeDeadline(signal, 10_000, 1_999)).toBe(true);
+    expect(fitsBeforeDeadline(signal, 10_000, 2_000)).toBe(false);
+  });
+
+  it('keeps the earlier deadline of a parent signal', () => {
+    const parent = createDeadline({ timeoutMs: 1_000, now: () => 0 });
+    const child = createDeadline({ timeoutMs: 60_000, signal: parent, now: () => 0 });
+    expect(deadlineOf(child)).toBe(1_000);
+  });
+
+  it('aborts when the parent aborts', () => {
+    const parent = new AbortController();
+    const child = createDeadline({ timeoutMs: 60_000, signal: parent.signal });
+    parent.abort();
+    expect(child.aborted).toBe(true);
+    expect(fitsBeforeDeadline(child, Date.now(), 0)).toBe(false);
+  });
+
+  it('allows any wait on a signal without a known deadline', () => {
+    expect(deadlineOf(new AbortController().signal)).toBeUndefined();
+    expect(fitsBeforeDeadline(new AbortController().signal, 0, 1e9)).toBe(true);
+  });
+
+  it('aborts a sleep when the deadline passes', async () => {
+    const signal = createDeadline({ timeoutMs: 20 });
+    await expect(sleep(10_000, signal)).rejects.toThrow();
+    expect(signal.aborted).toBe(true);
+  });
+
+  it('names what the deadline cut short', () => {
+    const error = deadlineExceeded('GET applications/9NBLGGH4R315');
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(error.code).toBe('DEADLINE_EXCEEDED');
+    expect(error.message).toContain('GET applications/9NBLGGH4R315');
+  });
+});
