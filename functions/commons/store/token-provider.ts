@@ -1,0 +1,303 @@
+/**
+ * Azure AD access tokens for the Store API: the v1 client-credentials flow
+ * [create-and-manage-submissions-using-windows-store-services.md], cached in memory and renewed early.
+ *
+ * Neither the client secret nor a token ever goes into an error message: messages name the tenant,
+ * the client ID, the HTTP status and Azure AD's `error` code and description only.
+ */
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import { AuthError, type WatchdogError } from '../errors.ts';
+import { deadlineExceeded } from './deadline.ts';
+import { classifyFailure, readHeader, sendHttpRequest } from './http.ts';
+import {
+  type AttemptResult,
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  REAL_RETRY_ENVIRONMENT,
+  type RetryEnvironment,
+  type RetryPolicy,
+  runWithRetries,
+} from './retry.ts';
+
+/** The `resource` the Store API tokens are issued for. */
+export const STORE_API_RESOURCE = 'https://manage.devcenter.microsoft.com';
+
+/** The Azure AD application's credentials (Partner Center: tenant ID, client ID, key). */
+export interface ClientCredentials {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+/** A bearer token and the tenant it was issued in. Logs and serializes without its value. */
+export class AccessToken {
+  readonly tenantId: string;
+  readonly #value: string;
+
+  constructor(value: string, tenantId: string) {
+    this.#value = value;
+    this.tenantId = tenantId;
+  }
+
+  /** The token itself, for the `Authorization` header only. */
+  get value(): string {
+    return this.#value;
+  }
+
+  toJSON(): { tenantId: string; value: string } {
+    return { tenantId: this.tenantId, value: '[redacted]' };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `AccessToken { tenantId: '${this.tenantId}', value: [redacted] }`;
+  }
+}
+
+export interface TokenProvider {
+  /** A valid token: the cached one, or a new one (concurrent callers share one request). */
+  getToken(signal: AbortSignal): Promise<AccessToken>;
+  /** Forgets `token` if it is still the cached one (the Store answered 401 to it). */
+  invalidate(token: AccessToken): void;
+}
+
+export interface TokenProviderOptions {
+  /** e.g. `https://login.microsoftonline.com`; the token URL is `{authority}/{tenantId}/oauth2/token`. */
+  readonly authority: string;
+  readonly dispatcher: Dispatcher;
+  /** The current credentials (the Lambda reads them from Secrets Manager and caches them). */
+  readonly getCredentials: (signal: AbortSignal) => Promise<ClientCredentials>;
+  /**
+   * Reads the credentials again after the token endpoint rejected them, in case the secret was
+   * rotated; the request is retried once when they `changed`. Without it, a rejection is final.
+   */
+  readonly refreshCredentials?: (
+    signal: AbortSignal,
+  ) => Promise<{ readonly credentials: ClientCredentials; readonly changed: boolean }>;
+  /** Told about every rejection (for a log line or a metric), before any re-read. */
+  readonly onCredentialsRejected?: (error: AuthError) => void;
+  /** Renew this long before expiry (at most half the token's lifetime). @default 300_000 */
+  readonly renewBeforeMs?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly environment?: Partial<RetryEnvironment>;
+}
+
+/** Codes of the `AuthError`s this module throws. */
+export const AUTH_ERROR_CODES = {
+  rejected: 'AUTH_REJECTED',
+  throttled: 'AUTH_THROTTLED',
+  unavailable: 'AUTH_UNAVAILABLE',
+  failed: 'AUTH_FAILED',
+  timeout: 'AUTH_TIMEOUT',
+  network: 'AUTH_NETWORK',
+  badResponse: 'AUTH_BAD_RESPONSE',
+} as const;
+
+/** Azure AD v1 returns `expires_in` as a string of digits, v2 as a number (CONTRACT §1). */
+const tokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().optional(),
+  expires_in: z.union([z.number().positive(), z.string().regex(/^\d+$/).transform(Number)]).optional(),
+});
+
+const azureErrorSchema = z.object({
+  error: z.string().optional(),
+  error_description: z.string().optional(),
+});
+
+/** Used when Azure AD does not say how long the token lives (StoreBroker assumes the same). */
+const DEFAULT_LIFETIME_SECONDS = 59 * 60;
+
+/** Creates a token provider. One per process: its cache is what makes warm invocations fast. */
+export function createTokenProvider(options: TokenProviderOptions): TokenProvider {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const environment: RetryEnvironment = { ...REAL_RETRY_ENVIRONMENT, ...options.environment };
+  const renewBeforeMs = options.renewBeforeMs ?? 300_000;
+  const authority = options.authority.replace(/\/+$/, '');
+  let cached: { token: AccessToken; renewAt: number } | undefined;
+  let inFlight: Promise<AccessToken> | undefined;
+
+  const requestToken = (credentials: ClientCredentials, signal: AbortSignal) => {
+    const what = `POST ${credentials.tenantId}/oauth2/token`;
+    const url = new URL(`${authority}/${encodeURIComponent(credentials.tenantId)}/oauth2/token`);
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: credentials.clientId,
+      client_secret: credentials.clientSecret,
+      resource: STORE_API_RESOURCE,
+    }).toString();
+    const attempt = async (): Promise<AttemptResult<{ token: AccessToken; lifetimeMs: number }>> => {
+      try {
+        const response = await sendHttpRequest(options.dispatcher, {
+          method: 'POST',
+          url,
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+            accept: 'application/json',
+          },
+          body,
+          signal,
+        });
+        if (response.status === 200) {
+          return { ok: true, value: parseTokenResponse(response.text, credentials.tenantId) };
+        }
+        const error = createAuthErrorFromResponse(response.status, response.text, credentials);
+        const retryAfterMs = parseRetryAfter(readHeader(response.headers, 'Retry-After'), environment.now());
+        return {
+          ok: false,
+          error,
+          retryable: error.retryable,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        };
+      } catch (caught) {
+        if (caught instanceof AuthError) return { ok: false, error: caught, retryable: false };
+        const error = createAuthErrorFromFailure(caught, signal, what);
+        return { ok: false, error, retryable: error.retryable };
+      }
+    };
+    return runWithRetries(attempt, { policy, environment, signal, what });
+  };
+
+  const fetchToken = async (signal: AbortSignal) => {
+    const credentials = await options.getCredentials(signal);
+    try {
+      return await requestToken(credentials, signal);
+    } catch (error) {
+      if (!(error instanceof AuthError) || error.code !== AUTH_ERROR_CODES.rejected) throw error;
+      options.onCredentialsRejected?.(error);
+      if (options.refreshCredentials === undefined) throw error;
+      const refreshed = await options.refreshCredentials(signal);
+      if (!refreshed.changed) throw error;
+      return await requestToken(refreshed.credentials, signal);
+    }
+  };
+
+  return {
+    async getToken(signal) {
+      if (cached !== undefined && environment.now() < cached.renewAt) return cached.token;
+      // The first caller's signal governs the shared request; in the Lambda all callers share one deadline.
+      inFlight ??= fetchToken(signal)
+        .then(({ token, lifetimeMs }) => {
+          cached = {
+            token,
+            renewAt: environment.now() + lifetimeMs - Math.min(renewBeforeMs, lifetimeMs / 2),
+          };
+          return token;
+        })
+        .finally(() => {
+          inFlight = undefined;
+        });
+      return inFlight;
+    },
+    invalidate(token) {
+      if (cached?.token === token) cached = undefined;
+    },
+  };
+}
+
+function parseTokenResponse(text: string, tenantId: string): { token: AccessToken; lifetimeMs: number } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AuthError(
+      AUTH_ERROR_CODES.badResponse,
+      'the token endpoint answered 200 with a body that is not JSON',
+      {
+        status: 200,
+      },
+    );
+  }
+  const parsed = tokenResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    const field = parsed.error.issues[0]?.path.map(String).join('.') ?? '(body)';
+    throw new AuthError(
+      AUTH_ERROR_CODES.badResponse,
+      `the token endpoint answered 200 with an unexpected body: field ${field || '(body)'} is missing or malformed`,
+      { status: 200 },
+    );
+  }
+  const seconds = parsed.data.expires_in ?? DEFAULT_LIFETIME_SECONDS;
+  return { token: new AccessToken(parsed.data.access_token, tenantId), lifetimeMs: seconds * 1000 };
+}
+
+/** Keeps a description to its first line, short, and free of the secret (Azure AD never echoes it, but be sure). */
+function cleanDescription(description: string, secret: string): string {
+  const firstLine = description.split(/\r?\n/)[0] ?? '';
+  const short = firstLine.slice(0, 300);
+  return secret === '' ? short : short.split(secret).join('[redacted]');
+}
+
+function createAuthErrorFromResponse(
+  status: number,
+  text: string,
+  credentials: ClientCredentials,
+): AuthError {
+  let body: z.infer<typeof azureErrorSchema> = {};
+  try {
+    const parsed = azureErrorSchema.safeParse(JSON.parse(text));
+    if (parsed.success) body = parsed.data;
+  } catch {
+    // Not JSON: the status alone has to do.
+  }
+  const description =
+    body.error_description === undefined
+      ? undefined
+      : cleanDescription(body.error_description, credentials.clientSecret);
+  const details = {
+    status,
+    ...(body.error === undefined ? {} : { storeCode: body.error }),
+    ...(description === undefined ? {} : { storeMessage: description }),
+  };
+  const said = [body.error, description].filter((part) => part !== undefined).join(': ');
+  const suffix = said === '' ? '' : ` (${said})`;
+  if (status === 400 || status === 401) {
+    return new AuthError(
+      AUTH_ERROR_CODES.rejected,
+      `the token endpoint rejected the credentials of client ${credentials.clientId} in tenant ` +
+        `${credentials.tenantId}: ${status}${suffix}`,
+      details,
+    );
+  }
+  if (status === 429) {
+    return new AuthError(AUTH_ERROR_CODES.throttled, `the token endpoint answered 429${suffix}`, details, {
+      retryable: true,
+    });
+  }
+  if (status >= 500) {
+    return new AuthError(
+      AUTH_ERROR_CODES.unavailable,
+      `the token endpoint answered ${status}${suffix}`,
+      details,
+      {
+        retryable: true,
+      },
+    );
+  }
+  return new AuthError(AUTH_ERROR_CODES.failed, `the token endpoint answered ${status}${suffix}`, details);
+}
+
+function createAuthErrorFromFailure(error: unknown, signal: AbortSignal, what: string): WatchdogError {
+  const failure = classifyFailure(error, signal);
+  switch (failure.kind) {
+    case 'deadline':
+      return deadlineExceeded(what, error);
+    case 'timeout':
+      return new AuthError(
+        AUTH_ERROR_CODES.timeout,
+        `the token endpoint gave no answer in time (${failure.detail})`,
+        {},
+        {
+          cause: error,
+          retryable: true,
+        },
+      );
+    case 'network':
+      return new AuthError(
+        AUTH_ERROR_CODES.network,
+        `the token endpoint could not be reached (${failure.detail})`,
+        {},
+        { cause: error, retryable: failure.retryable },
+      );
+  }
+}
