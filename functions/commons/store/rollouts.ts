@@ -1,0 +1,267 @@
+/**
+ * The Store side of the halt path (`RolloutPort`): which rollout is live, and halting it so that a
+ * repeated or ambiguous halt never turns into a failure or a second halt.
+ *
+ * The live rollout is the one on the last published submission (CONTRACT §4). A pending submission
+ * beside it is looked at only when the last published one is missing or not in progress, and is the
+ * target only when it is itself `Published` with its rollout in progress (CONTRACT §4.5 step 4).
+ * msstore-cli picks the pending one first, which can halt the wrong submission (CONTRACT §4.7).
+ */
+import type { FlightSelection, HaltOutcome, RolloutLookup, RolloutPort } from '../domain/ports.ts';
+import { StoreApiError, WatchdogError } from '../errors.ts';
+import { fitsBeforeDeadline } from './deadline.ts';
+import { assertApplicationId, assertFlightId } from './ids.ts';
+import type { PackageRollout, RolloutRef, SubmissionRef } from './model.ts';
+import {
+  computeBackoffDelay,
+  DEFAULT_RETRY_POLICY,
+  REAL_RETRY_ENVIRONMENT,
+  type RetryEnvironment,
+  type RetryPolicy,
+} from './retry.ts';
+import type { StoreClient } from './store-client.ts';
+import { isAmbiguousFailure, STORE_ERROR_CODES } from './store-errors.ts';
+
+export interface RolloutPortOptions {
+  /** Bounds the halt POSTs after ambiguous failures (`maxAttempts` POSTs at most) and their backoff. */
+  readonly retry?: Partial<RetryPolicy>;
+  readonly environment?: Partial<RetryEnvironment>;
+}
+
+type InProgress = Extract<RolloutLookup, { state: 'in-progress' }>;
+/** The app, or one of its flights. */
+type Target = { readonly applicationId: string; readonly flightId?: string };
+
+/** Gradual rollout on and running: the only state the halt POST accepts [halt-the-package-rollout-for-an-app-submission.md]. */
+export function isRolloutInProgress(rollout: PackageRollout): boolean {
+  return rollout.isPackageRollout && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
+}
+
+/** Creates the `RolloutPort` over a Store client. */
+export function createRolloutPort(client: StoreClient, options: RolloutPortOptions = {}): RolloutPort {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const environment: RetryEnvironment = { ...REAL_RETRY_ENVIRONMENT, ...options.environment };
+
+  /** The pending submission, when it is the live one (published, rollout in progress); else `undefined`. */
+  const probePending = async (target: Target, pending: SubmissionRef, signal: AbortSignal) => {
+    const ref = refOf(target, pending.id);
+    try {
+      const submission = await client.getSubmission(ref, signal);
+      if (submission.status !== 'Published') return undefined;
+    } catch (error) {
+      // Deleted since the app was read: there is no pending submission any more.
+      if (error instanceof StoreApiError && error.code === STORE_ERROR_CODES.notFound) return undefined;
+      throw error;
+    }
+    const rollout = await client.getPackageRollout(ref, signal);
+    return isRolloutInProgress(rollout) ? { state: 'in-progress' as const, ref, rollout } : undefined;
+  };
+
+  /** CONTRACT §4.5 for one app or flight, given its two submission references. */
+  const examine = async (
+    target: Target,
+    lastPublished: SubmissionRef | null | undefined,
+    pending: SubmissionRef | null | undefined,
+    signal: AbortSignal,
+  ): Promise<RolloutLookup> => {
+    let last: { ref: RolloutRef; rollout: PackageRollout } | undefined;
+    if (lastPublished) {
+      const ref = refOf(target, lastPublished.id);
+      try {
+        const rollout = await client.getPackageRollout(ref, signal);
+        if (isRolloutInProgress(rollout)) return { state: 'in-progress', ref, rollout };
+        last = { ref, rollout };
+      } catch (error) {
+        return { state: 'failed', ...target, submissionId: lastPublished.id, error };
+      }
+    }
+    if (pending && pending.id !== lastPublished?.id) {
+      try {
+        const live = await probePending(target, pending, signal);
+        if (live !== undefined) return live;
+      } catch (error) {
+        return { state: 'failed', ...target, submissionId: pending.id, error };
+      }
+    }
+    if (last === undefined) {
+      const reason =
+        `the ${target.flightId === undefined ? 'app' : 'flight'} has no published submission` +
+        (pending
+          ? ` (pending submission ${pending.id} is not a published one with a rollout in progress)`
+          : '');
+      return { state: 'none', ...target, reason };
+    }
+    if (last.rollout.packageRolloutStatus === 'PackageRolloutStopped') {
+      return { state: 'stopped', ref: last.ref, rollout: last.rollout };
+    }
+    return {
+      state: 'none',
+      ...target,
+      submissionId: last.ref.submissionId,
+      rollout: last.rollout,
+      reason: describeIdleRollout(last.ref.submissionId, last.rollout),
+    };
+  };
+
+  const lookupMain = async (applicationId: string, signal: AbortSignal): Promise<RolloutLookup> => {
+    const target = { applicationId };
+    try {
+      const app = await client.getApplication(applicationId, signal);
+      return await examine(
+        target,
+        app.lastPublishedApplicationSubmission,
+        app.pendingApplicationSubmission,
+        signal,
+      );
+    } catch (error) {
+      return { state: 'failed', ...target, error };
+    }
+  };
+
+  const lookupFlights = async (
+    applicationId: string,
+    flights: FlightSelection,
+    signal: AbortSignal,
+  ): Promise<RolloutLookup[]> => {
+    if (flights === undefined) return [];
+    if (flights === 'all') {
+      let listed: Awaited<ReturnType<StoreClient['listFlights']>>;
+      try {
+        listed = await client.listFlights(applicationId, signal);
+      } catch (error) {
+        const message = `the package flights of ${applicationId} could not be listed`;
+        return [{ state: 'failed', applicationId, error: addContext(error, message) }];
+      }
+      return Promise.all(
+        listed.map((flight) =>
+          examine(
+            { applicationId, flightId: flight.flightId },
+            flight.lastPublishedFlightSubmission,
+            flight.pendingFlightSubmission,
+            signal,
+          ).catch(
+            (error: unknown): RolloutLookup => ({
+              state: 'failed',
+              applicationId,
+              flightId: flight.flightId,
+              error,
+            }),
+          ),
+        ),
+      );
+    }
+    return Promise.all(
+      flights.map(async (flightId): Promise<RolloutLookup> => {
+        const target = { applicationId, flightId };
+        try {
+          const flight = await client.getFlight(applicationId, flightId, signal);
+          return await examine(
+            target,
+            flight.lastPublishedFlightSubmission,
+            flight.pendingFlightSubmission,
+            signal,
+          );
+        } catch (error) {
+          return { state: 'failed', ...target, error };
+        }
+      }),
+    );
+  };
+
+  /** The state after a halt POST failed, or `undefined` when it cannot be read. */
+  const readAfterFailure = async (ref: RolloutRef, signal: AbortSignal) => {
+    try {
+      return await client.getPackageRollout(ref, signal);
+    } catch {
+      return undefined;
+    }
+  };
+
+  return {
+    async findLiveRollouts(request, signal) {
+      // Malformed IDs are the caller's mistake: reject before any request.
+      const applicationId = assertApplicationId(request.applicationId);
+      if (Array.isArray(request.flights)) request.flights.forEach(assertFlightId);
+      const main = lookupMain(applicationId, signal);
+      const flights = lookupFlights(applicationId, request.flights, signal);
+      return [await main, ...(await flights)];
+    },
+
+    async haltRollout(found: InProgress, signal): Promise<HaltOutcome> {
+      const { ref } = found;
+      // Set once a POST failed in a way that may have taken effect: a later "Stopped" is then ours.
+      let mayHaveHalted = false;
+      for (let post = 1; ; post++) {
+        try {
+          await client.haltPackageRollout(ref, signal);
+          return { result: 'halted', ref, rollout: found.rollout };
+        } catch (error) {
+          const ambiguous = isAmbiguousFailure(error);
+          const conflict = error instanceof StoreApiError && error.code === STORE_ERROR_CODES.conflict;
+          if (!ambiguous && !conflict) throw error;
+          mayHaveHalted ||= ambiguous;
+          // Never POST twice without reading in between (StoreBroker#123: a 503'd halt had worked).
+          const now = await readAfterFailure(ref, signal);
+          if (now === undefined) throw error;
+          if (now.packageRolloutStatus === 'PackageRolloutStopped') {
+            return mayHaveHalted
+              ? { result: 'halted', ref, rollout: found.rollout }
+              : { result: 'already-halted', ref, rollout: now };
+          }
+          if (!isRolloutInProgress(now)) return { result: 'no-active-rollout', ref, rollout: now };
+          // Still in progress: a 409 is about something else (a foreign submission, an unsupported
+          // feature) and carries the Store's message; an ambiguous failure did not take effect.
+          if (conflict || post >= policy.maxAttempts) throw error;
+          const wait = computeBackoffDelay(post, policy, environment.random);
+          if (!fitsBeforeDeadline(signal, environment.now(), wait)) throw error;
+          try {
+            await environment.sleep(wait, signal);
+          } catch {
+            throw error;
+          }
+        }
+      }
+    },
+  };
+}
+
+function refOf(target: Target, submissionId: string): RolloutRef {
+  return target.flightId === undefined
+    ? { applicationId: target.applicationId, submissionId }
+    : { applicationId: target.applicationId, flightId: target.flightId, submissionId };
+}
+
+function describeIdleRollout(submissionId: string, rollout: PackageRollout): string {
+  if (!rollout.isPackageRollout) return `submission ${submissionId} does not use a gradual rollout`;
+  switch (rollout.packageRolloutStatus) {
+    case 'PackageRolloutNotStarted':
+      return `the rollout of submission ${submissionId} has not started`;
+    case 'PackageRolloutComplete':
+      return `the rollout of submission ${submissionId} is complete (finalized)`;
+    default:
+      return `the rollout of submission ${submissionId} is ${rollout.packageRolloutStatus}`;
+  }
+}
+
+/** The same error, its message prefixed with what was being done (code, kind and details kept). */
+function addContext(error: unknown, context: string): WatchdogError {
+  const message = `${context}: ${error instanceof Error ? error.message : String(error)}`;
+  if (error instanceof StoreApiError) {
+    return new StoreApiError(
+      error.code,
+      message,
+      {
+        ...(error.status === undefined ? {} : { status: error.status }),
+        ...(error.storeCode === undefined ? {} : { storeCode: error.storeCode }),
+        ...(error.storeMessage === undefined ? {} : { storeMessage: error.storeMessage }),
+        ...(error.correlationId === undefined ? {} : { correlationId: error.correlationId }),
+        ...(error.request === undefined ? {} : { request: error.request }),
+      },
+      { cause: error, retryable: error.retryable },
+    );
+  }
+  if (error instanceof WatchdogError) {
+    return new WatchdogError(error.kind, error.code, message, { cause: error, retryable: error.retryable });
+  }
+  return new WatchdogError('upstream', 'FLIGHTS_NOT_LISTED', message, { cause: error });
+}

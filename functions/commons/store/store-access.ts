@@ -1,0 +1,76 @@
+/**
+ * The Store side wired in one call, for the Lambda handler and the CLI: dispatcher, token provider,
+ * tenant budget, client and `RolloutPort`. Build it once per process (module scope) so the token
+ * cache and the keep-alive connections survive between warm invocations.
+ */
+import type { Dispatcher } from 'undici';
+import type { RolloutPort } from '../domain/ports.ts';
+import type { AuthError } from '../errors.ts';
+import { createStoreDispatcher, type StoreDispatcherOptions } from './http.ts';
+import type { RetryEnvironment, RetryPolicy } from './retry.ts';
+import { createRolloutPort } from './rollouts.ts';
+import { createStoreClient, DEFAULT_STORE_BASE_URL, type StoreClient } from './store-client.ts';
+import { getTenantThrottle, type ThrottleOptions } from './throttle.ts';
+import { type ClientCredentials, createTokenProvider, type TokenProvider } from './token-provider.ts';
+
+/** Azure AD's public authority [create-and-manage-submissions-using-windows-store-services.md]. */
+export const DEFAULT_AZURE_AD_AUTHORITY = 'https://login.microsoftonline.com';
+
+export interface StoreAccessOptions {
+  /** @default `https://manage.devcenter.microsoft.com/v1.0/my/` */
+  readonly baseUrl?: string;
+  /** @default `https://login.microsoftonline.com` */
+  readonly authority?: string;
+  /** The current credentials (e.g. `CredentialsSource.get`). */
+  readonly getCredentials: (signal: AbortSignal) => Promise<ClientCredentials>;
+  /** Re-reads them after a rejection (e.g. `CredentialsSource.refresh`). */
+  readonly refreshCredentials?: (
+    signal: AbortSignal,
+  ) => Promise<{ readonly credentials: ClientCredentials; readonly changed: boolean }>;
+  readonly onCredentialsRejected?: (error: AuthError) => void;
+  /** @default a new keep-alive dispatcher with `timeouts` */
+  readonly dispatcher?: Dispatcher;
+  readonly timeouts?: StoreDispatcherOptions;
+  /**
+   * The per-tenant budget, shared by the whole process; `false` turns it off.
+   * @default 20 requests per 60 s (CONTRACT §8)
+   */
+  readonly throttle?: ThrottleOptions | false;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly environment?: Partial<RetryEnvironment>;
+}
+
+export interface StoreAccess {
+  readonly client: StoreClient;
+  readonly rolloutPort: RolloutPort;
+  readonly tokenProvider: TokenProvider;
+  readonly dispatcher: Dispatcher;
+}
+
+/** Builds everything the halt path needs to talk to the Store. Every call takes a deadline signal. */
+export function createStoreAccess(options: StoreAccessOptions): StoreAccess {
+  const dispatcher = options.dispatcher ?? createStoreDispatcher(options.timeouts);
+  const shared = {
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
+    ...(options.environment === undefined ? {} : { environment: options.environment }),
+  };
+  const tokenProvider = createTokenProvider({
+    authority: options.authority ?? DEFAULT_AZURE_AD_AUTHORITY,
+    dispatcher,
+    getCredentials: options.getCredentials,
+    ...(options.refreshCredentials === undefined ? {} : { refreshCredentials: options.refreshCredentials }),
+    ...(options.onCredentialsRejected === undefined
+      ? {}
+      : { onCredentialsRejected: options.onCredentialsRejected }),
+    ...shared,
+  });
+  const throttle = options.throttle;
+  const client = createStoreClient({
+    baseUrl: options.baseUrl ?? DEFAULT_STORE_BASE_URL,
+    dispatcher,
+    tokenProvider,
+    ...(throttle === false ? {} : { throttle: (tenantId: string) => getTenantThrottle(tenantId, throttle) }),
+    ...shared,
+  });
+  return { client, rolloutPort: createRolloutPort(client, shared), tokenProvider, dispatcher };
+}
