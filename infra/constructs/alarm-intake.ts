@@ -1,0 +1,94 @@
+/**
+ * How alarms reach the function, by two independent paths (duplicates are harmless: a second halt of
+ * the same rollout comes out as `already-halted`):
+ *
+ * - EventBridge: a rule on `CloudWatch Alarm State Change` into ALARM for exactly the watched alarm
+ *   names. It watches existing alarms without touching them.
+ * - SNS: an encrypted alarm topic that the alarms the stack creates use as their alarm action.
+ *
+ * Whatever cannot be delivered to the function lands in one encrypted dead-letter queue.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { EncryptedTopic } from './encrypted-topic.ts';
+import type { WatchdogFunction } from './watchdog-function.ts';
+
+export interface AlarmIntakeProps {
+  /** The function that receives the alarm state changes. */
+  readonly target: WatchdogFunction;
+  /** Every watched alarm name, existing and created: the EventBridge rule matches exactly these. */
+  readonly alarmNames: readonly string[];
+  /** How often EventBridge retries a delivery the function refused (throttling, service errors). @default 8 */
+  readonly retryAttempts?: number;
+  /** How long EventBridge keeps retrying before the dead-letter queue. @default Duration.hours(1) */
+  readonly maxEventAge?: Duration;
+}
+
+/** See the module comment. */
+export class AlarmIntake extends Construct {
+  /** The topic created alarms notify (their alarm action). */
+  readonly alarmTopic: ITopic;
+  readonly rule: Rule;
+  /** Alarm events that EventBridge or SNS could not deliver to the function (watch its depth). */
+  readonly deadLetterQueue: Queue;
+  private readonly encrypted: EncryptedTopic;
+
+  constructor(scope: Construct, id: string, props: AlarmIntakeProps) {
+    super(scope, id);
+    if (props.alarmNames.length === 0) {
+      throw new Error(`${this.node.path}: alarmNames must list at least one alarm`);
+    }
+
+    // SQS-managed encryption: EventBridge and SNS can deliver to it without a key policy of their own.
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id,
+        reason:
+          'This queue is itself the dead-letter queue of the alarm intake, watched by an alarm on its depth.',
+      });
+    }
+
+    this.rule = new Rule(this, 'AlarmStateChange', {
+      description: 'Watched CloudWatch alarms going into ALARM, to the Store rollout watchdog',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: {
+          alarmName: [...props.alarmNames],
+          state: { value: ['ALARM'] },
+        },
+      },
+      targets: [
+        new LambdaFunction(props.target.function, {
+          retryAttempts: props.retryAttempts ?? 8,
+          maxEventAge: props.maxEventAge ?? Duration.hours(1),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
+    });
+
+    this.encrypted = new EncryptedTopic(this, 'AlarmTopic', {
+      description: 'Store rollout watchdog alarm intake',
+    });
+    this.alarmTopic = this.encrypted.topic;
+    this.encrypted.topic.addSubscription(
+      new LambdaSubscription(props.target.function, { deadLetterQueue: this.deadLetterQueue }),
+    );
+  }
+
+  /** Makes a created alarm deliver to the function through the alarm topic (its alarm action). */
+  addAlarm(alarm: Alarm): void {
+    this.encrypted.notifyOnAlarm(alarm);
+  }
+}

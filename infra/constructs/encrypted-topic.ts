@@ -1,0 +1,101 @@
+/**
+ * An SNS topic encrypted with its own customer managed KMS key (rotation on), refusing non-TLS
+ * requests, that CloudWatch alarms can publish to. Only the alarms handed to `notifyOnAlarm` may
+ * publish or use the key: the topic and key policies name their exact ARNs (confused-deputy guard:
+ * `aws:SourceAccount` and `aws:SourceArn`).
+ */
+import { ArnFormat, Aws, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { type Alarm, CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+export interface EncryptedTopicProps {
+  /** What the topic carries; used for the topic's display name and the key's description. */
+  readonly description: string;
+}
+
+/** See the module comment. */
+export class EncryptedTopic extends Construct {
+  readonly key: Key;
+  readonly topic: Topic;
+  private readonly alarmArns: string[] = [];
+
+  constructor(scope: Construct, id: string, props: EncryptedTopicProps) {
+    super(scope, id);
+    this.key = new Key(this, 'Key', {
+      description: `Encrypts the SNS topic: ${props.description}`,
+      enableKeyRotation: true,
+      // The topic keeps no messages at rest after delivery, so nothing needs the key once the stack is
+      // gone; the 7-day window still allows a change of mind.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    this.topic = new Topic(this, 'Topic', {
+      displayName: props.description.slice(0, 100),
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+  }
+
+  /**
+   * Makes `alarm` publish to this topic when it goes into ALARM, and lets CloudWatch publish (and use the
+   * key) on behalf of exactly that alarm. The alarm must have a literal name: its ARN is built from the
+   * name, because referencing the alarm resource from the key policy would be a dependency cycle
+   * (key → alarm → topic → key).
+   */
+  notifyOnAlarm(alarm: Alarm): void {
+    if (this.alarmArns.length === 0) this.allowCloudWatchAlarms();
+    this.alarmArns.push(
+      Stack.of(this).formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: literalAlarmName(alarm),
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    alarm.addAlarmAction(new SnsAction(this.topic));
+  }
+
+  private allowCloudWatchAlarms(): void {
+    const conditions = {
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      ArnLike: { 'aws:SourceArn': Lazy.list({ produce: () => this.alarmArns }) },
+    };
+    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowWatchedAlarmsToPublish',
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions,
+      }),
+    );
+    // CloudWatch needs the key to publish to an encrypted topic (SNS developer guide, key management,
+    // "compatibility with AWS services"). In a key policy, `*` means this key.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowWatchedAlarmsToUseTheKey',
+        principals: [cloudWatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions,
+      }),
+    );
+  }
+}
+
+/** The literal `AlarmName` of an alarm created with an explicit name. */
+function literalAlarmName(alarm: Alarm): string {
+  const cfn = alarm.node.defaultChild;
+  const name = cfn instanceof CfnAlarm ? cfn.alarmName : undefined;
+  if (name === undefined || Token.isUnresolved(name)) {
+    throw new Error(
+      `${alarm.node.path}: give the alarm an explicit, literal alarmName to let it publish to a topic`,
+    );
+  }
+  return name;
+}

@@ -1,0 +1,84 @@
+/**
+ * Watching the watchdog: alarms on its functions' errors and throttles and on the depth of every queue
+ * where an undelivered or failed alarm event waits for a person. They notify the notification topic.
+ */
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { Notifications } from './notifications.ts';
+import type { WatchdogFunction } from './watchdog-function.ts';
+
+export interface SelfAlarmsProps {
+  /** Where the alarms notify. */
+  readonly notifications: Notifications;
+  /** Prefix of the alarm names. @default the stack name */
+  readonly alarmNamePrefix?: string;
+}
+
+/** See the module comment. */
+export class SelfAlarms extends Construct {
+  private readonly notifications: Notifications;
+  private readonly prefix: string;
+  private readonly created: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: SelfAlarmsProps) {
+    super(scope, id);
+    this.notifications = props.notifications;
+    this.prefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
+    if (Token.isUnresolved(this.prefix)) {
+      throw new Error(`${this.node.path}: the alarm name prefix must be a literal string`);
+    }
+  }
+
+  /** The alarms created so far. */
+  get alarms(): readonly Alarm[] {
+    return this.created;
+  }
+
+  /**
+   * Alarms on any error or throttle of `fn`, and on its failure queue holding a message.
+   * @param label short kebab-case name of the function in alarm names, e.g. `halt-rollout`
+   */
+  watchFunction(fn: WatchdogFunction, label: string): void {
+    const period = Duration.minutes(1);
+    this.addAlarm(`${label}-errors`, {
+      description: `The ${label} function failed. The event is retried, then kept in its failure queue; see its logs.`,
+      metric: fn.function.metricErrors({ period, statistic: 'Sum' }),
+    });
+    this.addAlarm(`${label}-throttles`, {
+      description: `The ${label} function was throttled: check the account's Lambda concurrency.`,
+      metric: fn.function.metricThrottles({ period, statistic: 'Sum' }),
+    });
+    this.watchQueue(
+      `${label}-failures`,
+      fn.failureQueue,
+      `An event of the ${label} function failed after all retries and waits in its failure queue: a person must act on it.`,
+    );
+  }
+
+  /** An alarm as soon as `queue` holds a visible message. */
+  watchQueue(label: string, queue: IQueue, description: string): void {
+    this.addAlarm(label, {
+      description,
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+    });
+  }
+
+  private addAlarm(label: string, options: { description: string; metric: IMetric }): void {
+    const alarm = new Alarm(this, label, {
+      alarmName: `${this.prefix}-${label}`,
+      alarmDescription: options.description,
+      metric: options.metric,
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.notifications.notifyOnAlarm(alarm);
+    this.created.push(alarm);
+  }
+}

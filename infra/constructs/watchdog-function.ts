@@ -1,0 +1,158 @@
+/**
+ * A watchdog Lambda function with the house defaults: Node.js 24 on arm64, one self-contained ESM file
+ * (AWS SDK bundled, minified, source maps on), its own log group with retention and a role that may
+ * write only to it, X-Ray tracing, explicit memory and timeout, and asynchronous invocations that retry
+ * a bounded number of times and then land in an encrypted queue, so no event is ever dropped silently.
+ *
+ * Reused by every function of the project (the halt-rollout function, the scheduled self-check).
+ */
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  type IGrantable,
+  type IPrincipal,
+  type PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** The repository root: handler entries and the lock file are resolved from here. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The CloudWatch namespace of the watchdog's own (EMF) metrics. */
+export const METRICS_NAMESPACE = 'StoreRolloutWatchdog';
+
+/**
+ * esbuild writes an ES module; bundled CommonJS dependencies still call `require` for Node built-ins,
+ * which an ES module lacks. The banner gives the bundle one (the alias avoids clashing with bundle code).
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __watchdogCreateRequire } from 'node:module'; const require = __watchdogCreateRequire(import.meta.url);";
+
+export interface WatchdogFunctionProps {
+  /** Handler source, relative to the project root, exporting `handler`: e.g. `functions/halt-rollout/handler.ts`. */
+  readonly entry: string;
+  /** What the function does (shown in the Lambda console). */
+  readonly description: string;
+  /** `POWERTOOLS_SERVICE_NAME`: the `service` key of every log line and metric. */
+  readonly serviceName: string;
+  /** Further environment variables. @default none */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default 256 (MB) */
+  readonly memorySize?: number;
+  /** @default Duration.seconds(60) */
+  readonly timeout?: Duration;
+  /** @default RetentionDays.ONE_YEAR (decisions to halt are worth keeping for a post-mortem) */
+  readonly logRetention?: RetentionDays;
+  /** How often Lambda retries a failed asynchronous invocation before the failure queue. @default 2 */
+  readonly retryAttempts?: number;
+  /** How long Lambda keeps trying an asynchronous event before the failure queue. @default Duration.hours(1) */
+  readonly maxEventAge?: Duration;
+}
+
+/** A Lambda function with the house defaults and a failure-destination queue; see the module comment. */
+export class WatchdogFunction extends Construct implements IGrantable {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+  /** Where asynchronous invocations go once retries are spent (watch its depth). */
+  readonly failureQueue: Queue;
+  readonly grantPrincipal: IPrincipal;
+
+  constructor(scope: Construct, id: string, props: WatchdogFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? RetentionDays.ONE_YEAR,
+      // Kept after `cdk destroy`: the record of what the watchdog halted outlives the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // An own role instead of AWSLambdaBasicExecutionRole: it may write to this log group only.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.description}`,
+    });
+    this.grantPrincipal = this.role;
+    this.logGroup.grantWrite(this.role);
+
+    this.failureQueue = new Queue(this, 'FailureQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the last stop: the failure destination of the function, watched by an alarm on its depth.',
+    });
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is itself the last stop: the failure destination of the function, watched by an alarm on its depth.',
+    });
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: `${PROJECT_ROOT}${props.entry}`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(60),
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: Tracing.ACTIVE,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.environment,
+      },
+      retryAttempts: props.retryAttempts ?? 2,
+      maxEventAge: props.maxEventAge ?? Duration.hours(1),
+      onFailure: new SqsDestination(this.failureQueue),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // The asset must run on its own, with the SDK version we tested, not the runtime's.
+        externalModules: [],
+        bundleAwsSDK: true,
+      },
+    });
+
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Failed asynchronous invocations go to an on-failure destination (the failure queue), which keeps the error with the event; a dead-letter queue would duplicate it.',
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions; AWS offers no narrower form.',
+    });
+  }
+
+  /** Adds an environment variable (constructs that grant something set its variable in the same place). */
+  addEnvironment(key: string, value: string): void {
+    this.function.addEnvironment(key, value);
+  }
+
+  /** Adds a statement to the execution role's policy. */
+  addToRolePolicy(statement: PolicyStatement): void {
+    this.role.addToPrincipalPolicy(statement);
+  }
+}

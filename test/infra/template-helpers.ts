@@ -1,0 +1,63 @@
+/**
+ * Small readers over a synthesized template, for assertions about intent (statements, grants) that
+ * `Template.hasResourceProperties` cannot express on its own.
+ */
+import type { Template } from 'aws-cdk-lib/assertions';
+
+/** One IAM statement, as written in a template. */
+export interface TemplateStatement {
+  readonly Effect?: unknown;
+  readonly Action?: unknown;
+  readonly Resource?: unknown;
+  readonly Principal?: unknown;
+  readonly Condition?: unknown;
+  readonly Sid?: unknown;
+}
+
+/** Every statement of every `AWS::IAM::Policy` in the template (identity-based grants). */
+export function identityStatements(template: Template): TemplateStatement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((resource) =>
+    statementsOf(resource.Properties?.PolicyDocument),
+  );
+}
+
+/** The statements of a policy document value (`{ Statement: [...] }`). */
+export function statementsOf(document: unknown): TemplateStatement[] {
+  if (typeof document !== 'object' || document === null || !('Statement' in document)) return [];
+  const statements = document.Statement;
+  return Array.isArray(statements) ? statements.filter(isStatement) : [];
+}
+
+/** A statement's actions as a list (`Action` may be a string or a list). */
+export function actionsOf(statement: TemplateStatement): string[] {
+  const actions = statement.Action;
+  if (typeof actions === 'string') return [actions];
+  return Array.isArray(actions) ? actions.filter((a): a is string => typeof a === 'string') : [];
+}
+
+/** A statement's resources as a list (`Resource` may be one value or a list). */
+export function resourcesOf(statement: TemplateStatement): unknown[] {
+  const resources = statement.Resource;
+  if (resources === undefined) return [];
+  return Array.isArray(resources) ? resources : [resources];
+}
+
+/** The identity statements that allow `action`. */
+export function statementsAllowing(template: Template, action: string): TemplateStatement[] {
+  return identityStatements(template).filter(
+    (statement) => statement.Effect === 'Allow' && actionsOf(statement).includes(action),
+  );
+}
+
+/** The single resource of type `type`'s properties; fails when there is not exactly one. */
+export function onlyResourceProperties(template: Template, type: string): Record<string, unknown> {
+  const resources = Object.values(template.findResources(type));
+  if (resources.length !== 1) throw new Error(`expected exactly one ${type}, found ${resources.length}`);
+  const properties: unknown = resources[0]?.Properties;
+  if (typeof properties !== 'object' || properties === null) throw new Error(`${type} has no Properties`);
+  return { ...properties };
+}
+
+function isStatement(value: unknown): value is TemplateStatement {
+  return typeof value === 'object' && value !== null;
+}
