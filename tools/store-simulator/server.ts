@@ -11,7 +11,8 @@
  * 4. Token requests: the token endpoint. Store calls: authorization (401), then routing (404 for an
  *    unknown route), then the operation.
  * 5. `haltAppliesThen503`: a halt that took effect answers 503 instead of 200.
- * A 429, an injected fault or a 401 changes nothing.
+ * A 429, an injected fault or a 401 changes nothing. A request whose client gave up during the latency
+ * is still carried out, as a real server that received it would (a timed-out halt may have halted).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

@@ -64,13 +64,7 @@ export function executeStoreRoute(
 ): StoreReply {
   if (route.op === 'list-apps') return listApplications(state, tenantId, query);
 
-  const applicationId =
-    route.op === 'get-app' ||
-    route.op === 'create-submission' ||
-    route.op === 'list-flights' ||
-    route.op === 'get-flight'
-      ? route.applicationId
-      : route.at.applicationId;
+  const applicationId = 'at' in route ? route.at.applicationId : route.applicationId;
   const app = listTenantApps(state, tenantId).find((candidate) => candidate.id === applicationId);
   if (app === undefined) {
     return fail(
