@@ -1,0 +1,390 @@
+/**
+ * The one notification of an acting invocation (see the Lambda contract, "Notifications"): a subject a
+ * person can read in a mail list, a plain-text body that says what happened and what to do next for each
+ * rollout, a machine-readable JSON object, and the `outcome` subscribers filter on.
+ *
+ * Built only from our own words, IDs, percentages, alarm data and safe error descriptions: never a token
+ * or the client secret (there is none in the inputs).
+ */
+import { redactTokens, type TargetDetail, type WatchdogRun } from './decide.ts';
+import type { AlarmTransition } from './events.ts';
+import { type TargetResult, type TargetResultKind, worstResult } from './results.ts';
+import type { ActingPlan, DryRunCause, PlannedApp, Trigger } from './targets.ts';
+
+/** SNS rejects a `Subject` of 100 characters or more ("less than 100 characters long"), or with line breaks. */
+export const MAX_SUBJECT_LENGTH = 99;
+const SUBJECT_PREFIX = '[Store watchdog] ';
+
+/** SNS accepts at most 256 KiB per message; the per-protocol structure repeats the body, so stay well below. */
+const MAX_SNS_MESSAGE_BYTES = 240 * 1024;
+/** Longest text body kept when the full structure would be too large. */
+const MAX_COMPACT_TEXT_LENGTH = 32 * 1024;
+
+/** Version of the JSON object's shape, for consumers (queues, functions, webhooks). */
+export const NOTIFICATION_SCHEMA_VERSION = 1;
+
+/** The notification of one acting invocation. */
+export interface Notification {
+  /** Mail subject: ASCII, no line breaks, at most `MAX_SUBJECT_LENGTH` characters. */
+  readonly subject: string;
+  /** Plain-text body for email (and SNS's `default`). */
+  readonly text: string;
+  /** Machine-readable: outcome, trigger, one entry per target, timings. */
+  readonly json: NotificationJson;
+  /** The worst result among the targets; the adapter sends it as the `outcome` message attribute. */
+  readonly outcome: TargetResultKind;
+  /** The SNS `Message` for `MessageStructure: json` (see `buildMessageStructure`). */
+  readonly snsMessage: string;
+}
+
+/** One target in the JSON object: the contract result plus what a consumer needs to act. */
+export interface NotificationTarget extends TargetResult {
+  readonly appName: string;
+  readonly dryRun: boolean;
+  readonly dryRunCause?: DryRunCause;
+  /** Milliseconds from the start of the decision until this result (for `halted`: time to halt). */
+  readonly elapsedMs: number;
+  readonly note?: string;
+  readonly alarmNames: readonly string[];
+  readonly partnerCenterUrl: string;
+  readonly nextStep?: string;
+}
+
+export interface NotificationJson {
+  readonly schemaVersion: number;
+  readonly outcome: TargetResultKind;
+  readonly subject: string;
+  readonly trigger: Trigger;
+  readonly targets: readonly NotificationTarget[];
+  readonly timings: { readonly decisionMs: number };
+}
+
+/** Partner Center's overview page of an app, where a person halts, inspects or replaces a rollout. */
+export function partnerCenterUrl(applicationId: string): string {
+  return `https://partner.microsoft.com/dashboard/products/${encodeURIComponent(applicationId)}/overview`;
+}
+
+/** Builds the notification for an acting plan and the decision's run. */
+export function buildNotification(plan: ActingPlan, run: WatchdogRun): Notification {
+  // An acting plan always examines at least one rollout; should it not, a person must look.
+  const outcome = worstResult(run.targets) ?? 'failed';
+  const entries = zip(run);
+  const subject = buildSubject(outcome, entries);
+  const text = buildText(plan, run, outcome, entries);
+  const json: NotificationJson = {
+    schemaVersion: NOTIFICATION_SCHEMA_VERSION,
+    outcome,
+    subject,
+    trigger: plan.trigger,
+    targets: entries.map(toJsonTarget),
+    timings: { decisionMs: run.elapsedMs },
+  };
+  const notification = { subject, text, json, outcome };
+  return { ...notification, snsMessage: buildMessageStructure(notification) };
+}
+
+/**
+ * The SNS `Message` for `MessageStructure: json`: text for people (`default`, `email`, `sms` gets the
+ * subject), the JSON object for machines (`email-json`, `sqs`, `lambda`, `http`, `https`, `firehose`).
+ *
+ * The structure repeats the body once per protocol, and SNS takes at most 256 KiB. When the full message
+ * would not fit (hundreds of flights), the text is cut, the JSON loses its prose fields, and then as many
+ * targets as needed (the JSON says `truncated` and how many were left out).
+ */
+export function buildMessageStructure(notification: Pick<Notification, 'subject' | 'text' | 'json'>): string {
+  const { subject, text, json } = notification;
+  const full = structure(subject, text, JSON.stringify(json));
+  if (fits(full)) return full;
+
+  const shortText =
+    text.length > MAX_COMPACT_TEXT_LENGTH
+      ? `${text.slice(0, MAX_COMPACT_TEXT_LENGTH)}\n\n[The message was too long and has been cut here.]\n`
+      : text;
+  const targets = json.targets.map(({ nextStep: _nextStep, note: _note, ...rest }) => rest);
+  let kept = targets.length;
+  for (;;) {
+    const compact = JSON.stringify({
+      ...json,
+      truncated: true,
+      omittedTargets: targets.length - kept,
+      targets: targets.slice(0, kept),
+    });
+    const candidate = structure(subject, shortText, compact);
+    if (fits(candidate) || kept === 0) return candidate;
+    kept = Math.floor(kept / 2);
+  }
+}
+
+function fits(message: string): boolean {
+  return new TextEncoder().encode(message).length <= MAX_SNS_MESSAGE_BYTES;
+}
+
+function structure(subject: string, text: string, json: string): string {
+  return JSON.stringify({
+    default: text,
+    email: text,
+    sms: subject,
+    'email-json': json,
+    sqs: json,
+    lambda: json,
+    http: json,
+    https: json,
+    firehose: json,
+  });
+}
+
+interface Entry {
+  readonly target: TargetResult;
+  readonly detail: TargetDetail;
+}
+
+function zip(run: WatchdogRun): Entry[] {
+  return run.targets.flatMap((target, index) => {
+    const detail = run.details[index];
+    return detail === undefined ? [] : [{ target, detail }];
+  });
+}
+
+function appName(planned: PlannedApp): string {
+  return planned.app.name ?? planned.app.applicationId;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Subject
+
+function buildSubject(outcome: TargetResultKind, entries: readonly Entry[]): string {
+  const worst = entries.filter((entry) => entry.target.result === outcome);
+  const only = worst.length === 1 ? worst[0] : undefined;
+  if (only !== undefined) {
+    const name = appName(only.detail.planned);
+    const what = only.target.flightId === undefined ? 'rollout' : 'flight rollout';
+    const live = percentSuffix(only.target.rolloutPercentage);
+    switch (outcome) {
+      case 'halted':
+        return fitSubject('HALTED ', name, ` ${what}${live}`);
+      case 'would-halt':
+        return fitSubject('DRY RUN: would halt ', name, ` ${what}${live}`);
+      case 'failed':
+        return fitSubject('FAILED to halt ', name, ` ${what} - act now`);
+      case 'already-halted':
+        return fitSubject('', name, ` ${what} was already halted`);
+      case 'no-active-rollout':
+        return fitSubject('No active rollout to halt for ', name, '');
+    }
+  }
+  const names = [...new Set(worst.map((entry) => appName(entry.detail.planned)))].join(', ');
+  const count = `${worst.length} rollouts`;
+  switch (outcome) {
+    case 'halted':
+      return fitSubject(`HALTED ${count}: `, names, '');
+    case 'would-halt':
+      return fitSubject(`DRY RUN: would halt ${count}: `, names, '');
+    case 'failed':
+      return fitSubject(`FAILED to halt ${count} - act now: `, names, '');
+    case 'already-halted':
+      return fitSubject(`${count} were already halted: `, names, '');
+    case 'no-active-rollout':
+      return fitSubject('No active rollout to halt for ', names, '');
+  }
+}
+
+function percentSuffix(percentage: number | undefined): string {
+  return percentage === undefined ? '' : ` (${formatPercent(percentage)})`;
+}
+
+/** `[Store watchdog] {before}{name}{after}`, ASCII, shortening only the name so the facts around it stay. */
+function fitSubject(before: string, name: string, after: string): string {
+  const fixed = toAsciiLine(`${SUBJECT_PREFIX}${before}`);
+  const tail = toAsciiLine(after);
+  const room = MAX_SUBJECT_LENGTH - fixed.length - tail.length;
+  const ascii = toAsciiLine(name);
+  const fitted = ascii.length <= room ? ascii : `${ascii.slice(0, Math.max(0, room - 3)).trimEnd()}...`;
+  return `${fixed}${fitted}${tail}`.slice(0, MAX_SUBJECT_LENGTH);
+}
+
+/** One line of printable ASCII: accents dropped, whitespace collapsed, anything else becomes `?`. */
+export function toAsciiLine(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?');
+}
+
+function formatPercent(percentage: number): string {
+  return `${Number.isInteger(percentage) ? percentage : Number(percentage.toFixed(2))}%`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Text body
+
+const HEADLINES: Record<TargetResultKind, string> = {
+  failed: 'ACTION NEEDED: the Store watchdog could not halt every rollout it should have. Halt by hand now.',
+  'would-halt': 'DRY RUN: the Store watchdog found a rollout it would halt, and left it alone.',
+  halted: 'The Store watchdog HALTED a package rollout.',
+  'already-halted': 'The rollout was already halted; the Store watchdog changed nothing.',
+  'no-active-rollout': 'The Store watchdog found no active rollout to halt; it changed nothing.',
+};
+
+const RESULT_LABELS: Record<TargetResultKind, string> = {
+  halted: 'HALTED - this invocation halted the rollout',
+  'would-halt': 'WOULD HALT - dry run, the rollout was left alone',
+  failed: 'FAILED - the watchdog could not establish or change the state',
+  'already-halted': 'ALREADY HALTED - the rollout was already stopped',
+  'no-active-rollout': 'NO ACTIVE ROLLOUT - nothing to halt',
+};
+
+function buildText(
+  plan: ActingPlan,
+  run: WatchdogRun,
+  outcome: TargetResultKind,
+  entries: readonly Entry[],
+): string {
+  const lines: string[] = [HEADLINES[outcome], '', 'What happened', ...describeTrigger(plan.trigger), ''];
+  for (const entry of entries) lines.push(...describeTarget(entry, plan.trigger), '');
+  lines.push(
+    `The decision took ${formatMs(run.elapsedMs)} for ${entries.length} rollout(s).`,
+    'A halt cannot be undone: customers who already received a halted package keep it.',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function describeTrigger(trigger: Trigger): string[] {
+  if (trigger.kind === 'manual') {
+    const reason = trigger.reason === undefined ? 'no reason given' : `reason: "${oneLine(trigger.reason)}"`;
+    const asked = trigger.enforceRequested ? 'it asked to halt ("dryRun": false)' : 'it asked for a dry run';
+    return [`  A person invoked the watchdog by hand (${reason}); ${asked}.`];
+  }
+  return trigger.alarms.flatMap((alarm) => [
+    `  Alarm "${oneLine(alarm.alarmName)}" went ${alarm.previousState === undefined ? '' : `from ${alarm.previousState} `}to ${alarm.newState} at ${alarm.time} (delivered by ${alarm.source === 'sns' ? 'SNS' : 'EventBridge'}).`,
+    `  Reason: ${oneLine(alarm.reason)}`,
+  ]);
+}
+
+function describeTarget({ target, detail }: Entry, trigger: Trigger): string[] {
+  const { planned } = detail;
+  const which = target.flightId === undefined ? 'main rollout' : `package flight ${target.flightId}`;
+  const rows: [string, string | undefined][] = [
+    ['Result', RESULT_LABELS[target.result]],
+    ['Submission', target.submissionId ?? 'none found'],
+    [
+      'Live percentage',
+      target.rolloutPercentage === undefined
+        ? undefined
+        : `${formatPercent(target.rolloutPercentage)} when the watchdog found it`,
+    ],
+    [
+      'Fallback submission',
+      target.fallbackSubmissionId === undefined
+        ? undefined
+        : `${target.fallbackSubmissionId} (what customers outside the rollout get)`,
+    ],
+    ['Alarm', describeAlarms(planned, trigger)],
+    ['Mode', planned.dryRun ? `dry run (${planned.why})` : `enforce (${planned.why})`],
+    [
+      target.result === 'halted' ? 'Time to halt' : 'Decided after',
+      `${formatMs(detail.elapsedMs)} from the start of the decision`,
+    ],
+    ['Details', detail.note === undefined ? undefined : oneLine(detail.note)],
+    [
+      'Error',
+      target.error === undefined ? undefined : `${target.error.code}: ${oneLine(target.error.message)}`,
+    ],
+    ['Partner Center', partnerCenterUrl(target.applicationId)],
+  ];
+  return [
+    `${oneLine(appName(planned))} (${target.applicationId}) - ${which}`,
+    ...rows.flatMap(([label, value]) => (value === undefined ? [] : [`  ${`${label}:`.padEnd(21)}${value}`])),
+    `  Next step: ${nextStep(target, detail)}`,
+  ];
+}
+
+function describeAlarms(planned: PlannedApp, trigger: Trigger): string | undefined {
+  if (trigger.kind !== 'alarm') return undefined;
+  return planned.alarmNames
+    .map((name) => {
+      const alarm: AlarmTransition | undefined = trigger.alarms.find(
+        (candidate) => candidate.alarmName === name,
+      );
+      return alarm === undefined ? `"${oneLine(name)}"` : `"${oneLine(name)}" (${oneLine(alarm.reason)})`;
+    })
+    .join('; ');
+}
+
+/** What a person should do next about one target, in plain words. */
+export function nextStep(target: TargetResult, detail: TargetDetail): string {
+  const { planned } = detail;
+  const submission =
+    target.submissionId === undefined ? 'the live submission' : `submission ${target.submissionId}`;
+  const newSubmission =
+    target.flightId === undefined
+      ? 'a new submission'
+      : `a new submission for package flight ${target.flightId}`;
+  switch (target.result) {
+    case 'halted':
+      return (
+        'Investigate the crashes. The halt cannot be undone: customers who already got ' +
+        `${submission} keep it; new and updating customers get the fallback submission` +
+        `${target.fallbackSubmissionId === undefined ? '' : ` ${target.fallbackSubmissionId}`}. ` +
+        `To ship a fix, create ${newSubmission} in Partner Center (it starts as a clone of the halted one), ` +
+        'replace the packages with fixed ones and submit it.'
+      );
+    case 'would-halt':
+      return (
+        `Nothing was changed (dry run). If this rollout must stop now, halt it in Partner Center: open the app's overview and choose "Halt package rollout". ` +
+        `To let the watchdog halt next time: ${howToEnforce(planned)}.`
+      );
+    case 'failed':
+      return (
+        `ACT NOW: halt the rollout by hand in Partner Center: open the app's overview (link above) and choose "Halt package rollout" for ${submission}` +
+        `${target.flightId === undefined ? '' : ` of package flight ${target.flightId}`}. ` +
+        'Lambda will retry this event, but do not wait for it.'
+      );
+    case 'already-halted':
+      return (
+        'Nothing more to halt: the rollout was already stopped (by an earlier delivery of this alarm, another invocation or a person). ' +
+        `Investigate the crashes; customers who got ${submission} keep it, and a fix needs ${newSubmission} in Partner Center (a clone of the halted one).`
+      );
+    case 'no-active-rollout':
+      return (
+        "No action needed for this rollout. If the crashes are real, check the app's latest submission in Partner Center: " +
+        'a package that is not rolled out gradually cannot be halted.'
+      );
+  }
+}
+
+function howToEnforce(planned: PlannedApp): string {
+  if (planned.dryRunCause === undefined) return 'nothing to change: this app is enforced';
+  switch (planned.dryRunCause) {
+    case 'global':
+      return 'set the DRY_RUN environment variable of the watchdog to false (it overrides every app and every manual event)';
+    case 'app-mode':
+      return `set "mode": "enforce" for ${planned.app.applicationId} in WATCHDOG_APPS and deploy (a manual "dryRun": false cannot override it)`;
+    case 'manual-event':
+      return `invoke the watchdog with {"applicationId": "${planned.app.applicationId}", "dryRun": false}`;
+  }
+}
+
+function toJsonTarget({ target, detail }: Entry): NotificationTarget {
+  const { planned } = detail;
+  return {
+    ...target,
+    appName: appName(planned),
+    dryRun: planned.dryRun,
+    ...(planned.dryRunCause === undefined ? {} : { dryRunCause: planned.dryRunCause }),
+    elapsedMs: detail.elapsedMs,
+    ...(detail.note === undefined ? {} : { note: detail.note }),
+    alarmNames: planned.alarmNames,
+    partnerCenterUrl: partnerCenterUrl(target.applicationId),
+    nextStep: nextStep(target, detail),
+  };
+}
+
+/** Text from outside (alarm reasons, names, error messages) on one line, with any token-like string masked. */
+function oneLine(text: string): string {
+  return redactTokens(text.replace(/\s+/g, ' ').trim());
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
