@@ -1,0 +1,108 @@
+/**
+ * The Store rollout watchdog stack: composes the constructs (see `architecture.md` in the README's
+ * picture). Environment-agnostic: it synthesizes without AWS credentials or network.
+ */
+import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { deriveWatchedApps, listWatchedAlarmNames, type WatchdogConfig } from './config.ts';
+import { AlarmIntake } from './constructs/alarm-intake.ts';
+import { Notifications } from './constructs/notifications.ts';
+import { SelfAlarms } from './constructs/self-alarms.ts';
+import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
+import { WatchdogFunction } from './constructs/watchdog-function.ts';
+import { type WatchedAlarmSpec, WatchedAlarms } from './constructs/watched-alarms.ts';
+
+/** The handler of the halt-rollout function, relative to the project root. */
+export const HALT_ROLLOUT_ENTRY = 'functions/halt-rollout/handler.ts';
+
+export interface WatchdogStackProps extends StackProps {
+  /** The parsed `watchdog` config (see `loadWatchdogConfig`). */
+  readonly config: WatchdogConfig;
+}
+
+/** See the module comment. */
+export class WatchdogStack extends Stack {
+  readonly haltRollout: WatchdogFunction;
+  readonly notifications: Notifications;
+  readonly credentials: StoreCredentials;
+  readonly intake: AlarmIntake;
+  readonly watchedAlarms: WatchedAlarms;
+  readonly selfAlarms: SelfAlarms;
+
+  constructor(scope: Construct, id: string, props: WatchdogStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const watchedApps = deriveWatchedApps(config);
+
+    this.haltRollout = new WatchdogFunction(this, 'HaltRollout', {
+      entry: HALT_ROLLOUT_ENTRY,
+      description:
+        'Store rollout watchdog: halts a Microsoft Store package rollout when a watched alarm fires',
+      serviceName: 'store-rollout-watchdog',
+      environment: {
+        WATCHDOG_APPS: JSON.stringify(watchedApps),
+        DRY_RUN: String(config.dryRun),
+      },
+    });
+
+    this.credentials = new StoreCredentials(this, 'StoreCredentials', {
+      ...(config.secret === undefined ? {} : { existing: config.secret }),
+    });
+    this.credentials.grantReadTo(this.haltRollout);
+
+    this.notifications = new Notifications(this, 'Notifications', { emails: config.notificationEmails });
+    this.notifications.grantPublishTo(this.haltRollout);
+
+    this.watchedAlarms = new WatchedAlarms(this, 'WatchedAlarms', { specs: describeAlarmSpecs(config) });
+    this.intake = new AlarmIntake(this, 'AlarmIntake', {
+      target: this.haltRollout,
+      alarmNames: listWatchedAlarmNames(config),
+    });
+    for (const alarm of this.watchedAlarms.alarms) this.intake.addAlarm(alarm);
+
+    this.selfAlarms = new SelfAlarms(this, 'SelfAlarms', { notifications: this.notifications });
+    this.selfAlarms.watchFunction(this.haltRollout, 'halt-rollout');
+    this.selfAlarms.watchQueue(
+      'intake-dead-letters',
+      this.intake.deadLetterQueue,
+      'An alarm event could not be delivered to the halt-rollout function and waits in the intake dead-letter queue: check the rollout by hand.',
+    );
+
+    new CfnOutput(this, 'NotificationTopicArn', {
+      description: 'Subscribe here (e-mail, chat, pager) to hear every decision of the watchdog',
+      value: this.notifications.topic.topicArn,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description:
+        'The alarm action of the alarms this stack creates (alarms made elsewhere are watched through EventBridge)',
+      value: this.intake.alarmTopic.topicArn,
+    });
+    new CfnOutput(this, 'HaltRolloutFunctionName', {
+      description: 'The halt-rollout function (test it from the console with a manual event)',
+      value: this.haltRollout.function.functionName,
+    });
+    new CfnOutput(this, 'StoreCredentialsSecretId', {
+      description: 'The Store credentials secret',
+      value: this.credentials.secretId,
+    });
+    if (this.credentials.createdSecret !== undefined) {
+      new CfnOutput(this, 'FillSecretCommand', {
+        description: 'Run once after the first deploy, with your Azure AD tenant ID, client ID and key',
+        value: `aws secretsmanager put-secret-value --region ${Aws.REGION} --secret-id ${this.credentials.secretId} --secret-string '${SECRET_TEMPLATE.replaceAll('""', '"..."')}'`,
+      });
+    }
+  }
+}
+
+/** Each created alarm with the display names of every app it watches (its own and those naming it). */
+function describeAlarmSpecs(config: WatchdogConfig): WatchedAlarmSpec[] {
+  const watchedApps = deriveWatchedApps(config);
+  return config.apps.flatMap((app) =>
+    app.alarms.map((spec) => ({
+      spec,
+      appNames: watchedApps
+        .filter((watched) => watched.alarmNames.includes(spec.alarmName))
+        .map((watched) => `${watched.name ?? watched.applicationId} (${watched.applicationId})`),
+    })),
+  );
+}

@@ -1,0 +1,39 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../functions/commons/errors.ts';
+import { addNagChecks, createWatchdogApp } from '../../infra/watchdog-app.ts';
+
+describe('createWatchdogApp', () => {
+  it('fails on a bad config with a message naming the field, before building anything', () => {
+    const context = { watchdog: { apps: [{ applicationId: 'CONTOSO', alarmNames: ['crash-rate'] }] } };
+
+    expect(() => createWatchdogApp({ context })).toThrow(ConfigurationError);
+    expect(() => createWatchdogApp({ context })).toThrow(
+      /watchdog\.apps\[0\]\.applicationId: must be the Store ID/,
+    );
+  });
+});
+
+describe('addNagChecks', () => {
+  it('fails the synth on an unacknowledged AwsSolutions or Serverless finding', () => {
+    const app = new App();
+    new Queue(new Stack(app, 'Noncompliant'), 'PlainQueue');
+    addNagChecks(app);
+
+    expect(() => app.synth()).toThrow(
+      /AwsSolutions-SQS4[\s\S]*Serverless-SQSRedrivePolicy|Serverless-SQSRedrivePolicy[\s\S]*AwsSolutions-SQS4/,
+    );
+  });
+
+  it('lets a finding pass once it is acknowledged, with a reason, on its construct', () => {
+    const app = new App();
+    const queue = new Queue(new Stack(app, 'Acknowledged'), 'PlainQueue', { enforceSSL: true });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(queue).acknowledge({ id, reason: 'a test queue' });
+    }
+    addNagChecks(app);
+
+    expect(() => app.synth()).not.toThrow();
+  });
+});

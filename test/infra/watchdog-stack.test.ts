@@ -1,0 +1,525 @@
+/**
+ * The whole app, synthesized twice (bundling the real handler each time): with the config shipped in
+ * cdk.json, and with a variant that uses every other option. Both run the cdk-nag gate.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { WatchdogConfigInput } from '../../infra/config.ts';
+import { createWatchdogApp } from '../../infra/watchdog-app.ts';
+import type { WatchdogStack } from '../../infra/watchdog-stack.ts';
+import {
+  actionsOf,
+  identityStatements,
+  resourcesOf,
+  statementsAllowing,
+  statementsOf,
+  type TemplateStatement,
+} from './template-helpers.ts';
+
+const cdkContext: Record<string, unknown> = JSON.parse(
+  readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
+).context;
+
+interface Synthesized {
+  readonly app: App;
+  readonly stack: WatchdogStack;
+  readonly template: Template;
+  readonly assemblyDirectory: string;
+}
+
+function synthesize(context: Record<string, unknown>): Synthesized {
+  const { app, stack } = createWatchdogApp({ context });
+  // The cdk-nag packs are registered on the app: this throws on any unacknowledged finding.
+  const assembly = app.synth();
+  return {
+    app,
+    stack,
+    template: Template.fromJSON(assembly.getStackByName(stack.stackName).template),
+    assemblyDirectory: assembly.directory,
+  };
+}
+
+/** Every unacknowledged AwsSolutions or Serverless finding, as `severity rule at path: what`. */
+function nagFindings(app: App): string[] {
+  return [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
+    pack
+      .validateScope(app)
+      .violations.map(
+        (v) =>
+          `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`,
+      ),
+  );
+}
+
+/** The one statement of a resource policy with this Sid. */
+function statementWithSid(document: unknown, sid: string): TemplateStatement {
+  const found = statementsOf(document).filter((statement) => statement.Sid === sid);
+  if (found.length !== 1 || found[0] === undefined) throw new Error(`expected one statement ${sid}`);
+  return found[0];
+}
+
+function onlyProperties(template: Template, type: string, props: unknown = {}): Record<string, unknown> {
+  const found = Object.values(template.findResources(type, { Properties: props }));
+  if (found.length !== 1) throw new Error(`expected exactly one ${type} matching, found ${found.length}`);
+  return found[0]?.Properties;
+}
+
+const X_RAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+
+describe('the stack with the config shipped in cdk.json', () => {
+  let synthesized: Synthesized;
+  let template: Template;
+  let stack: WatchdogStack;
+
+  beforeAll(() => {
+    synthesized = synthesize(cdkContext);
+    template = synthesized.template;
+    stack = synthesized.stack;
+  });
+
+  it('has no unacknowledged cdk-nag finding (AwsSolutions and Serverless packs)', () => {
+    expect(nagFindings(synthesized.app)).toEqual([]);
+  });
+
+  it('runs the halt-rollout function on Node.js 24, arm64, from one self-contained ES module', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 256,
+      Timeout: 60,
+      TracingConfig: { Mode: 'Active' },
+    });
+    const assets = readdirSync(synthesized.assemblyDirectory).filter((name) => name.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    const directory = join(synthesized.assemblyDirectory, assets[0] ?? '');
+    expect(readdirSync(directory).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    expect(/\bfrom\s*["']@aws-sdk\//.test(readFileSync(join(directory, 'index.mjs'), 'utf8'))).toBe(false);
+  });
+
+  it('gives the function the contract environment, with WATCHDOG_APPS derived from the config', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          WATCHDOG_APPS: JSON.stringify([
+            {
+              applicationId: '9NBLGGH4R315',
+              name: 'Contoso Photos',
+              alarmNames: ['contoso-photos-crash-rate'],
+              flights: 'all',
+              mode: 'enforce',
+            },
+          ]),
+          DRY_RUN: 'true',
+          STORE_CREDENTIALS_SECRET_ID: stack.resolve(stack.credentials.secretId),
+          NOTIFICATION_TOPIC_ARN: stack.resolve(stack.notifications.topic.topicArn),
+          POWERTOOLS_SERVICE_NAME: 'store-rollout-watchdog',
+          POWERTOOLS_METRICS_NAMESPACE: 'StoreRolloutWatchdog',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+  });
+
+  it('lets the function read exactly the created secret and publish to exactly the notification topic', () => {
+    expect(statementsAllowing(template, 'secretsmanager:GetSecretValue').flatMap(resourcesOf)).toEqual([
+      stack.resolve(stack.credentials.secretArnForGrants),
+    ]);
+    expect(statementsAllowing(template, 'sns:Publish').flatMap(resourcesOf)).toEqual([
+      stack.resolve(stack.notifications.topic.topicArn),
+    ]);
+    const notificationKey = onlyProperties(template, 'AWS::SNS::Topic', {
+      TopicName: Match.absent(),
+      DisplayName: 'Store rollout watchdog notifications',
+    }).KmsMasterKeyId;
+    expect(statementsAllowing(template, 'kms:GenerateDataKey')).toEqual([
+      expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: notificationKey }),
+    ]);
+  });
+
+  it('grants no wildcard resource or action, except the acknowledged X-Ray actions', () => {
+    const statements = identityStatements(template);
+
+    expect(statements.filter((s) => resourcesOf(s).includes('*')).map(actionsOf)).toEqual([X_RAY_ACTIONS]);
+    expect(statements.flatMap(actionsOf).filter((action) => action.includes('*'))).toEqual([]);
+  });
+
+  it('creates an empty secret (a JSON template, no generated value) and outputs the command that fills it', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      SecretString: '{"tenantId":"","clientId":"","clientSecret":""}',
+      GenerateSecretString: Match.absent(),
+    });
+    const command = JSON.stringify(template.findOutputs('FillSecretCommand'));
+    expect(command).toContain('aws secretsmanager put-secret-value --region ');
+    expect(command).toContain(JSON.stringify(stack.resolve(stack.credentials.secretId)));
+    expect(command).toContain(
+      `--secret-string '{\\"tenantId\\":\\"...\\",\\"clientId\\":\\"...\\",\\"clientSecret\\":\\"...\\"}'`,
+    );
+  });
+
+  it('routes exactly the watched alarms going into ALARM from EventBridge to the function', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { alarmName: ['contoso-photos-crash-rate'], state: { value: ['ALARM'] } },
+      },
+      Targets: [
+        {
+          Arn: stack.resolve(stack.haltRollout.function.functionArn),
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: stack.resolve(stack.intake.deadLetterQueue.queueArn) },
+          Id: Match.anyValue(),
+        },
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'events.amazonaws.com',
+      SourceArn: stack.resolve(stack.intake.rule.ruleArn),
+    });
+  });
+
+  it('lets EventBridge and the alarm topic, and nothing else, send to the intake dead-letter queue', () => {
+    const policy = onlyProperties(template, 'AWS::SQS::QueuePolicy', {
+      Queues: [stack.resolve(stack.intake.deadLetterQueue.queueUrl)],
+    });
+    const allows = statementsOf(policy.PolicyDocument).filter((s) => s.Effect === 'Allow');
+
+    expect(allows).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': stack.resolve(stack.intake.rule.ruleArn) } },
+      }),
+      expect.objectContaining({
+        Principal: { Service: 'sns.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': stack.resolve(stack.intake.alarmTopic.topicArn) } },
+      }),
+    ]);
+  });
+
+  it('retries a failed alarm event twice within an hour, then keeps it in the failure queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: stack.resolve(stack.haltRollout.function.functionName),
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: {
+        OnFailure: { Destination: stack.resolve(stack.haltRollout.failureQueue.queueArn) },
+      },
+    });
+  });
+
+  it('creates the configured alarm: 10-second period, 2 of 3, missing data not breaching, acting on the alarm topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'contoso-photos-crash-rate',
+      Namespace: 'ContosoPhotos/Telemetry',
+      MetricName: 'CrashRate',
+      Dimensions: [{ Name: 'Channel', Value: 'Store' }],
+      Statistic: 'Average',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 2,
+      Period: 10,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [stack.resolve(stack.intake.alarmTopic.topicArn)],
+    });
+  });
+
+  it('subscribes the function to the alarm topic, with the intake dead-letter queue for undeliverable messages', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      TopicArn: stack.resolve(stack.intake.alarmTopic.topicArn),
+      Endpoint: stack.resolve(stack.haltRollout.function.functionArn),
+      RedrivePolicy: { deadLetterTargetArn: stack.resolve(stack.intake.deadLetterQueue.queueArn) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'sns.amazonaws.com',
+      SourceArn: stack.resolve(stack.intake.alarmTopic.topicArn),
+    });
+  });
+
+  it('lets CloudWatch publish to the alarm topic, and use its key, only for the created alarm of this account', () => {
+    const alarmArn = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':cloudwatch:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':alarm:contoso-photos-crash-rate',
+        ],
+      ],
+    };
+    const condition = {
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': [alarmArn] },
+    };
+    const topicPolicy = onlyProperties(template, 'AWS::SNS::TopicPolicy', {
+      Topics: [stack.resolve(stack.intake.alarmTopic.topicArn)],
+    });
+    expect(statementWithSid(topicPolicy.PolicyDocument, 'AllowWatchedAlarmsToPublish')).toEqual(
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Condition: condition,
+      }),
+    );
+    const alarmTopic = onlyProperties(template, 'AWS::SNS::Topic', {
+      DisplayName: 'Store rollout watchdog alarm intake',
+    });
+    const keyLogicalId = Object.keys(template.findResources('AWS::KMS::Key')).find(
+      (id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }) === JSON.stringify(alarmTopic.KmsMasterKeyId),
+    );
+    const key = template.toJSON().Resources[keyLogicalId ?? 'missing'];
+    expect(key?.Properties.EnableKeyRotation).toBe(true);
+    expect(statementWithSid(key?.Properties.KeyPolicy, 'AllowWatchedAlarmsToUseTheKey')).toEqual(
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: condition,
+      }),
+    );
+  });
+
+  it('encrypts both topics with their own rotating customer managed keys and refuses publishing without TLS', () => {
+    const topics = Object.values(template.findResources('AWS::SNS::Topic'));
+    expect(topics).toHaveLength(2);
+    for (const topic of topics) {
+      expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
+    }
+    template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      expect(statementsOf(policy.Properties.PolicyDocument)).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: '*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  it('encrypts both queues and refuses requests without TLS', () => {
+    template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      expect(statementsOf(policy.Properties.PolicyDocument)).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('keeps the function logs for a year, after the stack is gone', () => {
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 365 },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('watches the watchdog: errors, throttles and both queues alarm to the notification topic', () => {
+    const notify = [stack.resolve(stack.notifications.topic.topicArn)];
+    const expectations = [
+      ['StoreRolloutWatchdog-halt-rollout-errors', 'AWS/Lambda', 'Errors', 'Sum'],
+      ['StoreRolloutWatchdog-halt-rollout-throttles', 'AWS/Lambda', 'Throttles', 'Sum'],
+      [
+        'StoreRolloutWatchdog-halt-rollout-failures',
+        'AWS/SQS',
+        'ApproximateNumberOfMessagesVisible',
+        'Maximum',
+      ],
+      [
+        'StoreRolloutWatchdog-intake-dead-letters',
+        'AWS/SQS',
+        'ApproximateNumberOfMessagesVisible',
+        'Maximum',
+      ],
+    ];
+    for (const [name, namespace, metric, statistic] of expectations) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: name,
+        Namespace: namespace,
+        MetricName: metric,
+        Statistic: statistic,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: notify,
+      });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'StoreRolloutWatchdog-halt-rollout-failures',
+      Dimensions: [{ Name: 'QueueName', Value: stack.resolve(stack.haltRollout.failureQueue.queueName) }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'StoreRolloutWatchdog-intake-dead-letters',
+      Dimensions: [{ Name: 'QueueName', Value: stack.resolve(stack.intake.deadLetterQueue.queueName) }],
+    });
+  });
+
+  it('exports the notification topic, and subscribes no e-mail address unless configured', () => {
+    template.hasOutput('NotificationTopicArn', { Value: stack.resolve(stack.notifications.topic.topicArn) });
+    expect(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } })).toEqual(
+      {},
+    );
+  });
+});
+
+describe('the stack with an existing secret, e-mail subscriptions and two apps', () => {
+  const variant: WatchdogConfigInput = {
+    dryRun: false,
+    secret: {
+      name: 'store/credentials',
+      kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    },
+    notificationEmails: ['release-managers@example.com', 'oncall@example.com'],
+    apps: [
+      {
+        applicationId: '9NBLGGH4R315',
+        name: 'Contoso Photos',
+        alarmNames: ['photos-crash-rate-existing'],
+        alarms: [
+          {
+            alarmName: 'photos-crash-count',
+            namespace: 'ContosoPhotos/Telemetry',
+            metricName: 'Crashes',
+            statistic: 'Sum',
+            comparison: 'GreaterThanOrEqualToThreshold',
+            threshold: 50,
+            periodSeconds: 60,
+            evaluationPeriods: 2,
+          },
+        ],
+      },
+      {
+        applicationId: '9WZDNCRFJ3PS',
+        name: 'Contoso Notes',
+        alarmNames: ['photos-crash-count', 'notes-crash-rate-existing'],
+        flights: ['3d0f1e1b-5d6a-4b3e-9a4a-6f1f0f7f2a11'],
+        mode: 'dry-run',
+      },
+    ],
+  };
+  let synthesized: Synthesized;
+  let template: Template;
+  let stack: WatchdogStack;
+
+  beforeAll(() => {
+    synthesized = synthesize({ ...cdkContext, watchdog: variant });
+    template = synthesized.template;
+    stack = synthesized.stack;
+  });
+
+  it('has no unacknowledged cdk-nag finding (AwsSolutions and Serverless packs)', () => {
+    expect(nagFindings(synthesized.app)).toEqual([]);
+  });
+
+  it('references the secret by name: reads exactly name-?????? and decrypts only through Secrets Manager', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(template.findOutputs('FillSecretCommand')).toEqual({});
+    expect(statementsAllowing(template, 'secretsmanager:GetSecretValue').flatMap(resourcesOf)).toEqual([
+      {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':secretsmanager:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':secret:store/credentials-??????',
+          ],
+        ],
+      },
+    ]);
+    expect(statementsAllowing(template, 'kms:Decrypt')).toContainEqual({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': {
+            'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+          },
+        },
+      },
+    });
+  });
+
+  it('derives WATCHDOG_APPS from both apps, with existing and created alarm names, and turns dry run off', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          WATCHDOG_APPS: JSON.stringify([
+            {
+              applicationId: '9NBLGGH4R315',
+              name: 'Contoso Photos',
+              alarmNames: ['photos-crash-rate-existing', 'photos-crash-count'],
+              mode: 'enforce',
+            },
+            {
+              applicationId: '9WZDNCRFJ3PS',
+              name: 'Contoso Notes',
+              alarmNames: ['photos-crash-count', 'notes-crash-rate-existing'],
+              flights: ['3d0f1e1b-5d6a-4b3e-9a4a-6f1f0f7f2a11'],
+              mode: 'dry-run',
+            },
+          ]),
+          DRY_RUN: 'false',
+          STORE_CREDENTIALS_SECRET_ID: 'store/credentials',
+        }),
+      },
+    });
+  });
+
+  it('watches every alarm name once on EventBridge, and changes no existing alarm', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        detail: {
+          alarmName: ['photos-crash-rate-existing', 'photos-crash-count', 'notes-crash-rate-existing'],
+          state: { value: ['ALARM'] },
+        },
+      },
+    });
+    const created = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+      .map((alarm) => alarm.Properties.AlarmName)
+      .filter((name) => !String(name).startsWith('StoreRolloutWatchdog-'));
+    expect(created).toEqual(['photos-crash-count']);
+  });
+
+  it('creates the alarm with datapoints defaulting to the evaluation periods, naming both apps it watches', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'photos-crash-count',
+      Period: 60,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmDescription:
+        'Store rollout watchdog: ALARM halts the in-progress rollout of Contoso Photos (9NBLGGH4R315), Contoso Notes (9WZDNCRFJ3PS)',
+    });
+  });
+
+  it('subscribes each configured e-mail address to the notification topic', () => {
+    for (const address of ['release-managers@example.com', 'oncall@example.com']) {
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: address,
+        TopicArn: stack.resolve(stack.notifications.topic.topicArn),
+      });
+    }
+  });
+});
