@@ -160,7 +160,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
   };
 
   return {
-    getApplication: (applicationId, signal) =>
+    getApplication: async (applicationId, signal) =>
       call(
         {
           method: 'GET',
@@ -192,7 +192,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
       return flights;
     },
 
-    getFlight: (applicationId, flightId, signal) =>
+    getFlight: async (applicationId, flightId, signal) =>
       call(
         {
           method: 'GET',
@@ -202,16 +202,16 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
         signal,
       ),
 
-    getSubmission: (ref, signal) =>
+    getSubmission: async (ref, signal) =>
       call({ method: 'GET', path: submissionPath(ref), schema: submissionSchema }, signal),
 
-    getPackageRollout: (ref, signal) =>
+    getPackageRollout: async (ref, signal) =>
       call(
         { method: 'GET', path: `${submissionPath(ref)}/packagerollout`, schema: packageRolloutSchema },
         signal,
       ),
 
-    haltPackageRollout: (ref, signal) =>
+    haltPackageRollout: async (ref, signal) =>
       call(
         { method: 'POST', path: `${submissionPath(ref)}/haltpackagerollout`, schema: packageRolloutSchema },
         signal,
