@@ -1,0 +1,125 @@
+/**
+ * The halt-rollout Lambda: the composition root. Clients and configuration are built once per container
+ * (module scope) and handed to the invocation flow in `watchdog.ts`; the decision logic is plain code in
+ * `functions/commons/domain`.
+ *
+ * Importing this module never throws and never leaves a rejected promise: a configuration problem is
+ * kept and reported by every invocation, and the early fetch of the secret and a token (during the
+ * Lambda init phase) swallows its errors, which the first invocation meets again and reports.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { createCredentialsSource } from '../commons/aws/credentials.ts';
+import { publishNotification } from '../commons/aws/notify.ts';
+import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
+import type { WatchdogResult } from '../commons/domain/results.ts';
+import { BadInputError, ConfigurationError, describeError } from '../commons/errors.ts';
+import { createObservability, recordRun } from '../commons/observability.ts';
+import { createStoreAccess } from '../commons/store/store-access.ts';
+import { budgetFromRemaining, handleWatchdogEvent, type WatchdogPorts } from './watchdog.ts';
+
+/** Used when the invocation has no Lambda context (a local call); the deployed function has 60 s. */
+const DEFAULT_REMAINING_MS = 60_000;
+/** Bound on the early fetch during init (the Lambda init phase is limited to 10 s). */
+const PREFETCH_TIMEOUT_MS = 5_000;
+
+const { logger, metrics } = createObservability();
+
+type Wiring =
+  | {
+      readonly ok: true;
+      readonly config: WatchdogConfig;
+      readonly ports: WatchdogPorts;
+      readonly warmUp: () => Promise<void>;
+    }
+  | { readonly ok: false; readonly error: unknown };
+
+function wire(): Wiring {
+  let config: WatchdogConfig;
+  try {
+    config = parseEnvironment(process.env);
+  } catch (error) {
+    return { ok: false, error };
+  }
+  // Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_REGION, ...).
+  const secrets = new SecretsManagerClient({});
+  const sns = new SNSClient({});
+  const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
+  const store = createStoreAccess({
+    baseUrl: config.storeApiBaseUrl,
+    authority: config.azureAdAuthority,
+    getCredentials: (signal) => credentials.get(signal),
+    refreshCredentials: (signal) => credentials.refresh(signal),
+    onCredentialsRejected: (error) =>
+      logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
+        error: describeError(error),
+      }),
+  });
+  const ports: WatchdogPorts = {
+    rollouts: store.rolloutPort,
+    now: () => performance.now(),
+    logger,
+    publish: async (notification, signal) => {
+      await publishNotification(
+        sns,
+        config.notificationTopicArn,
+        { subject: notification.subject, message: notification.snsMessage, outcome: notification.outcome },
+        signal,
+      );
+    },
+  };
+  const warmUp = async () => {
+    await store.tokenProvider.getToken(AbortSignal.timeout(PREFETCH_TIMEOUT_MS));
+  };
+  return { ok: true, config, ports, warmUp };
+}
+
+const wiring = wire();
+
+// Start fetching the secret and a token while Lambda initializes; the first invocation reuses them.
+if (wiring.ok) {
+  wiring.warmUp().catch((error: unknown) => {
+    logger.debug('early credential fetch failed; the invocation will retry it', {
+      error: describeError(error),
+    });
+  });
+}
+
+async function haltRollout(event: unknown, context: Context | undefined): Promise<WatchdogResult> {
+  try {
+    if (!wiring.ok) throw wiring.error;
+    const remaining =
+      typeof context?.getRemainingTimeInMillis === 'function'
+        ? context.getRemainingTimeInMillis()
+        : DEFAULT_REMAINING_MS;
+    return await handleWatchdogEvent(
+      event,
+      wiring.config,
+      wiring.ports,
+      budgetFromRemaining(remaining),
+      (report) => {
+        if (report.run === undefined) metrics.addMetric('IgnoredEvents', MetricUnit.Count, 1);
+        else recordRun(metrics, report.run);
+      },
+    );
+  } catch (error) {
+    if (error instanceof BadInputError) {
+      metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
+      logger.error('event rejected', { error: describeError(error) });
+    } else if (error instanceof ConfigurationError && !wiring.ok) {
+      metrics.addMetric('ConfigurationErrors', MetricUnit.Count, 1);
+      logger.error('configuration error', { error: describeError(error) });
+    }
+    throw error;
+  }
+}
+
+/** The Lambda entry point. */
+export const handler = middy(haltRollout, { timeoutEarlyInMillis: 0 })
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));
