@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +13,25 @@ describe('createWatchdogApp', () => {
     expect(() => createWatchdogApp({ context })).toThrow(ConfigurationError);
     expect(() => createWatchdogApp({ context })).toThrow(
       /watchdog\.apps\[0\]\.applicationId: must be the Store ID/,
+    );
+  });
+});
+
+describe('infra/app.ts, as the CDK CLI runs it', () => {
+  it('reports a bad config as one line naming the field, and exits with 1', () => {
+    const context = {
+      watchdog: { apps: [{ applicationId: '9NBLGGH4R315', alarmNames: ['a'] }], dryrun: true },
+    };
+
+    const run = spawnSync(process.execPath, ['infra/app.ts'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { PATH: process.env.PATH, CDK_CONTEXT_JSON: JSON.stringify(context) },
+      encoding: 'utf8',
+    });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      'invalid watchdog config (cdk.json, context "watchdog"): watchdog: Unrecognized key: "dryrun"',
     );
   });
 });
