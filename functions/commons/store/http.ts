@@ -22,7 +22,7 @@ export interface StoreDispatcherOptions {
  */
 export function createStoreDispatcher(options: StoreDispatcherOptions = {}): Dispatcher {
   return new Agent({
-    connect: { timeout: options.connectTimeoutMs ?? 3_000 },
+    connectTimeout: options.connectTimeoutMs ?? 3_000,
     headersTimeout: options.headersTimeoutMs ?? 10_000,
     bodyTimeout: options.bodyTimeoutMs ?? 10_000,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,

@@ -1,7 +1,8 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { AuthError, DeadlineExceededError } from '../../../../functions/commons/errors.ts';
 import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
-import { createTokenProvider } from '../../../../functions/commons/store/token-provider.ts';
+import { AccessToken, createTokenProvider } from '../../../../functions/commons/store/token-provider.ts';
 import { SAMPLE_TENANT } from '../../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../../../../tools/store-simulator/types.ts';
 import {
@@ -215,5 +216,13 @@ describe('token provider', () => {
 
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('never shows the token when logged or serialized', () => {
+    const token = new AccessToken('eyJ0eXAiOiJKV1QiLCJhbGciOi-secret-token', SAMPLE_TENANT.tenantId);
+    expect(token.value).toBe('eyJ0eXAiOiJKV1QiLCJhbGciOi-secret-token');
+    expect(JSON.stringify({ token })).not.toContain('secret-token');
+    expect(inspect(token)).not.toContain('secret-token');
+    expect(inspect(token)).toContain(SAMPLE_TENANT.tenantId);
   });
 });
