@@ -64,7 +64,7 @@ export class StoreCredentials extends Construct {
         description:
           'Store rollout watchdog: {"tenantId","clientId","clientSecret"} of the Azure AD application with the Manager role in Partner Center',
         secretStringValue: SecretValue.unsafePlainText(SECRET_TEMPLATE),
-        // Removed with the stack: Secrets Manager keeps it recoverable for its recovery window.
+        // Removed with the stack: it holds only this watchdog's credentials (revoke the key in Azure AD too).
         removalPolicy: RemovalPolicy.DESTROY,
       });
       Validations.of(secret).acknowledge({
