@@ -46,6 +46,11 @@ export class FaultQueue {
     this.#queue.push({ action, match, remaining: count });
   }
 
+  /** Drops every queued fault. */
+  clear(): void {
+    this.#queue.length = 0;
+  }
+
   /** The first queued fault that matches `request`, consumed once; `undefined` when none does. */
   take(request: RequestFacts): FaultAction | undefined {
     const index = this.#queue.findIndex((fault) => matchesRequest(fault.match, request));

@@ -267,8 +267,15 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
         throw new RangeError(`count must be a positive integer, got ${count}`);
       haltsThen503 += count;
     },
+    clearFaults(): void {
+      faults.clear();
+      haltsThen503 = 0;
+    },
     expireAllTokens(): void {
       tokens.expireAll();
+    },
+    issuedTokens(): readonly string[] {
+      return tokens.list();
     },
     setThrottle(settings: ThrottleSettings | null): void {
       throttle.configure(settings);

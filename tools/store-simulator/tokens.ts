@@ -46,6 +46,11 @@ export class TokenRegistry {
     return issued !== undefined && this.#now() < issued.expiresAtMs ? issued.tenantId : undefined;
   }
 
+  /** Every token issued so far (expired ones too), in issue order. */
+  list(): string[] {
+    return [...this.#tokens.keys()];
+  }
+
   /** Every token issued so far expires now. */
   expireAll(): void {
     const now = this.#now();

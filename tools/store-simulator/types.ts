@@ -135,8 +135,18 @@ export interface SimulatorControl {
   resetNext(options: { readonly count?: number; readonly match?: RequestMatcher }): void;
   /** The next `count` halt requests take effect, then answer 503 (StoreBroker#123). */
   haltAppliesThen503(options?: { readonly count?: number }): void;
+  /**
+   * Drops every fault still queued (`failNext`, `hangNext`, `resetNext`, `haltAppliesThen503`): the
+   * service has recovered. Requests already hanging keep hanging.
+   */
+  clearFaults(): void;
   /** Every token issued so far is now expired (the next Store call with one answers 401). */
   expireAllTokens(): void;
+  /**
+   * Every access token issued so far (expired ones too), in issue order: what a test searches logs,
+   * errors and notifications for to prove that no token leaks.
+   */
+  issuedTokens(): readonly string[];
   /** Turn the per-tenant throttle on (or off with `null`). */
   setThrottle(settings: ThrottleSettings | null): void;
   /** Current rollout of a submission (a copy), for assertions; throws when it does not exist. */
