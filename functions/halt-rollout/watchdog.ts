@@ -11,6 +11,7 @@ import type { RolloutPort } from '../commons/domain/ports.ts';
 import type { WatchdogResult } from '../commons/domain/results.ts';
 import { type ActingPlan, resolveTargets } from '../commons/domain/targets.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
+import { createDeadline } from '../commons/store/deadline.ts';
 
 /** Where the invocation's work goes; everything the flow touches outside plain data. */
 export interface WatchdogPorts {
@@ -39,7 +40,11 @@ export function budgetFromRemaining(remainingMs: number): InvocationBudget {
   const notifyReserveMs = Math.max(3000, Math.floor(remainingMs / 5));
   const decideMs = Math.max(0, remainingMs - notifyReserveMs);
   const notifyMs = Math.max(0, remainingMs - 500);
-  return { decideSignal: AbortSignal.timeout(decideMs), notifySignal: AbortSignal.timeout(notifyMs) };
+  // Deadline signals remember when they fire, so retries and the throttle refuse waits that would pass them.
+  return {
+    decideSignal: createDeadline({ timeoutMs: decideMs }),
+    notifySignal: createDeadline({ timeoutMs: notifyMs }),
+  };
 }
 
 /** What an invocation produced, for the handler's metrics and the local run's story. */
