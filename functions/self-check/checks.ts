@@ -1,0 +1,376 @@
+/**
+ * The self-check: proves, on a schedule and never during an incident, that everything the halt path
+ * needs still works. For the deployment as configured it reads the Store credentials, obtains a token,
+ * reads every watched app and its live rollouts (read only: it is never handed a halt), and checks that
+ * every watched alarm still exists. Each check is a value, `PASS`, `FAIL` (with the reason and the fix)
+ * or `SKIP` (not attempted because a check it depends on failed); the handler turns a report with any
+ * `FAIL` into a failed invocation, which the function's error alarm reports.
+ *
+ * Plain code over ports: the handler hands in Secrets Manager, the token provider, the Store's
+ * `findLiveRollouts` and CloudWatch's alarm lookup. It keeps Store requests to one token and one
+ * `findLiveRollouts` per app, apps one after another, because the tenant's request budget (about 20 a
+ * minute, CONTRACT §8) is shared with the halt-rollout function.
+ */
+import type { WatchedApp } from '../commons/config/watched-apps.ts';
+import type { RolloutLookup, RolloutPort } from '../commons/domain/ports.ts';
+import { describeError, WatchdogError } from '../commons/errors.ts';
+
+/** What a check found. */
+export type CheckStatus = 'PASS' | 'FAIL' | 'SKIP';
+
+/** The four kinds of check, in the order they run. */
+export type CheckName = 'credentials' | 'token' | 'app' | 'alarm';
+
+/** The outcome of one check. */
+export interface CheckResult {
+  readonly check: CheckName;
+  /** What was checked: the secret, the tenant and client, an application ID, an alarm name. */
+  readonly subject: string;
+  readonly status: CheckStatus;
+  /** What was found, in words for a person; never a secret or a token. */
+  readonly reason: string;
+  /** What to do about a `FAIL`. */
+  readonly fix?: string;
+  /** The error code behind a `FAIL` (`AUTH_REJECTED`, `STORE_NOT_FOUND`, `ALARM_MISSING`, ...). */
+  readonly code?: string;
+}
+
+/** Counts for the metrics (see the README, "Self-check"). */
+export interface SelfCheckSummary {
+  /** Checks that failed. */
+  readonly failures: number;
+  /** Whether the secret was read and Azure AD issued a token with it. */
+  readonly credentialsOk: boolean;
+  /** Watched alarms that do not exist; `undefined` when the alarms could not be looked up at all. */
+  readonly alarmsMissing: number | undefined;
+  /** Apps (or one of their watched flights) the Store would not show. */
+  readonly appsUnreadable: number;
+}
+
+/** Everything one run found. */
+export interface SelfCheckReport {
+  /** No check failed. */
+  readonly ok: boolean;
+  /** Credentials, token, one per app (config order), one per distinct alarm name (config order). */
+  readonly checks: readonly CheckResult[];
+  readonly summary: SelfCheckSummary;
+  readonly elapsedMs: number;
+}
+
+/** The configuration the self-check reads (a part of the watchdog's own). */
+export interface SelfCheckConfig {
+  /** `STORE_CREDENTIALS_SECRET_ID`, named in the fixes. */
+  readonly storeCredentialsSecretId: string;
+  readonly apps: readonly WatchedApp[];
+}
+
+/** What the self-check needs from the outside world. None of these can change anything. */
+export interface SelfCheckPorts {
+  /** Reads the Store credentials (Secrets Manager); only the tenant and client are looked at. */
+  readonly getCredentials: (
+    signal: AbortSignal,
+  ) => Promise<{ readonly tenantId: string; readonly clientId: string }>;
+  /** Obtains a Store API token (Azure AD); the token itself is never looked at. */
+  readonly getToken: (signal: AbortSignal) => Promise<unknown>;
+  /** The Store's read side of the halt path: `RolloutPort.findLiveRollouts`. */
+  readonly findLiveRollouts: RolloutPort['findLiveRollouts'];
+  /** The names among `names` that exist as alarms (CloudWatch `DescribeAlarms`). */
+  readonly describeAlarms: (names: readonly string[], signal: AbortSignal) => Promise<ReadonlySet<string>>;
+  /** Milliseconds, for `elapsedMs`. */
+  readonly now: () => number;
+}
+
+/** Code of a `FAIL` for a watched alarm that does not exist. */
+export const ALARM_MISSING = 'ALARM_MISSING';
+
+/**
+ * Runs every check and returns the report; never rejects for a failed check (those are `FAIL`s). The
+ * Store checks and the alarm lookup run side by side; `signal` bounds both.
+ */
+export async function runSelfCheck(
+  config: SelfCheckConfig,
+  ports: SelfCheckPorts,
+  signal: AbortSignal,
+): Promise<SelfCheckReport> {
+  const startedAt = ports.now();
+  const [storeChecks, alarmChecks] = await Promise.all([
+    checkStore(config, ports, signal),
+    checkAlarms(config.apps, ports, signal),
+  ]);
+  const checks = [...storeChecks, ...alarmChecks.checks];
+  const failed = (check: CheckResult) => check.status === 'FAIL';
+  const passed = (name: CheckName) => checks.some((check) => check.check === name && check.status === 'PASS');
+  const summary: SelfCheckSummary = {
+    failures: checks.filter(failed).length,
+    credentialsOk: passed('credentials') && passed('token'),
+    alarmsMissing: alarmChecks.looked
+      ? alarmChecks.checks.filter((check) => check.code === ALARM_MISSING).length
+      : undefined,
+    appsUnreadable: checks.filter((check) => check.check === 'app' && failed(check)).length,
+  };
+  return { ok: summary.failures === 0, checks, summary, elapsedMs: Math.round(ports.now() - startedAt) };
+}
+
+/** Thrown by the handler when a run found a problem, so the function's `Errors` metric raises the alarm. */
+export class SelfCheckFailedError extends WatchdogError {
+  readonly report: SelfCheckReport;
+
+  constructor(report: SelfCheckReport) {
+    super('configuration', 'SELF_CHECK_FAILED', describeFailures(report));
+    this.name = 'SelfCheckFailedError';
+    this.report = report;
+  }
+}
+
+/** The longest error message (Lambda shows it in the console and the invoke response). */
+const MAX_MESSAGE_LENGTH = 4000;
+
+/** One line per failed check, with its fix. */
+export function describeFailures(report: SelfCheckReport): string {
+  const failures = report.checks.filter((check) => check.status === 'FAIL');
+  const lines = failures.map(
+    (check) =>
+      `${check.check} ${check.subject}: ${check.reason}${check.fix === undefined ? '' : ` Fix: ${check.fix}`}`,
+  );
+  const message = `self-check failed: ${failures.length} of ${report.checks.length} checks failed\n${lines.join('\n')}`;
+  return message.length <= MAX_MESSAGE_LENGTH ? message : `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
+}
+
+async function checkStore(
+  config: SelfCheckConfig,
+  ports: SelfCheckPorts,
+  signal: AbortSignal,
+): Promise<CheckResult[]> {
+  const secretId = config.storeCredentialsSecretId;
+  const skipApps = (because: string): CheckResult[] =>
+    config.apps.map((app) => ({
+      check: 'app',
+      subject: labelOf(app),
+      status: 'SKIP',
+      reason: `not read: ${because}`,
+    }));
+
+  let credentials: { readonly tenantId: string; readonly clientId: string };
+  try {
+    credentials = await ports.getCredentials(signal);
+  } catch (error) {
+    const { code, message } = describeError(error);
+    return [
+      {
+        check: 'credentials',
+        subject: secretId,
+        status: 'FAIL',
+        reason: message,
+        fix: fixSecret(code, secretId),
+        code,
+      },
+      { check: 'token', subject: secretId, status: 'SKIP', reason: 'not requested: no credentials' },
+      ...skipApps('no credentials'),
+    ];
+  }
+  const client = `client ${credentials.clientId} in tenant ${credentials.tenantId}`;
+  const results: CheckResult[] = [
+    { check: 'credentials', subject: secretId, status: 'PASS', reason: `read the credentials of ${client}` },
+  ];
+
+  try {
+    await ports.getToken(signal);
+    results.push({
+      check: 'token',
+      subject: client,
+      status: 'PASS',
+      reason: 'Azure AD issued a Store API token',
+    });
+  } catch (error) {
+    const { code, message } = describeError(error);
+    results.push(
+      {
+        check: 'token',
+        subject: client,
+        status: 'FAIL',
+        reason: message,
+        fix: fixToken(code, credentials, secretId),
+        code,
+      },
+      ...skipApps('no Store API token'),
+    );
+    return results;
+  }
+
+  // One app at a time: a burst of every app's reads at once would eat the budget a halt may need.
+  for (const app of config.apps) results.push(await checkApp(app, credentials.clientId, ports, signal));
+  return results;
+}
+
+async function checkApp(
+  app: WatchedApp,
+  clientId: string,
+  ports: SelfCheckPorts,
+  signal: AbortSignal,
+): Promise<CheckResult> {
+  const subject = labelOf(app);
+  let lookups: RolloutLookup[];
+  try {
+    lookups = await ports.findLiveRollouts(
+      { applicationId: app.applicationId, flights: app.flights },
+      signal,
+    );
+  } catch (error) {
+    // findLiveRollouts reports Store failures as `failed` lookups; only a bad ID makes it reject.
+    const { code, message } = describeError(error);
+    return {
+      check: 'app',
+      subject,
+      status: 'FAIL',
+      reason: message,
+      fix: fixApp(code, app, undefined, clientId),
+      code,
+    };
+  }
+  const failures = lookups.flatMap((lookup) => (lookup.state === 'failed' ? [lookup] : []));
+  const first = failures[0];
+  if (first === undefined) {
+    return { check: 'app', subject, status: 'PASS', reason: lookups.map(describeLookup).join('; ') };
+  }
+  const { code } = describeError(first.error);
+  const reason = failures
+    .map((failure) => `${targetOf(failure.flightId)}: ${describeError(failure.error).message}`)
+    .join('; ');
+  return {
+    check: 'app',
+    subject,
+    status: 'FAIL',
+    reason,
+    fix: fixApp(code, app, first.flightId, clientId),
+    code,
+  };
+}
+
+async function checkAlarms(
+  apps: readonly WatchedApp[],
+  ports: SelfCheckPorts,
+  signal: AbortSignal,
+): Promise<{ checks: CheckResult[]; looked: boolean }> {
+  const watchers = new Map<string, string[]>();
+  for (const app of apps) {
+    for (const alarmName of app.alarmNames) {
+      const names = watchers.get(alarmName) ?? [];
+      if (!names.includes(labelOf(app))) names.push(labelOf(app));
+      watchers.set(alarmName, names);
+    }
+  }
+  const alarmNames = [...watchers.keys()];
+  if (alarmNames.length === 0) return { checks: [], looked: true };
+
+  let existing: ReadonlySet<string>;
+  try {
+    existing = await ports.describeAlarms(alarmNames, signal);
+  } catch (error) {
+    const { code, message } = describeError(error);
+    const check: CheckResult = {
+      check: 'alarm',
+      subject: alarmNames.join(', '),
+      status: 'FAIL',
+      reason: `the alarms could not be looked up: ${message}`,
+      fix: 'Redeploy the stack so the self-check role may call cloudwatch:DescribeAlarms on the watched alarms; if it persists, check the CloudWatch service health.',
+      code,
+    };
+    return { checks: [check], looked: false };
+  }
+  const checks = alarmNames.map((alarmName): CheckResult => {
+    const watched = (watchers.get(alarmName) ?? []).join(', ');
+    if (existing.has(alarmName)) {
+      return { check: 'alarm', subject: alarmName, status: 'PASS', reason: `exists; it watches ${watched}` };
+    }
+    return {
+      check: 'alarm',
+      subject: alarmName,
+      status: 'FAIL',
+      reason: `no metric alarm named ${alarmName} exists in this account and Region (deleted or renamed?): it can no longer halt the rollout of ${watched}`,
+      fix: `Recreate the alarm, or list its new name in alarmNames of ${watched} in the watchdog config and redeploy.`,
+      code: ALARM_MISSING,
+    };
+  });
+  return { checks, looked: true };
+}
+
+/** "Contoso Photos (9NBLGGH4R315)", or the ID alone when the app has no name. */
+function labelOf(app: WatchedApp): string {
+  return app.name === undefined ? app.applicationId : `${app.name} (${app.applicationId})`;
+}
+
+function targetOf(flightId: string | undefined): string {
+  return flightId === undefined ? 'main rollout' : `flight ${flightId}`;
+}
+
+function describeLookup(lookup: RolloutLookup): string {
+  const target = targetOf(
+    lookup.state === 'in-progress' || lookup.state === 'stopped' ? lookup.ref.flightId : lookup.flightId,
+  );
+  switch (lookup.state) {
+    case 'in-progress':
+      return `${target}: submission ${lookup.ref.submissionId} rolling out at ${lookup.rollout.packageRolloutPercentage}%`;
+    case 'stopped':
+      return `${target}: the rollout of submission ${lookup.ref.submissionId} is halted`;
+    case 'none':
+      return `${target}: nothing to halt (${lookup.reason})`;
+    case 'failed':
+      return `${target}: ${describeError(lookup.error).message}`;
+  }
+}
+
+const FILL_SECRET = (secretId: string) =>
+  `aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string '{"tenantId":"...","clientId":"...","clientSecret":"..."}'`;
+
+function fixSecret(code: string, secretId: string): string {
+  switch (code) {
+    case 'SECRET_EMPTY':
+    case 'SECRET_MALFORMED':
+      return `Store the tenant ID, client ID and key of the Azure AD application (Partner Center, Account settings > Users) in the secret: ${FILL_SECRET(secretId)}`;
+    case 'SECRET_NOT_FOUND':
+      return 'Create the secret, or correct the secret in the watchdog config and redeploy.';
+    case 'SECRET_ACCESS_DENIED':
+    case 'SECRET_DECRYPTION_FAILED':
+      return 'Redeploy the stack so the functions may read the secret; if a customer managed KMS key encrypts it, name the key in the watchdog config (secret.kmsKeyArn).';
+    default:
+      return 'Secrets Manager could not be read; the next run retries. If it persists, check the Secrets Manager service health.';
+  }
+}
+
+function fixToken(
+  code: string,
+  credentials: { readonly tenantId: string; readonly clientId: string },
+  secretId: string,
+): string {
+  if (code === 'AUTH_REJECTED') {
+    // [create-and-manage-submissions-using-windows-store-services.md]: keys are made on the application's page.
+    return (
+      `Azure AD refused the key of client ${credentials.clientId}: it has probably expired or been deleted. ` +
+      'In Partner Center (Account settings > Users > Azure AD applications) open the application, click "Add new key", ' +
+      `and store the new key: aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string ` +
+      `'{"tenantId":"${credentials.tenantId}","clientId":"${credentials.clientId}","clientSecret":"<the new key>"}'. ` +
+      'The halt-rollout function reads it again at its next rejection.'
+    );
+  }
+  return 'Azure AD could not be reached or failed; the next run retries. If it persists, check the network path to the Azure AD authority.';
+}
+
+function fixApp(code: string, app: WatchedApp, flightId: string | undefined, clientId: string): string {
+  switch (code) {
+    case 'STORE_NOT_FOUND':
+      return flightId === undefined
+        ? `Check the applicationId ${app.applicationId} in the watchdog config (Partner Center, Product identity: Store ID), and that the Azure AD application ${clientId} belongs to the Partner Center account that owns the app.`
+        : `Flight ${flightId} does not exist any more: correct the app's flights in the watchdog config ("all" follows the flights that exist) and redeploy.`;
+    case 'STORE_UNAUTHORIZED':
+    case 'STORE_FORBIDDEN':
+      return `Give the Azure AD application ${clientId} the Manager role in Partner Center (Account settings > Users).`;
+    case 'STORE_CONFLICT':
+      return 'The Store refuses API calls about this app (it uses a feature the submission API does not support): the watchdog cannot halt it. Halt its rollouts in Partner Center, or remove it from the watchdog config.';
+    case 'STORE_THROTTLED':
+    case 'STORE_BUDGET_EXHAUSTED':
+    case 'DEADLINE_EXCEEDED':
+      return "The Store API's request budget or the run's time ran out; the next run retries. If it persists, raise the self-check's timeout or split the apps over several stacks.";
+    default:
+      return 'The Store API failed; the next run retries. A halt during an incident would meet the same error: if it persists, check the Store API status.';
+  }
+}

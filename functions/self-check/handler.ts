@@ -1,0 +1,135 @@
+/**
+ * The self-check Lambda: the composition root. Runs on a schedule (every 6 hours by default) and proves
+ * that the halt path still works for the deployment as configured: the secret, a token, every app and
+ * its live rollouts (read only), every watched alarm. A problem fails the invocation, so the function's
+ * error alarm notifies people days before an incident would have found it.
+ *
+ * Clients and configuration are built once per container; the credentials and the token are not: every
+ * run reads the secret and asks Azure AD again, because checking them is the point. Importing this
+ * module never throws: a configuration problem is reported by every invocation.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { Dispatcher } from 'undici';
+import { createCredentialsSource } from '../commons/aws/credentials.ts';
+import { describeError } from '../commons/errors.ts';
+import { createObservability } from '../commons/observability.ts';
+import { createDeadline } from '../commons/store/deadline.ts';
+import { createStoreDispatcher } from '../commons/store/http.ts';
+import { createStoreAccess } from '../commons/store/store-access.ts';
+import { createAlarmLookup, describeAlarmsPageWith } from './alarms.ts';
+import { runSelfCheck, SelfCheckFailedError, type SelfCheckPorts, type SelfCheckReport } from './checks.ts';
+import { parseSelfCheckEnvironment, type SelfCheckEnvironment } from './environment.ts';
+
+/** The `service` of its logs and metrics (the stack sets the same in `POWERTOOLS_SERVICE_NAME`). */
+export const SELF_CHECK_SERVICE_NAME = 'store-rollout-watchdog-self-check';
+
+/**
+ * The self-check's share of the tenant's request budget (about 20 a minute, CONTRACT §8), so that a
+ * halt arriving during a run still finds room.
+ */
+export const SELF_CHECK_STORE_REQUESTS_PER_MINUTE = 10;
+
+/** Used when the invocation has no Lambda context (a local call). */
+const DEFAULT_REMAINING_MS = 60_000;
+/** Left at the end of the invocation to log the report and flush the metrics. */
+const RESERVE_MS = 2_000;
+
+const { logger, metrics } = createObservability(SELF_CHECK_SERVICE_NAME);
+
+type Wiring =
+  | {
+      readonly ok: true;
+      readonly config: SelfCheckEnvironment;
+      /** Ports for one run: fresh credentials and token provider over the container's clients. */
+      readonly createPorts: () => SelfCheckPorts;
+    }
+  | { readonly ok: false; readonly error: unknown };
+
+function wire(): Wiring {
+  let config: SelfCheckEnvironment;
+  try {
+    config = parseSelfCheckEnvironment(process.env);
+  } catch (error) {
+    return { ok: false, error };
+  }
+  // Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_REGION, ...).
+  const secrets = new SecretsManagerClient({});
+  const describeAlarms = createAlarmLookup(describeAlarmsPageWith(new CloudWatchClient({})));
+  const dispatcher: Dispatcher = createStoreDispatcher();
+  const createPorts = (): SelfCheckPorts => {
+    const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
+    const store = createStoreAccess({
+      baseUrl: config.storeApiBaseUrl,
+      authority: config.azureAdAuthority,
+      dispatcher,
+      getCredentials: (signal) => credentials.get(signal),
+      refreshCredentials: (signal) => credentials.refresh(signal),
+      onCredentialsRejected: (error) =>
+        logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
+          error: describeError(error),
+        }),
+      throttle: { limit: SELF_CHECK_STORE_REQUESTS_PER_MINUTE },
+    });
+    // Only reads: the rollout port's halt is not handed over.
+    return {
+      getCredentials: (signal) => credentials.get(signal),
+      getToken: (signal) => store.tokenProvider.getToken(signal),
+      findLiveRollouts: (request, signal) => store.rolloutPort.findLiveRollouts(request, signal),
+      describeAlarms,
+      now: () => performance.now(),
+    };
+  };
+  return { ok: true, config, createPorts };
+}
+
+const wiring = wire();
+
+/** The metrics of one run (see the README, "Self-check"). */
+export function recordSelfCheck(target: Metrics, report: SelfCheckReport): void {
+  target.addMetric('SelfCheckFailures', MetricUnit.Count, report.summary.failures);
+  target.addMetric('CredentialsOk', MetricUnit.Count, report.summary.credentialsOk ? 1 : 0);
+  target.addMetric('AppsUnreadable', MetricUnit.Count, report.summary.appsUnreadable);
+  // Unknown when CloudWatch could not be asked: no data point rather than a false zero.
+  if (report.summary.alarmsMissing !== undefined) {
+    target.addMetric('AlarmsMissing', MetricUnit.Count, report.summary.alarmsMissing);
+  }
+}
+
+function logReport(report: SelfCheckReport): void {
+  for (const { status, ...check } of report.checks) {
+    if (status === 'FAIL') logger.error('check failed', { status, ...check });
+    else logger.info(status === 'PASS' ? 'check passed' : 'check skipped', { status, ...check });
+  }
+  const summary = { ok: report.ok, ...report.summary, elapsedMs: report.elapsedMs };
+  if (report.ok) logger.info('self-check passed', summary);
+  else logger.error('self-check failed', summary);
+}
+
+async function selfCheck(_event: unknown, context: Context | undefined): Promise<SelfCheckReport> {
+  if (!wiring.ok) {
+    metrics.addMetric('SelfCheckFailures', MetricUnit.Count, 1);
+    logger.error('configuration error', { error: describeError(wiring.error) });
+    throw wiring.error;
+  }
+  const remaining =
+    typeof context?.getRemainingTimeInMillis === 'function'
+      ? context.getRemainingTimeInMillis()
+      : DEFAULT_REMAINING_MS;
+  const signal = createDeadline({ timeoutMs: Math.max(0, remaining - RESERVE_MS) });
+  const report = await runSelfCheck(wiring.config, wiring.createPorts(), signal);
+  recordSelfCheck(metrics, report);
+  logReport(report);
+  if (!report.ok) throw new SelfCheckFailedError(report);
+  return report;
+}
+
+/** The Lambda entry point (any event: the schedule's, or `{}` from a manual invoke). */
+export const handler = middy(selfCheck, { timeoutEarlyInMillis: 0 })
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

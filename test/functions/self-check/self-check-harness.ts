@@ -1,0 +1,189 @@
+/**
+ * Runs the real self-check handler the way Lambda does, against real local parts: the Store simulator
+ * on loopback and moto (Secrets Manager for the credentials, CloudWatch for the watched alarms). Every
+ * harness imports a fresh copy of the handler module, as in a new Lambda container, and names its own
+ * alarms, so harnesses never see each other's alarms on the shared moto server.
+ */
+import { randomUUID } from 'node:crypto';
+import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { vi } from 'vitest';
+import type { WatchedAppInput } from '../../../functions/commons/config/watched-apps.ts';
+import type { SelfCheckReport } from '../../../functions/self-check/checks.ts';
+import { start } from '../../../tools/store-simulator/index.ts';
+import { SAMPLE_APP_ID, sampleState } from '../../../tools/store-simulator/sample-state.ts';
+import type { RunningSimulator, SimulatorState } from '../../../tools/store-simulator/types.ts';
+import { motoClientConfig } from '../../support/aws.ts';
+import { createSecret, motoClients } from '../../support/aws-resources.ts';
+import { lambdaContext, SAMPLE_SECRET_STRING } from '../../support/watchdog-harness.ts';
+
+export interface SelfCheckHarnessOptions {
+  readonly state?: SimulatorState;
+  /** `WATCHDOG_APPS`; `{alarm}` in an alarm name becomes this harness's unique alarm name. */
+  readonly apps?: readonly WatchedAppInput[];
+  /** The secret's value; `null` creates no secret (the id then names a missing one). */
+  readonly secretString?: string | null;
+  /** Alarms to create in moto before the handler runs. @default every alarm the apps name */
+  readonly createAlarms?: readonly string[];
+  /** Extra or overriding environment variables; `undefined` removes one. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface SelfCheckInvocation {
+  readonly result?: SelfCheckReport;
+  readonly error?: Error;
+  /** Every line written to stdout or stderr during the invocation (JSON logs and EMF metrics). */
+  readonly logs: readonly string[];
+}
+
+export interface SelfCheckHarness {
+  readonly simulator: RunningSimulator;
+  readonly secretId: string;
+  /** This harness's watched alarm (what `{alarm}` became). */
+  readonly alarmName: string;
+  /** The apps as given to the function (`{alarm}` replaced). */
+  readonly apps: readonly WatchedAppInput[];
+  invoke(options?: { readonly remainingMs?: number }): Promise<SelfCheckInvocation>;
+  deleteAlarm(name: string): Promise<void>;
+  putSecret(value: string): Promise<void>;
+  /** Every line since the harness started. */
+  readonly allLogs: readonly string[];
+  close(): Promise<void>;
+}
+
+/** The sample app watched by `{alarm}`, main rollout and every flight. */
+export const SELF_CHECK_SAMPLE_APPS: readonly WatchedAppInput[] = [
+  { applicationId: SAMPLE_APP_ID, name: 'Contoso Photos', alarmNames: ['{alarm}'], flights: 'all' },
+];
+
+/** A metric alarm like the ones the stack creates (moto needs only the required fields). */
+export async function putAlarm(cloudWatch: CloudWatchClient, name: string): Promise<void> {
+  await cloudWatch.send(
+    new PutMetricAlarmCommand({
+      AlarmName: name,
+      Namespace: 'Contoso/Photos',
+      MetricName: 'CrashRate',
+      Statistic: 'Average',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0.02,
+      ComparisonOperator: 'GreaterThanThreshold',
+    }),
+  );
+}
+
+/** Starts the simulator and the AWS resources, sets the environment, and imports a fresh handler. */
+export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Promise<SelfCheckHarness> {
+  const simulator = await start({ state: options.state ?? sampleState() });
+  const clients = motoClients();
+  const cloudWatch = new CloudWatchClient(motoClientConfig());
+  const alarmName = `contoso-photos-crash-rate-${randomUUID()}`;
+  const apps = (options.apps ?? SELF_CHECK_SAMPLE_APPS).map((app) => ({
+    ...app,
+    ...(app.alarmNames === undefined
+      ? {}
+      : { alarmNames: app.alarmNames.map((name) => name.replace('{alarm}', alarmName)) }),
+  }));
+  const secretId =
+    options.secretString === null
+      ? `arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-${randomUUID()}`
+      : await createSecret(clients.secrets, options.secretString ?? SAMPLE_SECRET_STRING);
+  const toCreate =
+    options.createAlarms?.map((name) => name.replace('{alarm}', alarmName)) ??
+    apps.flatMap((app) => app.alarmNames ?? []);
+  for (const name of new Set(toCreate)) await putAlarm(cloudWatch, name);
+
+  const aws = motoClientConfig();
+  const env: Record<string, string | undefined> = {
+    STORE_CREDENTIALS_SECRET_ID: secretId,
+    WATCHDOG_APPS: JSON.stringify(apps),
+    NOTIFICATION_TOPIC_ARN: undefined,
+    DRY_RUN: undefined,
+    STORE_API_BASE_URL: simulator.storeBaseUrl,
+    AZURE_AD_AUTHORITY: simulator.authority,
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    POWERTOOLS_METRICS_NAMESPACE: 'StoreRolloutWatchdogTest',
+    ...options.env,
+  };
+  const saved = new Map(Object.keys(env).map((key) => [key, process.env[key]]));
+  const apply = (values: Iterable<[string, string | undefined]>) => {
+    for (const [key, value] of values) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+
+  const allLogs: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    allLogs.push(...text.split('\n').filter((line) => line.length > 0));
+    return true;
+  };
+  // Powertools writes INFO and below to stdout, WARN and ERROR to stderr.
+  const spies = [
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture),
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture),
+  ];
+
+  apply(Object.entries(env));
+  vi.resetModules();
+  const module = await import('../../../functions/self-check/handler.ts');
+
+  return {
+    simulator,
+    secretId,
+    alarmName,
+    apps,
+    allLogs,
+    async invoke({ remainingMs = 60_000 } = {}) {
+      const from = allLogs.length;
+      const event = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: '123456789012',
+        time: new Date().toISOString(),
+        region: 'us-east-1',
+        resources: ['arn:aws:events:us-east-1:123456789012:rule/self-check-schedule'],
+        detail: {},
+      };
+      try {
+        const result = await module.handler(event, lambdaContext(remainingMs));
+        return { result, logs: allLogs.slice(from) };
+      } catch (error) {
+        return {
+          error: error instanceof Error ? error : new Error(String(error)),
+          logs: allLogs.slice(from),
+        };
+      }
+    },
+    async deleteAlarm(name) {
+      await cloudWatch.send(new DeleteAlarmsCommand({ AlarmNames: [name] }));
+    },
+    async putSecret(value) {
+      await clients.secrets.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: value }));
+    },
+    async close() {
+      for (const spy of spies) spy.mockRestore();
+      apply(saved);
+      await simulator.close();
+    },
+  };
+}
+
+/** The metric values of the EMF lines among `logs`, by metric name (last value wins). */
+export function readMetrics(logs: readonly string[]): Record<string, number> {
+  const values: Record<string, number> = {};
+  for (const line of logs) {
+    const entry: unknown = JSON.parse(line);
+    if (typeof entry !== 'object' || entry === null || !('_aws' in entry)) continue;
+    for (const [key, value] of Object.entries(entry)) {
+      if (typeof value === 'number') values[key] = value;
+    }
+  }
+  return values;
+}
