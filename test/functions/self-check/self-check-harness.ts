@@ -3,6 +3,9 @@
  * on loopback and moto (Secrets Manager for the credentials, CloudWatch for the watched alarms). Every
  * harness imports a fresh copy of the handler module, as in a new Lambda container, and names its own
  * alarms, so harnesses never see each other's alarms on the shared moto server.
+ *
+ * Everything the function shows the world (log lines, results, errors) goes to the suite-wide secret
+ * leak check, which `watchdog-harness.ts` runs after each test file that imports it (this one does).
  */
 import { randomUUID } from 'node:crypto';
 import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
@@ -11,10 +14,11 @@ import { vi } from 'vitest';
 import type { WatchedAppInput } from '../../../functions/commons/config/watched-apps.ts';
 import type { SelfCheckReport } from '../../../functions/self-check/checks.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
-import { SAMPLE_APP_ID, sampleState } from '../../../tools/store-simulator/sample-state.ts';
+import { SAMPLE_APP_ID, SAMPLE_TENANT, sampleState } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator, SimulatorState } from '../../../tools/store-simulator/types.ts';
 import { motoClientConfig } from '../../support/aws.ts';
 import { createSecret, motoClients } from '../../support/aws-resources.ts';
+import { describeThrown, readClientSecret, suiteLeakCollector } from '../../support/secret-leaks.ts';
 import { lambdaContext, SAMPLE_SECRET_STRING } from '../../support/watchdog-harness.ts';
 
 export interface SelfCheckHarnessOptions {
@@ -93,6 +97,14 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
     apps.flatMap((app) => app.alarmNames ?? []);
   for (const name of new Set(toCreate)) await putAlarm(cloudWatch, name);
 
+  suiteLeakCollector.watch('client secret', SAMPLE_TENANT.clientSecret);
+  const givenSecret = readClientSecret(options.secretString);
+  if (givenSecret !== undefined) suiteLeakCollector.watch('client secret', givenSecret);
+  suiteLeakCollector.watchAll(function* () {
+    for (const tenant of simulator.control.snapshot().tenants) yield ['client secret', tenant.clientSecret];
+    for (const token of simulator.control.issuedTokens()) yield ['access token', token];
+  });
+
   const aws = motoClientConfig();
   const env: Record<string, string | undefined> = {
     STORE_CREDENTIALS_SECRET_ID: secretId,
@@ -119,7 +131,11 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
   const allLogs: string[] = [];
   const capture = (chunk: string | Uint8Array) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    allLogs.push(...text.split('\n').filter((line) => line.length > 0));
+    for (const line of text.split('\n')) {
+      if (line.length === 0) continue;
+      allLogs.push(line);
+      suiteLeakCollector.record('log', line);
+    }
     return true;
   };
   // Powertools writes INFO and below to stdout, WARN and ERROR to stderr.
@@ -153,8 +169,10 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
       };
       try {
         const result = await module.handler(event, lambdaContext(remainingMs));
+        suiteLeakCollector.record('result', JSON.stringify(result));
         return { result, logs: allLogs.slice(from) };
       } catch (error) {
+        suiteLeakCollector.record('error', describeThrown(error));
         return {
           error: error instanceof Error ? error : new Error(String(error)),
           logs: allLogs.slice(from),
@@ -165,6 +183,8 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
       await cloudWatch.send(new DeleteAlarmsCommand({ AlarmNames: [name] }));
     },
     async putSecret(value) {
+      const clientSecret = readClientSecret(value);
+      if (clientSecret !== undefined) suiteLeakCollector.watch('client secret', clientSecret);
       await clients.secrets.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: value }));
     },
     async close() {
