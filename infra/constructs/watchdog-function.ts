@@ -1,6 +1,6 @@
 /**
  * A watchdog Lambda function with the house defaults: Node.js 24 on arm64, one self-contained ESM file
- * (AWS SDK bundled, minified, source maps on), its own log group with retention and a role that may
+ * (AWS SDK bundled, minified, source maps on; the options of `../bundling.ts`), its own log group with retention and a role that may
  * write only to it, X-Ray tracing, explicit memory and timeout, and asynchronous invocations that retry
  * a bounded number of times and then land in an encrypted queue, so no event is ever dropped silently.
  *
@@ -17,23 +17,17 @@ import {
 } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { createLambdaEsbuildOptions, type LambdaEsbuildOptions } from '../bundling.ts';
 
 /** The repository root: handler entries and the lock file are resolved from here. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The CloudWatch namespace of the watchdog's own (EMF) metrics. */
 export const METRICS_NAMESPACE = 'StoreRolloutWatchdog';
-
-/**
- * esbuild writes an ES module; bundled CommonJS dependencies still call `require` for Node built-ins,
- * which an ES module lacks. The banner gives the bundle one (the alias avoids clashing with bundle code).
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __watchdogCreateRequire } from 'node:module'; const require = __watchdogCreateRequire(import.meta.url);";
 
 export interface WatchdogFunctionProps {
   /** Handler source, relative to the project root, exporting `handler`: e.g. `functions/halt-rollout/handler.ts`. */
@@ -120,18 +114,7 @@ export class WatchdogFunction extends Construct implements IGrantable {
       retryAttempts: props.retryAttempts ?? 2,
       maxEventAge: props.maxEventAge ?? Duration.hours(1),
       onFailure: new SqsDestination(this.failureQueue),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // The asset must run on its own, with the SDK version we tested, not the runtime's.
-        externalModules: [],
-        bundleAwsSDK: true,
-      },
+      bundling: toCdkBundling(createLambdaEsbuildOptions()),
     });
 
     Validations.of(this.function).acknowledge({
@@ -155,4 +138,23 @@ export class WatchdogFunction extends Construct implements IGrantable {
   addToRolePolicy(statement: PolicyStatement): void {
     this.role.addToPrincipalPolicy(statement);
   }
+}
+
+/**
+ * The same options in `NodejsFunction`'s terms (it runs esbuild locally with them), so what `cdk synth`
+ * writes is what `createLambdaEsbuildOptions()` builds.
+ */
+function toCdkBundling(options: LambdaEsbuildOptions): BundlingOptions {
+  return {
+    format: OutputFormat.ESM,
+    target: options.target,
+    mainFields: options.mainFields,
+    banner: options.banner.js,
+    define: options.define,
+    minify: options.minify,
+    sourceMap: options.sourcemap,
+    sourcesContent: options.sourcesContent,
+    externalModules: options.external,
+    bundleAwsSDK: true,
+  };
 }

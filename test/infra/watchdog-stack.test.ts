@@ -2,13 +2,17 @@
  * The whole app, synthesized twice (bundling the real handler each time): with the config shipped in
  * cdk.json, and with a variant that uses every other option. Both run the cdk-nag gate.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createLambdaEsbuildOptions } from '../../infra/bundling.ts';
 import type { WatchdogConfigInput } from '../../infra/config.ts';
+import { PROJECT_ROOT } from '../../infra/constructs/watchdog-function.ts';
 import { createWatchdogApp } from '../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../infra/watchdog-stack.ts';
 import {
@@ -99,6 +103,25 @@ describe('the stack with the config shipped in cdk.json', () => {
     const directory = join(synthesized.assemblyDirectory, assets[0] ?? '');
     expect(readdirSync(directory).sort()).toEqual(['index.mjs', 'index.mjs.map']);
     expect(/\bfrom\s*["']@aws-sdk\//.test(readFileSync(join(directory, 'index.mjs'), 'utf8'))).toBe(false);
+  });
+
+  it('deploys byte for byte what createLambdaEsbuildOptions() builds (what tools measure as the asset)', async () => {
+    const assets = readdirSync(synthesized.assemblyDirectory).filter((name) => name.startsWith('asset.'));
+    const deployed = readFileSync(join(synthesized.assemblyDirectory, assets[0] ?? '', 'index.mjs'));
+    const outdir = mkdtempSync(join(tmpdir(), 'watchdog-asset-'));
+    try {
+      await build({
+        ...createLambdaEsbuildOptions(),
+        absWorkingDir: PROJECT_ROOT,
+        entryPoints: [join(PROJECT_ROOT, 'functions/halt-rollout/handler.ts')],
+        outfile: join(outdir, 'index.mjs'),
+        logLevel: 'silent',
+      });
+
+      expect(readFileSync(join(outdir, 'index.mjs')).equals(deployed)).toBe(true);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   it('gives the function the contract environment, with WATCHDOG_APPS derived from the config', () => {
