@@ -1,0 +1,399 @@
+/**
+ * `store-watchdog drill`: a preflight that proves the watchdog is armed for one app, step by step, each
+ * PASS or FAIL with the fix. It goes down the path an alarm takes (config, alarms, credentials, token,
+ * the app, its live rollout, the decision) with the watchdog's own code, in dry run: nothing is changed.
+ */
+import { parseArgs } from 'node:util';
+import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
+import { runWatchdog, safeError, type WatchdogRun } from '../../functions/commons/domain/decide.ts';
+import type { ActingPlan } from '../../functions/commons/domain/targets.ts';
+import { StoreApiError } from '../../functions/commons/errors.ts';
+import type { StoreAccess } from '../../functions/commons/store/store-access.ts';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  closeCliStore,
+  createCliStore,
+  describeTarget,
+  formatPercent,
+  parseOrUsage,
+  readAppId,
+  readCommonOptions,
+} from '../common.ts';
+import { type CliConfig, describeApp, loadCliConfig } from '../config.ts';
+import { type CliCredentials, resolveCliCredentials } from '../credentials.ts';
+import { type CliIo, COMMAND_TIMEOUT_MS, EXIT_FAILED, EXIT_OK } from '../io.ts';
+
+export const DRILL_HELP = `Usage: store-watchdog drill --app ID [--check-alarms] [common options]
+
+A preflight that proves the watchdog is armed for one app. Each step prints PASS or FAIL, with the fix
+for a failure: app configured, alarms mapped, credentials readable, token obtained, app readable,
+live rollout found, dry-run decision. Nothing is changed.
+
+Options:
+  --app ID          the app's Store ID (12 characters, e.g. 9NBLGGH4R315)
+  --check-alarms    also check in CloudWatch that each of the app's alarms exists (DescribeAlarms,
+                    with the AWS SDK's standard configuration)
+
+${COMMON_HELP}
+Exit status: 0 when every step passed, 1 when one failed, 2 for a usage error.
+`;
+
+export type StepStatus = 'PASS' | 'FAIL' | 'SKIP';
+
+/** One step of the drill. */
+export interface DrillStep {
+  readonly name: string;
+  readonly status: StepStatus;
+  /** What was found, or what went wrong. */
+  readonly detail: string;
+  /** For a failure: what to do about it. */
+  readonly fix?: string;
+}
+
+export const DRILL_STEPS = [
+  'app configured',
+  'alarms mapped',
+  'credentials readable',
+  'token obtained',
+  'app readable',
+  'live rollout found',
+  'dry-run decision',
+] as const;
+
+export async function runDrill(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseOrUsage(
+    () =>
+      parseArgs({
+        args: [...argv],
+        options: { ...COMMON_OPTIONS, app: { type: 'string' }, 'check-alarms': { type: 'boolean' } },
+        strict: true,
+        allowPositionals: false,
+      }),
+    DRILL_HELP,
+  );
+  if (values.help === true) {
+    io.stdout.write(DRILL_HELP);
+    return EXIT_OK;
+  }
+  const applicationId = readAppId(values.app, DRILL_HELP);
+  const options = readCommonOptions(values);
+  // A config that cannot be read is an error, not a step: nothing else can be checked without it.
+  const config = await loadCliConfig(options, io);
+  const app = config.apps.find((candidate) => candidate.applicationId === applicationId);
+
+  io.stdout.write(
+    `Drill for ${app === undefined ? applicationId : describeApp(app)}: is the watchdog armed?\n\n`,
+  );
+  const steps: DrillStep[] = [];
+  const report = (step: DrillStep) => {
+    steps.push(step);
+    io.stdout.write(formatStep(step));
+  };
+
+  report(checkConfigured(config, applicationId, app));
+  report(
+    app === undefined
+      ? skip('alarms mapped', 'the app is not in the config')
+      : await checkAlarms(app, values['check-alarms'] === true),
+  );
+
+  const signal = AbortSignal.timeout(COMMAND_TIMEOUT_MS);
+  let credentials: CliCredentials | undefined;
+  try {
+    credentials = await resolveCliCredentials(
+      {
+        ...(options.secretId === undefined ? {} : { secretId: options.secretId }),
+        ...(config.configSecretId === undefined ? {} : { configSecretId: config.configSecretId }),
+      },
+      io.env,
+    );
+    const read = await credentials.get(signal);
+    report(
+      pass('credentials readable', `${credentials.origin}: tenant ${read.tenantId}, client ${read.clientId}`),
+    );
+  } catch (error) {
+    report(fail('credentials readable', error, fixForCredentials(error)));
+  }
+
+  const store = credentials === undefined ? undefined : createCliStore(config, credentials);
+  try {
+    await runStoreSteps(store, config, applicationId, app, signal, report);
+  } finally {
+    if (store !== undefined && credentials !== undefined) await closeCliStore(store, credentials);
+    else credentials?.close();
+  }
+
+  const failed = steps.filter((step) => step.status !== 'PASS').length;
+  io.stdout.write(
+    failed === 0
+      ? `\nAll ${steps.length} steps passed: the watchdog is armed for ${app === undefined ? applicationId : describeApp(app)}.\n`
+      : `\n${failed} of ${steps.length} steps did not pass: fix the first FAIL above and run the drill again.\n`,
+  );
+  return failed === 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+async function runStoreSteps(
+  store: StoreAccess | undefined,
+  config: CliConfig,
+  applicationId: string,
+  app: WatchedApp | undefined,
+  signal: AbortSignal,
+  report: (step: DrillStep) => void,
+): Promise<void> {
+  if (store === undefined) {
+    for (const name of DRILL_STEPS.slice(3)) report(skip(name, 'needs the credentials'));
+    return;
+  }
+  try {
+    const token = await store.tokenProvider.getToken(signal);
+    report(
+      pass(
+        'token obtained',
+        `Azure AD (${config.azureAdAuthority}) issued a token for tenant ${token.tenantId}`,
+      ),
+    );
+  } catch (error) {
+    report(fail('token obtained', error, fixForToken(error)));
+    for (const name of DRILL_STEPS.slice(4)) report(skip(name, 'needs a token'));
+    return;
+  }
+  try {
+    const found = await store.client.getApplication(applicationId, signal);
+    report(
+      pass(
+        'app readable',
+        `the Store knows ${found.primaryName === undefined ? found.id : `"${found.primaryName}" (${found.id})`}`,
+      ),
+    );
+  } catch (error) {
+    report(fail('app readable', error, fixForApp(error)));
+    for (const name of DRILL_STEPS.slice(5)) report(skip(name, 'needs the app'));
+    return;
+  }
+  if (app === undefined) {
+    for (const name of DRILL_STEPS.slice(5)) report(skip(name, 'the app is not in the config'));
+    return;
+  }
+
+  // The watchdog's own decision over its own port, forced to a dry run.
+  const plan: ActingPlan = {
+    kind: 'act',
+    trigger: {
+      kind: 'manual',
+      reason: `store-watchdog drill --app ${applicationId}`,
+      enforceRequested: false,
+    },
+    apps: [
+      { app, dryRun: true, dryRunCause: 'manual-event', why: 'a drill is always a dry run', alarmNames: [] },
+    ],
+    unmatchedAlarms: [],
+  };
+  const run = await runWatchdog(plan, { rollouts: store.rolloutPort, now: () => performance.now() }, signal);
+  report(checkLiveRollout(run));
+  report(checkDecision(run, app, config.dryRun));
+}
+
+function checkConfigured(config: CliConfig, applicationId: string, app: WatchedApp | undefined): DrillStep {
+  if (app === undefined) {
+    return {
+      name: 'app configured',
+      status: 'FAIL',
+      detail: `${applicationId} is not a watched app in ${config.source}`,
+      fix: 'add it to "watchdog.apps" in cdk.json (applicationId, name, alarms or alarmNames) and deploy: npx cdk deploy',
+    };
+  }
+  const flights = app.flights === undefined ? 'none' : app.flights === 'all' ? 'all' : app.flights.join(', ');
+  return pass('app configured', `in ${config.source}: mode ${app.mode}, flights watched: ${flights}`);
+}
+
+async function checkAlarms(app: WatchedApp, inCloudWatch: boolean): Promise<DrillStep> {
+  if (app.alarmNames.length === 0) {
+    return {
+      name: 'alarms mapped',
+      status: 'FAIL',
+      detail: 'the app lists no alarm: no alarm can ever start a halt',
+      fix: 'name its crash alarms in "alarmNames", or describe them in "alarms" for the stack to create, and deploy',
+    };
+  }
+  const names = app.alarmNames.join(', ');
+  if (!inCloudWatch) {
+    return pass('alarms mapped', `${names} (in the config; add --check-alarms to check them in CloudWatch)`);
+  }
+  try {
+    const existing = await describeExistingAlarms(app.alarmNames);
+    const missing = app.alarmNames.filter((name) => !existing.has(name));
+    if (missing.length === 0) return pass('alarms mapped', `${names} (each exists in CloudWatch)`);
+    return {
+      name: 'alarms mapped',
+      status: 'FAIL',
+      detail: `not in CloudWatch (this account and region): ${missing.join(', ')}`,
+      fix: 'deploy the stack (npx cdk deploy) to create the alarms it describes, or correct "alarmNames"; check AWS_REGION',
+    };
+  } catch (error) {
+    return fail(
+      'alarms mapped',
+      error,
+      'check the AWS credentials and region (AWS_PROFILE, AWS_REGION); the caller needs cloudwatch:DescribeAlarms',
+    );
+  }
+}
+
+/** The names among `names` that exist in CloudWatch (metric or composite alarms). */
+async function describeExistingAlarms(names: readonly string[]): Promise<Set<string>> {
+  // Loaded only for --check-alarms: the SDK is the slowest import of the CLI.
+  const { CloudWatchClient, DescribeAlarmsCommand } = await import('@aws-sdk/client-cloudwatch');
+  const client = new CloudWatchClient({});
+  const existing = new Set<string>();
+  try {
+    // DescribeAlarms takes at most 100 names per call.
+    for (let start = 0; start < names.length; start += 100) {
+      let nextToken: string | undefined;
+      do {
+        const output = await client.send(
+          new DescribeAlarmsCommand({
+            AlarmNames: names.slice(start, start + 100),
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+          { abortSignal: AbortSignal.timeout(COMMAND_TIMEOUT_MS) },
+        );
+        for (const alarm of [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])]) {
+          if (alarm.AlarmName !== undefined) existing.add(alarm.AlarmName);
+        }
+        nextToken = output.NextToken;
+      } while (nextToken !== undefined);
+    }
+    return existing;
+  } finally {
+    client.destroy();
+  }
+}
+
+function checkLiveRollout(run: WatchdogRun): DrillStep {
+  const live = run.targets.filter((target) => target.result === 'would-halt');
+  if (live.length > 0) {
+    return pass(
+      'live rollout found',
+      live
+        .map(
+          (target) =>
+            `${describeTarget(target)}: submission ${target.submissionId ?? '?'} at ${formatPercent(target.rolloutPercentage ?? 0)}`,
+        )
+        .join('; '),
+    );
+  }
+  const failed = run.targets.find((target) => target.result === 'failed');
+  if (failed !== undefined) {
+    return {
+      name: 'live rollout found',
+      status: 'FAIL',
+      detail: `${describeTarget(failed)}: ${failed.error?.code ?? 'FAILED'}: ${failed.error?.message ?? 'no details'}`,
+      fix: 'fix the Store access above (the Azure AD application needs the Manager role), then run the drill again',
+    };
+  }
+  const halted = run.targets.find((target) => target.result === 'already-halted');
+  const idle = run.details.find((detail) => detail.note !== undefined)?.note;
+  return {
+    name: 'live rollout found',
+    status: 'FAIL',
+    detail:
+      halted !== undefined
+        ? `the ${describeTarget(halted)} (submission ${halted.submissionId ?? '?'}) is already halted`
+        : `no rollout in progress${idle === undefined ? '' : `: ${idle}`}`,
+    fix: 'nothing is live for the watchdog to halt: start the gradual rollout in Partner Center, then run the drill again',
+  };
+}
+
+function checkDecision(run: WatchdogRun, app: WatchedApp, globalDryRun: boolean): DrillStep {
+  const failed = run.targets.filter((target) => target.result === 'failed');
+  if (failed.length > 0) {
+    return {
+      name: 'dry-run decision',
+      status: 'FAIL',
+      detail: `${failed.length} of ${run.targets.length} rollout(s) could not be decided: ${failed.map((target) => describeTarget(target)).join(', ')}`,
+      fix: 'see the error above; on an alarm the watchdog would report these as FAILED and a person would have to halt by hand',
+    };
+  }
+  const live = run.targets.filter((target) => target.result === 'would-halt');
+  if (live.length === 0) return skip('dry-run decision', 'nothing live to decide on');
+  const them = live.length === 1 ? 'it' : 'them';
+  const onAlarm = globalDryRun
+    ? `on an alarm the watchdog will only REPORT ${them}: its dry run is on ("dryRun": true in cdk.json, or DRY_RUN)`
+    : app.mode === 'dry-run'
+      ? `on an alarm the watchdog will only REPORT ${them}: the app's mode is "dry-run"`
+      : `on an alarm the watchdog will HALT ${them}`;
+  return pass(
+    'dry-run decision',
+    `would halt ${live.length} rollout(s) in ${Math.round(run.elapsedMs)} ms; ${onAlarm}`,
+  );
+}
+
+function pass(name: string, detail: string): DrillStep {
+  return { name, status: 'PASS', detail };
+}
+
+function skip(name: string, why: string): DrillStep {
+  return { name, status: 'SKIP', detail: why };
+}
+
+function fail(name: string, error: unknown, fix: string): DrillStep {
+  const { code, message } = safeError(error);
+  return { name, status: 'FAIL', detail: `${code}: ${message}`, fix };
+}
+
+function formatStep(step: DrillStep): string {
+  const head = `${step.status.padEnd(4)}  ${step.name.padEnd(20)}  ${step.detail}\n`;
+  return step.fix === undefined ? head : `${head}${' '.repeat(28)}fix: ${step.fix}\n`;
+}
+
+function codeOf(error: unknown): string {
+  return safeError(error).code;
+}
+
+function fixForCredentials(error: unknown): string {
+  switch (codeOf(error)) {
+    case 'NO_CREDENTIALS':
+    case 'INCOMPLETE_CREDENTIALS':
+      return 'set STORE_TENANT_ID, STORE_CLIENT_ID and STORE_CLIENT_SECRET, or name the secret with --secret-id (the stack output StoreCredentialsSecretId)';
+    case 'SECRET_NOT_FOUND':
+      return 'check the secret id (the stack output StoreCredentialsSecretId) and the AWS region (AWS_REGION)';
+    case 'SECRET_ACCESS_DENIED':
+    case 'SECRET_DECRYPTION_FAILED':
+      return 'use AWS credentials allowed secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key)';
+    case 'SECRET_EMPTY':
+    case 'SECRET_MALFORMED':
+      return 'store {"tenantId": "...", "clientId": "...", "clientSecret": "..."} in the secret (aws secretsmanager put-secret-value)';
+    default:
+      return 'check the AWS credentials, region and network, then run the drill again';
+  }
+}
+
+function fixForToken(error: unknown): string {
+  switch (codeOf(error)) {
+    case 'AUTH_REJECTED':
+      return (
+        'Azure AD refused the credentials: check the tenant ID, client ID and key of the Azure AD application ' +
+        'in Partner Center (Account settings > User management > Azure AD applications); an expired key needs a new one in the secret'
+      );
+    case 'AUTH_NETWORK':
+    case 'AUTH_TIMEOUT':
+    case 'AUTH_UNAVAILABLE':
+      return 'check that the Azure AD authority (--authority or AZURE_AD_AUTHORITY) is reachable from here';
+    default:
+      return 'check the tenant ID and the Azure AD authority (--authority or AZURE_AD_AUTHORITY)';
+  }
+}
+
+function fixForApp(error: unknown): string {
+  const status = error instanceof StoreApiError ? error.status : undefined;
+  if (status === 404) {
+    return 'the app is not in this Partner Center account: check the app ID, and that the Azure AD application belongs to the account that owns it';
+  }
+  if (status === 401 || status === 403) {
+    return 'give the Azure AD application the Manager role in Partner Center (Account settings > User management)';
+  }
+  if (status === 409)
+    return 'the app uses a Partner Center feature the submission API does not support: halt it in Partner Center';
+  return 'check the Store API base (--store-url or STORE_API_BASE_URL) and the network, then run the drill again';
+}

@@ -1,0 +1,125 @@
+/**
+ * What the commands share: the common options, argument checks, the Store wiring (the Lambda's own
+ * `createStoreAccess`) and the words for a rollout's state.
+ */
+import { safeError } from '../functions/commons/domain/decide.ts';
+import type { RolloutLookup } from '../functions/commons/domain/ports.ts';
+import { assertApplicationId, assertFlightId } from '../functions/commons/store/ids.ts';
+import { createStoreAccess, type StoreAccess } from '../functions/commons/store/store-access.ts';
+import type { CliConfig, ConfigOptions } from './config.ts';
+import type { CliCredentials } from './credentials.ts';
+import { UsageError } from './io.ts';
+
+/** The options every command takes. */
+export const COMMON_OPTIONS = {
+  config: { type: 'string' },
+  'secret-id': { type: 'string' },
+  'store-url': { type: 'string' },
+  authority: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const COMMON_HELP = `Common options:
+  --config FILE     the cdk.json whose "watchdog" context lists the apps (default: ./cdk.json,
+                    or WATCHDOG_APPS when it is set)
+  --secret-id ID    read the Store credentials from this Secrets Manager secret (default:
+                    STORE_TENANT_ID, STORE_CLIENT_ID and STORE_CLIENT_SECRET, else STORE_CREDENTIALS_SECRET_ID)
+  --store-url URL   the Store API base (default: STORE_API_BASE_URL, else Microsoft's)
+  --authority URL   the Azure AD authority (default: AZURE_AD_AUTHORITY, else Microsoft's)
+  -h, --help        show this help
+`;
+
+/** Runs `node:util` `parseArgs`; anything it rejects becomes a `UsageError` with the command's help. */
+export function parseOrUsage<T>(parse: () => T, help: string): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error), help);
+  }
+}
+
+/** The common options as `loadCliConfig` and `resolveCliCredentials` take them. */
+export function readCommonOptions(values: {
+  readonly config?: string | undefined;
+  readonly 'secret-id'?: string | undefined;
+  readonly 'store-url'?: string | undefined;
+  readonly authority?: string | undefined;
+}): ConfigOptions & { readonly secretId?: string } {
+  return {
+    ...(values.config === undefined ? {} : { configFile: values.config }),
+    ...(values['store-url'] === undefined ? {} : { storeUrl: values['store-url'] }),
+    ...(values.authority === undefined ? {} : { authority: values.authority }),
+    ...(values['secret-id'] === undefined ? {} : { secretId: values['secret-id'] }),
+  };
+}
+
+/** `--app ID`: required and well-formed, else a usage error. */
+export function readAppId(value: string | undefined, help: string): string {
+  if (value === undefined) throw new UsageError('--app ID is required', help);
+  try {
+    return assertApplicationId(value);
+  } catch (error) {
+    throw new UsageError(`--app: ${safeError(error).message}`, help);
+  }
+}
+
+/** `--flight ID`: a GUID, else a usage error. */
+export function readFlightId(value: string, help: string): string {
+  try {
+    return assertFlightId(value);
+  } catch (error) {
+    throw new UsageError(`--flight: ${safeError(error).message}`, help);
+  }
+}
+
+/** The Lambda's Store wiring, pointed where the config says, with the chosen credentials. */
+export function createCliStore(config: CliConfig, credentials: CliCredentials): StoreAccess {
+  const { refresh } = credentials;
+  return createStoreAccess({
+    baseUrl: config.storeApiBaseUrl,
+    authority: config.azureAdAuthority,
+    getCredentials: (signal) => credentials.get(signal),
+    ...(refresh === undefined ? {} : { refreshCredentials: (signal: AbortSignal) => refresh(signal) }),
+  });
+}
+
+/** Closes the keep-alive connections and the AWS client, so the process can end. */
+export async function closeCliStore(store: StoreAccess, credentials: CliCredentials): Promise<void> {
+  credentials.close();
+  await store.dispatcher.close();
+}
+
+/** `main rollout` or `package flight {id}`. */
+export function describeTarget(target: { readonly flightId?: string | undefined }): string {
+  return target.flightId === undefined ? 'main rollout' : `package flight ${target.flightId}`;
+}
+
+/** A rollout's state in a few words, e.g. `IN PROGRESS at 20%, submission 1152…, fallback 1152…`. */
+export function describeLookup(lookup: RolloutLookup): string {
+  switch (lookup.state) {
+    case 'in-progress':
+      return (
+        `IN PROGRESS at ${formatPercent(lookup.rollout.packageRolloutPercentage)}, submission ${lookup.ref.submissionId}` +
+        `, fallback ${lookup.rollout.fallbackSubmissionId}`
+      );
+    case 'stopped':
+      return `HALTED, submission ${lookup.ref.submissionId}, fallback ${lookup.rollout.fallbackSubmissionId}`;
+    case 'none':
+      return `no active rollout: ${lookup.reason}`;
+    case 'failed': {
+      const { code, message } = safeError(lookup.error);
+      return `COULD NOT READ: ${code}: ${message}`;
+    }
+  }
+}
+
+/** The target a lookup is about (`flightId` is absent for the main rollout). */
+export function lookupTarget(lookup: RolloutLookup): { readonly flightId?: string } {
+  const flightId =
+    lookup.state === 'in-progress' || lookup.state === 'stopped' ? lookup.ref.flightId : lookup.flightId;
+  return flightId === undefined ? {} : { flightId };
+}
+
+export function formatPercent(percentage: number): string {
+  return `${Number.isInteger(percentage) ? percentage : Number(percentage.toFixed(2))}%`;
+}
