@@ -6,6 +6,12 @@
  */
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
 
+/**
+ * The `service` of the self-check's logs and metrics; the stack sets the same in
+ * `POWERTOOLS_SERVICE_NAME`. Here, in a module without side effects, so the infrastructure can import it.
+ */
+export const SELF_CHECK_SERVICE_NAME = 'store-rollout-watchdog-self-check';
+
 /** What the self-check reads from its environment. */
 export type SelfCheckEnvironment = Pick<
   WatchdogConfig,

@@ -24,10 +24,11 @@ import { createStoreDispatcher } from '../commons/store/http.ts';
 import { createStoreAccess } from '../commons/store/store-access.ts';
 import { createAlarmLookup, describeAlarmsPageWith } from './alarms.ts';
 import { runSelfCheck, SelfCheckFailedError, type SelfCheckPorts, type SelfCheckReport } from './checks.ts';
-import { parseSelfCheckEnvironment, type SelfCheckEnvironment } from './environment.ts';
-
-/** The `service` of its logs and metrics (the stack sets the same in `POWERTOOLS_SERVICE_NAME`). */
-export const SELF_CHECK_SERVICE_NAME = 'store-rollout-watchdog-self-check';
+import {
+  parseSelfCheckEnvironment,
+  SELF_CHECK_SERVICE_NAME,
+  type SelfCheckEnvironment,
+} from './environment.ts';
 
 /**
  * The self-check's share of the tenant's request budget (about 20 a minute, CONTRACT §8), so that a

@@ -1,0 +1,169 @@
+/**
+ * The scheduled self-check: a second, small function that proves every few hours that the halt path
+ * still works (the secret, an Azure AD token, each watched app and its live rollouts, read only, and
+ * every watched alarm), so an expired Azure AD key or a deleted alarm is found days before an incident
+ * rather than during it.
+ *
+ * Two alarms notify people through the notification topic: the function failed (a check found a
+ * problem; its log says which and how to fix it), and the function did not run for about two schedule
+ * periods (the schedule was disabled or deleted, or Lambda never ran it). The function reads only:
+ * the secret (exact ARN) and the watched alarms (`cloudwatch:DescribeAlarms` on their exact ARNs; the
+ * action supports alarm-level resources, and only metric alarms are asked for, which need nothing wider).
+ */
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
+import { SELF_CHECK_SERVICE_NAME } from '../../functions/self-check/environment.ts';
+import type { Notifications } from './notifications.ts';
+import type { StoreCredentials } from './store-credentials.ts';
+import { WatchdogFunction } from './watchdog-function.ts';
+
+/** The handler of the self-check function, relative to the project root. */
+export const SELF_CHECK_ENTRY = 'functions/self-check/handler.ts';
+
+/** How often the self-check runs unless told otherwise. */
+export const DEFAULT_SELF_CHECK_SCHEDULE = Duration.hours(6);
+
+/**
+ * Bounds of the schedule. More often than every 15 minutes spends Store requests (shared with halts)
+ * for nothing; less often than every 12 hours, the "did not run" alarm cannot look back two periods
+ * (CloudWatch evaluates at most one day: period × evaluation periods).
+ */
+export const MIN_SELF_CHECK_SCHEDULE = Duration.minutes(15);
+export const MAX_SELF_CHECK_SCHEDULE = Duration.hours(12);
+
+export interface SelfCheckProps {
+  /** The watched apps, exactly as the halt-rollout function reads them (`WATCHDOG_APPS`). */
+  readonly apps: readonly WatchedApp[];
+  /** The Store credentials secret; the function may read exactly it. */
+  readonly credentials: StoreCredentials;
+  /** Where the self-check's alarms notify people. */
+  readonly notifications: Notifications;
+  /**
+   * How often the self-check runs: whole minutes, from 15 minutes to 12 hours.
+   * @default Duration.hours(6)
+   */
+  readonly schedule?: Duration;
+  /**
+   * How long one run may take. Store reads are paced at 10 a minute (half the tenant's budget, leaving
+   * the rest for a halt), so many apps need more time. At most the schedule.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+  /** Prefix of the alarm names (literal). @default the stack name */
+  readonly alarmNamePrefix?: string;
+}
+
+/** See the module comment. */
+export class SelfCheck extends Construct {
+  readonly function: WatchdogFunction;
+  /** The EventBridge rule that runs the function on the schedule. */
+  readonly rule: Rule;
+  /** `Errors ≥ 1`: a run found a problem (or could not run its checks). */
+  readonly failedAlarm: Alarm;
+  /** `Invocations < 1` over two schedule periods, missing data breaching: the self-check stopped running. */
+  readonly didNotRunAlarm: Alarm;
+  /** The schedule in effect. */
+  readonly schedule: Duration;
+
+  constructor(scope: Construct, id: string, props: SelfCheckProps) {
+    super(scope, id);
+    this.schedule = props.schedule ?? DEFAULT_SELF_CHECK_SCHEDULE;
+    const timeout = props.timeout ?? Duration.minutes(5);
+    const prefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
+    validate(this.node.path, this.schedule, timeout, prefix);
+
+    this.function = new WatchdogFunction(this, 'Function', {
+      entry: SELF_CHECK_ENTRY,
+      description:
+        'Store rollout watchdog self-check: proves on a schedule that the secret, Azure AD, the Store and the watched alarms still work (read only)',
+      serviceName: SELF_CHECK_SERVICE_NAME,
+      environment: { WATCHDOG_APPS: JSON.stringify(props.apps) },
+      timeout,
+      // A failed run is a finding, not a glitch to retry: the Store client has retried already, and a
+      // retry would spend the tenant's budget again. The next scheduled run checks again.
+      retryAttempts: 0,
+    });
+    props.credentials.grantReadTo(this.function);
+
+    const alarmNames = [...new Set(props.apps.flatMap((app) => app.alarmNames))];
+    if (alarmNames.length > 0) {
+      const stack = Stack.of(this);
+      this.function.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['cloudwatch:DescribeAlarms'],
+          resources: alarmNames.map((alarmName) =>
+            stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: alarmName,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ),
+        }),
+      );
+    }
+
+    this.rule = new Rule(this, 'Schedule', {
+      description: `Runs the Store rollout watchdog self-check every ${this.schedule.toHumanString()}`,
+      schedule: Schedule.rate(this.schedule),
+      targets: [
+        new LambdaFunction(this.function.function, {
+          // Retries of a delivery Lambda refused (throttling); a run that never happens trips didNotRunAlarm.
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+          deadLetterQueue: this.function.failureQueue,
+        }),
+      ],
+    });
+
+    const logGroup = this.function.logGroup.logGroupName;
+    this.failedAlarm = new Alarm(this, 'Failed', {
+      alarmName: `${prefix}-self-check-failed`,
+      alarmDescription: `The scheduled self-check of the Store rollout watchdog found a problem that would stop a halt during an incident (an expired Azure AD key, a deleted alarm, an app the Store will not show). Its last "self-check failed" entry in the log group ${logGroup} lists each failed check and its fix.`,
+      // Five minutes, so a late Lambda data point still lands in an evaluated period.
+      metric: this.function.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.didNotRunAlarm = new Alarm(this, 'DidNotRun', {
+      alarmName: `${prefix}-self-check-did-not-run`,
+      alarmDescription: `The Store rollout watchdog self-check has not run for two periods of its ${this.schedule.toHumanString()} schedule: check the EventBridge rule ${this.rule.ruleName} is enabled and the function's log group ${logGroup}. Until its first run after a new deploy, this alarm is in ALARM.`,
+      metric: this.function.function.metricInvocations({ period: this.schedule, statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      // Two empty periods in a row: one alone can be a run landing at a period boundary.
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      // Lambda publishes no data point for a period without invocations.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+    props.notifications.notifyOnAlarm(this.failedAlarm);
+    props.notifications.notifyOnAlarm(this.didNotRunAlarm);
+  }
+
+  /** Both alarms. */
+  get alarms(): readonly Alarm[] {
+    return [this.failedAlarm, this.didNotRunAlarm];
+  }
+}
+
+function validate(path: string, schedule: Duration, timeout: Duration, prefix: string): void {
+  if (Token.isUnresolved(prefix)) throw new Error(`${path}: the alarm name prefix must be a literal string`);
+  const seconds = schedule.toSeconds();
+  if (seconds % 60 !== 0) throw new Error(`${path}: schedule must be a whole number of minutes`);
+  if (seconds < MIN_SELF_CHECK_SCHEDULE.toSeconds() || seconds > MAX_SELF_CHECK_SCHEDULE.toSeconds()) {
+    throw new Error(
+      `${path}: schedule must be from ${MIN_SELF_CHECK_SCHEDULE.toHumanString()} to ${MAX_SELF_CHECK_SCHEDULE.toHumanString()}, got ${schedule.toHumanString()}`,
+    );
+  }
+  if (timeout.toSeconds() > seconds) {
+    throw new Error(`${path}: timeout (${timeout.toHumanString()}) must not exceed the schedule`);
+  }
+}
