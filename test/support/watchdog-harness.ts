@@ -5,8 +5,11 @@
  * caches (credentials, token, throttle) start cold, as in a new Lambda container.
  *
  * Several harnesses may live at once and share one simulator (`simulator` option): that is several
- * Lambda containers of one function against one Store. Their output goes to one shared capture, so
- * with concurrent invocations an invocation's `logs` also holds the other containers' lines.
+ * Lambda containers of one function against one Store. They may be started concurrently (each import
+ * sees its own environment), but the environment is process-wide and the AWS SDK reads some of it
+ * lazily, so harnesses alive at the same time must agree on the AWS target (`aws`). Their output goes
+ * to one shared capture, so with concurrent invocations an invocation's `logs` also holds the other
+ * containers' lines.
  *
  * Everything a harness sees (log lines, errors, results, notifications) is recorded in
  * `suiteLeakCollector` with every token its simulator issued and every client secret it knows; after
@@ -137,6 +140,8 @@ const savedEnv = new Map<string, string | undefined>();
 /** The output of the live harnesses (stdout and stderr are process-wide, so one capture serves all). */
 const liveLogs = new Set<string[]>();
 let outputSpies: { mockRestore(): void }[] = [];
+/** Harnesses started at the same time import one after the other (see `startWatchdog`). */
+let importQueue: Promise<unknown> = Promise.resolve();
 
 function applyEnv(values: Readonly<Record<string, string | undefined>>): void {
   for (const [key, value] of Object.entries(values)) {
@@ -232,11 +237,16 @@ export async function startWatchdog(options: HarnessOptions = {}): Promise<Watch
   };
 
   const allLogs: string[] = [];
-  openCapture(allLogs);
-  applyEnv(env);
-  const requestsBeforeImport = simulator.control.requests.length;
-  vi.resetModules();
-  const module = await import('../../functions/halt-rollout/handler.ts');
+  // The handler reads the environment when it is imported: one import at a time.
+  const imported = importQueue.then(async () => {
+    openCapture(allLogs);
+    applyEnv(env);
+    const requestsBefore = simulator.control.requests.length;
+    vi.resetModules();
+    return { module: await import('../../functions/halt-rollout/handler.ts'), requestsBefore };
+  });
+  importQueue = imported.catch(() => undefined);
+  const { module, requestsBefore: requestsBeforeImport } = await imported;
 
   let closed = false;
   return {
