@@ -7,7 +7,7 @@ import type { RolloutLookup } from '../functions/commons/domain/ports.ts';
 import { assertApplicationId, assertFlightId } from '../functions/commons/store/ids.ts';
 import { createStoreAccess, type StoreAccess } from '../functions/commons/store/store-access.ts';
 import type { CliConfig, ConfigOptions } from './config.ts';
-import type { CliCredentials } from './credentials.ts';
+import { type CliCredentials, resolveCliCredentials } from './credentials.ts';
 import { UsageError } from './io.ts';
 
 /** The options every command takes. */
@@ -83,15 +83,45 @@ export function createCliStore(config: CliConfig, credentials: CliCredentials): 
   });
 }
 
+/**
+ * The credentials, read once up front so that a missing or unreadable secret is one clear error before
+ * any Store call (rather than the same failure on every rollout), and the Store wiring over them.
+ */
+export async function openCliStore(
+  config: CliConfig,
+  options: { readonly secretId?: string },
+  env: Readonly<Record<string, string | undefined>>,
+  signal: AbortSignal,
+): Promise<{ readonly store: StoreAccess; readonly credentials: CliCredentials }> {
+  const credentials = await resolveCliCredentials(
+    {
+      ...(options.secretId === undefined ? {} : { secretId: options.secretId }),
+      ...(config.configSecretId === undefined ? {} : { configSecretId: config.configSecretId }),
+    },
+    env,
+  );
+  try {
+    await credentials.get(signal);
+  } catch (error) {
+    credentials.close();
+    throw error;
+  }
+  return { store: createCliStore(config, credentials), credentials };
+}
+
 /** Closes the keep-alive connections and the AWS client, so the process can end. */
 export async function closeCliStore(store: StoreAccess, credentials: CliCredentials): Promise<void> {
   credentials.close();
   await store.dispatcher.close();
 }
 
-/** `main rollout` or `package flight {id}`. */
-export function describeTarget(target: { readonly flightId?: string | undefined }): string {
-  return target.flightId === undefined ? 'main rollout' : `package flight ${target.flightId}`;
+/**
+ * `main rollout`, `package flight {id}`, or `package flights` for a failure to list them. The Store
+ * adapter examines an app's main rollout first (`index` 0), then its flights.
+ */
+export function describeTarget(target: { readonly flightId?: string | undefined }, index: number): string {
+  if (target.flightId !== undefined) return `package flight ${target.flightId}`;
+  return index === 0 ? 'main rollout' : 'package flights';
 }
 
 /** A rollout's state in a few words, e.g. `IN PROGRESS at 20%, submission 1152…, fallback 1152…`. */

@@ -110,7 +110,7 @@ export async function runDrill(argv: readonly string[], io: CliIo): Promise<numb
     );
     const read = await credentials.get(signal);
     report(
-      pass('credentials readable', `${credentials.origin}: tenant ${read.tenantId}, client ${read.clientId}`),
+      pass('credentials readable', `tenant ${read.tenantId}, client ${read.clientId}, ${credentials.origin}`),
     );
   } catch (error) {
     report(fail('credentials readable', error, fixForCredentials(error)));
@@ -278,7 +278,7 @@ function checkLiveRollout(run: WatchdogRun): DrillStep {
       live
         .map(
           (target) =>
-            `${describeTarget(target)}: submission ${target.submissionId ?? '?'} at ${formatPercent(target.rolloutPercentage ?? 0)}`,
+            `${describeTarget(target, run.targets.indexOf(target))}: submission ${target.submissionId ?? '?'} at ${formatPercent(target.rolloutPercentage ?? 0)}`,
         )
         .join('; '),
     );
@@ -288,7 +288,7 @@ function checkLiveRollout(run: WatchdogRun): DrillStep {
     return {
       name: 'live rollout found',
       status: 'FAIL',
-      detail: `${describeTarget(failed)}: ${failed.error?.code ?? 'FAILED'}: ${failed.error?.message ?? 'no details'}`,
+      detail: `${describeTarget(failed, run.targets.indexOf(failed))}: ${failed.error?.code ?? 'FAILED'}: ${failed.error?.message ?? 'no details'}`,
       fix: 'fix the Store access above (the Azure AD application needs the Manager role), then run the drill again',
     };
   }
@@ -299,7 +299,7 @@ function checkLiveRollout(run: WatchdogRun): DrillStep {
     status: 'FAIL',
     detail:
       halted !== undefined
-        ? `the ${describeTarget(halted)} (submission ${halted.submissionId ?? '?'}) is already halted`
+        ? `the ${describeTarget(halted, run.targets.indexOf(halted))} (submission ${halted.submissionId ?? '?'}) is already halted`
         : `no rollout in progress${idle === undefined ? '' : `: ${idle}`}`,
     fix: 'nothing is live for the watchdog to halt: start the gradual rollout in Partner Center, then run the drill again',
   };
@@ -311,7 +311,7 @@ function checkDecision(run: WatchdogRun, app: WatchedApp, globalDryRun: boolean)
     return {
       name: 'dry-run decision',
       status: 'FAIL',
-      detail: `${failed.length} of ${run.targets.length} rollout(s) could not be decided: ${failed.map((target) => describeTarget(target)).join(', ')}`,
+      detail: `${failed.length} of ${run.targets.length} rollout(s) could not be decided: ${failed.map((target) => describeTarget(target, run.targets.indexOf(target))).join(', ')}`,
       fix: 'see the error above; on an alarm the watchdog would report these as FAILED and a person would have to halt by hand',
     };
   }

@@ -18,16 +18,15 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   closeCliStore,
-  createCliStore,
   describeTarget,
   formatPercent,
+  openCliStore,
   parseOrUsage,
   readAppId,
   readCommonOptions,
   readFlightId,
 } from '../common.ts';
 import { describeApp, findWatchedApp, loadCliConfig } from '../config.ts';
-import { resolveCliCredentials } from '../credentials.ts';
 import { type CliIo, COMMAND_TIMEOUT_MS, EXIT_FAILED, EXIT_OK } from '../io.ts';
 
 export const HALT_HELP = `Usage: store-watchdog halt --app ID [--flight ID] [--yes] [common options]
@@ -75,14 +74,8 @@ export async function runHalt(argv: readonly string[], io: CliIo): Promise<numbe
   // Refused before any credential is read or any request is sent.
   const app = findWatchedApp(config, applicationId);
 
-  const credentials = await resolveCliCredentials(
-    {
-      ...(options.secretId === undefined ? {} : { secretId: options.secretId }),
-      ...(config.configSecretId === undefined ? {} : { configSecretId: config.configSecretId }),
-    },
-    io.env,
-  );
-  const store = createCliStore(config, credentials);
+  const signal = AbortSignal.timeout(COMMAND_TIMEOUT_MS);
+  const { store, credentials } = await openCliStore(config, options, io.env, signal);
   try {
     const command = `store-watchdog halt --app ${applicationId}${flightId === undefined ? '' : ` --flight ${flightId}`}`;
     const plan: ActingPlan = {
@@ -100,11 +93,7 @@ export async function runHalt(argv: readonly string[], io: CliIo): Promise<numbe
       unmatchedAlarms: [],
     };
     const rollouts = flightId === undefined ? store.rolloutPort : onlyFlights(store.rolloutPort);
-    const run = await runWatchdog(
-      plan,
-      { rollouts, now: () => performance.now() },
-      AbortSignal.timeout(COMMAND_TIMEOUT_MS),
-    );
+    const run = await runWatchdog(plan, { rollouts, now: () => performance.now() }, signal);
 
     const lines = [
       enforce
@@ -115,7 +104,7 @@ export async function runHalt(argv: readonly string[], io: CliIo): Promise<numbe
     ];
     run.targets.forEach((target, index) => {
       const detail = run.details[index];
-      if (detail !== undefined) lines.push(...describeOutcome(target, detail, command), '');
+      if (detail !== undefined) lines.push(...describeOutcome(target, index, detail, command), '');
     });
     io.stdout.write(lines.join('\n'));
     return run.targets.some((target) => target.result === 'failed') ? EXIT_FAILED : EXIT_OK;
@@ -160,7 +149,12 @@ const RESULT_WORDS: Record<TargetResult['result'], string> = {
   failed: 'FAILED',
 };
 
-function describeOutcome(target: TargetResult, detail: TargetDetail, command: string): string[] {
+function describeOutcome(
+  target: TargetResult,
+  index: number,
+  detail: TargetDetail,
+  command: string,
+): string[] {
   const name = detail.planned.app.name ?? target.applicationId;
   // A stopped rollout reads 0%: only a live one has a percentage worth showing.
   const shown = target.result !== 'already-halted' && target.result !== 'no-active-rollout';
@@ -170,7 +164,7 @@ function describeOutcome(target: TargetResult, detail: TargetDetail, command: st
       : ` (live at ${formatPercent(target.rolloutPercentage)})`;
   const submission = target.submissionId === undefined ? '' : ` submission ${target.submissionId}`;
   const lines = [
-    `${name} (${target.applicationId}) ${describeTarget(target)}: ${RESULT_WORDS[target.result]}${submission}${live}`,
+    `${name} (${target.applicationId}) ${describeTarget(target, index)}: ${RESULT_WORDS[target.result]}${submission}${live}`,
   ];
   if (detail.note !== undefined) lines.push(`  ${detail.note}`);
   if (target.error !== undefined) lines.push(`  Error: ${target.error.code}: ${target.error.message}`);

@@ -10,15 +10,14 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   closeCliStore,
-  createCliStore,
   describeLookup,
   describeTarget,
   lookupTarget,
+  openCliStore,
   parseOrUsage,
   readCommonOptions,
 } from '../common.ts';
 import { describeApp, loadCliConfig } from '../config.ts';
-import { resolveCliCredentials } from '../credentials.ts';
 import { type CliIo, COMMAND_TIMEOUT_MS, EXIT_FAILED, EXIT_OK } from '../io.ts';
 
 export const STATUS_HELP = `Usage: store-watchdog status [--json] [common options]
@@ -64,16 +63,9 @@ export async function runStatus(argv: readonly string[], io: CliIo): Promise<num
   }
   const options = readCommonOptions(values);
   const config = await loadCliConfig(options, io);
-  const credentials = await resolveCliCredentials(
-    {
-      ...(options.secretId === undefined ? {} : { secretId: options.secretId }),
-      ...(config.configSecretId === undefined ? {} : { configSecretId: config.configSecretId }),
-    },
-    io.env,
-  );
-  const store = createCliStore(config, credentials);
+  const signal = AbortSignal.timeout(COMMAND_TIMEOUT_MS);
+  const { store, credentials } = await openCliStore(config, options, io.env, signal);
   try {
-    const signal = AbortSignal.timeout(COMMAND_TIMEOUT_MS);
     // Every flight, watched or not: a person should see a live flight the watchdog would not halt.
     const apps = await Promise.all(
       config.apps.map(async (app) => ({
@@ -113,11 +105,11 @@ export async function runStatus(argv: readonly string[], io: CliIo): Promise<num
           `${describeApp(app)}: mode ${app.mode}, alarms ${app.alarmNames.join(', ') || 'none'}, ` +
             `flights watched: ${app.flights === undefined ? 'none' : app.flights === 'all' ? 'all' : app.flights.join(', ')}`,
         );
-        for (const lookup of lookups) {
+        for (const [index, lookup] of lookups.entries()) {
           const target = lookupTarget(lookup);
           const watched = isWatched(app, target.flightId);
           lines.push(
-            `  ${describeTarget(target)}: ${describeLookup(lookup)}${watched ? '' : ' (not watched)'}`,
+            `  ${describeTarget(target, index)}: ${describeLookup(lookup)}${watched ? '' : ' (not watched)'}`,
           );
         }
         lines.push('');

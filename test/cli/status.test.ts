@@ -98,6 +98,19 @@ describe('store-watchdog status', () => {
     expect(stdout).toMatch(/main rollout: COULD NOT READ: STORE_CONFLICT: /);
   });
 
+  it('names a failure to list the flights as such, not as the main rollout', async () => {
+    const { simulator, env } = await startCliStore();
+    simulator.control.failNext({ status: 403, match: { path: 'listflights' } });
+
+    const { code, stdout } = await runCliCaptured(['status'], env);
+
+    expect(code).toBe(1);
+    expect(stdout).toContain('  main rollout: IN PROGRESS at 20%');
+    expect(stdout).toMatch(
+      /\n {2}package flights: COULD NOT READ: STORE_FORBIDDEN: the package flights of 9NBLGGH4R315 could not be listed/,
+    );
+  });
+
   it('reads the apps from the stack config (./cdk.json, or --config FILE) and says it is in dry run', async () => {
     const { env } = await startCliStore();
     const { WATCHDOG_APPS: _unused, ...withoutApps } = env;
