@@ -53,6 +53,19 @@ describe('the halt-rollout asset', () => {
     ).toEqual([]);
   });
 
+  it("bundles undici's Agent and what it needs, not the package index (fetch, WebSocket, caches, mocks)", () => {
+    const undici = bundledInputs.filter((path) => path.includes('node_modules/undici/'));
+
+    expect(undici).toContain('node_modules/undici/lib/dispatcher/agent.js');
+    expect(
+      undici.filter((path) =>
+        /undici\/(index\.js|lib\/(api|mock|cache|interceptor|web\/(websocket|eventsource|cache|cookies)|web\/fetch\/index\.js))/.test(
+          path,
+        ),
+      ),
+    ).toEqual([]);
+  });
+
   it('loads in a fresh process with no configuration, and the handler then reports the configuration error', () => {
     const script = `
       const { handler } = await import(${JSON.stringify(pathToFileURL(assetFile).href)});

@@ -1,9 +1,15 @@
 /**
  * One HTTP exchange over an injected undici dispatcher, and the dispatcher factory. Retries, auth and
  * error mapping live above this; here a failure is only classified (timeout, network, deadline).
+ *
+ * Only undici's `Agent` is imported, from its own module: undici is CommonJS, so importing the package
+ * index would bundle all of it (fetch, WebSocket, caches, mocks) into the Lambda asset for one class.
+ * The `request()` helper is attached to dispatchers by that index only, so an exchange goes through
+ * the dispatcher's low-level `dispatch(options, handler)` API with the small handler below.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
 
 export interface StoreDispatcherOptions {
   /** Time to open a TCP/TLS connection. @default 3_000 */
@@ -44,40 +50,127 @@ export interface HttpResponse {
 }
 
 /** Responses larger than this are not read (the halt path's largest is a page of flights). */
-const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
-/** Sends one request and reads the whole answer. Throws what undici throws (see `classifyFailure`). */
-export async function sendHttpRequest(dispatcher: Dispatcher, request: HttpRequest): Promise<HttpResponse> {
-  const response = await dispatcher.request({
-    origin: request.url.origin,
-    path: `${request.url.pathname}${request.url.search}`,
-    method: request.method,
-    headers: request.headers,
-    body: request.body ?? null,
-    signal: request.signal,
+/**
+ * Sends one request and reads the whole answer (informational 1xx answers are skipped).
+ *
+ * Rejects (never throws synchronously) with what undici reports (see `classifyFailure`), with the
+ * signal's reason as soon as the signal aborts (also before a connection is free: such a request is
+ * then dropped by undici before it is written), or with code `RESPONSE_TOO_LARGE` when the body would
+ * exceed `MAX_RESPONSE_BYTES` (the connection is closed rather than drained).
+ */
+export function sendHttpRequest(dispatcher: Dispatcher, request: HttpRequest): Promise<HttpResponse> {
+  const { signal } = request;
+  return new Promise<HttpResponse>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const handler = createCollectingHandler(signal, resolve, reject);
+    try {
+      dispatcher.dispatch(
+        {
+          origin: request.url.origin,
+          path: `${request.url.pathname}${request.url.search}`,
+          method: request.method,
+          headers: request.headers,
+          body: request.body ?? null,
+        },
+        handler,
+      );
+    } catch (error) {
+      // undici's dispatchers report through the handler; another dispatcher may throw instead.
+      handler.onResponseError(undefined, toError(error));
+    }
   });
+}
+
+interface CollectingHandler extends Dispatcher.DispatchHandler {
+  onResponseError(controller: Dispatcher.DispatchController | undefined, error: Error): void;
+}
+
+/**
+ * The dispatch handler behind `sendHttpRequest`: collects status, headers and body, settles the
+ * promise exactly once, and stops the exchange when the signal aborts or the body is too large.
+ */
+function createCollectingHandler(
+  signal: AbortSignal,
+  resolve: (response: HttpResponse) => void,
+  reject: (error: Error) => void,
+): CollectingHandler {
+  let settled = false;
+  let controller: Dispatcher.DispatchController | undefined;
+  let status = 0;
+  let headers: IncomingHttpHeaders = {};
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of response.body) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) {
-      response.body.destroy();
-      throw new ResponseTooLargeError();
-    }
-    chunks.push(buffer);
-  }
-  return {
-    status: response.statusCode,
-    headers: response.headers,
-    text: Buffer.concat(chunks).toString('utf8'),
+
+  const finish = (): boolean => {
+    if (settled) return false;
+    settled = true;
+    signal.removeEventListener('abort', onAbort);
+    return true;
   };
+  const fail = (error: Error): void => {
+    if (finish()) reject(error);
+  };
+  /** Fails and stops the exchange (undici then reports the same error back, which is ignored). */
+  const stop = (error: Error): void => {
+    fail(error);
+    if (controller !== undefined && !controller.aborted) controller.abort(error);
+  };
+  // Not waiting for undici: a request still queued for a connection learns of the abort only when it
+  // starts (onRequestStart below), and the caller must not wait that long.
+  function onAbort(): void {
+    stop(abortReason(signal));
+  }
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  return {
+    onRequestStart(started) {
+      controller = started;
+      // Aborted (or failed) while queued: drop the request before it is written.
+      if (settled) started.abort(abortReason(signal));
+    },
+    onResponseStart(_controller, statusCode, responseHeaders) {
+      if (settled || statusCode < 200) return;
+      status = statusCode;
+      headers = responseHeaders;
+      const declared = Number(readHeader(responseHeaders, 'content-length'));
+      if (declared > MAX_RESPONSE_BYTES) stop(new ResponseTooLargeError());
+    },
+    onResponseData(_controller, chunk) {
+      if (settled) return;
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        stop(new ResponseTooLargeError());
+        return;
+      }
+      chunks.push(chunk);
+    },
+    onResponseEnd() {
+      if (finish()) resolve({ status, headers, text: Buffer.concat(chunks).toString('utf8') });
+    },
+    onResponseError(_controller, error) {
+      fail(error);
+    },
+  };
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError');
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 class ResponseTooLargeError extends Error {
   readonly code = 'RESPONSE_TOO_LARGE';
   constructor() {
-    super(`response body larger than ${MAX_BODY_BYTES} bytes`);
+    super(`response body larger than ${MAX_RESPONSE_BYTES} bytes`);
     this.name = 'ResponseTooLargeError';
   }
 }
