@@ -1,0 +1,147 @@
+/**
+ * Bundles the handler the way the stack does, the reference bundle with the same options, and the
+ * benchmark's own child runner. The options come from `infra/bundling.ts` (`createLambdaEsbuildOptions`,
+ * which `WatchdogFunction` hands to `NodejsFunction`), so "the artifact" here is byte for byte what
+ * `cdk synth` writes; only a metafile is added, for the composition.
+ */
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import { createLambdaEsbuildOptions, ESM_REQUIRE_BANNER } from '../../infra/bundling.ts';
+
+/** The stack's esbuild options (`infra/bundling.ts`), with esbuild's warnings shown. */
+export function createStackBuildOptions(): BuildOptions {
+  return { ...createLambdaEsbuildOptions(), logLevel: 'warning' };
+}
+
+export interface BuiltBundle {
+  /** The bundle's `index.mjs`. */
+  readonly file: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  /** Its source map (deployed beside it; read by `--enable-source-maps`). */
+  readonly mapBytes: number;
+  /** Output bytes per package (or project folder), largest first. */
+  readonly composition: readonly CompositionEntry[];
+  /** The given rewrites that matched nothing (the source no longer has what they change). */
+  readonly unappliedRewrites: readonly SourceRewrite[];
+}
+
+export interface CompositionEntry {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+/** A replacement in the project's own sources, applied at bundle time only (what-if builds). */
+export interface SourceRewrite {
+  /** Every match is replaced (a string matches literally; give a RegExp the `g` flag). */
+  readonly from: string | RegExp;
+  readonly to: string;
+}
+
+/**
+ * Bundles `entry` (relative to `projectRoot`) into `outDir/index.mjs` with the stack's options. With
+ * `rewrites`, every `.ts` file under `functions/` is bundled with those replacements made (the files on
+ * disk are not touched): a way to measure a proposed change before making it.
+ */
+export async function bundleWithStackOptions(
+  projectRoot: string,
+  entry: string,
+  outDir: string,
+  rewrites: readonly SourceRewrite[] = [],
+): Promise<BuiltBundle> {
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, 'index.mjs');
+  const applied = new Set<SourceRewrite>();
+  const result = await build({
+    ...createStackBuildOptions(),
+    absWorkingDir: projectRoot,
+    entryPoints: [entry],
+    outfile: file,
+    metafile: true,
+    plugins: rewrites.length === 0 ? [] : [createRewritePlugin(rewrites, applied)],
+  });
+  const code = readFileSync(file);
+  return {
+    file,
+    bytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    mapBytes: statSync(`${file}.map`).size,
+    composition: summarizeComposition(result.metafile),
+    unappliedRewrites: rewrites.filter((rewrite) => !applied.has(rewrite)),
+  };
+}
+
+/** Applies `rewrites` to the project's `functions/**.ts` as esbuild loads them; records which matched. */
+function createRewritePlugin(rewrites: readonly SourceRewrite[], applied: Set<SourceRewrite>): Plugin {
+  return {
+    name: 'bench-source-rewrites',
+    setup(pluginBuild) {
+      pluginBuild.onLoad({ filter: /[\\/]functions[\\/].*\.ts$/ }, (args) => {
+        let contents = readFileSync(args.path, 'utf8');
+        for (const rewrite of rewrites) {
+          const replaced = applySourceRewrite(contents, rewrite);
+          if (replaced !== contents) applied.add(rewrite);
+          contents = replaced;
+        }
+        return { contents, loader: 'ts' };
+      });
+    },
+  };
+}
+
+/** `text` with every match of the rewrite replaced. */
+export function applySourceRewrite(text: string, rewrite: SourceRewrite): string {
+  if (typeof rewrite.from === 'string') return text.split(rewrite.from).join(rewrite.to);
+  const pattern = rewrite.from.global
+    ? rewrite.from
+    : new RegExp(rewrite.from.source, `${rewrite.from.flags}g`);
+  // A function replacement: `$` in the replacement text is taken literally.
+  return text.replace(pattern, () => rewrite.to);
+}
+
+/** Bundles the benchmark's child runner into plain JavaScript (no TypeScript loader needed to run it). */
+export async function bundleChildRunner(projectRoot: string, outFile: string): Promise<string> {
+  await build({
+    absWorkingDir: projectRoot,
+    entryPoints: ['tools/bench/invocation-child.ts'],
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    banner: { js: ESM_REQUIRE_BANNER },
+    logLevel: 'warning',
+  });
+  return outFile;
+}
+
+/**
+ * Output bytes per package, from an esbuild metafile: `node_modules/@scope/name/...` counts for
+ * `@scope/name`, `node_modules/name/...` for `name`, and the project's own files for their first two
+ * folders (`functions/commons`). Nested `node_modules` count for the innermost package. Largest first;
+ * ties by name.
+ */
+export function summarizeComposition(metafile: Metafile): CompositionEntry[] {
+  const totals = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const name = namePackage(path);
+      totals.set(name, (totals.get(name) ?? 0) + input.bytesInOutput);
+    }
+  }
+  return [...totals]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name));
+}
+
+function namePackage(path: string): string {
+  const normalized = path.replace(/\\/g, '/');
+  const index = normalized.lastIndexOf('node_modules/');
+  if (index >= 0) {
+    const [first = '', second = ''] = normalized.slice(index + 'node_modules/'.length).split('/');
+    return first.startsWith('@') ? `${first}/${second}` : first;
+  }
+  return normalized.split('/').slice(0, 2).join('/');
+}

@@ -1,0 +1,88 @@
+/**
+ * The benchmark's rig: the Store simulator and the AWS stand-in on loopback in the bench process, holding
+ * the apps of one phase, and where the child processes find what they run.
+ */
+import { start } from '../store-simulator/index.ts';
+import type { RecordedRequest, RunningSimulator, ThrottleSettings } from '../store-simulator/types.ts';
+import { type AwsRequestRecord, type RunningAwsStandIn, startAwsStandIn } from './aws-stand-in.ts';
+import { BENCH_SECRET, type BenchApp, createBenchState, createHandlerEnvironment } from './fixtures.ts';
+import type { RequestInterval } from './intervals.ts';
+
+/** Files the child processes run, as built for this run. */
+export interface BenchFiles {
+  /** The bundled child runner. */
+  readonly runner: string;
+  /** File URL of the deployable artifact (`index.mjs`). */
+  readonly artifactUrl: string;
+  /** File URLs into the source tree (the source handler, its throttle and HTTP modules). */
+  readonly sourceHandlerUrl: string;
+  readonly throttleModuleUrl: string;
+  readonly httpModuleUrl: string;
+}
+
+export interface Rig {
+  readonly simulator: RunningSimulator;
+  readonly aws: RunningAwsStandIn;
+  /** The handler's environment for these apps (only the apps it is given are watched). */
+  environmentFor(apps: readonly BenchApp[]): Record<string, string>;
+  /** Sets the injected latency of every answer: Store, token endpoint, Secrets Manager and SNS alike. */
+  setLatency(ms: number): void;
+  clearRecords(): void;
+  /** What was received since the last clear, by kind: the round trips on the way to a halt. */
+  readonly records: {
+    readonly store: readonly RecordedRequest[];
+    readonly token: readonly RecordedRequest[];
+    readonly secret: readonly AwsRequestRecord[];
+    readonly publish: readonly AwsRequestRecord[];
+  };
+  close(): Promise<void>;
+}
+
+/** Starts the simulator (with `apps`, and optionally its throttle) and the AWS stand-in. */
+export async function startRig(apps: readonly BenchApp[], throttle?: ThrottleSettings): Promise<Rig> {
+  const simulator = await start({
+    state: createBenchState(apps),
+    ...(throttle === undefined ? {} : { throttle }),
+  });
+  const aws = await startAwsStandIn({ secret: BENCH_SECRET });
+  return {
+    simulator,
+    aws,
+    environmentFor: (watched) =>
+      createHandlerEnvironment({
+        apps: watched,
+        storeBaseUrl: simulator.storeBaseUrl,
+        authority: simulator.authority,
+        awsEndpoint: aws.url,
+      }),
+    setLatency(ms) {
+      simulator.control.setLatency(ms);
+      aws.setLatency(ms);
+    },
+    clearRecords() {
+      simulator.control.clearRequests();
+      aws.clearRecords();
+    },
+    get records() {
+      const requests = simulator.control.requests;
+      const awsRequests = aws.requests;
+      return {
+        store: requests.filter((request) => request.kind === 'store'),
+        token: requests.filter((request) => request.kind === 'token'),
+        secret: awsRequests.filter((request) => request.kind === 'secret'),
+        publish: awsRequests.filter((request) => request.kind === 'publish'),
+      };
+    },
+    async close() {
+      await Promise.all([simulator.close(), aws.close()]);
+    },
+  };
+}
+
+/** The requests on the way to a halt (secret, token, Store; not the notification), as intervals. */
+export function haltPathIntervals(records: Rig['records']): RequestInterval[] {
+  return [...records.secret, ...records.token, ...records.store].map((record) => ({
+    startedAt: record.startedAt,
+    endedAt: record.endedAt,
+  }));
+}
