@@ -143,6 +143,22 @@ const secretSchema = z
   });
 
 /** The `watchdog` context value. */
+/** The scheduled self-check (see `infra/constructs/self-check.ts`). */
+const selfCheckSchema = z
+  .object({
+    /** How often the self-check runs, in hours: 0.25 to 12, whole minutes. @default 6 */
+    scheduleHours: z
+      .number()
+      .min(0.25, 'must be at least 0.25 (15 minutes)')
+      .max(12, 'must be at most 12')
+      .refine(
+        (hours) => Number.isInteger(Math.round(hours * 60 * 1e6) / 1e6),
+        'must be a whole number of minutes (e.g. 0.25, 1.5, 6)',
+      )
+      .default(6),
+  })
+  .strict();
+
 export const watchdogConfigSchema = z
   .object({
     /** The Store credentials secret. @default the stack creates an empty one */
@@ -152,6 +168,8 @@ export const watchdogConfigSchema = z
     /** Global dry run: decide and notify, never halt. Opt in to halting with `false`. @default true */
     dryRun: z.boolean().default(true),
     apps: z.array(configuredAppSchema).min(1, 'must list at least one app'),
+    /** The scheduled self-check. @default every 6 hours */
+    selfCheck: selfCheckSchema.default({ scheduleHours: 6 }),
   })
   .strict()
   .superRefine((config, ctx) => {

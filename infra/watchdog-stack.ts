@@ -2,12 +2,13 @@
  * The Store rollout watchdog stack: composes the constructs (see `architecture.md` in the README's
  * picture). Environment-agnostic: it synthesizes without AWS credentials or network.
  */
-import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { deriveWatchedApps, listWatchedAlarmNames, type WatchdogConfig } from './config.ts';
 import { AlarmIntake } from './constructs/alarm-intake.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
+import { SelfCheck } from './constructs/self-check.ts';
 import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
 import { WatchdogFunction } from './constructs/watchdog-function.ts';
 import { type WatchedAlarmSpec, WatchedAlarms } from './constructs/watched-alarms.ts';
@@ -28,6 +29,7 @@ export class WatchdogStack extends Stack {
   readonly intake: AlarmIntake;
   readonly watchedAlarms: WatchedAlarms;
   readonly selfAlarms: SelfAlarms;
+  readonly selfCheck: SelfCheck;
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
@@ -68,6 +70,15 @@ export class WatchdogStack extends Stack {
       'An alarm event could not be delivered to the halt-rollout function and waits in the intake dead-letter queue: check the rollout by hand.',
     );
 
+    // Its own alarms (a failed run; no run for two periods) notify people. Its failure queue is not
+    // watched: every failed run lands there, which would duplicate the failed-run alarm.
+    this.selfCheck = new SelfCheck(this, 'SelfCheck', {
+      apps: watchedApps,
+      credentials: this.credentials,
+      notifications: this.notifications,
+      schedule: Duration.minutes(Math.round(config.selfCheck.scheduleHours * 60)),
+    });
+
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'Subscribe here (e-mail, chat, pager) to hear every decision of the watchdog',
       value: this.notifications.topic.topicArn,
@@ -84,6 +95,10 @@ export class WatchdogStack extends Stack {
     new CfnOutput(this, 'StoreCredentialsSecretId', {
       description: 'The Store credentials secret',
       value: this.credentials.secretId,
+    });
+    new CfnOutput(this, 'SelfCheckCommand', {
+      description: 'Run the self-check now (after filling the secret, or after a fix)',
+      value: `aws lambda invoke --region ${Aws.REGION} --function-name ${this.selfCheck.function.function.functionName} /dev/stdout`,
     });
     if (this.credentials.createdSecret !== undefined) {
       new CfnOutput(this, 'FillSecretCommand', {

@@ -104,6 +104,23 @@ describe('parseWatchdogConfig', () => {
     });
   });
 
+  it('runs the self-check every 6 hours unless told otherwise', () => {
+    expect(parseWatchdogConfig(configWith()).selfCheck).toEqual({ scheduleHours: 6 });
+    expect(parseWatchdogConfig(configWith({ selfCheck: { scheduleHours: 1.5 } })).selfCheck).toEqual({
+      scheduleHours: 1.5,
+    });
+  });
+
+  it.each([
+    [0.1, 'at least 0.25'],
+    [13, 'at most 12'],
+    [1.0001, 'whole number of minutes'],
+  ])('rejects a self-check every %s hours, naming the field', (scheduleHours, message) => {
+    expect(problemWith(configWith({ selfCheck: { scheduleHours } }))).toContain(
+      `watchdog.selfCheck.scheduleHours: must be ${message}`,
+    );
+  });
+
   describe('rejects a bad config with a message naming the field', () => {
     it('a Store ID that is not 12 upper-case letters and digits', () => {
       const message = problemWith(

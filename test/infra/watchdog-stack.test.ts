@@ -108,11 +108,15 @@ describe('the stack with the config shipped in cdk.json', () => {
       Timeout: 60,
       TracingConfig: { Mode: 'Active' },
     });
+    // Two functions: halt-rollout and the self-check; each asset is one ES module and its map.
     const assets = readdirSync(synthesized.assemblyDirectory).filter((name) => name.startsWith('asset.'));
-    expect(assets).toHaveLength(1);
-    const directory = join(synthesized.assemblyDirectory, assets[0] ?? '');
-    expect(readdirSync(directory).sort()).toEqual(['index.mjs', 'index.mjs.map']);
-    expect(/\bfrom\s*["']@aws-sdk\//.test(readFileSync(join(directory, 'index.mjs'), 'utf8'))).toBe(false);
+    expect(assets).toHaveLength(2);
+    expect(assets).toContain(haltRolloutAssetDirectory(synthesized).split('/').pop());
+    for (const asset of assets) {
+      const directory = join(synthesized.assemblyDirectory, asset);
+      expect(readdirSync(directory).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      expect(/\bfrom\s*["']@aws-sdk\//.test(readFileSync(join(directory, 'index.mjs'), 'utf8'))).toBe(false);
+    }
   });
 
   it('deploys byte for byte what createLambdaEsbuildOptions() builds (what tools measure as the asset)', async () => {
@@ -157,8 +161,10 @@ describe('the stack with the config shipped in cdk.json', () => {
     });
   });
 
-  it('lets the function read exactly the created secret and publish to exactly the notification topic', () => {
+  it('lets the functions read exactly the created secret, and halt-rollout publish to exactly the notification topic', () => {
+    // halt-rollout and the self-check each read the secret, by its exact ARN.
     expect(statementsAllowing(template, 'secretsmanager:GetSecretValue').flatMap(resourcesOf)).toEqual([
+      stack.resolve(stack.credentials.secretArnForGrants),
       stack.resolve(stack.credentials.secretArnForGrants),
     ]);
     expect(statementsAllowing(template, 'sns:Publish').flatMap(resourcesOf)).toEqual([
@@ -173,10 +179,13 @@ describe('the stack with the config shipped in cdk.json', () => {
     ]);
   });
 
-  it('grants no wildcard resource or action, except the acknowledged X-Ray actions', () => {
+  it('grants no wildcard resource or action, except the acknowledged X-Ray actions (one per function)', () => {
     const statements = identityStatements(template);
 
-    expect(statements.filter((s) => resourcesOf(s).includes('*')).map(actionsOf)).toEqual([X_RAY_ACTIONS]);
+    expect(statements.filter((s) => resourcesOf(s).includes('*')).map(actionsOf)).toEqual([
+      X_RAY_ACTIONS,
+      X_RAY_ACTIONS,
+    ]);
     expect(statements.flatMap(actionsOf).filter((action) => action.includes('*'))).toEqual([]);
   });
 
@@ -342,10 +351,10 @@ describe('the stack with the config shipped in cdk.json', () => {
     }
   });
 
-  it('encrypts both queues and refuses requests without TLS', () => {
+  it('encrypts every queue and refuses requests without TLS', () => {
     template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(Object.keys(template.findResources('AWS::SQS::Queue')).length);
     for (const policy of policies) {
       expect(statementsOf(policy.Properties.PolicyDocument)).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -460,21 +469,24 @@ describe('the stack with an existing secret, e-mail subscriptions and two apps',
   it('references the secret by name: reads exactly name-?????? and decrypts only through Secrets Manager', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     expect(template.findOutputs('FillSecretCommand')).toEqual({});
-    expect(statementsAllowing(template, 'secretsmanager:GetSecretValue').flatMap(resourcesOf)).toEqual([
-      {
-        'Fn::Join': [
-          '',
-          [
-            'arn:',
-            { Ref: 'AWS::Partition' },
-            ':secretsmanager:',
-            { Ref: 'AWS::Region' },
-            ':',
-            { Ref: 'AWS::AccountId' },
-            ':secret:store/credentials-??????',
-          ],
+    const byName = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':secret:store/credentials-??????',
         ],
-      },
+      ],
+    };
+    // halt-rollout and the self-check.
+    expect(statementsAllowing(template, 'secretsmanager:GetSecretValue').flatMap(resourcesOf)).toEqual([
+      byName,
+      byName,
     ]);
     expect(statementsAllowing(template, 'kms:Decrypt')).toContainEqual({
       Effect: 'Allow',
