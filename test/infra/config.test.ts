@@ -114,7 +114,7 @@ describe('parseWatchdogConfig', () => {
   it.each([
     [0.1, 'at least 0.25'],
     [13, 'at most 12'],
-    [1.0001, 'whole number of minutes'],
+    [1.0001, 'a whole number of minutes'],
   ])('rejects a self-check every %s hours, naming the field', (scheduleHours, message) => {
     expect(problemWith(configWith({ selfCheck: { scheduleHours } }))).toContain(
       `watchdog.selfCheck.scheduleHours: must be ${message}`,
