@@ -35,7 +35,10 @@ export interface CompositionEntry {
 
 /** A replacement in the project's own sources, applied at bundle time only (what-if builds). */
 export interface SourceRewrite {
-  /** Every match is replaced (a string matches literally; give a RegExp the `g` flag). */
+  /**
+   * Every match is replaced. A string matches literally and `to` is taken literally; with a RegExp (the
+   * `g` flag is implied) `to` may refer to groups (`$1`), as in `String.prototype.replace`.
+   */
   readonly from: string | RegExp;
   readonly to: string;
 }
@@ -91,14 +94,13 @@ function createRewritePlugin(rewrites: readonly SourceRewrite[], applied: Set<So
   };
 }
 
-/** `text` with every match of the rewrite replaced. */
+/** `text` with every match of the rewrite replaced (see `SourceRewrite`). */
 export function applySourceRewrite(text: string, rewrite: SourceRewrite): string {
   if (typeof rewrite.from === 'string') return text.split(rewrite.from).join(rewrite.to);
   const pattern = rewrite.from.global
     ? rewrite.from
     : new RegExp(rewrite.from.source, `${rewrite.from.flags}g`);
-  // A function replacement: `$` in the replacement text is taken literally.
-  return text.replace(pattern, () => rewrite.to);
+  return text.replace(pattern, rewrite.to);
 }
 
 /** Bundles the benchmark's child runner into plain JavaScript (no TypeScript loader needed to run it). */

@@ -6,6 +6,7 @@
  * Options: `--quick` (fewer runs, a smoke test whose figures are not representative), `--out <dir>`
  * (default `bench-results`), `--skip-storm`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -97,6 +98,20 @@ const STORMS: StormScenario[] = [
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
+/** The commit measured, and the files under `functions/` and `infra/` that differ from it (a shared tree). */
+function describeSource(): { commit: string; changedPaths: string[] } {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    const changedPaths = git('status', '--porcelain', '--', 'functions', 'infra', 'package-lock.json')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => line.slice(3));
+    return { commit: git('rev-parse', '--short', 'HEAD').trim(), changedPaths };
+  } catch {
+    return { commit: 'unknown', changedPaths: [] };
+  }
+}
+
 function summarize(values: readonly number[], what: string): SampleSummary {
   const summary = summarizeSample(values);
   if (summary === undefined) throw new Error(`no samples for ${what}`);
@@ -162,7 +177,9 @@ async function main(): Promise<void> {
     `${JSON.stringify({ artifact: artifact.composition, reference: reference.composition }, null, 2)}\n`,
   );
   // A what-if whose change is already in the source (or no longer fits it) is reported, not measured.
-  const applicable = built.whatIfs.filter(({ bundle }) => bundle.unappliedRewrites.length === 0);
+  const applicable = built.whatIfs.filter(
+    ({ whatIf, bundle }) => bundle.unappliedRewrites.length < whatIf.rewrites.length,
+  );
   const files: BenchFiles = {
     runner,
     artifactUrl: pathToFileURL(artifact.file).href,
@@ -359,6 +376,7 @@ async function main(): Promise<void> {
       loadAverageAtStart: loadAtStart,
       loadAverageAtEnd: loadavg(),
     },
+    source: describeSource(),
     artifact: bundleFigures(artifact),
     reference: bundleFigures(reference),
     imports: { runs: settings.importRuns, deployed: deployedImports, withoutSourceMaps: plainImports },

@@ -77,6 +77,8 @@ export interface BenchReport {
     readonly loadAverageAtStart: readonly number[];
     readonly loadAverageAtEnd: readonly number[];
   };
+  /** The commit measured and the files under `functions/` and `infra/` that differed from it. */
+  readonly source: { readonly commit: string; readonly changedPaths: readonly string[] };
   readonly artifact: BundleFigures;
   readonly reference: BundleFigures;
   readonly imports: {
@@ -132,7 +134,10 @@ export function renderReport(report: BenchReport): string {
   sections.push(
     `Store Rollout Watchdog benchmark, ${report.startedAt} (${formatMs(report.durationMs)}), Node ${machine.node}, ` +
       `${machine.platform}, ${machine.cpus} × ${machine.cpuModel}; load average ${load(machine.loadAverageAtStart)} ` +
-      `at the start, ${load(machine.loadAverageAtEnd)} at the end (1 / 5 / 15 min)`,
+      `at the start, ${load(machine.loadAverageAtEnd)} at the end (1 / 5 / 15 min). Source: commit ${report.source.commit}` +
+      (report.source.changedPaths.length === 0
+        ? '.'
+        : ` with uncommitted changes in ${report.source.changedPaths.join(', ')}.`),
   );
 
   const latencyRows = report.latency.flatMap((row) => {
@@ -362,18 +367,22 @@ export function renderReport(report: BenchReport): string {
               formatMebibytes(memory.artifactMaxRssBytes),
               '',
             ],
-            ...report.whatIfs.map((whatIf) => [
-              whatIf.name,
-              formatBytes(whatIf.bytes),
-              formatBytes(whatIf.gzipBytes),
-              formatMs(whatIf.importP50Ms),
-              formatRatio(whatIf.importP50Ms, imports.deployed.reference.p50),
-              formatMebibytes(whatIf.rssAfterImportP50Bytes),
-              formatMebibytes(whatIf.maxRssBytes),
-              whatIf.anomalies.length === 0
-                ? `${whatIf.invocations}/${whatIf.invocations} halted`
-                : 'NO: see anomalies',
-            ]),
+            ...report.whatIfs.map((whatIf) =>
+              whatIf.applicable
+                ? [
+                    whatIf.name,
+                    formatBytes(whatIf.bytes),
+                    formatBytes(whatIf.gzipBytes),
+                    formatMs(whatIf.importP50Ms),
+                    formatRatio(whatIf.importP50Ms, imports.deployed.reference.p50),
+                    formatMebibytes(whatIf.rssAfterImportP50Bytes),
+                    formatMebibytes(whatIf.maxRssBytes),
+                    whatIf.anomalies.length === 0
+                      ? `${whatIf.invocations}/${whatIf.invocations} halted`
+                      : 'NO: see anomalies',
+                  ]
+                : [whatIf.name, 'not applicable: the source already differs', '', '', '', '', '', ''],
+            ),
           ],
         ),
         '',

@@ -68,12 +68,19 @@ describe('applySourceRewrite', () => {
     ).toBe("import * as z from 'zod';\nconst a = 1;\nimport * as z from 'zod';");
   });
 
-  it('replaces every match of a pattern, even one given without the g flag, with the text taken literally', () => {
-    const text = "import Agent from 'undici/lib/dispatcher/agent.js';";
+  it('replaces every match of a pattern, even one given without the g flag, with groups in the replacement', () => {
+    const text = "import { z } from '../validation.ts';\nimport { z } from '../../validation.ts';";
 
-    expect(applySourceRewrite(text, { from: /import Agent from '[^']+';/, to: 'const $ = 1;' })).toBe(
-      'const $ = 1;',
-    );
+    expect(
+      applySourceRewrite(text, {
+        from: /import \{ z \} from '((?:\.\.\/)+)validation\.ts';/,
+        to: "import * as z from '$1validation.ts';",
+      }),
+    ).toBe("import * as z from '../validation.ts';\nimport * as z from '../../validation.ts';");
+  });
+
+  it('takes a literal replacement literally', () => {
+    expect(applySourceRewrite('a = 1;', { from: 'a', to: '$1' })).toBe('$1 = 1;');
   });
 
   it('leaves a text without a match unchanged', () => {
