@@ -221,11 +221,14 @@ function parseTokenResponse(text: string, tenantId: string): { token: AccessToke
   return { token: new AccessToken(parsed.data.access_token, tenantId), lifetimeMs: seconds * 1000 };
 }
 
-/** Keeps a description to its first line, short, and free of the secret (Azure AD never echoes it, but be sure). */
-function cleanDescription(description: string, secret: string): string {
-  const firstLine = description.split(/\r?\n/)[0] ?? '';
-  const short = firstLine.slice(0, 300);
-  return secret === '' ? short : short.split(secret).join('[redacted]');
+/**
+ * Keeps a text Azure AD sent (its `error` code or `error_description`) to its first line, short, and free
+ * of the secret (Azure AD never echoes it, but be sure). The secret goes first, so that a cut cannot
+ * leave part of it.
+ */
+function cleanAzureText(text: string, secret: string, maxLength: number): string {
+  const redacted = secret === '' ? text : text.split(secret).join('[redacted]');
+  return (redacted.split(/\r?\n/)[0] ?? '').slice(0, maxLength);
 }
 
 function createAuthErrorFromResponse(
@@ -240,16 +243,18 @@ function createAuthErrorFromResponse(
   } catch {
     // Not JSON: the status alone has to do.
   }
+  const code =
+    body.error === undefined ? undefined : cleanAzureText(body.error, credentials.clientSecret, 100);
   const description =
     body.error_description === undefined
       ? undefined
-      : cleanDescription(body.error_description, credentials.clientSecret);
+      : cleanAzureText(body.error_description, credentials.clientSecret, 300);
   const details = {
     status,
-    ...(body.error === undefined ? {} : { storeCode: body.error }),
+    ...(code === undefined ? {} : { storeCode: code }),
     ...(description === undefined ? {} : { storeMessage: description }),
   };
-  const said = [body.error, description].filter((part) => part !== undefined).join(': ');
+  const said = [code, description].filter((part) => part !== undefined).join(': ');
   const suffix = said === '' ? '' : ` (${said})`;
   if (status === 400 || status === 401) {
     return new AuthError(
