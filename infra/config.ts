@@ -1,13 +1,13 @@
 /**
  * The watchdog's one place of configuration: the `watchdog` key of the CDK context (`cdk.json`).
  *
- * It is parsed with zod at synth time, so a bad config fails `cdk synth` with a message that names the
- * field. An app entry is the Lambda's own `WATCHDOG_APPS` entry (`watchedAppSchema`, shared with the
- * function) extended with the alarms the stack creates; `deriveWatchedApps` turns the config back into
- * exactly what the function reads, and checks it with the function's schema.
+ * It is parsed with zod (`zod/mini`, like the function's own schemas) at synth time, so a bad config
+ * fails `cdk synth` with a message that names the field. An app entry is the Lambda's own
+ * `WATCHDOG_APPS` entry (`watchedAppSchema`, shared with the function) extended with the alarms the
+ * stack creates; `deriveWatchedApps` turns the config back into exactly what the function reads, and
+ * checks it with the function's schema.
  */
 import type { Construct } from 'constructs';
-import { z } from 'zod';
 import {
   formatIssues,
   type WatchedApp,
@@ -15,6 +15,7 @@ import {
   watchedAppsSchema,
 } from '../functions/commons/config/watched-apps.ts';
 import { ConfigurationError } from '../functions/commons/errors.ts';
+import * as z from '../functions/commons/validation.ts';
 
 /** The context key that holds the config. */
 export const WATCHDOG_CONTEXT_KEY = 'watchdog';
@@ -29,183 +30,204 @@ export const MAX_WATCHDOG_APPS_JSON_LENGTH = 3_072;
 
 const alarmNameSchema = z
   .string()
-  .min(1)
-  .max(255)
-  .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII (CloudWatch alarm names)');
+  .check(
+    z.minLength(1),
+    z.maxLength(255),
+    z.regex(/^[\x20-\x7e]+$/, 'must be printable ASCII (CloudWatch alarm names)'),
+  );
 
 /**
  * An alarm the stack creates on a metric the app already publishes (for example a crash rate per
  * session). Fields follow PutMetricAlarm.
  */
 export const alarmSpecSchema = z
-  .object({
+  .strictObject({
     /** Alarm name; also what `WATCHDOG_APPS` and the EventBridge rule match on. */
     alarmName: alarmNameSchema,
-    description: z.string().max(1024).optional(),
-    namespace: z.string().min(1).max(255),
-    metricName: z.string().min(1).max(255),
+    description: z.optional(z.string().check(z.maxLength(1024))),
+    namespace: z.string().check(z.minLength(1), z.maxLength(255)),
+    metricName: z.string().check(z.minLength(1), z.maxLength(255)),
     /** Dimension name → value; at most 30. */
-    dimensions: z
-      .record(z.string().min(1).max(255), z.string().min(1).max(1024))
-      .refine((d) => Object.keys(d).length <= 30, 'must have at most 30 dimensions')
-      .default({}),
+    dimensions: z._default(
+      z
+        .record(
+          z.string().check(z.minLength(1), z.maxLength(255)),
+          z.string().check(z.minLength(1), z.maxLength(1024)),
+        )
+        .check(z.refine((d) => Object.keys(d).length <= 30, 'must have at most 30 dimensions')),
+      {},
+    ),
     /** `Average`, `Sum`, `Minimum`, `Maximum`, `SampleCount`, or a percentile like `p99`. */
-    statistic: z
-      .string()
-      .regex(
-        /^(Average|Sum|Minimum|Maximum|SampleCount|p(\d{1,2})(\.\d{1,2})?)$/,
-        'must be Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p99',
-      )
-      .default('Average'),
-    comparison: z
-      .enum([
+    statistic: z._default(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^(Average|Sum|Minimum|Maximum|SampleCount|p(\d{1,2})(\.\d{1,2})?)$/,
+            'must be Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p99',
+          ),
+        ),
+      'Average',
+    ),
+    comparison: z._default(
+      z.enum([
         'GreaterThanThreshold',
         'GreaterThanOrEqualToThreshold',
         'LessThanThreshold',
         'LessThanOrEqualToThreshold',
-      ])
-      .default('GreaterThanThreshold'),
-    threshold: z.number().finite(),
+      ]),
+      'GreaterThanThreshold',
+    ),
+    // zod numbers are finite: Infinity and NaN fail.
+    threshold: z.number(),
     /**
      * 10 (a high-resolution alarm: the metric must be published with a storage resolution of 1 second)
      * or a multiple of 60.
      */
     periodSeconds: z
-      .number()
       .int()
-      .refine(
-        (p) => p === 10 || (p >= 60 && p % 60 === 0),
-        'must be 10 (high resolution) or a multiple of 60 seconds',
+      .check(
+        z.refine(
+          (p) => p === 10 || (p >= 60 && p % 60 === 0),
+          'must be 10 (high resolution) or a multiple of 60 seconds',
+        ),
       ),
-    evaluationPeriods: z.number().int().min(1),
+    evaluationPeriods: z.int().check(z.gte(1)),
     /** "M out of N": how many of `evaluationPeriods` must breach. @default evaluationPeriods */
-    datapointsToAlarm: z.number().int().min(1).optional(),
+    datapointsToAlarm: z.optional(z.int().check(z.gte(1))),
     /** Gaps in the metric (no sessions, no crashes) must not halt a rollout. */
-    treatMissingData: z.enum(['notBreaching', 'breaching', 'ignore', 'missing']).default('notBreaching'),
+    treatMissingData: z._default(z.enum(['notBreaching', 'breaching', 'ignore', 'missing']), 'notBreaching'),
   })
-  .strict()
-  .superRefine((spec, ctx) => {
-    if (spec.datapointsToAlarm !== undefined && spec.datapointsToAlarm > spec.evaluationPeriods) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['datapointsToAlarm'],
-        message: `must not exceed evaluationPeriods (${spec.evaluationPeriods})`,
-      });
-    }
-    if (spec.periodSeconds * spec.evaluationPeriods > MAX_EVALUATION_RANGE_SECONDS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['evaluationPeriods'],
-        message: 'periodSeconds × evaluationPeriods must not exceed one day (86400 seconds)',
-      });
-    }
-  });
+  .check(
+    z.superRefine((spec, ctx) => {
+      if (spec.datapointsToAlarm !== undefined && spec.datapointsToAlarm > spec.evaluationPeriods) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['datapointsToAlarm'],
+          message: `must not exceed evaluationPeriods (${spec.evaluationPeriods})`,
+        });
+      }
+      if (spec.periodSeconds * spec.evaluationPeriods > MAX_EVALUATION_RANGE_SECONDS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['evaluationPeriods'],
+          message: 'periodSeconds × evaluationPeriods must not exceed one day (86400 seconds)',
+        });
+      }
+    }),
+  );
 
 /**
  * A watched app as configured: its `WATCHDOG_APPS` entry (`alarmNames` lists alarms that already
- * exist, or that another app's `alarms` creates) plus the alarms the stack creates for it.
+ * exist, or that another app's `alarms` creates) plus the alarms the stack creates for it. Strict, like
+ * the entry it extends.
  */
-export const configuredAppSchema = watchedAppSchema.extend({
-  alarms: z.array(alarmSpecSchema).default([]),
+export const configuredAppSchema = z.extend(watchedAppSchema, {
+  alarms: z._default(z.array(alarmSpecSchema), []),
 });
 
 const secretSchema = z
-  .object({
+  .strictObject({
     /** Name of an existing secret. */
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name')
-      .optional(),
+    name: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name')),
+    ),
     /** Complete ARN (with the 6-character suffix) of an existing secret. */
-    arn: z
-      .string()
-      .regex(
-        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
-        'must be the complete secret ARN, ending in the 6-character suffix Secrets Manager adds (e.g. -AbCdEf)',
-      )
-      .optional(),
+    arn: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
+            'must be the complete secret ARN, ending in the 6-character suffix Secrets Manager adds (e.g. -AbCdEf)',
+          ),
+        ),
+    ),
     /** ARN of the customer managed KMS key that encrypts an existing secret, if it is not the AWS managed one. */
-    kmsKeyArn: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be a KMS key ARN')
-      .optional(),
+    kmsKeyArn: z.optional(
+      z
+        .string()
+        .check(z.regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be a KMS key ARN')),
+    ),
   })
-  .strict()
-  .superRefine((secret, ctx) => {
-    if ((secret.name === undefined) === (secret.arn === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message:
-          'give exactly one of name or arn of an existing secret, or leave secret out for the stack to create one',
-      });
-    }
-  });
+  .check(
+    z.superRefine((secret, ctx) => {
+      if ((secret.name === undefined) === (secret.arn === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message:
+            'give exactly one of name or arn of an existing secret, or leave secret out for the stack to create one',
+        });
+      }
+    }),
+  );
 
-/** The `watchdog` context value. */
 /** The scheduled self-check (see `infra/constructs/self-check.ts`). */
-const selfCheckSchema = z
-  .object({
-    /** How often the self-check runs, in hours: 0.25 to 12, whole minutes. @default 6 */
-    scheduleHours: z
-      .number()
-      .min(0.25, 'must be at least 0.25 (15 minutes)')
-      .max(12, 'must be at most 12')
-      .refine(
+const selfCheckSchema = z.strictObject({
+  /** How often the self-check runs, in hours: 0.25 to 12, whole minutes. @default 6 */
+  scheduleHours: z._default(
+    z.number().check(
+      z.gte(0.25, 'must be at least 0.25 (15 minutes)'),
+      z.lte(12, 'must be at most 12'),
+      z.refine(
         (hours) => Number.isInteger(Math.round(hours * 60 * 1e6) / 1e6),
         'must be a whole number of minutes (e.g. 0.25, 1.5, 6)',
-      )
-      .default(6),
-  })
-  .strict();
+      ),
+    ),
+    6,
+  ),
+});
 
+/** The `watchdog` context value. */
 export const watchdogConfigSchema = z
-  .object({
+  .strictObject({
     /** The Store credentials secret. @default the stack creates an empty one */
-    secret: secretSchema.optional(),
+    secret: z.optional(secretSchema),
     /** E-mail addresses subscribed to the notification topic (each must confirm). @default none */
-    notificationEmails: z.array(z.email('must be an e-mail address')).default([]),
+    notificationEmails: z._default(z.array(z.email('must be an e-mail address')), []),
     /** Global dry run: decide and notify, never halt. Opt in to halting with `false`. @default true */
-    dryRun: z.boolean().default(true),
-    apps: z.array(configuredAppSchema).min(1, 'must list at least one app'),
+    dryRun: z._default(z.boolean(), true),
+    apps: z.array(configuredAppSchema).check(z.minLength(1, 'must list at least one app')),
     /** The scheduled self-check. @default every 6 hours */
-    selfCheck: selfCheckSchema.default({ scheduleHours: 6 }),
+    selfCheck: z._default(selfCheckSchema, { scheduleHours: 6 }),
   })
-  .strict()
-  .superRefine((config, ctx) => {
-    const appIds = new Set<string>();
-    const created = new Map<string, string>();
-    config.apps.forEach((app, a) => {
-      if (appIds.has(app.applicationId)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['apps', a, 'applicationId'],
-          message: `${app.applicationId} is listed twice`,
-        });
-      }
-      appIds.add(app.applicationId);
-      if (app.alarmNames.length === 0 && app.alarms.length === 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['apps', a, 'alarms'],
-          message:
-            'the app needs at least one alarm: name existing alarms in alarmNames, or specify alarms for the stack to create',
-        });
-      }
-      app.alarms.forEach((spec, s) => {
-        const first = created.get(spec.alarmName);
-        if (first !== undefined) {
+  .check(
+    z.superRefine((config, ctx) => {
+      const appIds = new Set<string>();
+      const created = new Map<string, string>();
+      config.apps.forEach((app, a) => {
+        if (appIds.has(app.applicationId)) {
           ctx.addIssue({
             code: 'custom',
-            path: ['apps', a, 'alarms', s, 'alarmName'],
-            message: `${spec.alarmName} is already created at ${first}; to let one alarm watch several apps, create it once and list its name in the other apps' alarmNames`,
+            path: ['apps', a, 'applicationId'],
+            message: `${app.applicationId} is listed twice`,
           });
-        } else {
-          created.set(spec.alarmName, `watchdog.apps[${a}].alarms[${s}]`);
         }
+        appIds.add(app.applicationId);
+        if (app.alarmNames.length === 0 && app.alarms.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apps', a, 'alarms'],
+            message:
+              'the app needs at least one alarm: name existing alarms in alarmNames, or specify alarms for the stack to create',
+          });
+        }
+        app.alarms.forEach((spec, s) => {
+          const first = created.get(spec.alarmName);
+          if (first !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['apps', a, 'alarms', s, 'alarmName'],
+              message: `${spec.alarmName} is already created at ${first}; to let one alarm watch several apps, create it once and list its name in the other apps' alarmNames`,
+            });
+          } else {
+            created.set(spec.alarmName, `watchdog.apps[${a}].alarms[${s}]`);
+          }
+        });
       });
-    });
-  });
+    }),
+  );
 
 /** The config, defaults applied. */
 export type WatchdogConfig = z.output<typeof watchdogConfigSchema>;

@@ -7,17 +7,19 @@
  * secret's value: malformed secrets are described by field name only.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
 import { ConfigurationError, WatchdogError } from '../errors.ts';
+import * as z from '../validation.ts';
 
 /** Azure AD tenant: a GUID or a domain name. It goes into the token URL's path, so nothing else is allowed. */
 const TENANT_ID_PATTERN =
   /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63})$/;
 
 const credentialsSchema = z.object({
-  tenantId: z.string().regex(TENANT_ID_PATTERN, 'must be the Azure AD tenant ID (a GUID) or its domain name'),
-  clientId: z.string().min(1, 'must not be empty'),
-  clientSecret: z.string().min(1, 'must not be empty'),
+  tenantId: z
+    .string()
+    .check(z.regex(TENANT_ID_PATTERN, 'must be the Azure AD tenant ID (a GUID) or its domain name')),
+  clientId: z.string().check(z.minLength(1, 'must not be empty')),
+  clientSecret: z.string().check(z.minLength(1, 'must not be empty')),
 });
 
 /** Credentials for the Azure AD client-credentials flow. Serializes and inspects without the secret. */

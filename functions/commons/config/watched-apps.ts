@@ -2,35 +2,34 @@
  * The schema of `WATCHDOG_APPS` (see the Lambda contract). The CDK stack validates its config with the
  * same schema at synth time, so a bad config fails `cdk synth`, not the first alarm.
  */
-import { z } from 'zod';
 import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN } from '../store/ids.ts';
+import * as z from '../validation.ts';
 
-export const watchedAppSchema = z
-  .object({
-    applicationId: z
-      .string()
-      .regex(
+export const watchedAppSchema = z.strictObject({
+  applicationId: z
+    .string()
+    .check(
+      z.regex(
         APPLICATION_ID_PATTERN,
         'must be the Store ID: 12 upper-case letters and digits, e.g. 9NBLGGH4R315',
       ),
-    name: z.string().min(1).max(256).optional(),
-    alarmNames: z.array(z.string().min(1).max(255)).default([]),
-    flights: z
-      .union([
-        z.literal('all'),
-        z
-          .array(z.string().regex(FLIGHT_ID_PATTERN, 'must be a flight ID (a GUID)'))
-          .min(1, 'must list at least one flight ID, or be "all", or be left out'),
-      ])
-      .optional(),
-    mode: z.enum(['enforce', 'dry-run']).default('enforce'),
-  })
-  .strict();
+    ),
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  alarmNames: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(255))), []),
+  flights: z.optional(
+    z.union([
+      z.literal('all'),
+      z
+        .array(z.string().check(z.regex(FLIGHT_ID_PATTERN, 'must be a flight ID (a GUID)')))
+        .check(z.minLength(1, 'must list at least one flight ID, or be "all", or be left out')),
+    ]),
+  ),
+  mode: z._default(z.enum(['enforce', 'dry-run']), 'enforce'),
+});
 
-export const watchedAppsSchema = z
-  .array(watchedAppSchema)
-  .min(1, 'must list at least one app')
-  .superRefine((apps, ctx) => {
+export const watchedAppsSchema = z.array(watchedAppSchema).check(
+  z.minLength(1, 'must list at least one app'),
+  z.superRefine((apps, ctx) => {
     const seen = new Set<string>();
     apps.forEach((app, index) => {
       if (seen.has(app.applicationId)) {
@@ -42,7 +41,8 @@ export const watchedAppsSchema = z
       }
       seen.add(app.applicationId);
     });
-  });
+  }),
+);
 
 /** An app as configured (defaults applied). */
 export type WatchedApp = z.output<typeof watchedAppSchema>;
@@ -50,7 +50,7 @@ export type WatchedApp = z.output<typeof watchedAppSchema>;
 export type WatchedAppInput = z.input<typeof watchedAppSchema>;
 
 /** Formats zod issues as `path: message` lines, naming each field (never echoing values). */
-export function formatIssues(prefix: string, error: z.ZodError): string {
+export function formatIssues(prefix: string, error: z.core.$ZodError): string {
   const lines = error.issues.map((issue) => {
     const path =
       issue.path.length === 0

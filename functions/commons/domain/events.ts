@@ -10,10 +10,10 @@
  * dumps the payload. Alarms that moved into `OK` or `INSUFFICIENT_DATA` parse fine: target resolution
  * ignores them.
  */
-import { z } from 'zod';
 import { formatIssues } from '../config/watched-apps.ts';
 import { BadInputError } from '../errors.ts';
 import { assertApplicationId } from '../store/ids.ts';
+import * as z from '../validation.ts';
 
 /** The states of a CloudWatch alarm. */
 export const ALARM_STATES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
@@ -54,51 +54,49 @@ const alarmState = z.enum(ALARM_STATES);
 
 /** The CloudWatch alarm notification inside `Sns.Message`; unknown fields (`Trigger`, ...) are dropped. */
 const alarmNotificationSchema = z.object({
-  AlarmName: z.string().min(1),
+  AlarmName: z.string().check(z.minLength(1)),
   NewStateValue: alarmState,
-  OldStateValue: alarmState.optional(),
+  OldStateValue: z.optional(alarmState),
   NewStateReason: z.string(),
-  StateChangeTime: z.string().min(1),
-  AlarmArn: z.string().optional(),
+  StateChangeTime: z.string().check(z.minLength(1)),
+  AlarmArn: z.optional(z.string()),
 });
 
 const snsEventSchema = z.object({
   Records: z
     .array(
       z.object({
-        EventSource: z.literal('aws:sns').optional(),
+        EventSource: z.optional(z.literal('aws:sns')),
         Sns: z.object({ Message: z.string() }),
       }),
     )
-    .min(1, 'must hold at least one record'),
+    .check(z.minLength(1, 'must hold at least one record')),
 });
 
 const eventBridgeStateSchema = z.object({
   value: alarmState,
   reason: z.string(),
-  timestamp: z.string().min(1),
+  timestamp: z.string().check(z.minLength(1)),
 });
 
 const eventBridgeEventSchema = z.object({
   source: z.literal('aws.cloudwatch', 'must be "aws.cloudwatch"'),
   'detail-type': z.literal('CloudWatch Alarm State Change', 'must be "CloudWatch Alarm State Change"'),
-  resources: z.array(z.string()).optional(),
+  resources: z.optional(z.array(z.string())),
   detail: z.object({
-    alarmName: z.string().min(1),
+    alarmName: z.string().check(z.minLength(1)),
     state: eventBridgeStateSchema,
-    previousState: eventBridgeStateSchema.partial().optional(),
+    previousState: z.optional(z.partial(eventBridgeStateSchema)),
   }),
 });
 
-const manualEventSchema = z
-  .object({
-    // Checked separately with the Store ID rule, so the message matches the Store adapter's.
-    applicationId: z.unknown(),
-    reason: z.string().max(MAX_MANUAL_REASON_LENGTH).optional(),
-    // Anything but exactly `false` is a dry run, so any JSON value is accepted here.
-    dryRun: z.unknown().optional(),
-  })
-  .strict();
+const manualEventSchema = z.strictObject({
+  // Checked separately with the Store ID rule, so the message matches the Store adapter's.
+  applicationId: z.unknown(),
+  reason: z.optional(z.string().check(z.maxLength(MAX_MANUAL_REASON_LENGTH))),
+  // Anything but exactly `false` is a dry run, so any JSON value is accepted here.
+  dryRun: z.optional(z.unknown()),
+});
 
 /**
  * Parses an incoming Lambda event. Throws `BadInputError` (codes `UNRECOGNIZED_EVENT`, `INVALID_EVENT`,

@@ -3,7 +3,7 @@
  * inside). Field names follow get-app-data.md and manage-app-submissions.md. Unknown fields are kept
  * out; optional references are optional (an app can lack either submission reference, get-all-apps.md).
  */
-import { z } from 'zod';
+import * as z from '../validation.ts';
 
 export const ROLLOUT_STATUSES = [
   'PackageRolloutNotStarted',
@@ -14,7 +14,7 @@ export const ROLLOUT_STATUSES = [
 
 export const packageRolloutSchema = z.object({
   isPackageRollout: z.boolean(),
-  packageRolloutPercentage: z.number().min(0).max(100),
+  packageRolloutPercentage: z.number().check(z.gte(0), z.lte(100)),
   packageRolloutStatus: z.enum(ROLLOUT_STATUSES),
   fallbackSubmissionId: z.string(),
 });
@@ -22,31 +22,31 @@ export type PackageRollout = z.infer<typeof packageRolloutSchema>;
 export type PackageRolloutStatus = PackageRollout['packageRolloutStatus'];
 
 export const submissionRefSchema = z.object({
-  id: z.string().min(1),
-  resourceLocation: z.string().optional(),
+  id: z.string().check(z.minLength(1)),
+  resourceLocation: z.optional(z.string()),
 });
 export type SubmissionRef = z.infer<typeof submissionRefSchema>;
 
 export const applicationSchema = z.object({
   id: z.string(),
-  primaryName: z.string().optional(),
-  lastPublishedApplicationSubmission: submissionRefSchema.nullish(),
-  pendingApplicationSubmission: submissionRefSchema.nullish(),
+  primaryName: z.optional(z.string()),
+  lastPublishedApplicationSubmission: z.nullish(submissionRefSchema),
+  pendingApplicationSubmission: z.nullish(submissionRefSchema),
 });
 export type Application = z.infer<typeof applicationSchema>;
 
 export const flightSchema = z.object({
   flightId: z.string(),
-  friendlyName: z.string().optional(),
-  lastPublishedFlightSubmission: submissionRefSchema.nullish(),
-  pendingFlightSubmission: submissionRefSchema.nullish(),
+  friendlyName: z.optional(z.string()),
+  lastPublishedFlightSubmission: z.nullish(submissionRefSchema),
+  pendingFlightSubmission: z.nullish(submissionRefSchema),
 });
 export type Flight = z.infer<typeof flightSchema>;
 
 export const flightListSchema = z.object({
   value: z.array(flightSchema),
-  '@nextLink': z.string().optional(),
-  totalCount: z.number().optional(),
+  '@nextLink': z.optional(z.string()),
+  totalCount: z.optional(z.number()),
 });
 export type FlightList = z.infer<typeof flightListSchema>;
 

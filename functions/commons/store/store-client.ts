@@ -8,8 +8,8 @@
  * - A 401 renews the token once and repeats the call once (tokens live 60 minutes, CONTRACT §1).
  */
 import type { Dispatcher } from 'undici';
-import type { z } from 'zod';
 import { StoreApiError, WatchdogError } from '../errors.ts';
+import type * as z from '../validation.ts';
 import { classifyFailure, type HttpResponse, readHeader, sendHttpRequest } from './http.ts';
 import { assertApplicationId, assertFlightId, assertSubmissionId } from './ids.ts';
 import {
@@ -79,7 +79,7 @@ export interface StoreClient {
 
 const MAX_FLIGHT_PAGES = 50;
 
-interface CallSpec<S extends z.ZodType> {
+interface CallSpec<S extends z.ZodMiniType> {
   readonly method: 'GET' | 'POST';
   /** Relative to the base, built from validated IDs. */
   readonly path: string;
@@ -98,7 +98,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
   /** One exchange with a token and a budget slot; the response whatever its status. */
   const sendAuthorized = async (
     token: AccessToken,
-    spec: CallSpec<z.ZodType>,
+    spec: CallSpec<z.ZodMiniType>,
     what: string,
     url: URL,
     signal: AbortSignal,
@@ -112,7 +112,10 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
     });
   };
 
-  const call = async <S extends z.ZodType>(spec: CallSpec<S>, signal: AbortSignal): Promise<z.output<S>> => {
+  const call = async <S extends z.ZodMiniType>(
+    spec: CallSpec<S>,
+    signal: AbortSignal,
+  ): Promise<z.output<S>> => {
     const what = `${spec.method} ${spec.path}`;
     const url = new URL(spec.path, base);
     if (spec.query !== undefined) url.search = new URLSearchParams(spec.query).toString();
@@ -219,7 +222,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
   };
 }
 
-function parseBody<S extends z.ZodType>(
+function parseBody<S extends z.ZodMiniType>(
   spec: CallSpec<S>,
   what: string,
   response: HttpResponse,

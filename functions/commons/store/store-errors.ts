@@ -4,8 +4,8 @@
  * id: never a header we sent, so never the token.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { z } from 'zod';
 import { StoreApiError, type WatchdogError } from '../errors.ts';
+import * as z from '../validation.ts';
 import { deadlineExceeded } from './deadline.ts';
 import { readHeader, type TransportFailure } from './http.ts';
 
@@ -31,9 +31,9 @@ export const STORE_ERROR_CODES = {
  * `{"statusCode":401,"message":...}` (msstore-cli#50, #125).
  */
 const errorBodySchema = z.object({
-  code: z.union([z.string(), z.number()]).optional(),
-  statusCode: z.number().optional(),
-  message: z.string().optional(),
+  code: z.optional(z.union([z.string(), z.number()])),
+  statusCode: z.optional(z.number()),
+  message: z.optional(z.string()),
 });
 
 const MAX_STORE_MESSAGE = 400;
@@ -131,7 +131,7 @@ export function createBadResponseError(request: string, status: number, problem:
 }
 
 /** Describes the first zod issue as "field: problem", for `STORE_BAD_RESPONSE`. */
-export function describeSchemaMismatch(error: z.ZodError): string {
+export function describeSchemaMismatch(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (issue === undefined) return 'the body does not match the expected shape';
   const field = issue.path.map(String).join('.');

@@ -6,8 +6,8 @@
  * the client ID, the HTTP status and Azure AD's `error` code and description only.
  */
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
 import { AuthError, type WatchdogError } from '../errors.ts';
+import * as z from '../validation.ts';
 import { deadlineExceeded } from './deadline.ts';
 import { classifyFailure, readHeader, sendHttpRequest } from './http.ts';
 import {
@@ -95,14 +95,19 @@ export const AUTH_ERROR_CODES = {
 
 /** Azure AD v1 returns `expires_in` as a string of digits, v2 as a number (CONTRACT §1). */
 const tokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().optional(),
-  expires_in: z.union([z.number().positive(), z.string().regex(/^\d+$/).transform(Number)]).optional(),
+  access_token: z.string().check(z.minLength(1)),
+  token_type: z.optional(z.string()),
+  expires_in: z.optional(
+    z.union([
+      z.number().check(z.positive()),
+      z.pipe(z.string().check(z.regex(/^\d+$/)), z.transform(Number)),
+    ]),
+  ),
 });
 
 const azureErrorSchema = z.object({
-  error: z.string().optional(),
-  error_description: z.string().optional(),
+  error: z.optional(z.string()),
+  error_description: z.optional(z.string()),
 });
 
 /** Used when Azure AD does not say how long the token lives (StoreBroker assumes the same). */
