@@ -64,8 +64,12 @@ const transition = fc.record({
   oldState: fc.constantFrom(...STATES),
 });
 
+/** Read once: the builders below copy from them. */
+const SNS_TEMPLATE = loadEventFixture('sns-alarm');
+const EVENTBRIDGE_TEMPLATE = loadEventFixture('eventbridge-alarm');
+
 function snsEvent(transitions: readonly Transition[]): unknown {
-  const template = loadEventFixture('sns-alarm');
+  const template = SNS_TEMPLATE;
   if (!isRecord(template) || !Array.isArray(template.Records) || !isRecord(template.Records[0]))
     return template;
   const record = template.Records[0];
@@ -94,7 +98,7 @@ interface Transition {
 }
 
 function eventBridgeEvent({ alarmName, newState, oldState }: Transition): unknown {
-  const template = loadEventFixture('eventbridge-alarm');
+  const template = EVENTBRIDGE_TEMPLATE;
   if (!isRecord(template) || !isRecord(template.detail)) return template;
   const detail = template.detail;
   const state = isRecord(detail.state) ? detail.state : {};
