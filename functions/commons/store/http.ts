@@ -150,7 +150,13 @@ function createCollectingHandler(
       chunks.push(chunk);
     },
     onResponseEnd() {
-      if (finish()) resolve({ status, headers, text: Buffer.concat(chunks).toString('utf8') });
+      if (!finish()) return;
+      const response = { status, headers, text: Buffer.concat(chunks).toString('utf8') };
+      // undici hands the connection back to the pool on an event-loop turn it schedules after this
+      // callback (client-h1.js: "We must wait a full event loop cycle to reuse this socket"). Resolving
+      // two turns later lets the next sequential call (the halt path is three in a row) reuse the
+      // connection instead of opening a new one: a new TLS handshake against the real Store.
+      setImmediate(() => setImmediate(() => resolve(response)));
     },
     onResponseError(_controller, error) {
       fail(error);
