@@ -89,6 +89,8 @@ export interface HarnessOptions {
   readonly secretId?: string;
   /** Another AWS emulator (e.g. a private moto that enforces IAM). @default the suite's moto */
   readonly aws?: AwsTarget;
+  /** Publish to another harness's topic (a second container of the same function). @default a new one */
+  readonly sink?: NotificationSink;
   /** Extra or overriding environment variables (e.g. `DRY_RUN`); `undefined` removes one. */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
@@ -200,7 +202,8 @@ export async function startWatchdog(options: HarnessOptions = {}): Promise<Watch
     (options.secretString === null
       ? `arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-${crypto.randomUUID()}`
       : await createSecret(secrets, options.secretString ?? SAMPLE_SECRET_STRING));
-  const created = await createNotificationSink(new SNSClient(clientConfig), new SQSClient(clientConfig));
+  const created =
+    options.sink ?? (await createNotificationSink(new SNSClient(clientConfig), new SQSClient(clientConfig)));
 
   suiteLeakCollector.watch('client secret', SAMPLE_TENANT.clientSecret);
   const givenSecret = readClientSecret(options.secretString);
