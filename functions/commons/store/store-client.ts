@@ -41,7 +41,7 @@ import {
   describeSchemaMismatch,
   STORE_ERROR_CODES,
 } from './store-errors.ts';
-import type { RequestBudget } from './throttle.ts';
+import type { RequestBudget, RequestPriority } from './throttle.ts';
 import type { AccessToken, TokenProvider } from './token-provider.ts';
 
 /** The Store API base the watchdog talks to by default [get-app-data.md]. */
@@ -85,6 +85,8 @@ interface CallSpec<S extends z.ZodMiniType> {
   readonly path: string;
   readonly query?: Record<string, string>;
   readonly schema: S;
+  /** Its place in the tenant's budget: a started halt finishes before new work starts. */
+  readonly priority: RequestPriority;
 }
 
 /** Creates the Store API client. */
@@ -103,7 +105,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
     url: URL,
     signal: AbortSignal,
   ): Promise<HttpResponse> => {
-    await options.throttle?.(token.tenantId).acquire(signal, what);
+    await options.throttle?.(token.tenantId).acquire(signal, what, spec.priority);
     return sendHttpRequest(dispatcher, {
       method: spec.method,
       url,
@@ -169,6 +171,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
           method: 'GET',
           path: `applications/${assertApplicationId(applicationId)}`,
           schema: applicationSchema,
+          priority: 'discovery',
         },
         signal,
       ),
@@ -183,7 +186,10 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
         }
         let list: z.output<typeof flightListSchema>;
         try {
-          list = await call({ method: 'GET', path, query: page, schema: flightListSchema }, signal);
+          list = await call(
+            { method: 'GET', path, query: page, schema: flightListSchema, priority: 'discovery' },
+            signal,
+          );
         } catch (error) {
           // "404: No package flights were found" [get-flights-for-an-app.md].
           if (isStoreError(error, STORE_ERROR_CODES.notFound)) return flights;
@@ -201,22 +207,36 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
           method: 'GET',
           path: `applications/${assertApplicationId(applicationId)}/flights/${assertFlightId(flightId)}`,
           schema: flightSchema,
+          priority: 'discovery',
         },
         signal,
       ),
 
     getSubmission: async (ref, signal) =>
-      call({ method: 'GET', path: submissionPath(ref), schema: submissionSchema }, signal),
+      call(
+        { method: 'GET', path: submissionPath(ref), schema: submissionSchema, priority: 'rollout' },
+        signal,
+      ),
 
     getPackageRollout: async (ref, signal) =>
       call(
-        { method: 'GET', path: `${submissionPath(ref)}/packagerollout`, schema: packageRolloutSchema },
+        {
+          method: 'GET',
+          path: `${submissionPath(ref)}/packagerollout`,
+          schema: packageRolloutSchema,
+          priority: 'rollout',
+        },
         signal,
       ),
 
     haltPackageRollout: async (ref, signal) =>
       call(
-        { method: 'POST', path: `${submissionPath(ref)}/haltpackagerollout`, schema: packageRolloutSchema },
+        {
+          method: 'POST',
+          path: `${submissionPath(ref)}/haltpackagerollout`,
+          schema: packageRolloutSchema,
+          priority: 'halt',
+        },
         signal,
       ),
   };

@@ -2,9 +2,35 @@
  * A client-side request budget per tenant. The submission API reportedly allows a tenant about 20
  * requests per minute and answers 429 above that (CONTRACT §8, StoreBroker USAGE.md); waiting for a
  * free slot here costs less than provoking a 429 and its `Retry-After`.
+ *
+ * The budget is spent depth first: a halt that has started finishes before new work starts. Requests
+ * have a priority (the halt POST first, then the rollout and submission reads, then the discovery of
+ * apps and flights), a freed slot goes to the most important waiter (first come, first served within
+ * a priority), and each app or flight discovered keeps room in the window for the two calls that
+ * usually follow it (its rollout read and its halt). Without that room a storm is spent breadth
+ * first: twenty alarms take a window's twenty slots with their first reads, and the first halt waits
+ * two windows (two minutes at the Store's pace).
  */
 import { StoreApiError } from '../errors.ts';
-import { deadlineExceeded, fitsBeforeDeadline, type Sleep, sleep } from './deadline.ts';
+import { deadlineExceeded, deadlineOf, type Sleep, sleep } from './deadline.ts';
+
+/**
+ * What a request is for, most important first:
+ *
+ * - `halt`: POST `haltpackagerollout` (the point of the whole invocation);
+ * - `rollout`: GET a submission or its `packagerollout` (what decides the halt);
+ * - `discovery`: GET an app, `listflights`, GET a flight (where the submissions are).
+ */
+export type RequestPriority = 'halt' | 'rollout' | 'discovery';
+
+/** Lower is served first. */
+const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, discovery: 2 };
+
+/**
+ * The calls that usually follow a discovery (the target's rollout read, then its halt), in the order
+ * they come: the room kept for them in the window.
+ */
+const FOLLOW_UPS: readonly RequestPriority[] = ['rollout', 'halt'];
 
 export interface ThrottleOptions {
   /** Requests allowed in any window. @default 20 */
@@ -25,16 +51,52 @@ export interface ThrottleOptions {
 /** Grants the right to send one request. */
 export interface RequestBudget {
   /**
-   * Resolves when a request may be sent (at once, or after waiting for a slot). Rejects with a
-   * retryable `StoreApiError` (`STORE_BUDGET_EXHAUSTED`) when the next slot comes after the
-   * signal's deadline, or with `DeadlineExceededError` when the signal aborts while waiting.
+   * Resolves when a request may be sent: at once, or when a slot frees and no more important request
+   * (nor an earlier one of the same priority) is waiting for it.
+   *
+   * Rejects with a retryable `StoreApiError` (`STORE_BUDGET_EXHAUSTED`) as soon as the request's slot
+   * is known to come after the signal's deadline (see `deadlineOf`): at once when it comes late
+   * already, or later, while it waits, when more important requests arrive and push it past the
+   * deadline. The slot of a waiting request is projected from the requests waiting now; requests
+   * that arrive later, or room kept for a follow-up that never comes, can only make it later, so a
+   * request is never refused while it could still make its deadline as things stand. A signal with
+   * no known deadline is never refused this way. Rejects with `DeadlineExceededError` when the signal
+   * aborts while the request waits (its place goes to the next waiter).
    *
    * @param what the request, for the error ("GET applications/9NBLGGH4R315")
+   * @param priority what the request is for (see `RequestPriority`)
    */
-  acquire(signal: AbortSignal, what: string): Promise<void>;
+  acquire(signal: AbortSignal, what: string, priority: RequestPriority): Promise<void>;
 }
 
-/** A sliding-window budget: at most `limit` grants in any `windowMs` (plus margin). */
+interface Waiter {
+  readonly priority: RequestPriority;
+  readonly rank: number;
+  readonly what: string;
+  readonly signal: AbortSignal;
+  readonly deadline: number | undefined;
+  readonly grant: () => void;
+  readonly refuse: (error: unknown) => void;
+}
+
+/** Room kept in the window for a follow-up of a discovery, until the discovery's slot frees. */
+interface Reservation {
+  readonly priority: RequestPriority;
+  readonly until: number;
+}
+
+/** What the window holds at one moment; copied to project the waiters' slots. */
+interface WindowState {
+  /** When the requests of the window were let out, oldest first. */
+  grants: number[];
+  /** Oldest first (they expire in that order). */
+  reservations: Reservation[];
+}
+
+/**
+ * A sliding-window budget: at most `limit` grants in any `windowMs` (plus margin), served by priority
+ * (see the module comment and `RequestBudget.acquire`).
+ */
 export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   const limit = options.limit ?? 20;
   const windowMs = options.windowMs ?? 60_000;
@@ -43,36 +105,175 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   const wait = options.sleep ?? sleep;
   if (!Number.isInteger(limit) || limit < 1)
     throw new RangeError('throttle limit must be a positive integer');
-  // Times at which requests were (or will be) allowed out, never decreasing: each one is the later of
-  // "now" and "a window after the grant `limit` places back", and both only grow.
-  const grants: number[] = [];
+  // A window too small for an app's three calls has no room to keep for follow-ups.
+  const keepsRoom = limit > FOLLOW_UPS.length;
+
+  const state: WindowState = { grants: [], reservations: [] };
+  /** Waiting requests in the order they will be served: by rank, then by arrival. */
+  const queue: Waiter[] = [];
+  /** The one pending wake-up: when, and how to cancel it. */
+  let timer: { readonly at: number; readonly cancel: AbortController } | undefined;
+
+  const expire = (window: WindowState, at: number) => {
+    while (window.grants.length > 0 && (window.grants[0] ?? 0) + spacingMs <= at) window.grants.shift();
+    while (window.reservations.length > 0 && (window.reservations[0]?.until ?? 0) <= at)
+      window.reservations.shift();
+  };
+
+  /** Whether a request of `rank` may go out now: a free slot beyond the room kept for more important calls. */
+  const mayGrant = (window: WindowState, rank: number) => {
+    const free = limit - window.grants.length;
+    const kept = window.reservations.filter((reservation) => RANK[reservation.priority] < rank).length;
+    return free - kept >= 1;
+  };
+
+  /** Records a grant at `at`: the slot, the room it uses up, the room it keeps for its follow-ups. */
+  const record = (window: WindowState, priority: RequestPriority, at: number) => {
+    window.grants.push(at);
+    const own = window.reservations.findIndex((reservation) => reservation.priority === priority);
+    if (own >= 0) window.reservations.splice(own, 1);
+    if (priority !== 'discovery' || !keepsRoom) return;
+    // Keep room only where the window has it, so what is kept never exceeds what is free.
+    let room = limit - window.grants.length - window.reservations.length;
+    for (const followUp of FOLLOW_UPS) {
+      if (room <= 0) break;
+      window.reservations.push({ priority: followUp, until: at + spacingMs });
+      room -= 1;
+    }
+  };
+
+  /** When the window next changes after `at` (a grant or a reservation expires), or `undefined`. */
+  const nextChange = (window: WindowState, at: number): number | undefined => {
+    const times = [
+      ...window.grants.map((granted) => granted + spacingMs),
+      ...window.reservations.map((reservation) => reservation.until),
+    ].filter((time) => time > at);
+    return times.length === 0 ? undefined : Math.min(...times);
+  };
+
+  /**
+   * When each waiter would be served if nobody else arrived: the queue is served strictly in order (a
+   * more important request is never harder to admit), each at the first moment the window lets it.
+   * Waiters whose slot comes at or after their deadline are returned apart, and leave no trace in the
+   * projection of those behind them.
+   */
+  const project = (at: number) => {
+    const window: WindowState = { grants: [...state.grants], reservations: [...state.reservations] };
+    const slots = new Map<Waiter, number>();
+    const late: Array<{ waiter: Waiter; slot: number }> = [];
+    let time = at;
+    for (const waiter of queue) {
+      const before = { grants: [...window.grants], reservations: [...window.reservations] };
+      let slot = time;
+      expire(window, slot);
+      while (!mayGrant(window, waiter.rank)) {
+        // A full window always has a grant that expires; a request can always be let out eventually.
+        slot = nextChange(window, slot) ?? slot + spacingMs;
+        expire(window, slot);
+      }
+      if (waiter.deadline !== undefined && slot >= waiter.deadline) {
+        late.push({ waiter, slot });
+        window.grants = before.grants;
+        window.reservations = before.reservations;
+        continue;
+      }
+      record(window, waiter.priority, slot);
+      slots.set(waiter, slot);
+      time = slot;
+    }
+    return { slots, late };
+  };
+
+  const remove = (waiter: Waiter) => {
+    const index = queue.indexOf(waiter);
+    if (index >= 0) queue.splice(index, 1);
+  };
+
+  const refuseLate = (waiter: Waiter, slot: number, at: number, arriving: Waiter | undefined) => {
+    remove(waiter);
+    waiter.refuse(
+      new StoreApiError(
+        'STORE_BUDGET_EXHAUSTED',
+        `${waiter.what} not sent: this tenant's request budget (${limit} per ${windowMs} ms) has no free slot ` +
+          `before the deadline (next in ${slot - at} ms${waiter === arriving ? '' : ', pushed back by more important requests'})`,
+        { request: waiter.what },
+        { retryable: true },
+      ),
+    );
+  };
+
+  /**
+   * Serves whoever may go now, refuses whoever cannot make it, and sets the next wake-up.
+   * @param arriving the request that just arrived, if that is why
+   */
+  const pump = (arriving?: Waiter) => {
+    const at = now();
+    expire(state, at);
+    for (let head = queue[0]; head !== undefined && mayGrant(state, head.rank); head = queue[0]) {
+      queue.shift();
+      record(state, head.priority, at);
+      head.grant();
+    }
+    const { slots, late } = project(at);
+    for (const { waiter, slot } of late) refuseLate(waiter, slot, at, arriving);
+    const first = queue[0];
+    const due = first === undefined ? undefined : slots.get(first);
+    schedule(due);
+  };
+
+  const schedule = (due: number | undefined) => {
+    if (timer !== undefined && timer.at === due) return;
+    timer?.cancel.abort();
+    timer = undefined;
+    if (due === undefined) return;
+    const cancel = new AbortController();
+    const current = { at: due, cancel };
+    timer = current;
+    // At least 1 ms, so a clock that reads a hair early cannot spin.
+    wait(Math.max(1, due - now()), cancel.signal).then(
+      () => {
+        if (timer !== current) return;
+        timer = undefined;
+        pump();
+      },
+      () => {
+        // Cancelled: a newer wake-up replaced this one.
+      },
+    );
+  };
 
   return {
-    async acquire(signal, what) {
-      const at = now();
-      while (grants.length > 0 && (grants[0] ?? 0) + spacingMs <= at) grants.shift();
-      const blocking = grants.length >= limit ? grants[grants.length - limit] : undefined;
-      const slot = blocking === undefined ? at : Math.max(at, blocking + spacingMs);
-      const delay = slot - at;
-      if (delay > 0 && !fitsBeforeDeadline(signal, at, delay)) {
-        throw new StoreApiError(
-          'STORE_BUDGET_EXHAUSTED',
-          `${what} not sent: this tenant's request budget (${limit} per ${windowMs} ms) has no free slot ` +
-            `before the deadline (next in ${delay} ms)`,
-          { request: what },
-          { retryable: true },
-        );
-      }
-      grants.push(slot);
-      if (delay === 0) return;
-      try {
-        await wait(delay, signal);
-      } catch (error) {
-        // Give the slot back; later reservations keep their (now slightly pessimistic) times.
-        const index = grants.indexOf(slot);
-        if (index >= 0) grants.splice(index, 1);
-        throw deadlineExceeded(`waiting for a request slot for ${what}`, error);
-      }
+    acquire(signal, what, priority) {
+      if (signal.aborted)
+        return Promise.reject(deadlineExceeded(`waiting for a request slot for ${what}`, signal.reason));
+      return new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          remove(waiter);
+          reject(deadlineExceeded(`waiting for a request slot for ${what}`, signal.reason));
+          // Those behind it may move up.
+          pump();
+        };
+        const settle = <T>(settler: (value: T) => void) => {
+          return (value: T) => {
+            signal.removeEventListener('abort', onAbort);
+            settler(value);
+          };
+        };
+        const waiter: Waiter = {
+          priority,
+          rank: RANK[priority],
+          what,
+          signal,
+          deadline: deadlineOf(signal),
+          grant: settle<void>(resolve),
+          refuse: settle<unknown>(reject),
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        // After the last waiter of its rank: first come, first served within a priority.
+        const before = queue.findIndex((queued) => queued.rank > waiter.rank);
+        queue.splice(before < 0 ? queue.length : before, 0, waiter);
+        pump(waiter);
+      });
     },
   };
 }
