@@ -19,6 +19,21 @@ export const HALT_ROLLOUT_ENTRY = 'functions/halt-rollout/handler.ts';
 export interface WatchdogStackProps extends StackProps {
   /** The parsed `watchdog` config (see `loadWatchdogConfig`). */
   readonly config: WatchdogConfig;
+  /**
+   * How long one halt-rollout invocation may run. Long enough to wait for the Store's request budget
+   * (20 calls a minute per tenant): a storm of 20 alarmed apps needs 60 calls, about two minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly haltRolloutTimeout?: Duration;
+  /**
+   * The most halt-rollout invocations that run at once. With 1, the function's process-wide request
+   * budget is the tenant's whole budget: concurrent alarms wait in Lambda's asynchronous event queue
+   * (retried within the function's maximum event age, none lost) instead of each environment spending
+   * its own 20 calls and meeting the Store's 429s; duplicates (SNS and EventBridge) run one after the
+   * other, and the second reports `already-halted`.
+   * @default 1
+   */
+  readonly haltRolloutConcurrency?: number;
 }
 
 /** See the module comment. */
@@ -45,6 +60,8 @@ export class WatchdogStack extends Stack {
         WATCHDOG_APPS: JSON.stringify(watchedApps),
         DRY_RUN: String(config.dryRun),
       },
+      timeout: props.haltRolloutTimeout ?? Duration.minutes(5),
+      reservedConcurrentExecutions: props.haltRolloutConcurrency ?? 1,
     });
 
     this.credentials = new StoreCredentials(this, 'StoreCredentials', {

@@ -1,7 +1,7 @@
 /**
  * A watchdog Lambda function with the house defaults: Node.js 24 on arm64, one self-contained ESM file
  * (AWS SDK bundled, minified, source maps on; the options of `../bundling.ts`), its own log group with retention and a role that may
- * write only to it, X-Ray tracing, explicit memory and timeout, and asynchronous invocations that retry
+ * write only to it, X-Ray tracing, explicit memory and timeout (and, when asked, reserved concurrency), and asynchronous invocations that retry
  * a bounded number of times and then land in an encrypted queue, so no event is ever dropped silently.
  *
  * Reused by every function of the project (the halt-rollout function, the scheduled self-check).
@@ -48,6 +48,12 @@ export interface WatchdogFunctionProps {
   readonly retryAttempts?: number;
   /** How long Lambda keeps trying an asynchronous event before the failure queue. @default Duration.hours(1) */
   readonly maxEventAge?: Duration;
+  /**
+   * The most execution environments the function may run at once (and the concurrency set aside for
+   * it). Asynchronous events that find them all busy wait in Lambda's event queue and are retried
+   * within `maxEventAge`; none is lost. @default none: the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /** A Lambda function with the house defaults and a failure-destination queue; see the module comment. */
@@ -113,6 +119,9 @@ export class WatchdogFunction extends Construct implements IGrantable {
       },
       retryAttempts: props.retryAttempts ?? 2,
       maxEventAge: props.maxEventAge ?? Duration.hours(1),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       onFailure: new SqsDestination(this.failureQueue),
       bundling: toCdkBundling(createLambdaEsbuildOptions()),
     });

@@ -13,7 +13,7 @@ import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLambdaEsbuildOptions } from '../../infra/bundling.ts';
 import type { WatchdogConfigInput } from '../../infra/config.ts';
-import { PROJECT_ROOT } from '../../infra/constructs/watchdog-function.ts';
+import { PROJECT_ROOT, type WatchdogFunction } from '../../infra/constructs/watchdog-function.ts';
 import { createWatchdogApp } from '../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../infra/watchdog-stack.ts';
 import {
@@ -69,6 +69,16 @@ function haltRolloutAssetDirectory({ stack, template, assemblyDirectory }: Synth
   return join(assemblyDirectory, `asset.${key.slice(0, -'.zip'.length)}`);
 }
 
+/** The template properties of one of the stack's functions. */
+function functionProperties({ stack, template }: Synthesized, fn: WatchdogFunction): Record<string, unknown> {
+  const resource = fn.function.node.defaultChild;
+  if (!(resource instanceof CfnFunction)) throw new Error(`${fn.node.path} has no CfnFunction`);
+  const properties: unknown = template.toJSON().Resources?.[stack.getLogicalId(resource)]?.Properties;
+  if (typeof properties !== 'object' || properties === null)
+    throw new Error(`${fn.node.path} is not in the template`);
+  return { ...properties };
+}
+
 /** The one statement of a resource policy with this Sid. */
 function statementWithSid(document: unknown, sid: string): TemplateStatement {
   const found = statementsOf(document).filter((statement) => statement.Sid === sid);
@@ -100,12 +110,11 @@ describe('the stack with the config shipped in cdk.json', () => {
   });
 
   it('runs the halt-rollout function on Node.js 24, arm64, from one self-contained ES module', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    expect(functionProperties(synthesized, stack.haltRollout)).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 256,
-      Timeout: 60,
       TracingConfig: { Mode: 'Active' },
     });
     // Two functions: halt-rollout and the self-check; each asset is one ES module and its map.
@@ -117,6 +126,19 @@ describe('the stack with the config shipped in cdk.json', () => {
       expect(readdirSync(directory).sort()).toEqual(['index.mjs', 'index.mjs.map']);
       expect(/\bfrom\s*["']@aws-sdk\//.test(readFileSync(join(directory, 'index.mjs'), 'utf8'))).toBe(false);
     }
+  });
+
+  it("gives the halt-rollout function 5 minutes and one execution at a time, so its budget is the tenant's", () => {
+    const haltRollout = functionProperties(synthesized, stack.haltRollout);
+
+    // 60 Store calls at 20 a minute need about two minutes: one invocation can wait for them.
+    expect(haltRollout.Timeout).toBe(300);
+    // One environment: its process-wide request budget is the whole tenant's, not one of many.
+    expect(haltRollout.ReservedConcurrentExecutions).toBe(1);
+    // The self-check keeps its own settings: its own 5 minutes and no reserved concurrency.
+    const selfCheck = functionProperties(synthesized, stack.selfCheck.function);
+    expect(selfCheck.Timeout).toBe(300);
+    expect(selfCheck).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
   it('deploys byte for byte what createLambdaEsbuildOptions() builds (what tools measure as the asset)', async () => {

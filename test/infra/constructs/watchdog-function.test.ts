@@ -77,6 +77,28 @@ describe('WatchdogFunction', () => {
     ).toEqual({});
   });
 
+  it("reserves no concurrency unless asked (the account's unreserved concurrency)", () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(1);
+    expect(functions[0]?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+  });
+
+  it('reserves the concurrency it is given', () => {
+    const app = new App();
+    const other = new Stack(app, 'ReservedUnderTest');
+    new WatchdogFunction(other, 'Reserved', {
+      entry: 'test/infra/fixtures/stand-in-handler.ts',
+      description: 'a stand-in with reserved concurrency',
+      serviceName: 'stand-in',
+      reservedConcurrentExecutions: 1,
+    });
+
+    Template.fromStack(other).hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 1,
+      Timeout: 60,
+    });
+  });
+
   it('retries a failed asynchronous invocation twice within an hour, then keeps it in its failure queue', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 2,
