@@ -1,0 +1,130 @@
+/**
+ * The deployed artifact is the contract's artifact: the single ES module the stack bundles (byte for
+ * byte what `cdk synth` writes, see `watchdog-stack.test.ts`), copied outside the project so there is no
+ * node_modules to fall back on, imported in a fresh Node process and invoked with a real SNS alarm
+ * event: it halts the live rollout on the Store simulator, reads its credentials from Secrets Manager
+ * and publishes its notification to SNS on moto.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createLambdaEsbuildOptions } from '../../infra/bundling.ts';
+import { PROJECT_ROOT } from '../../infra/constructs/watchdog-function.ts';
+import { start } from '../../tools/store-simulator/index.ts';
+import {
+  SAMPLE_APP_ID,
+  SAMPLE_PUBLISHED_SUBMISSION_ID,
+  sampleState,
+} from '../../tools/store-simulator/sample-state.ts';
+import type { RunningSimulator } from '../../tools/store-simulator/types.ts';
+import { loadEventFixture } from '../fixtures/events/load.ts';
+import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../support/aws.ts';
+import { createNotificationSink, createSecret, motoClients } from '../support/aws-resources.ts';
+import { SAMPLE_APPS, SAMPLE_SECRET_STRING } from '../support/watchdog-harness.ts';
+
+/** Imports the artifact, invokes `handler` once with a Lambda-like context, and writes the result. */
+const INVOKER = `
+const [asset, eventFile, resultFile] = process.argv.slice(1);
+const { readFileSync, writeFileSync } = await import('node:fs');
+const { handler } = await import(asset);
+const event = JSON.parse(readFileSync(eventFile, 'utf8'));
+const context = { awsRequestId: 'artifact-test', functionName: 'halt-rollout', getRemainingTimeInMillis: () => 30000 };
+try {
+  writeFileSync(resultFile, JSON.stringify({ result: await handler(event, context) }));
+} catch (error) {
+  writeFileSync(resultFile, JSON.stringify({ error: String(error) }));
+}
+`;
+
+let workdir: string;
+let simulator: RunningSimulator;
+
+beforeAll(async () => {
+  workdir = mkdtempSync(join(tmpdir(), 'watchdog-artifact-'));
+  await build({
+    ...createLambdaEsbuildOptions(),
+    absWorkingDir: PROJECT_ROOT,
+    entryPoints: [join(PROJECT_ROOT, 'functions/halt-rollout/handler.ts')],
+    outfile: join(workdir, 'index.mjs'),
+    logLevel: 'silent',
+  });
+  simulator = await start({ state: sampleState() });
+});
+
+afterAll(async () => {
+  await simulator.close();
+  rmSync(workdir, { recursive: true, force: true });
+});
+
+function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: workdir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describeWithMoto(`the deployed artifact${MOTO_SKIP_REASON}`, () => {
+  it('runs on its own and halts the live rollout of an SNS-delivered alarm, notifying through SNS', async () => {
+    const clients = motoClients();
+    const secretId = await createSecret(clients.secrets, SAMPLE_SECRET_STRING);
+    const sink = await createNotificationSink(clients.sns, clients.sqs);
+    const aws = motoClientConfig();
+    const eventFile = join(workdir, 'event.json');
+    const resultFile = join(workdir, 'result.json');
+    writeFileSync(eventFile, JSON.stringify(loadEventFixture('sns-alarm')));
+
+    const { code, output } = await runNode(
+      [
+        '--input-type=module',
+        '-e',
+        INVOKER,
+        pathToFileURL(join(workdir, 'index.mjs')).href,
+        eventFile,
+        resultFile,
+      ],
+      {
+        PATH: process.env.PATH,
+        STORE_CREDENTIALS_SECRET_ID: secretId,
+        NOTIFICATION_TOPIC_ARN: sink.topicArn,
+        WATCHDOG_APPS: JSON.stringify([{ ...SAMPLE_APPS[0], flights: undefined }]),
+        STORE_API_BASE_URL: simulator.storeBaseUrl,
+        AZURE_AD_AUTHORITY: simulator.authority,
+        AWS_ENDPOINT_URL: aws.endpoint,
+        AWS_REGION: aws.region,
+        AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+      },
+    );
+
+    expect(code, output).toBe(0);
+    expect(JSON.parse(readFileSync(resultFile, 'utf8'))).toEqual({
+      result: {
+        targets: [
+          expect.objectContaining({
+            applicationId: SAMPLE_APP_ID,
+            submissionId: SAMPLE_PUBLISHED_SUBMISSION_ID,
+            result: 'halted',
+            rolloutPercentage: 20,
+          }),
+        ],
+      },
+    });
+    expect(
+      simulator.control.rollout(SAMPLE_APP_ID, SAMPLE_PUBLISHED_SUBMISSION_ID).packageRolloutStatus,
+    ).toBe('PackageRolloutStopped');
+    const notifications = await sink.drain({ expect: 1 });
+    expect(notifications.map((notification) => notification.attributes.outcome)).toEqual(['halted']);
+  });
+});
