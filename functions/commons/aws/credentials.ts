@@ -85,7 +85,10 @@ export function parseStoreCredentials(secretString: string | undefined, secretId
 /** The AWS error names Secrets Manager uses, mapped to a clear watchdog error. */
 function describeSecretsManagerError(error: unknown, secretId: string): WatchdogError {
   const name = error instanceof Error ? error.name : 'Unknown';
-  switch (name) {
+  // A 403 whose body the SDK could not read as Secrets Manager's JSON (an IAM denial from a proxy or an
+  // emulator) is still a denial.
+  const status = httpStatusOf(error);
+  switch (status === 403 ? 'AccessDeniedException' : name) {
     case 'ResourceNotFoundException':
       return new ConfigurationError('SECRET_NOT_FOUND', `secret ${secretId} does not exist`, {
         cause: error,
@@ -113,6 +116,14 @@ function describeSecretsManagerError(error: unknown, secretId: string): Watchdog
         },
       );
   }
+}
+
+/** The HTTP status the AWS SDK recorded on a service error (`$metadata.httpStatusCode`), if any. */
+function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
+  const metadata: unknown = error.$metadata;
+  if (typeof metadata !== 'object' || metadata === null || !('httpStatusCode' in metadata)) return undefined;
+  return typeof metadata.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
 }
 
 export interface CredentialsSourceOptions {
