@@ -1,10 +1,7 @@
 /**
  * `npm run bench`: measures the halt-rollout handler against the Store simulator and prints a report
  * (Markdown tables), also written to `bench-results/` (`latest.md`, `latest.json`, and a timestamped
- * JSON). See `tools/bench/README.md` for what is measured and how.
- *
- * Options: `--quick` (fewer runs, a smoke test whose figures are not representative), `--out <dir>`
- * (default `bench-results`), `--skip-storm`.
+ * JSON). See `tools/bench/README.md` for what is measured and how, and `--help` for the options.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BuiltBundle, bundleChildRunner, bundleWithStackOptions } from './bundles.ts';
 import { createBenchApps, createHandlerEnvironment } from './fixtures.ts';
-import { formatBytes, formatMebibytes, formatMs } from './format.ts';
+import { formatBytes, formatMebibytes, formatMs, formatTable, formatVerdict } from './format.ts';
 import { type ImportSample, measureImportsInterleaved } from './import-time.ts';
 import { runLatencySweep } from './latency-sweep.ts';
 import { runOverhead } from './overhead.ts';
@@ -23,23 +20,43 @@ import {
   type ImportFigures,
   type LatencyFigures,
   renderReport,
+  renderStormSection,
   type WhatIfFigures,
 } from './report.ts';
 import type { BenchFiles } from './rig.ts';
 import { type SampleSummary, summarizeSample } from './stats.ts';
-import { runStorm, type StormResult, type StormScenario } from './storm.ts';
-import { checkTargets, computeFloorMs } from './targets.ts';
+import { checkStorm, isDeployedTopology, runStorm, type StormResult, type StormScenario } from './storm.ts';
+import { checkTargets, computeFloorMs, type TargetCheck } from './targets.ts';
 import { WHAT_IFS, type WhatIf } from './what-if/variants.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HANDLER_ENTRY = 'functions/halt-rollout/handler.ts';
 const LATENCIES_MS = [0, 25, 100];
 
+const USAGE = `Usage: node tools/bench/index.ts [options]   (npm run bench -- [options])
+
+Measures the halt-rollout handler against the Store simulator on loopback (nothing leaves the
+machine) and prints Markdown tables; writes bench-results/latest.md, latest.json and a timestamped
+JSON. See tools/bench/README.md.
+
+Options:
+  --quick        fewer runs: a smoke test, figures not representative
+  --skip-storm   leave out the alarm storms
+  --storm-only   only the alarm storms (prints their table and targets; writes storm-latest.md/.json)
+  --storm-real   also run the storms of the deployed configuration at the real pace: 20 calls per
+                 60 s and 300 s of Lambda time (about 2 to 3 minutes more; the two run side by side)
+  --out DIR      write to DIR instead of bench-results/
+  --help         this text
+`;
+
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results' },
     'skip-storm': { type: 'boolean', default: false },
+    'storm-only': { type: 'boolean', default: false },
+    'storm-real': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
 
@@ -55,44 +72,81 @@ const settings = flags.quick
       steady: 20,
     };
 
+/** Ten times faster than the Store and the deployed function: 20 calls per 6 s, 30 s of Lambda time. */
+const SCALED = { limit: 20, windowMs: 6_000, followUpMs: 1_000, remainingMs: 30_000 } as const;
+/** The Store's pace (20 calls a minute per tenant) and the deployed function's 5 minutes. */
+const REAL = { limit: 20, windowMs: 60_000, remainingMs: 300_000 } as const;
+
+const SCALED_NOTE =
+  'time scaled 1/10: 20 calls per 6 s on the simulator and the client budget (room for follow-ups kept 1 s instead of 10 s), ' +
+  '30 s of Lambda time per invocation (24 s for the Store, 6 s kept for the notification) instead of 20 per 60 s and 300 s';
+const SERIAL_NOTE =
+  'the function runs with reserved concurrency 1, so the alarms are handled one invocation after another in one ' +
+  "environment, whose request budget is the tenant's; the next event starts as soon as the previous one returned " +
+  "(Lambda's asynchronous event queue retries a throttled event after 1 s, growing up to 5 minutes: that wait is not simulated)";
+
 /** Storms (see `storm.ts`): 20 apps × 3 Store calls = 60 calls against 20 allowed per window. */
 const STORMS: StormScenario[] = [
   {
-    name: 'one environment, time scaled 1/10',
-    topology: 'one-environment',
+    name: 'deployed: 20 alarms, one invocation after another, time scaled 1/10',
+    topology: 'serial',
     series: 'S1',
     apps: 20,
-    limit: 20,
-    windowMs: 6_000,
-    remainingMs: 7_800,
-    note:
-      'all 20 alarms in one process sharing the client budget; window 6 s instead of 60 s on the simulator and the client budget, ' +
-      'and the Lambda time cut so the Store phase gets 4.8 s instead of 48 s (remaining 7.8 s, of which 3 s are kept for the notification). ' +
-      'Stands for the real 20 calls per 60 s within the 60 s timeout, ten times faster.',
+    ...SCALED,
+    note: `20 alarms of one tenant fire at once, each delivered once (EventBridge); ${SERIAL_NOTE}; ${SCALED_NOTE}.`,
   },
   {
-    name: 'one environment, window scaled only',
-    topology: 'one-environment',
+    name: 'deployed: 20 alarms delivered twice (SNS and EventBridge), time scaled 1/10',
+    topology: 'serial',
     series: 'S2',
     apps: 20,
-    limit: 20,
-    windowMs: 6_000,
-    remainingMs: 60_000,
+    deliveries: 2,
+    ...SCALED,
     note:
-      'as above with the full 60 s of Lambda time: what the client budget achieves when the deadline is not the limit ' +
-      '(not a real configuration: with the real window this needs about 2 minutes, twice the function timeout).',
+      'as above for alarms the stack created, which reach the function by SNS and by EventBridge: 40 events, the second of each pair ' +
+      `reports already-halted (2 more calls each, 100 calls in all); ${SCALED_NOTE}.`,
   },
   {
-    name: 'Lambda concurrency, real window',
-    topology: 'lambda-concurrency',
+    name: 'deployed: one alarm listed by 20 apps, one invocation, time scaled 1/10',
+    topology: 'one-event',
     series: 'S3',
     apps: 20,
-    limit: 20,
-    windowMs: 60_000,
-    remainingMs: 60_000,
+    ...SCALED,
     note:
-      'one process per alarm (the deployed artifact), as Lambda runs concurrent events, with the real 20 calls per 60 s and the real 60 s; ' +
-      "each process's budget sees only its own calls, so only the simulator's 429s space them. First attempt only (Lambda's own retries are not run).",
+      'one event concerns all 20 apps (an alarm they all list), so one invocation works on all of them at once and their 60 calls ' +
+      `compete for the budget; the budget serves a started halt first, so halts go out from the first window; ${SCALED_NOTE}.`,
+  },
+  {
+    name: 'not deployed: concurrency > 1 (one environment per alarm), time scaled 1/10',
+    topology: 'lambda-concurrency',
+    series: 'S4',
+    apps: 20,
+    ...SCALED,
+    note:
+      'what the same 20 alarms would do without the reserved concurrency: one artifact process per alarm, all at once, each with ' +
+      "its own budget (which sees only its own 3 calls), so only the simulator's 429s and Retry-After space them; the client retries " +
+      'a 429 up to 3 times, waiting as Retry-After says when that fits the deadline (not scaled: it holds at the real pace too). ' +
+      `First attempt only (Lambda's own retries of a failed invocation are not run); ${SCALED_NOTE}.`,
+  },
+];
+
+/** With `--storm-real`: the deployed configuration at the real pace (about 2 minutes each, run side by side). */
+const REAL_STORMS: StormScenario[] = [
+  {
+    name: 'deployed: 20 alarms, one invocation after another, real pace',
+    topology: 'serial',
+    series: 'R1',
+    apps: 20,
+    ...REAL,
+    note: `as the first scenario at the real pace: 20 calls per 60 s, 300 s of Lambda time; ${SERIAL_NOTE}.`,
+  },
+  {
+    name: 'deployed: one alarm listed by 20 apps, one invocation, real pace',
+    topology: 'one-event',
+    series: 'R2',
+    apps: 20,
+    ...REAL,
+    note: 'as the one-alarm scenario at the real pace: 20 calls per 60 s, 300 s of Lambda time.',
   },
 ];
 
@@ -144,7 +198,83 @@ async function timed<T>(name: string, phase: () => Promise<T>): Promise<T> {
   return result;
 }
 
+/** The storms (and the real-pace ones with `--storm-real`, side by side: each has its own simulator). */
+async function runStorms(files: BenchFiles): Promise<StormResult[]> {
+  const storms: StormResult[] = [];
+  for (const scenario of STORMS)
+    storms.push(await timed(`storm: ${scenario.name}`, () => runStorm(files, scenario)));
+  if (flags['storm-real']) {
+    storms.push(
+      ...(await timed(`storms at the real pace (${REAL_STORMS.length} side by side)`, () =>
+        Promise.all(REAL_STORMS.map((scenario) => runStorm(files, scenario))),
+      )),
+    );
+  }
+  return storms;
+}
+
+/** Issue 5's storm target, for the storms of the deployed configuration. */
+function checkStorms(storms: readonly StormResult[]): TargetCheck[] {
+  return storms.filter((storm) => isDeployedTopology(storm.scenario.topology)).map(checkStorm);
+}
+
+/** `--storm-only`: bundles what the storms run, runs them, prints their table and targets. */
+async function runStormsOnly(outDir: string): Promise<void> {
+  const startedAt = new Date();
+  const bundlesDir = join(outDir, 'bundles');
+  const { artifact, runner } = await timed('bundling (stack options from infra/bundling.ts)', async () => ({
+    artifact: await bundleWithStackOptions(PROJECT_ROOT, HANDLER_ENTRY, join(bundlesDir, 'handler')),
+    runner: await bundleChildRunner(PROJECT_ROOT, join(bundlesDir, 'invocation-child.mjs')),
+  }));
+  const storms = await runStorms({
+    runner,
+    artifactUrl: pathToFileURL(artifact.file).href,
+    sourceHandlerUrl: pathToFileURL(join(PROJECT_ROOT, HANDLER_ENTRY)).href,
+    throttleModuleUrl: pathToFileURL(join(PROJECT_ROOT, 'functions/commons/store/throttle.ts')).href,
+    httpModuleUrl: pathToFileURL(join(PROJECT_ROOT, 'functions/commons/store/http.ts')).href,
+  });
+  const source = describeSource();
+  const targets = checkStorms(storms);
+  const text = [
+    `Store Rollout Watchdog benchmark, alarm storms only, ${startedAt.toISOString()}, Node ${process.version}; ` +
+      `source: commit ${source.commit}` +
+      (source.changedPaths.length === 0
+        ? '.'
+        : ` with uncommitted changes in ${source.changedPaths.join(', ')}.`),
+    renderStormSection(storms),
+    [
+      '### Targets',
+      '',
+      formatTable(
+        [
+          { header: 'target' },
+          { header: 'figure', align: 'right' },
+          { header: 'limit' },
+          { header: 'verdict' },
+        ],
+        targets.map((check) => [check.target, check.figure, check.limit, formatVerdict(check.pass)]),
+      ),
+    ].join('\n'),
+  ].join('\n\n');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'storm-latest.md'), `${text}\n`);
+  writeFileSync(
+    join(outDir, 'storm-latest.json'),
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), source, storms, targets }, null, 2)}\n`,
+  );
+  process.stdout.write(`${text}\n`);
+  log(`written to ${join(outDir, 'storm-latest.md')} and storm-latest.json`);
+}
+
 async function main(): Promise<void> {
+  if (flags.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (flags['storm-only']) {
+    await runStormsOnly(resolve(PROJECT_ROOT, flags.out));
+    return;
+  }
   const startedAt = new Date();
   const loadAtStart = loadavg();
   const clockStart = performance.now();
@@ -334,11 +464,7 @@ async function main(): Promise<void> {
     },
   );
 
-  const storms: StormResult[] = [];
-  if (!flags['skip-storm']) {
-    for (const scenario of STORMS)
-      storms.push(await timed(`storm: ${scenario.name}`, () => runStorm(files, scenario)));
-  }
+  const storms = flags['skip-storm'] ? [] : await runStorms(files);
 
   const artifactMaxRssBytes = Math.max(...sweep.flatMap((run) => run.maxRssBytes));
   const targets = checkTargets(
@@ -356,7 +482,7 @@ async function main(): Promise<void> {
       peakRssBytes: artifactMaxRssBytes,
     },
     { ms: formatMs, bytes: formatBytes, mib: formatMebibytes },
-  );
+  ).concat(checkStorms(storms));
 
   const cpuList = cpus();
   const bundleFigures = (bundle: BuiltBundle) => ({

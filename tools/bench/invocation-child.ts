@@ -10,7 +10,7 @@
  *
  * Arguments: `--handler <file URL>` (the artifact, or `functions/halt-rollout/handler.ts`), and for the
  * source handler optionally `--throttle-module <file URL of throttle.ts> --tenant <id> --budget-limit N
- * --budget-window-ms W`, which registers that tenant's process-wide request budget before the handler is
+ * --budget-window-ms W [--budget-follow-up-ms F]`, which registers that tenant's process-wide request budget before the handler is
  * imported (the handler's own default is 20 requests per 60 s; see `getTenantThrottle`), and
  * `--http-module <file URL of http.ts>` for the raw round trips. `--cold-event <JSON> --cold-app <id>`
  * invokes the handler once right after the import, before reporting ready.
@@ -24,7 +24,10 @@ import { measureBusyTime } from './intervals.ts';
 import { type ObservedExchange, startNetworkProbe } from './network-probe.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
-type GetTenantThrottle = (tenantId: string, options: { limit: number; windowMs: number }) => unknown;
+type GetTenantThrottle = (
+  tenantId: string,
+  options: { limit: number; windowMs: number; followUpMs?: number },
+) => unknown;
 interface HttpModule {
   createStoreDispatcher(): unknown;
   sendHttpRequest(
@@ -47,6 +50,7 @@ const { values: args } = parseArgs({
     tenant: { type: 'string' },
     'budget-limit': { type: 'string' },
     'budget-window-ms': { type: 'string' },
+    'budget-follow-up-ms': { type: 'string' },
     'cold-event': { type: 'string' },
     'cold-app': { type: 'string' },
   },
@@ -222,9 +226,11 @@ async function main(): Promise<void> {
     if (!isGetTenantThrottle(getTenantThrottle) || args.tenant === undefined) {
       throw new Error('--throttle-module must export getTenantThrottle, and --tenant is required with it');
     }
+    const followUpMs = args['budget-follow-up-ms'];
     getTenantThrottle(args.tenant, {
       limit: Number(args['budget-limit'] ?? '20'),
       windowMs: Number(args['budget-window-ms'] ?? '60000'),
+      ...(followUpMs === undefined ? {} : { followUpMs: Number(followUpMs) }),
     });
   }
 

@@ -12,7 +12,7 @@ import {
   type TableColumn,
 } from './format.ts';
 import type { SampleSummary } from './stats.ts';
-import type { StormResult } from './storm.ts';
+import { isStormPassed, type StormResult } from './storm.ts';
 import { computeFloorMs, computeWarmLimitMs, type TargetCheck } from './targets.ts';
 
 export interface BundleFigures {
@@ -418,44 +418,7 @@ export function renderReport(report: BenchReport): string {
     ].join('\n'),
   );
 
-  sections.push(
-    [
-      '### Alarm storm (one tenant, simulator throttle on)',
-      '',
-      formatTable(
-        [
-          left('scenario'),
-          right('apps'),
-          right('throttle (sim)'),
-          right('Lambda time'),
-          right('halted'),
-          right('failed'),
-          right('429s'),
-          right('Store calls admitted'),
-          right('last halt'),
-          right('total'),
-          left('all halted, none failed'),
-        ],
-        report.storms.map((storm) => [
-          storm.scenario.name,
-          String(storm.scenario.apps),
-          `${storm.scenario.limit} / ${formatMs(storm.scenario.windowMs)}`,
-          formatMs(storm.scenario.remainingMs),
-          String(storm.halted),
-          String(storm.failed),
-          String(storm.throttled429),
-          String(storm.storeRequestsAdmitted),
-          formatMs(storm.lastHaltMs),
-          formatMs(storm.totalMs),
-          `${formatVerdict(storm.halted === storm.scenario.apps && storm.failed === 0)}${
-            storm.failureCodes.length > 0 ? ` (${storm.failureCodes.join(', ')})` : ''
-          }`,
-        ]),
-      ),
-      '',
-      ...report.storms.map((storm) => `- ${storm.scenario.name}: ${storm.scenario.note}`),
-    ].join('\n'),
-  );
+  if (report.storms.length > 0) sections.push(renderStormSection(report.storms));
 
   sections.push(
     [
@@ -472,4 +435,51 @@ export function renderReport(report: BenchReport): string {
     sections.push(['### Anomalies', '', ...report.anomalies.map((line) => `- ${line}`)].join('\n'));
   }
   return `${sections.join('\n\n')}\n`;
+}
+
+/** The alarm storms as a Markdown section: the table, then what each scenario stands for. */
+export function renderStormSection(storms: readonly StormResult[]): string {
+  return [
+    '### Alarm storm (one tenant, simulator throttle on)',
+    '',
+    formatTable(
+      [
+        left('scenario'),
+        right('apps'),
+        right('events'),
+        right('throttle (sim and budget)'),
+        right('Lambda time'),
+        right('halted'),
+        right('already halted'),
+        right('failed'),
+        right('429s'),
+        right('Store calls admitted'),
+        right('first halt'),
+        right('last halt'),
+        right('total'),
+        left('all halted, none failed'),
+      ],
+      storms.map((storm) => [
+        storm.scenario.name,
+        String(storm.scenario.apps),
+        String(storm.events),
+        `${storm.scenario.limit} / ${formatMs(storm.scenario.windowMs)}`,
+        formatMs(storm.scenario.remainingMs),
+        String(storm.halted),
+        String(storm.alreadyHalted),
+        String(storm.failed),
+        String(storm.throttled429),
+        String(storm.storeRequestsAdmitted),
+        formatMs(storm.firstHaltMs),
+        formatMs(storm.lastHaltMs),
+        formatMs(storm.totalMs),
+        `${formatVerdict(isStormPassed(storm))}${
+          storm.failureCodes.length > 0 ? ` (${storm.failureCodes.join(', ')})` : ''
+        }`,
+      ]),
+    ),
+    '',
+    'Halt times are when the simulator answered the first and the last successful halt POST, from the first event sent.',
+    ...storms.map((storm) => `- ${storm.scenario.name}: ${storm.scenario.note}`),
+  ].join('\n');
 }

@@ -6,10 +6,11 @@
  * The budget is spent depth first: a halt that has started finishes before new work starts. Requests
  * have a priority (the halt POST first, then the rollout and submission reads, then the discovery of
  * apps and flights), a freed slot goes to the most important waiter (first come, first served within
- * a priority), and each app or flight discovered keeps room in the window for the two calls that
- * usually follow it (its rollout read and its halt). Without that room a storm is spent breadth
- * first: twenty alarms take a window's twenty slots with their first reads, and the first halt waits
- * two windows (two minutes at the Store's pace).
+ * a priority), and each app or flight discovered keeps room in the window, for a few seconds, for the
+ * two calls that usually follow it (its rollout read and its halt). Priorities alone would not do:
+ * when twenty apps are looked at at once, their twenty first reads all arrive before any follow-up
+ * and would take a window's twenty slots, and the first halt would wait two windows (two minutes at
+ * the Store's pace).
  */
 import { StoreApiError } from '../errors.ts';
 import { deadlineExceeded, deadlineOf, type Sleep, sleep } from './deadline.ts';
@@ -42,6 +43,14 @@ export interface ThrottleOptions {
    * window apart arrive inside one window at the server. @default 250
    */
   readonly marginMs?: number;
+  /**
+   * How long the room kept for a discovery's follow-ups lasts: long enough for the discovery's answer
+   * to come back and its follow-ups to ask (a few round trips, retries included), short enough that
+   * room kept for follow-ups that never come (no live rollout, a rollout already halted) is soon free
+   * again. A follow-up that asks later still goes before any discovery; it may just wait for a slot.
+   * At most the window (plus margin). @default 10_000
+   */
+  readonly followUpMs?: number;
   /** Clock, for tests. @default Date.now */
   readonly now?: () => number;
   /** Sleep, for tests. @default the real one */
@@ -79,7 +88,7 @@ interface Waiter {
   readonly refuse: (error: unknown) => void;
 }
 
-/** Room kept in the window for a follow-up of a discovery, until the discovery's slot frees. */
+/** Room kept in the window for a follow-up of a discovery, for a while (`followUpMs`). */
 interface Reservation {
   readonly priority: RequestPriority;
   readonly until: number;
@@ -101,6 +110,7 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   const limit = options.limit ?? 20;
   const windowMs = options.windowMs ?? 60_000;
   const spacingMs = windowMs + (options.marginMs ?? 250);
+  const roomMs = Math.max(0, Math.min(spacingMs, options.followUpMs ?? 10_000));
   const now = options.now ?? Date.now;
   const wait = options.sleep ?? sleep;
   if (!Number.isInteger(limit) || limit < 1)
@@ -137,7 +147,7 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
     let room = limit - window.grants.length - window.reservations.length;
     for (const followUp of FOLLOW_UPS) {
       if (room <= 0) break;
-      window.reservations.push({ priority: followUp, until: at + spacingMs });
+      window.reservations.push({ priority: followUp, until: at + roomMs });
       room -= 1;
     }
   };

@@ -132,6 +132,7 @@ describe('client-side throttle: the sliding window', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 1_500 }),
         fc.array(
           fc.record({
             gap: fc.integer({ min: 0, max: 400 }),
@@ -140,10 +141,10 @@ describe('client-side throttle: the sliding window', () => {
           }),
           { minLength: 1, maxLength: 40 },
         ),
-        async (limit, arrivals) => {
+        async (limit, followUpMs, arrivals) => {
           const windowMs = 1_000;
           const clock = fakeClock();
-          const throttle = createThrottle({ limit, windowMs, marginMs: 0, ...clock });
+          const throttle = createThrottle({ limit, windowMs, marginMs: 0, followUpMs, ...clock });
           // One sequence of events (arrivals and grants), to compare who came first.
           let events = 0;
           const requests = arrivals.map(({ priority, deadlineIn }) => ({
@@ -279,7 +280,7 @@ describe('client-side throttle: priorities (depth first)', () => {
     ).toBeUndefined();
   });
 
-  it('keeps room for the rollout read and the halt of a discovered app, and gives it back when they do not come', async () => {
+  it('keeps room for the rollout read and the halt of a discovered app', async () => {
     const clock = fakeClock();
     const throttle = createThrottle({ limit: 3, windowMs: 1_000, marginMs: 0, ...clock });
     const { grants, acquire, labels } = recordGrants(throttle, clock);
@@ -290,7 +291,7 @@ describe('client-side throttle: priorities (depth first)', () => {
     expect(labels()).toEqual(['discover A']);
     await acquire('read A', 'rollout');
     await acquire('halt A', 'halt');
-    // A is done within the window; B starts when A's discovery slot frees.
+    // A is done within the window; B starts when a slot frees.
     await clock.runUntil(() => grants.length === 4);
     await discoverB;
     expect(grants).toEqual([
@@ -299,12 +300,23 @@ describe('client-side throttle: priorities (depth first)', () => {
       { label: 'halt A', at: 0 },
       { label: 'discover B', at: 1_000 },
     ]);
+  });
 
-    // B's follow-ups never come (no live rollout): the room kept for them is free again when B's slot frees.
-    const discoverC = acquire('discover C', 'discovery');
-    await clock.runUntil(() => grants.length === 5);
-    await discoverC;
-    expect(grants[4]).toEqual({ label: 'discover C', at: 2_000 });
+  it('gives the room back after followUpMs when the follow-ups do not come (no live rollout)', async () => {
+    const clock = fakeClock();
+    const throttle = createThrottle({ limit: 3, windowMs: 1_000, marginMs: 0, followUpMs: 300, ...clock });
+    const { grants, acquire } = recordGrants(throttle, clock);
+    await acquire('discover A', 'discovery');
+    const discoverB = acquire('discover B', 'discovery');
+
+    await clock.runUntil(() => grants.length === 2);
+    await discoverB;
+
+    // Not at 1 000, when A's slot frees: at 300, when the room kept for A's follow-ups lapses.
+    expect(grants).toEqual([
+      { label: 'discover A', at: 0 },
+      { label: 'discover B', at: 300 },
+    ]);
   });
 
   it('lets a request use a free slot when no more important call needs the room', async () => {
