@@ -224,6 +224,10 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
       record(state, head.priority, at);
       head.grant();
     }
+    if (queue.length === 0) {
+      schedule(undefined);
+      return;
+    }
     const { slots, late } = project(at);
     for (const { waiter, slot } of late) refuseLate(waiter, slot, at, arriving);
     const first = queue[0];
@@ -256,6 +260,15 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
     acquire(signal, what, priority) {
       if (signal.aborted)
         return Promise.reject(deadlineExceeded(`waiting for a request slot for ${what}`, signal.reason));
+      if (queue.length === 0) {
+        // Nobody waits: the common case, decided without queueing.
+        const at = now();
+        expire(state, at);
+        if (mayGrant(state, RANK[priority])) {
+          record(state, priority, at);
+          return Promise.resolve();
+        }
+      }
       return new Promise<void>((resolve, reject) => {
         const onAbort = () => {
           remove(waiter);
