@@ -43,7 +43,7 @@ export interface StormScenario {
   /** The simulator's throttle; the source handler's client budget uses the same limit and window. */
   readonly limit: number;
   readonly windowMs: number;
-  /** The client budget's `followUpMs`, scaled like the window. @default the budget's own (10 s) */
+  /** The client budget's `followUpMs`, scaled like the window. @default the budget's own (5 s) */
   readonly followUpMs?: number;
   /** `context.getRemainingTimeInMillis()` at the start of each invocation (the deployed function has 300 s). */
   readonly remainingMs: number;

@@ -7,7 +7,8 @@
  * have a priority (the halt POST first, then the rollout and submission reads, then the discovery of
  * apps and flights), a freed slot goes to the most important waiter (first come, first served within
  * a priority), and each app or flight discovered keeps room in the window, for a few seconds, for the
- * two calls that usually follow it (its rollout read and its halt). Priorities alone would not do:
+ * two calls that usually follow it (its rollout read and its halt): later discoveries may not take
+ * that room, the follow-ups (and any other rollout read or halt) may. Priorities alone would not do:
  * when twenty apps are looked at at once, their twenty first reads all arrive before any follow-up
  * and would take a window's twenty slots, and the first halt would wait two windows (two minutes at
  * the Store's pace).
@@ -47,8 +48,9 @@ export interface ThrottleOptions {
    * How long the room kept for a discovery's follow-ups lasts: long enough for the discovery's answer
    * to come back and its follow-ups to ask (a few round trips, retries included), short enough that
    * room kept for follow-ups that never come (no live rollout, a rollout already halted) is soon free
-   * again. A follow-up that asks later still goes before any discovery; it may just wait for a slot.
-   * At most the window (plus margin). @default 10_000
+   * again (a read-only client such as the self-check, which never halts, may set 0). A follow-up
+   * that asks later still goes before any discovery; it may just wait for a slot. At most the window
+   * (plus margin). @default 5_000
    */
   readonly followUpMs?: number;
   /** Clock, for tests. @default Date.now */
@@ -66,10 +68,11 @@ export interface RequestBudget {
    * Rejects with a retryable `StoreApiError` (`STORE_BUDGET_EXHAUSTED`) as soon as the request's slot
    * is known to come after the signal's deadline (see `deadlineOf`): at once when it comes late
    * already, or later, while it waits, when more important requests arrive and push it past the
-   * deadline. The slot of a waiting request is projected from the requests waiting now; requests
-   * that arrive later, or room kept for a follow-up that never comes, can only make it later, so a
-   * request is never refused while it could still make its deadline as things stand. A signal with
-   * no known deadline is never refused this way. Rejects with `DeadlineExceededError` when the signal
+   * deadline. The slot of a waiting request is projected from the window and the requests waiting
+   * now; requests that arrive later (more important ones, or follow-ups that take the room kept for
+   * them and then hold their slot a whole window) can only make it later, so a request is refused
+   * only when, as things stand, it cannot make its deadline. A signal with no known deadline is never
+   * refused this way. Rejects with `DeadlineExceededError` when the signal
    * aborts while the request waits (its place goes to the next waiter).
    *
    * @param what the request, for the error ("GET applications/9NBLGGH4R315")
@@ -110,7 +113,7 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   const limit = options.limit ?? 20;
   const windowMs = options.windowMs ?? 60_000;
   const spacingMs = windowMs + (options.marginMs ?? 250);
-  const roomMs = Math.max(0, Math.min(spacingMs, options.followUpMs ?? 10_000));
+  const roomMs = Math.max(0, Math.min(spacingMs, options.followUpMs ?? 5_000));
   const now = options.now ?? Date.now;
   const wait = options.sleep ?? sleep;
   if (!Number.isInteger(limit) || limit < 1)
@@ -130,10 +133,14 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
       window.reservations.shift();
   };
 
-  /** Whether a request of `rank` may go out now: a free slot beyond the room kept for more important calls. */
+  /**
+   * Whether a request of `rank` may go out now: a free slot, beyond the room kept for follow-ups if
+   * it is a discovery. (The conditions nest: whatever lets a discovery out lets a read or a halt out,
+   * so the queue is served strictly in order.)
+   */
   const mayGrant = (window: WindowState, rank: number) => {
     const free = limit - window.grants.length;
-    const kept = window.reservations.filter((reservation) => RANK[reservation.priority] < rank).length;
+    const kept = rank === RANK.discovery ? window.reservations.length : 0;
     return free - kept >= 1;
   };
 

@@ -18,7 +18,7 @@ function passingStorm(overrides: Partial<StormResult> = {}): StormResult {
       deliveries: 2,
       limit: 20,
       windowMs: 6_000,
-      followUpMs: 1_000,
+      followUpMs: 500,
       remainingMs: 30_000,
       note: 'what it stands for',
     },

@@ -319,15 +319,15 @@ describe('client-side throttle: priorities (depth first)', () => {
     ]);
   });
 
-  it('lets a request use a free slot when no more important call needs the room', async () => {
+  it('keeps only discoveries out of the room: any rollout read or halt may use it', async () => {
     const clock = fakeClock();
     const throttle = createThrottle({ limit: 3, windowMs: 1_000, marginMs: 0, ...clock });
     const { acquire, labels } = recordGrants(throttle, clock);
     await acquire('discover A', 'discovery');
-    // The room kept is for a rollout read and a halt: both may take it, even if not A's own.
+    // A's rollout read, then a read nobody kept room for (a read-only client never halts): both go.
+    await acquire('read A', 'rollout');
     await acquire('read X', 'rollout');
-    await acquire('halt Y', 'halt');
-    expect(labels()).toEqual(['discover A', 'read X', 'halt Y']);
+    expect(labels()).toEqual(['discover A', 'read A', 'read X']);
   });
 
   it('keeps no room when a window cannot hold the three calls of an app', async () => {
