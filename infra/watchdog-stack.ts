@@ -80,7 +80,8 @@ export class WatchdogStack extends Stack {
     for (const alarm of this.watchedAlarms.alarms) this.intake.addAlarm(alarm);
 
     this.selfAlarms = new SelfAlarms(this, 'SelfAlarms', { notifications: this.notifications });
-    this.selfAlarms.watchFunction(this.haltRollout, 'halt-rollout');
+    // Reserved concurrency throttles duplicates and storms by design; the backlog alarms watch instead.
+    this.selfAlarms.watchFunction(this.haltRollout, 'halt-rollout', { throttlesExpected: true });
     this.selfAlarms.watchQueue(
       'intake-dead-letters',
       this.intake.deadLetterQueue,

@@ -23,7 +23,7 @@ import { createObservability, recordRun } from '../commons/observability.ts';
 import { createStoreAccess } from '../commons/store/store-access.ts';
 import { budgetFromRemaining, handleWatchdogEvent, type WatchdogPorts } from './watchdog.ts';
 
-/** Used when the invocation has no Lambda context (a local call); the deployed function has 60 s. */
+/** Used when the invocation has no Lambda context (a local call); the deployed function has 300 s. */
 const DEFAULT_REMAINING_MS = 60_000;
 /** Bound on the early fetch during init (the Lambda init phase is limited to 10 s). */
 const PREFETCH_TIMEOUT_MS = 5_000;

@@ -75,7 +75,8 @@ function wire(): Wiring {
         logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
           error: describeError(error),
         }),
-      throttle: { limit: SELF_CHECK_STORE_REQUESTS_PER_MINUTE },
+      // It never halts, so it keeps no room for follow-up halts in the budget.
+      throttle: { limit: SELF_CHECK_STORE_REQUESTS_PER_MINUTE, followUpMs: 0 },
     });
     // Only reads: the rollout port's halt is not handed over.
     return {

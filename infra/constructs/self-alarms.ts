@@ -1,5 +1,5 @@
 /**
- * Watching the watchdog: alarms on its functions' errors and throttles and on the depth of every queue
+ * Watching the watchdog: alarms on its functions' errors, throttles and event backlog, and on the depth of every queue
  * where an undelivered or failed alarm event waits for a person. They notify the notification topic.
  */
 import { Duration, Stack, Token } from 'aws-cdk-lib';
@@ -37,19 +37,48 @@ export class SelfAlarms extends Construct {
   }
 
   /**
-   * Alarms on any error or throttle of `fn`, and on its failure queue holding a message.
+   * Alarms on any error of `fn`, on its failure queue holding a message, and on its asynchronous
+   * event queue: an event dropped, or one waiting longer than `maxEventWait`. Throttles alarm only when
+   * they are not expected: a function with reserved concurrency (halt-rollout has 1, so that one
+   * process's request budget is the tenant's) is throttled by design whenever two events arrive
+   * together (every alarm the stack creates arrives twice, by SNS and EventBridge), and Lambda's
+   * asynchronous queue retries them.
    * @param label short kebab-case name of the function in alarm names, e.g. `halt-rollout`
    */
-  watchFunction(fn: WatchdogFunction, label: string): void {
+  watchFunction(
+    fn: WatchdogFunction,
+    label: string,
+    options: {
+      /** Throttles are expected (reserved concurrency). @default false */
+      readonly throttlesExpected?: boolean;
+      /** How long an event may wait in the asynchronous queue before people are told. @default 10 minutes */
+      readonly maxEventWait?: Duration;
+    } = {},
+  ): void {
     const period = Duration.minutes(1);
     this.addAlarm(`${label}-errors`, {
       description: `The ${label} function failed. The event is retried, then kept in its failure queue; see its logs.`,
       metric: fn.function.metricErrors({ period, statistic: 'Sum' }),
     });
-    this.addAlarm(`${label}-throttles`, {
-      description: `The ${label} function was throttled: check the account's Lambda concurrency.`,
-      metric: fn.function.metricThrottles({ period, statistic: 'Sum' }),
+    if (options.throttlesExpected !== true) {
+      this.addAlarm(`${label}-throttles`, {
+        description: `The ${label} function was throttled: check the account's Lambda concurrency.`,
+        metric: fn.function.metricThrottles({ period, statistic: 'Sum' }),
+      });
+    }
+    this.addAlarm(`${label}-events-dropped`, {
+      description: `Lambda dropped an event of the ${label} function (too old, or retries exhausted while throttled): check the rollouts by hand.`,
+      metric: fn.function.metric('AsyncEventsDropped', { period, statistic: 'Sum' }),
     });
+    const maxEventWait = options.maxEventWait ?? Duration.minutes(10);
+    this.addAlarm(
+      `${label}-events-waiting`,
+      {
+        description: `An event of the ${label} function has waited more than ${maxEventWait.toHumanString()} in Lambda's asynchronous queue: the watchdog is behind (a storm, or a stuck invocation).`,
+        metric: fn.function.metric('AsyncEventAge', { period, statistic: 'Maximum' }),
+      },
+      maxEventWait.toMilliseconds(),
+    );
     this.watchQueue(
       `${label}-failures`,
       fn.failureQueue,
@@ -68,12 +97,12 @@ export class SelfAlarms extends Construct {
     });
   }
 
-  private addAlarm(label: string, options: { description: string; metric: IMetric }): void {
+  private addAlarm(label: string, options: { description: string; metric: IMetric }, threshold = 0): void {
     const alarm = new Alarm(this, label, {
       alarmName: `${this.prefix}-${label}`,
       alarmDescription: options.description,
       metric: options.metric,
-      threshold: 0,
+      threshold,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,

@@ -391,32 +391,35 @@ describe('the stack with the config shipped in cdk.json', () => {
     });
   });
 
-  it('watches the watchdog: errors, throttles and both queues alarm to the notification topic', () => {
+  it('watches the watchdog: errors, its event backlog and both queues alarm to the notification topic', () => {
     const notify = [stack.resolve(stack.notifications.topic.topicArn)];
-    const expectations = [
-      ['StoreRolloutWatchdog-halt-rollout-errors', 'AWS/Lambda', 'Errors', 'Sum'],
-      ['StoreRolloutWatchdog-halt-rollout-throttles', 'AWS/Lambda', 'Throttles', 'Sum'],
+    const expectations: [string, string, string, string, number][] = [
+      ['StoreRolloutWatchdog-halt-rollout-errors', 'AWS/Lambda', 'Errors', 'Sum', 0],
+      ['StoreRolloutWatchdog-halt-rollout-events-dropped', 'AWS/Lambda', 'AsyncEventsDropped', 'Sum', 0],
+      ['StoreRolloutWatchdog-halt-rollout-events-waiting', 'AWS/Lambda', 'AsyncEventAge', 'Maximum', 600_000],
       [
         'StoreRolloutWatchdog-halt-rollout-failures',
         'AWS/SQS',
         'ApproximateNumberOfMessagesVisible',
         'Maximum',
+        0,
       ],
       [
         'StoreRolloutWatchdog-intake-dead-letters',
         'AWS/SQS',
         'ApproximateNumberOfMessagesVisible',
         'Maximum',
+        0,
       ],
     ];
-    for (const [name, namespace, metric, statistic] of expectations) {
+    for (const [name, namespace, metric, statistic, threshold] of expectations) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: name,
         Namespace: namespace,
         MetricName: metric,
         Statistic: statistic,
         ComparisonOperator: 'GreaterThanThreshold',
-        Threshold: 0,
+        Threshold: threshold,
         TreatMissingData: 'notBreaching',
         AlarmActions: notify,
       });
@@ -429,6 +432,10 @@ describe('the stack with the config shipped in cdk.json', () => {
       AlarmName: 'StoreRolloutWatchdog-intake-dead-letters',
       Dimensions: [{ Name: 'QueueName', Value: stack.resolve(stack.intake.deadLetterQueue.queueName) }],
     });
+    // Reserved concurrency 1 throttles duplicate deliveries by design: no throttle alarm to page people.
+    expect(
+      template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Throttles' } }),
+    ).toEqual({});
   });
 
   it('exports the notification topic, and subscribes no e-mail address unless configured', () => {
