@@ -240,31 +240,16 @@ async function checkAlarms(app: WatchedApp, inCloudWatch: boolean): Promise<Dril
 }
 
 /** The names among `names` that exist in CloudWatch (metric or composite alarms). */
-async function describeExistingAlarms(names: readonly string[]): Promise<Set<string>> {
+async function describeExistingAlarms(names: readonly string[]): Promise<ReadonlySet<string>> {
   // Loaded only for --check-alarms: the SDK is the slowest import of the CLI.
-  const { CloudWatchClient, DescribeAlarmsCommand } = await import('@aws-sdk/client-cloudwatch');
+  const [{ CloudWatchClient }, { createAlarmLookup, describeAlarmsPageWith }] = await Promise.all([
+    import('@aws-sdk/client-cloudwatch'),
+    import('../../functions/commons/aws/alarms.ts'),
+  ]);
   const client = new CloudWatchClient({});
-  const existing = new Set<string>();
   try {
-    // DescribeAlarms takes at most 100 names per call.
-    for (let start = 0; start < names.length; start += 100) {
-      let nextToken: string | undefined;
-      do {
-        const output = await client.send(
-          new DescribeAlarmsCommand({
-            AlarmNames: names.slice(start, start + 100),
-            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
-            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-          }),
-          { abortSignal: AbortSignal.timeout(COMMAND_TIMEOUT_MS) },
-        );
-        for (const alarm of [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])]) {
-          if (alarm.AlarmName !== undefined) existing.add(alarm.AlarmName);
-        }
-        nextToken = output.NextToken;
-      } while (nextToken !== undefined);
-    }
-    return existing;
+    const lookup = createAlarmLookup(describeAlarmsPageWith(client, true));
+    return await lookup(names, AbortSignal.timeout(COMMAND_TIMEOUT_MS));
   } finally {
     client.destroy();
   }

@@ -16,13 +16,13 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
+import { createAlarmLookup, describeAlarmsPageWith } from '../commons/aws/alarms.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { describeError } from '../commons/errors.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
 import { createStoreDispatcher } from '../commons/store/http.ts';
 import { createStoreAccess } from '../commons/store/store-access.ts';
-import { createAlarmLookup, describeAlarmsPageWith } from './alarms.ts';
 import { runSelfCheck, SelfCheckFailedError, type SelfCheckPorts, type SelfCheckReport } from './checks.ts';
 import {
   parseSelfCheckEnvironment,

@@ -2,12 +2,12 @@
  * Which watched alarms exist: CloudWatch `DescribeAlarms` by name, at most 100 names a request (the
  * API's limit on `AlarmNames`), following `NextToken` until the last page.
  *
- * Only metric alarms are asked for (the API's default): the function's permission names each watched
+ * The self-check asks for metric alarms only (the API's default): its permission names each watched
  * alarm's ARN, and CloudWatch returns composite alarms only to a caller allowed on `*`
- * [API_DescribeAlarms].
+ * [API_DescribeAlarms]. The operator CLI, with a person's credentials, asks for both.
  */
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { WatchdogError } from '../commons/errors.ts';
+import { WatchdogError } from '../errors.ts';
 
 /** `DescribeAlarms` accepts at most this many `AlarmNames`, and returns at most this many records a page. */
 export const MAX_ALARM_NAMES_PER_REQUEST = 100;
@@ -31,14 +31,21 @@ export type DescribeAlarmsPageFn = (
   signal: AbortSignal,
 ) => Promise<DescribeAlarmsPage>;
 
-/** `DescribeAlarms` over a real client (metric alarms only: see the module comment). */
-export function describeAlarmsPageWith(client: CloudWatchClient): DescribeAlarmsPageFn {
+/**
+ * `DescribeAlarms` over a real client.
+ * @param includeComposite ask for composite alarms too (needs `cloudwatch:DescribeAlarms` on `*`). @default false
+ */
+export function describeAlarmsPageWith(
+  client: CloudWatchClient,
+  includeComposite = false,
+): DescribeAlarmsPageFn {
   return async (request, signal) => {
     const output = await client
       .send(
         new DescribeAlarmsCommand({
           AlarmNames: [...request.alarmNames],
           MaxRecords: request.maxRecords,
+          ...(includeComposite ? { AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] } : {}),
           ...(request.nextToken === undefined ? {} : { NextToken: request.nextToken }),
         }),
         { abortSignal: signal },
@@ -55,7 +62,7 @@ export function describeAlarmsPageWith(client: CloudWatchClient): DescribeAlarms
           },
         );
       });
-    const names = (output.MetricAlarms ?? []).flatMap((alarm) =>
+    const names = [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])].flatMap((alarm) =>
       alarm.AlarmName === undefined ? [] : [alarm.AlarmName],
     );
     return { alarmNames: names, ...(output.NextToken ? { nextToken: output.NextToken } : {}) };

@@ -10,9 +10,9 @@ import {
   type DescribeAlarmsPageFn,
   type DescribeAlarmsPageRequest,
   describeAlarmsPageWith,
-} from '../../../functions/self-check/alarms.ts';
-import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
-import { putAlarm } from './self-check-harness.ts';
+} from '../../../../functions/commons/aws/alarms.ts';
+import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../../support/aws.ts';
+import { putAlarm } from '../../self-check/self-check-harness.ts';
 
 /**
  * `DescribeAlarms` as AWS documents it: at most 100 names, at most `MaxRecords` alarms a page, and a
