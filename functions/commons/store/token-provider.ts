@@ -120,7 +120,6 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   const renewBeforeMs = options.renewBeforeMs ?? 300_000;
   const authority = options.authority.replace(/\/+$/, '');
   let cached: { token: AccessToken; renewAt: number } | undefined;
-  let inFlight: Promise<AccessToken> | undefined;
 
   const requestToken = (credentials: ClientCredentials, signal: AbortSignal) => {
     const what = `POST ${credentials.tenantId}/oauth2/token`;
@@ -177,11 +176,14 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     }
   };
 
-  return {
-    async getToken(signal) {
-      if (cached !== undefined && environment.now() < cached.renewAt) return cached.token;
-      // The first caller's signal governs the shared request; in the Lambda all callers share one deadline.
-      inFlight ??= fetchToken(signal)
+  /** The token request under way, and the signal it runs under (its first caller's). */
+  let inFlight: { readonly token: Promise<AccessToken>; readonly signal: AbortSignal } | undefined;
+
+  const start = (signal: AbortSignal): { token: Promise<AccessToken>; signal: AbortSignal } => {
+    if (inFlight !== undefined && !inFlight.signal.aborted) return inFlight;
+    const request = {
+      signal,
+      token: fetchToken(signal)
         .then(({ token, lifetimeMs }) => {
           cached = {
             token,
@@ -190,9 +192,27 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
           return token;
         })
         .finally(() => {
-          inFlight = undefined;
-        });
-      return inFlight;
+          if (inFlight === request) inFlight = undefined;
+        }),
+    };
+    inFlight = request;
+    return request;
+  };
+
+  return {
+    async getToken(signal) {
+      if (cached !== undefined && environment.now() < cached.renewAt) return cached.token;
+      const shared = inFlight;
+      if (shared !== undefined) {
+        try {
+          return await shared.token;
+        } catch (error) {
+          // The shared request ran under another caller's signal (the init-phase warm-up's, say). When
+          // that caller gave up, this one still has time: ask again under its own signal.
+          if (!shared.signal.aborted || signal.aborted) throw error;
+        }
+      }
+      return start(signal).token;
     },
     invalidate(token) {
       if (cached?.token === token) cached = undefined;

@@ -218,6 +218,20 @@ describe('token provider', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('asks again under its own signal when the shared request it joined was given up by its first caller', async () => {
+    const simulator = await startSimulator();
+    simulator.control.hangNext({ match: { kind: 'token' } });
+    const { tokenProvider } = connect(simulator);
+
+    // The init-phase warm-up starts the request with a short signal; the invocation joins it with its own.
+    const warmUp = tokenProvider.getToken(createDeadline({ timeoutMs: 200 }));
+    const invocation = tokenProvider.getToken(roomySignal());
+
+    expect(await rejectionOf(warmUp)).toBeInstanceOf(DeadlineExceededError);
+    expect((await invocation).tenantId).toBe(SAMPLE_TENANT.tenantId);
+    expect(tokenRequests(simulator).map((request) => request.status)).toEqual([undefined, 200]);
+  });
+
   it('never shows the token when logged or serialized', () => {
     const token = new AccessToken('eyJ0eXAiOiJKV1QiLCJhbGciOi-secret-token', SAMPLE_TENANT.tenantId);
     expect(token.value).toBe('eyJ0eXAiOiJKV1QiLCJhbGciOi-secret-token');
