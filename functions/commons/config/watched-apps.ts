@@ -19,9 +19,14 @@ export const watchedAppSchema = z.strictObject({
   flights: z.optional(
     z.union([
       z.literal('all'),
-      z
-        .array(z.string().check(z.regex(FLIGHT_ID_PATTERN, 'must be a flight ID (a GUID)')))
-        .check(z.minLength(1, 'must list at least one flight ID, or be "all", or be left out')),
+      z.array(z.string().check(z.regex(FLIGHT_ID_PATTERN, 'must be a flight ID (a GUID)'))).check(
+        z.minLength(1, 'must list at least one flight ID, or be "all", or be left out'),
+        // Each flight is examined (and halted) once: a repeated ID would send two halts at once.
+        z.refine(
+          (ids) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length,
+          'lists a flight ID twice',
+        ),
+      ),
     ]),
   ),
   mode: z._default(z.enum(['enforce', 'dry-run']), 'enforce'),

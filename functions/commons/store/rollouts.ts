@@ -132,8 +132,10 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
         const message = `the package flights of ${applicationId} could not be listed`;
         return [{ state: 'failed', applicationId, error: addContext(error, message) }];
       }
+      // Paging can repeat a flight when the list changes between pages: examine (and halt) each once.
+      const unique = [...new Map(listed.map((flight) => [flight.flightId.toLowerCase(), flight])).values()];
       return Promise.all(
-        listed.map((flight) =>
+        unique.map((flight) =>
           examine(
             { applicationId, flightId: flight.flightId },
             flight.lastPublishedFlightSubmission,

@@ -24,6 +24,13 @@ describe('WATCHDOG_APPS schema', () => {
     expect(errorsOf([{ applicationId: '9NBLGGH4R315', alarm: 'x' }])).toMatch(/Unrecognized key/);
   });
 
+  it('rejects a flight listed twice (in any case), which would be halted twice at once', () => {
+    const flight = '43e448df-97c9-4a43-a0bc-2a445e736bcd';
+    expect(errorsOf([{ applicationId: '9NBLGGH4R315', flights: [flight, flight.toUpperCase()] }])).toMatch(
+      /WATCHDOG_APPS\[0\]\.flights: lists a flight ID twice/,
+    );
+  });
+
   it('rejects an empty list and duplicate apps', () => {
     expect(errorsOf([])).toMatch(/at least one app/);
     expect(errorsOf([{ applicationId: '9NBLGGH4R315' }, { applicationId: '9NBLGGH4R315' }])).toMatch(

@@ -245,6 +245,24 @@ describe('findLiveRollouts: package flights', () => {
     );
   });
 
+  it('examines a flight the listing repeats (pages shifting under it) only once', async () => {
+    const repeated = flight(FLIGHT_A, 'Insiders', [publishedSubmission(FLIGHT_A_SUB, 50)]);
+    const state = stateWith(
+      app(APP, [publishedSubmission(LAST, 20, FALLBACK)], { flights: [repeated, { ...repeated }] }),
+    );
+    const simulator = await startSimulator({ state });
+    const { rolloutPort } = connect(simulator);
+
+    const lookups = await rolloutPort.findLiveRollouts({ applicationId: APP, flights: 'all' }, roomySignal());
+
+    expect(lookups.map((lookup) => lookup.state)).toEqual(['in-progress', 'in-progress']);
+    expect(
+      storeCalls(simulator).filter((call) =>
+        call.endsWith(`/flights/${FLIGHT_A}/submissions/${FLIGHT_A_SUB}/packagerollout`),
+      ),
+    ).toHaveLength(1);
+  });
+
   it('follows @nextLink when the flights span several pages', async () => {
     const simulator = await startSimulator({ state: appWithTwoFlights() });
     const access = connect(simulator);
