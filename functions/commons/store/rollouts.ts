@@ -198,7 +198,14 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
           await client.haltPackageRollout(ref, signal);
           return { result: 'halted', ref, rollout: found.rollout };
         } catch (error) {
-          const ambiguous = isAmbiguousFailure(error);
+          // A success whose body could not be read may well have halted: read before anything else.
+          const unreadableSuccess =
+            error instanceof StoreApiError &&
+            error.code === STORE_ERROR_CODES.badResponse &&
+            error.status !== undefined &&
+            error.status >= 200 &&
+            error.status < 300;
+          const ambiguous = isAmbiguousFailure(error) || unreadableSuccess;
           const conflict = error instanceof StoreApiError && error.code === STORE_ERROR_CODES.conflict;
           if (!ambiguous && !conflict) throw error;
           mayHaveHalted ||= ambiguous;

@@ -236,6 +236,15 @@ describe('haltRollout', () => {
       (simulator: RunningSimulator) =>
         simulator.control.hangNext({ match: { kind: 'store', method: 'POST' } }),
     ],
+    [
+      'a 200 whose body is not a rollout',
+      (simulator: RunningSimulator) =>
+        simulator.control.failNext({
+          status: 200,
+          body: { unexpected: true },
+          match: { kind: 'store', method: 'POST' },
+        }),
+    ],
   ])('after %s that did not take effect, reads the state, then halts once more', async (_label, inject) => {
     const simulator = await startSimulator();
     const access = connect(simulator, { timeouts: { headersTimeoutMs: 300 } });
