@@ -4,12 +4,9 @@
  * variable and what was expected; it never echoes a value that could be long or sensitive.
  */
 import { ConfigurationError } from '../errors.ts';
+import { DEFAULT_AZURE_AD_AUTHORITY } from '../store/store-access.ts';
+import { DEFAULT_STORE_BASE_URL } from '../store/store-client.ts';
 import { formatIssues, type WatchedApp, watchedAppsSchema } from './watched-apps.ts';
-
-/** The documented default of `STORE_API_BASE_URL`. */
-export const DEFAULT_STORE_API_BASE_URL = 'https://manage.devcenter.microsoft.com/v1.0/my/';
-/** The documented default of `AZURE_AD_AUTHORITY`. */
-export const DEFAULT_AZURE_AD_AUTHORITY = 'https://login.microsoftonline.com';
 
 /** Hosts that may be reached over plain `http://` (local runs and tests only). */
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -28,7 +25,7 @@ export interface WatchdogConfig {
   readonly dryRun: boolean;
   /**
    * `STORE_API_BASE_URL`, always ending in `/` so relative paths resolve under it
-   * (`new URL('applications/…', base)`). @default DEFAULT_STORE_API_BASE_URL
+   * (`new URL('applications/…', base)`). @default DEFAULT_STORE_BASE_URL (Microsoft's)
    */
   readonly storeApiBaseUrl: string;
   /**
@@ -63,7 +60,7 @@ export function parseEnvironment(env: Env): WatchdogConfig {
   const apps = collect(() => parseWatchedApps(readRequired(env, 'WATCHDOG_APPS')));
   const dryRun = collect(() => parseBoolean(env, 'DRY_RUN', false));
   const storeApiBaseUrl = collect(() =>
-    withTrailingSlash(parseServiceUrl(env, 'STORE_API_BASE_URL', DEFAULT_STORE_API_BASE_URL)),
+    withTrailingSlash(parseServiceUrl(env, 'STORE_API_BASE_URL', DEFAULT_STORE_BASE_URL)),
   );
   const azureAdAuthority = collect(() =>
     withoutTrailingSlash(parseServiceUrl(env, 'AZURE_AD_AUTHORITY', DEFAULT_AZURE_AD_AUTHORITY)),

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_AZURE_AD_AUTHORITY,
-  DEFAULT_STORE_API_BASE_URL,
-  indexAppsByAlarm,
-  parseEnvironment,
-} from '../../../../functions/commons/config/env.ts';
+import { indexAppsByAlarm, parseEnvironment } from '../../../../functions/commons/config/env.ts';
 import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
 import { ConfigurationError } from '../../../../functions/commons/errors.ts';
 
@@ -47,8 +42,9 @@ describe('parseEnvironment', () => {
       },
     ]);
     expect(config.dryRun).toBe(false);
-    expect(config.storeApiBaseUrl).toBe(DEFAULT_STORE_API_BASE_URL);
-    expect(config.azureAdAuthority).toBe(DEFAULT_AZURE_AD_AUTHORITY);
+    // The documented defaults (lambda contract, "Environment").
+    expect(config.storeApiBaseUrl).toBe('https://manage.devcenter.microsoft.com/v1.0/my/');
+    expect(config.azureAdAuthority).toBe('https://login.microsoftonline.com');
   });
 
   it('indexes the apps by alarm name', () => {
