@@ -160,15 +160,13 @@ describeWithMoto(`halt-rollout handler: the Lambda contract${MOTO_SKIP_REASON}`,
     it.each([
       ['"dryRun": "false" (a string)', { applicationId: SAMPLE_APP_ID, dryRun: 'false' }],
       ['"dryRun": 0', { applicationId: SAMPLE_APP_ID, dryRun: 0 }],
-    ])('does not halt for a manual event with %s', async (_label, event) => {
+    ])('treats a manual event with %s as a dry run: only exactly false enforces', async (_label, event) => {
       const harness = await watchdog();
 
       const { result, error } = await harness.invoke(event);
 
-      // Either rejected as malformed or treated as a dry run: never a halt.
-      expect(result?.targets.every((target) => target.result === 'would-halt') ?? error !== undefined).toBe(
-        true,
-      );
+      expect(error).toBeUndefined();
+      expect(result?.targets.map((target) => target.result)).toEqual(['would-halt', 'would-halt']);
       expect(harness.simulator.control.effectiveHalts).toBe(0);
     });
 
