@@ -3,8 +3,8 @@
  * `createStoreAccess`) and the words for a rollout's state.
  */
 import { safeError } from '../functions/commons/domain/decide.ts';
+import { assertApplicationId, assertFlightId } from '../functions/commons/domain/ids.ts';
 import type { RolloutLookup } from '../functions/commons/domain/ports.ts';
-import { assertApplicationId, assertFlightId } from '../functions/commons/store/ids.ts';
 import { createStoreAccess, type StoreAccess } from '../functions/commons/store/store-access.ts';
 import type { CliConfig, ConfigOptions } from './config.ts';
 import { type CliCredentials, resolveCliCredentials } from './credentials.ts';

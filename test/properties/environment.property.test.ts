@@ -7,8 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseEnvironment, type WatchdogConfig } from '../../functions/commons/config/env.ts';
+import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN } from '../../functions/commons/domain/ids.ts';
 import { ConfigurationError } from '../../functions/commons/errors.ts';
-import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN } from '../../functions/commons/store/ids.ts';
 import {
   anyJson,
   isClearError,

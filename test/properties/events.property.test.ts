@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ALARM_STATES, type Intake, parseEvent } from '../../functions/commons/domain/events.ts';
+import { APPLICATION_ID_PATTERN } from '../../functions/commons/domain/ids.ts';
 import { BadInputError } from '../../functions/commons/errors.ts';
-import { APPLICATION_ID_PATTERN } from '../../functions/commons/store/ids.ts';
 import { EVENT_FIXTURES, type EventFixtureName, loadEventFixture } from '../fixtures/events/load.ts';
 import {
   anyJson,

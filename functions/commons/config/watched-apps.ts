@@ -2,7 +2,7 @@
  * The schema of `WATCHDOG_APPS` (see the Lambda contract). The CDK stack validates its config with the
  * same schema at synth time, so a bad config fails `cdk synth`, not the first alarm.
  */
-import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN } from '../store/ids.ts';
+import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN } from '../domain/ids.ts';
 import * as z from '../validation.ts';
 
 export const watchedAppSchema = z.strictObject({

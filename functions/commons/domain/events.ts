@@ -12,8 +12,8 @@
  */
 import { formatIssues } from '../config/watched-apps.ts';
 import { BadInputError } from '../errors.ts';
-import { assertApplicationId } from '../store/ids.ts';
 import * as z from '../validation.ts';
+import { assertApplicationId } from './ids.ts';
 
 /** The states of a CloudWatch alarm. */
 export const ALARM_STATES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;

@@ -2,7 +2,7 @@
  * What the decision logic needs from the outside world, as plain types. The Store adapter
  * (`functions/commons/store/rollouts.ts`) implements the Store side; the handler wires them.
  */
-import type { PackageRollout, RolloutRef } from '../store/model.ts';
+import type { PackageRollout, RolloutRef } from './rollout.ts';
 
 /** The state of one rollout the watchdog examined (an app's main rollout or one package flight's). */
 export type RolloutLookup =

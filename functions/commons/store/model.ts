@@ -3,23 +3,22 @@
  * inside). Field names follow get-app-data.md and manage-app-submissions.md. Unknown fields are kept
  * out; optional references are optional (an app can lack either submission reference, get-all-apps.md).
  */
+import { type PackageRollout, ROLLOUT_STATUSES } from '../domain/rollout.ts';
 import * as z from '../validation.ts';
 
-export const ROLLOUT_STATUSES = [
-  'PackageRolloutNotStarted',
-  'PackageRolloutInProgress',
-  'PackageRolloutComplete',
-  'PackageRolloutStopped',
-] as const;
+export type { PackageRollout, PackageRolloutStatus, RolloutRef } from '../domain/rollout.ts';
+export { ROLLOUT_STATUSES } from '../domain/rollout.ts';
 
+/** The wire format of a rollout; what it parses to must be the domain's `PackageRollout`. */
 export const packageRolloutSchema = z.object({
   isPackageRollout: z.boolean(),
   packageRolloutPercentage: z.number().check(z.gte(0), z.lte(100)),
   packageRolloutStatus: z.enum(ROLLOUT_STATUSES),
   fallbackSubmissionId: z.string(),
 });
-export type PackageRollout = z.infer<typeof packageRolloutSchema>;
-export type PackageRolloutStatus = PackageRollout['packageRolloutStatus'];
+// A parsed rollout is the domain's rollout: a schema that drifts from it fails the type check here.
+export type ParsedRollout =
+  z.infer<typeof packageRolloutSchema> extends PackageRollout ? PackageRollout : never;
 
 export const submissionRefSchema = z.object({
   id: z.string().check(z.minLength(1)),
@@ -56,10 +55,3 @@ export const submissionSchema = z.object({
   status: z.string(),
 });
 export type Submission = z.infer<typeof submissionSchema>;
-
-/** Where a rollout lives: the main rollout of an app (no `flightId`) or a package flight's. */
-export interface RolloutRef {
-  readonly applicationId: string;
-  readonly flightId?: string;
-  readonly submissionId: string;
-}

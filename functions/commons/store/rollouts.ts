@@ -7,10 +7,11 @@
  * target only when it is itself `Published` with its rollout in progress (CONTRACT §4.5 step 4).
  * msstore-cli picks the pending one first, which can halt the wrong submission (CONTRACT §4.7).
  */
+
+import { assertApplicationId, assertFlightId } from '../domain/ids.ts';
 import type { FlightSelection, HaltOutcome, RolloutLookup, RolloutPort } from '../domain/ports.ts';
 import { StoreApiError, WatchdogError } from '../errors.ts';
 import { fitsBeforeDeadline } from './deadline.ts';
-import { assertApplicationId, assertFlightId } from './ids.ts';
 import type { PackageRollout, RolloutRef, SubmissionRef } from './model.ts';
 import {
   computeBackoffDelay,

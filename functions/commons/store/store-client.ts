@@ -8,10 +8,10 @@
  * - A 401 renews the token once and repeats the call once (tokens live 60 minutes, CONTRACT §1).
  */
 import type { Dispatcher } from 'undici';
+import { assertApplicationId, assertFlightId, assertSubmissionId } from '../domain/ids.ts';
 import { StoreApiError, WatchdogError } from '../errors.ts';
 import type * as z from '../validation.ts';
 import { classifyFailure, type HttpResponse, readHeader, sendHttpRequest } from './http.ts';
-import { assertApplicationId, assertFlightId, assertSubmissionId } from './ids.ts';
 import {
   type Application,
   applicationSchema,

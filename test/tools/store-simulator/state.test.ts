@@ -36,7 +36,7 @@ describe('Store simulator: state ownership', () => {
     const snapshot = simulator.control.snapshot();
     snapshot.apps.length = 0;
     const rollout = simulator.control.rollout(SAMPLE_APP_ID, SAMPLE_PUBLISHED_SUBMISSION_ID);
-    rollout.packageRolloutStatus = 'PackageRolloutStopped';
+    Object.assign(rollout, { packageRolloutStatus: 'PackageRolloutStopped' });
 
     expect(simulator.control.snapshot()).toEqual(sampleState());
   });

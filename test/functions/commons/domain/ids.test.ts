@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BadInputError } from '../../../../functions/commons/errors.ts';
 import {
   assertApplicationId,
   assertFlightId,
   assertSubmissionId,
-} from '../../../../functions/commons/store/ids.ts';
+} from '../../../../functions/commons/domain/ids.ts';
+import { BadInputError } from '../../../../functions/commons/errors.ts';
 
 describe('Store ID validation', () => {
   it('accepts well-formed IDs and returns them unchanged', () => {

@@ -1,6 +1,7 @@
 /**
- * Validation of Store identifiers before they go into a URL, so nothing can inject a path segment or a
- * query. IDs stay strings: submission IDs exceed 2^53.
+ * The Store's identifier rules, owned by the domain: an app, submission or flight ID is checked where it
+ * enters (an event, the config, a Store response) and before it goes into a URL, so nothing can inject a
+ * path segment or a query. IDs stay strings: submission IDs exceed 2^53.
  */
 import { BadInputError } from '../errors.ts';
 
