@@ -54,6 +54,7 @@ describe('the config shipped in cdk.json', () => {
         applicationId: '9NBLGGH4R315',
         name: 'Contoso Photos',
         alarmNames: ['contoso-photos-crash-rate'],
+        notifyAlarmNames: [],
         flights: 'all',
         mode: 'enforce',
       },
@@ -257,6 +258,7 @@ describe('deriveWatchedApps', () => {
       {
         applicationId: '9NBLGGH4R315',
         alarmNames: ['existing-crash-alarm', 'contoso-photos-crash-rate'],
+        notifyAlarmNames: [],
         flights: ['3d0f1e1b-5d6a-4b3e-9a4a-6f1f0f7f2a11'],
         mode: 'dry-run',
       },
@@ -264,6 +266,7 @@ describe('deriveWatchedApps', () => {
         applicationId: '9WZDNCRFJ3PS',
         name: 'Contoso Notes',
         alarmNames: ['contoso-photos-crash-rate'],
+        notifyAlarmNames: [],
         mode: 'enforce',
       },
     ]);

@@ -28,12 +28,14 @@ const PHOTOS: WatchedApp = {
   applicationId: '9NBLGGH4R315',
   name: 'Contoso Photos',
   alarmNames: ['photos-crash-rate', 'shared-crash-rate'],
+  notifyAlarmNames: [],
   flights: 'all',
   mode: 'enforce',
 };
 const NOTES: WatchedApp = {
   applicationId: '9NBLGGH29DM8',
   alarmNames: ['shared-crash-rate'],
+  notifyAlarmNames: [],
   mode: 'dry-run',
 };
 

@@ -29,10 +29,16 @@ const APPS: WatchedApp[] = [
     applicationId: '9NBLGGH4R315',
     name: 'Contoso Photos',
     alarmNames: ['contoso-photos-crash-rate', 'contoso-shared-sessions'],
+    notifyAlarmNames: [],
     flights: 'all',
     mode: 'enforce',
   },
-  { applicationId: '9NBLGGH29DM8', alarmNames: ['contoso-shared-sessions'], mode: 'dry-run' },
+  {
+    applicationId: '9NBLGGH29DM8',
+    alarmNames: ['contoso-shared-sessions'],
+    notifyAlarmNames: [],
+    mode: 'dry-run',
+  },
 ];
 const X_RAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 

@@ -38,6 +38,7 @@ describe('parseEnvironment', () => {
         applicationId: '9NBLGGH4R315',
         name: 'Contoso Photos',
         alarmNames: ['contoso-photos-crash-rate'],
+        notifyAlarmNames: [],
         mode: 'enforce',
       },
     ]);
@@ -154,6 +155,7 @@ describe('indexAppsByAlarm', () => {
   const app = (applicationId: string, alarmNames: string[]): WatchedApp => ({
     applicationId,
     alarmNames,
+    notifyAlarmNames: [],
     mode: 'enforce',
   });
 

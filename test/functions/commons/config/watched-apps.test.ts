@@ -10,7 +10,9 @@ function errorsOf(value: unknown): string {
 describe('WATCHDOG_APPS schema', () => {
   it('applies the documented defaults', () => {
     const apps = watchedAppsSchema.parse([{ applicationId: '9NBLGGH4R315' }]);
-    expect(apps).toEqual([{ applicationId: '9NBLGGH4R315', alarmNames: [], mode: 'enforce' }]);
+    expect(apps).toEqual([
+      { applicationId: '9NBLGGH4R315', alarmNames: [], notifyAlarmNames: [], mode: 'enforce' },
+    ]);
   });
 
   it('names the field that is wrong', () => {
@@ -28,6 +30,14 @@ describe('WATCHDOG_APPS schema', () => {
     const flight = '43e448df-97c9-4a43-a0bc-2a445e736bcd';
     expect(errorsOf([{ applicationId: '9NBLGGH4R315', flights: [flight, flight.toUpperCase()] }])).toMatch(
       /WATCHDOG_APPS\[0\]\.flights: lists a flight ID twice/,
+    );
+  });
+
+  it('rejects an alarm that is both halting and notify-only for the same app, naming WATCHDOG_APPS', () => {
+    expect(
+      errorsOf([{ applicationId: '9NBLGGH4R315', alarmNames: ['a', 'b'], notifyAlarmNames: ['c', 'b'] }]),
+    ).toBe(
+      'WATCHDOG_APPS[0].notifyAlarmNames[1]: "b" is also in alarmNames: an alarm either halts the app or only notifies',
     );
   });
 

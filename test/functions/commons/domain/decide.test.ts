@@ -26,6 +26,7 @@ const MUSIC: WatchedApp = {
   applicationId: '9WZDNCRFJ3TJ',
   name: 'Contoso Music',
   alarmNames: ['contoso-photos-crash-rate'],
+  notifyAlarmNames: [],
   mode: 'enforce',
 };
 

@@ -18,6 +18,7 @@ export const PHOTOS: WatchedApp = {
   applicationId: '9NBLGGH4R315',
   name: 'Contoso Photos',
   alarmNames: ['contoso-photos-crash-rate'],
+  notifyAlarmNames: [],
   flights: 'all',
   mode: 'enforce',
 };

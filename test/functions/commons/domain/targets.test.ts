@@ -18,18 +18,21 @@ const PHOTOS: WatchedApp = {
   applicationId: '9NBLGGH4R315',
   name: 'Contoso Photos',
   alarmNames: ['contoso-photos-crash-rate', 'contoso-shared-crash-rate'],
+  notifyAlarmNames: [],
   mode: 'enforce',
 };
 const MUSIC: WatchedApp = {
   applicationId: '9WZDNCRFJ3TJ',
   name: 'Contoso Music',
   alarmNames: ['contoso-shared-crash-rate'],
+  notifyAlarmNames: [],
   mode: 'enforce',
 };
 const VIDEO_DRY: WatchedApp = {
   applicationId: '9NBLGGH1Z6CV',
   name: 'Contoso Video',
   alarmNames: ['contoso-video-crash-rate'],
+  notifyAlarmNames: [],
   mode: 'dry-run',
 };
 
