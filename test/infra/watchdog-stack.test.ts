@@ -202,7 +202,7 @@ describe('the stack with the config shipped in cdk.json', () => {
     ]);
   });
 
-  it('grants no wildcard resource or action, except the acknowledged X-Ray actions (one per function) and the self-check\'s DescribeAlarms (composite alarms need *)', () => {
+  it("grants no wildcard resource or action, except the acknowledged X-Ray actions (one per function) and the self-check's DescribeAlarms (composite alarms need *)", () => {
     const statements = identityStatements(template);
 
     expect(statements.filter((s) => resourcesOf(s).includes('*')).map(actionsOf)).toEqual([

@@ -36,6 +36,8 @@ export interface CloudWatchStandInOptions {
   readonly history?: readonly StandInHistoryItem[];
   /** The most history items one page holds (AWS: `MaxRecords`, at most 100). @default 100 */
   readonly historyPageSize?: number;
+  /** Actions answered with AccessDenied, as for a caller without the permission. @default none */
+  readonly deniedActions?: readonly string[];
 }
 
 export interface StandInRequest {
@@ -154,6 +156,13 @@ export async function startCloudWatchStandIn(
         return;
       }
       requests.push({ action, body });
+      if (options.deniedActions?.includes(action)) {
+        reply(res, 400, {
+          __type: 'AccessDenied',
+          message: `User is not authorized to perform: cloudwatch:${action}`,
+        });
+        return;
+      }
       const handler = handlers[action];
       if (handler === undefined) {
         reply(res, 400, { __type: 'InvalidAction', message: `${action} is not served by this stand-in` });
