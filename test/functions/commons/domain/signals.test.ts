@@ -7,6 +7,7 @@ import type { WatchedApp } from '../../../../functions/commons/config/watched-ap
 import { runWatchdog } from '../../../../functions/commons/domain/decide.ts';
 import { childNames, parseEvent } from '../../../../functions/commons/domain/events.ts';
 import { buildNotification } from '../../../../functions/commons/domain/notification.ts';
+import { replayTransitions } from '../../../../functions/commons/domain/replay.ts';
 import { resolveTargets } from '../../../../functions/commons/domain/targets.ts';
 import { loadEventFixture } from '../../../fixtures/events/load.ts';
 import { configOf, fakeRollouts, inProgress, mainRef, PHOTOS } from './fake-rollouts.ts';
@@ -139,5 +140,61 @@ describe('buildNotification: signals', () => {
     expect(text).toContain(`"${WARNING}" [notify-only]`);
     expect(text).toMatch(/dry run because the alarm is notify-only for this app/);
     expect(text).toMatch(/move it from notifyAlarmNames to alarmNames/);
+  });
+});
+
+describe('replayTransitions', () => {
+  const transition = (alarmName: string, time: string, newState: 'ALARM' | 'OK' = 'ALARM') => ({
+    alarmName,
+    newState,
+    reason: `${alarmName} at ${time}`,
+    time,
+    source: 'eventbridge' as const,
+  });
+  const photos: WatchedApp = { ...PHOTOS, notifyAlarmNames: [WARNING] };
+  const music: WatchedApp = {
+    applicationId: '9WZDNCRFJ3TJ',
+    alarmNames: ['contoso-photos-crash-rate'],
+    notifyAlarmNames: [],
+    mode: 'dry-run',
+  };
+
+  it('decides each transition into ALARM oldest first, for each app it reaches, and leaves the others out', () => {
+    const report = replayTransitions(
+      [
+        transition('contoso-photos-crash-rate', '2026-11-20T09:31:07.582Z'),
+        transition('contoso-photos-crash-rate', '2026-11-20T09:45:00.000Z', 'OK'),
+        transition(WARNING, '2026-11-18T14:02:33.917Z'),
+        transition('unlisted', '2026-11-19T00:00:00.000Z'),
+      ],
+      configOf([photos, music]),
+    );
+
+    expect(
+      report.transitions.map((t) => [t.alarmName, t.decisions.map((d) => [d.applicationId, d.decision])]),
+    ).toEqual([
+      [WARNING, [['9NBLGGH4R315', 'would-halt']]],
+      ['unlisted', []],
+      [
+        'contoso-photos-crash-rate',
+        [
+          ['9NBLGGH4R315', 'halt'],
+          ['9WZDNCRFJ3TJ', 'would-halt'],
+        ],
+      ],
+    ]);
+    expect(report.transitions[0]?.decisions[0]?.dryRunCause).toBe('notify-only');
+    expect(report.transitions[1]?.ignored).toContain('unlisted');
+    expect(report.summary).toEqual({ halt: 1, wouldHalt: 2, ignored: 1 });
+  });
+
+  it('gives would-halt only under the global dry run', () => {
+    const report = replayTransitions(
+      [transition('contoso-photos-crash-rate', '2026-11-20T09:31:07Z')],
+      configOf([photos], true),
+    );
+
+    expect(report.summary).toEqual({ halt: 0, wouldHalt: 1, ignored: 0 });
+    expect(report.transitions[0]?.decisions[0]?.dryRunCause).toBe('global');
   });
 });
