@@ -16,6 +16,15 @@ import {
 } from '../functions/commons/config/watched-apps.ts';
 import { ConfigurationError } from '../functions/commons/errors.ts';
 import * as z from '../functions/commons/validation.ts';
+import {
+  alarmActionSchema,
+  alarmNameRefSchema,
+  checkSignals,
+  compositeSpecSchema,
+  createdAlarmSpecSchema,
+  type RateAlarmSpec,
+  splitAlarmNames,
+} from './alarm-config.ts';
 
 /** The context key that holds the config. */
 export const WATCHDOG_CONTEXT_KEY = 'watchdog';
@@ -42,6 +51,8 @@ const alarmNameSchema = z
  */
 export const alarmSpecSchema = z
   .strictObject({
+    /** A single-metric alarm; `"rate"` is the other kind (see `alarm-config.ts`). @default 'threshold' */
+    kind: z._default(z.literal('threshold'), 'threshold'),
     /** Alarm name; also what `WATCHDOG_APPS` and the EventBridge rule match on. */
     alarmName: alarmNameSchema,
     description: z.optional(z.string().check(z.maxLength(1024))),
@@ -97,6 +108,8 @@ export const alarmSpecSchema = z
     datapointsToAlarm: z.optional(z.int().check(z.gte(1))),
     /** Gaps in the metric (no sessions, no crashes) must not halt a rollout. */
     treatMissingData: z._default(z.enum(['notBreaching', 'breaching', 'ignore', 'missing']), 'notBreaching'),
+    /** Halt the app's rollouts, or only notify (a warning tier). @default 'halt' */
+    action: alarmActionSchema,
   })
   .check(
     z.superRefine((spec, ctx) => {
@@ -120,10 +133,16 @@ export const alarmSpecSchema = z
 /**
  * A watched app as configured: its `WATCHDOG_APPS` entry (`alarmNames` lists alarms that already
  * exist, or that another app's `alarms` creates) plus the alarms the stack creates for it. Strict, like
- * the entry it extends.
+ * the entry it extends. Built from the entry's fields because zod cannot overwrite keys of a schema with
+ * refinements; the entry's own check (an alarm in both lists) is `checkSignals`, over every source.
  */
-export const configuredAppSchema = z.extend(watchedAppSchema, {
-  alarms: z._default(z.array(alarmSpecSchema), []),
+export const configuredAppSchema = z.strictObject({
+  ...watchedAppSchema.shape,
+  /** Existing alarms: a name (halting) or `{ "alarmName": "…", "action": "notify" }`. */
+  alarmNames: z._default(z.array(alarmNameRefSchema), []),
+  alarms: z._default(z.array(createdAlarmSpecSchema(alarmSpecSchema)), []),
+  /** Composite alarms the stack creates (corroboration). */
+  composites: z._default(z.array(compositeSpecSchema), []),
 });
 
 const secretSchema = z
@@ -205,7 +224,10 @@ export const watchdogConfigSchema = z
           });
         }
         appIds.add(app.applicationId);
-        if (app.alarmNames.length === 0 && app.alarms.length === 0) {
+        if (
+          app.alarmNames.length + app.notifyAlarmNames.length + app.alarms.length + app.composites.length ===
+          0
+        ) {
           ctx.addIssue({
             code: 'custom',
             path: ['apps', a, 'alarms'],
@@ -226,6 +248,7 @@ export const watchdogConfigSchema = z
           }
         });
       });
+      for (const issue of checkSignals(config.apps)) ctx.addIssue({ code: 'custom', ...issue });
     }),
   );
 
@@ -233,8 +256,10 @@ export const watchdogConfigSchema = z
 export type WatchdogConfig = z.output<typeof watchdogConfigSchema>;
 /** The config as written in `cdk.json`. */
 export type WatchdogConfigInput = z.input<typeof watchdogConfigSchema>;
-/** A created-alarm spec, defaults applied. */
+/** A created single-metric (threshold) alarm spec, defaults applied. */
 export type AlarmSpec = z.output<typeof alarmSpecSchema>;
+/** Any alarm the stack creates from `alarms[]`: threshold or rate. */
+export type CreatedAlarmSpec = AlarmSpec | RateAlarmSpec;
 
 /**
  * Parses a `watchdog` config. Throws `ConfigurationError` (`INVALID_WATCHDOG_CONFIG`) listing every
@@ -289,19 +314,30 @@ export function loadWatchdogConfig(scope: Construct): WatchdogConfig {
  * without the stack-only fields. Checked with the function's own schema.
  */
 export function deriveWatchedApps(config: WatchdogConfig): WatchedApp[] {
-  const apps = config.apps.map(({ alarms, alarmNames, ...app }) => ({
-    ...app,
-    alarmNames: [...new Set([...alarmNames, ...alarms.map((spec) => spec.alarmName)])],
-  }));
+  const apps = config.apps.map((app) => {
+    const {
+      alarms: _alarms,
+      composites: _composites,
+      alarmNames: _names,
+      notifyAlarmNames: _notify,
+      ...rest
+    } = app;
+    return { ...rest, ...splitAlarmNames(app) };
+  });
   return watchedAppsSchema.parse(apps);
 }
 
-/** Every alarm name the watchdog listens to (existing and created), each once, in config order. */
+/**
+ * Every alarm name the watchdog listens to (existing and created, halting and notify-only), each once,
+ * in config order.
+ */
 export function listWatchedAlarmNames(config: WatchdogConfig): string[] {
-  return [...new Set(deriveWatchedApps(config).flatMap((app) => app.alarmNames))];
+  return [
+    ...new Set(deriveWatchedApps(config).flatMap((app) => [...app.alarmNames, ...app.notifyAlarmNames])),
+  ];
 }
 
-/** The alarms the stack creates, in config order. */
-export function listAlarmSpecs(config: WatchdogConfig): AlarmSpec[] {
+/** The alarms the stack creates from `alarms[]`, in config order. */
+export function listAlarmSpecs(config: WatchdogConfig): CreatedAlarmSpec[] {
   return config.apps.flatMap((app) => app.alarms);
 }

@@ -4,8 +4,10 @@
  */
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
 import { deriveWatchedApps, listWatchedAlarmNames, type WatchdogConfig } from './config.ts';
 import { AlarmIntake } from './constructs/alarm-intake.ts';
+import { CompositeAlarms } from './constructs/composite-alarms.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
 import { SelfCheck } from './constructs/self-check.ts';
@@ -43,6 +45,7 @@ export class WatchdogStack extends Stack {
   readonly credentials: StoreCredentials;
   readonly intake: AlarmIntake;
   readonly watchedAlarms: WatchedAlarms;
+  readonly compositeAlarms: CompositeAlarms;
   readonly selfAlarms: SelfAlarms;
   readonly selfCheck: SelfCheck;
 
@@ -77,7 +80,14 @@ export class WatchdogStack extends Stack {
       target: this.haltRollout,
       alarmNames: listWatchedAlarmNames(config),
     });
-    for (const alarm of this.watchedAlarms.alarms) this.intake.addAlarm(alarm);
+    this.compositeAlarms = new CompositeAlarms(this, 'CompositeAlarms', {
+      specs: config.apps.flatMap((app) =>
+        app.composites.map((spec) => ({ spec, appNames: appNamesWatching(watchedApps, spec.alarmName) })),
+      ),
+      created: this.watchedAlarms.byName,
+    });
+    for (const alarm of [...this.watchedAlarms.alarms, ...this.compositeAlarms.alarms])
+      this.intake.addAlarm(alarm);
 
     this.selfAlarms = new SelfAlarms(this, 'SelfAlarms', { notifications: this.notifications });
     // Reserved concurrency throttles duplicates and storms by design; the backlog alarms watch instead.
@@ -131,11 +141,15 @@ export class WatchdogStack extends Stack {
 function describeAlarmSpecs(config: WatchdogConfig): WatchedAlarmSpec[] {
   const watchedApps = deriveWatchedApps(config);
   return config.apps.flatMap((app) =>
-    app.alarms.map((spec) => ({
-      spec,
-      appNames: watchedApps
-        .filter((watched) => watched.alarmNames.includes(spec.alarmName))
-        .map((watched) => `${watched.name ?? watched.applicationId} (${watched.applicationId})`),
-    })),
+    app.alarms.map((spec) => ({ spec, appNames: appNamesWatching(watchedApps, spec.alarmName) })),
   );
+}
+
+/** Display names of the apps that list an alarm (halting or notify-only). */
+function appNamesWatching(watchedApps: readonly WatchedApp[], alarmName: string): string[] {
+  return watchedApps
+    .filter(
+      (watched) => watched.alarmNames.includes(alarmName) || watched.notifyAlarmNames.includes(alarmName),
+    )
+    .map((watched) => `${watched.name ?? watched.applicationId} (${watched.applicationId})`);
 }

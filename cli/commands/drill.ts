@@ -216,13 +216,17 @@ async function checkAlarms(app: WatchedApp, inCloudWatch: boolean): Promise<Dril
       fix: 'name its crash alarms in "alarmNames", or describe them in "alarms" for the stack to create, and deploy',
     };
   }
-  const names = app.alarmNames.join(', ');
+  // Notify-only alarms are the app's warning tier: they must exist too, though they never halt.
+  const watched = [...app.alarmNames, ...app.notifyAlarmNames];
+  const names = [...app.alarmNames, ...app.notifyAlarmNames.map((name) => `${name} (notify-only)`)].join(
+    ', ',
+  );
   if (!inCloudWatch) {
     return pass('alarms mapped', `${names} (in the config; add --check-alarms to check them in CloudWatch)`);
   }
   try {
-    const existing = await describeExistingAlarms(app.alarmNames);
-    const missing = app.alarmNames.filter((name) => !existing.has(name));
+    const existing = await describeExistingAlarms(watched);
+    const missing = watched.filter((name) => !existing.has(name));
     if (missing.length === 0) return pass('alarms mapped', `${names} (each exists in CloudWatch)`);
     return {
       name: 'alarms mapped',

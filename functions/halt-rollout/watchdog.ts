@@ -8,7 +8,7 @@ import { type DecisionLogger, runWatchdog, type WatchdogRun } from '../commons/d
 import { parseEvent } from '../commons/domain/events.ts';
 import { buildNotification, type Notification } from '../commons/domain/notification.ts';
 import type { RolloutPort } from '../commons/domain/ports.ts';
-import type { WatchdogResult } from '../commons/domain/results.ts';
+import type { TargetResult, WatchdogResult } from '../commons/domain/results.ts';
 import { type ActingPlan, resolveTargets } from '../commons/domain/targets.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
@@ -63,7 +63,7 @@ export class TargetsFailedError extends WatchdogError {
     super(
       'upstream',
       'TARGETS_FAILED',
-      `${failed} of ${report.result.targets.length} rollout(s) could not be handled; see the notification`,
+      `${failed} of ${report.result.targets.length} rollout(s) could not be handled: ${describeFailures(report.result.targets)}; see the notification`,
       {
         retryable: true,
       },
@@ -71,6 +71,28 @@ export class TargetsFailedError extends WatchdogError {
     this.name = 'TargetsFailedError';
     this.report = report;
   }
+}
+
+/** Longest list of causes in the error message; the notification and the result hold every one. */
+const MAX_FAILURE_CAUSES_LENGTH = 2000;
+
+/**
+ * The cause of each failed target, `code: message` (already safe: see `safeError`), grouped so a cause
+ * shared by every rollout (a malformed secret) is said once, with the rollouts it stopped.
+ */
+export function describeFailures(targets: readonly TargetResult[]): string {
+  const byCause = new Map<string, string[]>();
+  for (const target of targets) {
+    if (target.result !== 'failed') continue;
+    const cause =
+      target.error === undefined
+        ? 'UNKNOWN: no cause was recorded'
+        : `${target.error.code}: ${target.error.message}`;
+    const where = `${target.applicationId} ${target.flightId === undefined ? 'main rollout' : `flight ${target.flightId}`}`;
+    byCause.set(cause, [...(byCause.get(cause) ?? []), where]);
+  }
+  const text = [...byCause].map(([cause, where]) => `${where.join(', ')}: ${cause}`).join('; ');
+  return text.length > MAX_FAILURE_CAUSES_LENGTH ? `${text.slice(0, MAX_FAILURE_CAUSES_LENGTH - 1)}…` : text;
 }
 
 /**

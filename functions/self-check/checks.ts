@@ -253,7 +253,7 @@ async function checkAlarms(
 ): Promise<{ checks: CheckResult[]; looked: boolean }> {
   const watchers = new Map<string, string[]>();
   for (const app of apps) {
-    for (const alarmName of app.alarmNames) {
+    for (const alarmName of [...app.alarmNames, ...app.notifyAlarmNames]) {
       const names = watchers.get(alarmName) ?? [];
       if (!names.includes(labelOf(app))) names.push(labelOf(app));
       watchers.set(alarmName, names);
@@ -286,7 +286,7 @@ async function checkAlarms(
       check: 'alarm',
       subject: alarmName,
       status: 'FAIL',
-      reason: `no metric alarm named ${alarmName} exists in this account and Region (deleted or renamed?): it can no longer halt the rollout of ${watched}`,
+      reason: `no alarm (metric or composite) named ${alarmName} exists in this account and Region (deleted or renamed?): it can no longer halt the rollout of ${watched}`,
       fix: `Recreate the alarm, or list its new name in alarmNames of ${watched} in the watchdog config and redeploy.`,
       code: ALARM_MISSING,
     };

@@ -61,7 +61,7 @@ function wire(): Wiring {
   }
   // Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_REGION, ...).
   const secrets = new SecretsManagerClient({});
-  const describeAlarms = createAlarmLookup(describeAlarmsPageWith(new CloudWatchClient({})));
+  const describeAlarms = createAlarmLookup(describeAlarmsPageWith(new CloudWatchClient({}), true));
   const dispatcher: Dispatcher = createStoreDispatcher();
   const createPorts = (): SelfCheckPorts => {
     const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);

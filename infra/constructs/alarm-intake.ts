@@ -9,7 +9,7 @@
  * Whatever cannot be delivered to the function lands in one encrypted dead-letter queue.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
-import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -88,7 +88,7 @@ export class AlarmIntake extends Construct {
   }
 
   /** Makes a created alarm deliver to the function through the alarm topic (its alarm action). */
-  addAlarm(alarm: Alarm): void {
+  addAlarm(alarm: Alarm | CompositeAlarm): void {
     this.encrypted.notifyOnAlarm(alarm);
   }
 }

@@ -5,7 +5,7 @@
  * `aws:SourceAccount` and `aws:SourceArn`).
  */
 import { ArnFormat, Aws, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import { type Alarm, CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { type Alarm, CfnAlarm, CfnCompositeAlarm, type CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -46,7 +46,7 @@ export class EncryptedTopic extends Construct {
    * name, because referencing the alarm resource from the key policy would be a dependency cycle
    * (key → alarm → topic → key).
    */
-  notifyOnAlarm(alarm: Alarm): void {
+  notifyOnAlarm(alarm: Alarm | CompositeAlarm): void {
     if (this.alarmArns.length === 0) this.allowCloudWatchAlarms();
     this.alarmArns.push(
       Stack.of(this).formatArn({
@@ -89,9 +89,10 @@ export class EncryptedTopic extends Construct {
 }
 
 /** The literal `AlarmName` of an alarm created with an explicit name. */
-function literalAlarmName(alarm: Alarm): string {
+function literalAlarmName(alarm: Alarm | CompositeAlarm): string {
   const cfn = alarm.node.defaultChild;
-  const name = cfn instanceof CfnAlarm ? cfn.alarmName : undefined;
+  const name =
+    cfn instanceof CfnAlarm ? cfn.alarmName : cfn instanceof CfnCompositeAlarm ? cfn.alarmName : undefined;
   if (name === undefined || Token.isUnresolved(name)) {
     throw new Error(
       `${alarm.node.path}: give the alarm an explicit, literal alarmName to let it publish to a topic`,

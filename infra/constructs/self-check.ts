@@ -7,10 +7,12 @@
  * Two alarms notify people through the notification topic: the function failed (a check found a
  * problem; its log says which and how to fix it), and the function did not run for about two schedule
  * periods (the schedule was disabled or deleted, or Lambda never ran it). The function reads only:
- * the secret (exact ARN) and the watched alarms (`cloudwatch:DescribeAlarms` on their exact ARNs; the
- * action supports alarm-level resources, and only metric alarms are asked for, which need nothing wider).
+ * the secret (exact ARN) and the watched alarms (`cloudwatch:DescribeAlarms`, metric and composite).
+ * DescribeAlarms returns composite alarms only to a caller allowed on `*` (API reference, DescribeAlarms:
+ * "You can't return information about composite alarms if your cloudwatch:DescribeAlarms permission has
+ * a narrower scope"), so the grant is on `*`: a read of alarm configurations, nothing more.
  */
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -90,22 +92,16 @@ export class SelfCheck extends Construct {
     });
     props.credentials.grantReadTo(this.function);
 
-    const alarmNames = [...new Set(props.apps.flatMap((app) => app.alarmNames))];
-    if (alarmNames.length > 0) {
-      const stack = Stack.of(this);
+    const watchesAlarms = props.apps.some((app) => app.alarmNames.length + app.notifyAlarmNames.length > 0);
+    if (watchesAlarms) {
       this.function.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['cloudwatch:DescribeAlarms'],
-          resources: alarmNames.map((alarmName) =>
-            stack.formatArn({
-              service: 'cloudwatch',
-              resource: 'alarm',
-              resourceName: alarmName,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ),
-        }),
+        new PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }),
       );
+      Validations.of(this.function.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has no resource-level permissions; cloudwatch:DescribeAlarms returns composite alarms only when allowed on * (a read of alarm configurations).',
+      });
     }
 
     this.rule = new Rule(this, 'Schedule', {

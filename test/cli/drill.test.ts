@@ -7,6 +7,7 @@ import {
   SAMPLE_QUIET_APP_ID,
 } from '../../tools/store-simulator/sample-state.ts';
 import { describeWithMoto, motoClientConfig } from '../support/aws.ts';
+import { startCloudWatchStandIn } from '../support/cloudwatch-stand-in.ts';
 import { runCliCaptured, startCliStore } from './support.ts';
 
 /** The status and name of each step line, in order (`PASS  app configured ...`). */
@@ -188,6 +189,39 @@ describeWithMoto('store-watchdog drill --check-alarms (CloudWatch on moto)', () 
 
     expect(code).toBe(0);
     expect(stdout).toContain(`PASS  alarms mapped         ${alarm} (each exists in CloudWatch)`);
+  });
+
+  it('sees a composite alarm and a notify-only alarm of the app (CloudWatch stand-in: moto has no composite alarms)', async () => {
+    const { env } = await startCliStore();
+    const standIn = await startCloudWatchStandIn({
+      metricAlarms: ['contoso-photos-crash-rate'],
+      compositeAlarms: { 'contoso-photos-corroborated': 'ALARM("contoso-photos-crash-rate")' },
+    });
+    vi.stubEnv('AWS_ENDPOINT_URL_CLOUDWATCH', standIn.url);
+    const apps = [
+      {
+        applicationId: SAMPLE_APP_ID,
+        alarmNames: ['contoso-photos-corroborated'],
+        notifyAlarmNames: ['contoso-photos-crash-rate'],
+      },
+    ];
+
+    try {
+      const { code, stdout } = await runCliCaptured(['drill', '--app', SAMPLE_APP_ID, '--check-alarms'], {
+        ...env,
+        WATCHDOG_APPS: JSON.stringify(apps),
+      });
+
+      expect(code).toBe(0);
+      expect(stdout).toContain(
+        'PASS  alarms mapped         contoso-photos-corroborated, contoso-photos-crash-rate (notify-only) (each exists in CloudWatch)',
+      );
+      expect(standIn.requests.map((request) => request.body.AlarmTypes)).toEqual([
+        ['MetricAlarm', 'CompositeAlarm'],
+      ]);
+    } finally {
+      await standIn.close();
+    }
   });
 
   it('fails with the fix when an alarm of the app does not exist', async () => {

@@ -202,12 +202,13 @@ describe('the stack with the config shipped in cdk.json', () => {
     ]);
   });
 
-  it('grants no wildcard resource or action, except the acknowledged X-Ray actions (one per function)', () => {
+  it("grants no wildcard resource or action, except the acknowledged X-Ray actions (one per function) and the self-check's DescribeAlarms (composite alarms need *)", () => {
     const statements = identityStatements(template);
 
     expect(statements.filter((s) => resourcesOf(s).includes('*')).map(actionsOf)).toEqual([
       X_RAY_ACTIONS,
       X_RAY_ACTIONS,
+      ['cloudwatch:DescribeAlarms'],
     ]);
     expect(statements.flatMap(actionsOf).filter((action) => action.includes('*'))).toEqual([]);
   });

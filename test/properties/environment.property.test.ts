@@ -141,10 +141,11 @@ function expectContractConfig(config: WatchdogConfig): void {
     if (Array.isArray(app.flights))
       for (const flight of app.flights) expect(flight).toMatch(FLIGHT_ID_PATTERN);
     else expect([undefined, 'all']).toContain(app.flights);
-    for (const alarmName of app.alarmNames) expect(config.alarmIndex.get(alarmName)).toContain(app);
+    for (const alarmName of [...app.alarmNames, ...app.notifyAlarmNames])
+      expect(config.alarmIndex.get(alarmName)).toContain(app);
   }
   for (const [alarmName, apps] of config.alarmIndex) {
-    for (const app of apps) expect(app.alarmNames).toContain(alarmName);
+    for (const app of apps) expect([...app.alarmNames, ...app.notifyAlarmNames]).toContain(alarmName);
   }
   for (const value of [config.storeApiBaseUrl, config.azureAdAuthority]) {
     const parsed = new URL(value);

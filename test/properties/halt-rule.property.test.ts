@@ -38,11 +38,18 @@ const IN_PROGRESS: PackageRollout = {
 };
 
 // Configs: one to four listed apps, each with some alarms, flights and a mode, and the global DRY_RUN.
-const appArbitrary = fc.record({
-  alarmNames: fc.subarray([...ALARMS]),
-  flights: fc.constantFrom(undefined, 'all', [FLIGHT_A], [FLIGHT_A, FLIGHT_B]),
-  mode: fc.constantFrom('enforce', 'enforce', 'dry-run'),
-});
+// An alarm is either halting or notify-only for one app (notify-only alarms never halt).
+const appArbitrary = fc
+  .record({
+    alarmNames: fc.subarray([...ALARMS]),
+    notifyAlarmNames: fc.subarray([...ALARMS]),
+    flights: fc.constantFrom(undefined, 'all', [FLIGHT_A], [FLIGHT_A, FLIGHT_B]),
+    mode: fc.constantFrom('enforce', 'enforce', 'dry-run'),
+  })
+  .map((app) => ({
+    ...app,
+    notifyAlarmNames: app.notifyAlarmNames.filter((name) => !app.alarmNames.includes(name)),
+  }));
 const configs: fc.Arbitrary<WatchdogConfig> = fc
   .record({
     apps: fc.array(appArbitrary, { minLength: 1, maxLength: APP_IDS.length }),

@@ -2,9 +2,9 @@
  * Which watched alarms exist: CloudWatch `DescribeAlarms` by name, at most 100 names a request (the
  * API's limit on `AlarmNames`), following `NextToken` until the last page.
  *
- * The self-check asks for metric alarms only (the API's default): its permission names each watched
- * alarm's ARN, and CloudWatch returns composite alarms only to a caller allowed on `*`
- * [API_DescribeAlarms]. The operator CLI, with a person's credentials, asks for both.
+ * The self-check and the operator CLI ask for metric and composite alarms alike (a watched alarm may be
+ * either); CloudWatch returns composite alarms only to a caller allowed `cloudwatch:DescribeAlarms` on
+ * `*` [API_DescribeAlarms], which the self-check's role is.
  */
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { WatchdogError } from '../errors.ts';

@@ -19,7 +19,10 @@ export interface WatchdogConfig {
   readonly notificationTopicArn: string;
   /** `WATCHDOG_APPS`, validated, defaults applied. */
   readonly apps: readonly WatchedApp[];
-  /** Alarm name → the apps that list it (an alarm may watch several apps), in `WATCHDOG_APPS` order. */
+  /**
+   * Alarm name → the apps that list it, in `alarmNames` or `notifyAlarmNames` (an alarm may watch several
+   * apps), in `WATCHDOG_APPS` order.
+   */
   readonly alarmIndex: ReadonlyMap<string, readonly WatchedApp[]>;
   /** `DRY_RUN`: decide and notify, never halt. @default false */
   readonly dryRun: boolean;
@@ -90,13 +93,13 @@ export function parseEnvironment(env: Env): WatchdogConfig {
 }
 
 /**
- * Alarm name → the apps that list it, in the order of `apps`. An app that lists the same alarm twice
- * appears once.
+ * Alarm name → the apps that list it (halting or notify-only: target resolution tells them apart), in
+ * the order of `apps`. An app that lists the same alarm twice appears once.
  */
 export function indexAppsByAlarm(apps: readonly WatchedApp[]): ReadonlyMap<string, readonly WatchedApp[]> {
   const index = new Map<string, WatchedApp[]>();
   for (const app of apps) {
-    for (const alarmName of new Set(app.alarmNames)) {
+    for (const alarmName of new Set([...app.alarmNames, ...app.notifyAlarmNames])) {
       const listed = index.get(alarmName);
       if (listed === undefined) index.set(alarmName, [app]);
       else listed.push(app);

@@ -32,6 +32,16 @@ export interface AlarmTransition {
   readonly alarmArn?: string;
   /** How the alarm reached the watchdog. */
   readonly source: 'sns' | 'eventbridge';
+  /** Set for a composite alarm: its rule and the children whose state change set it off. */
+  readonly composite?: CompositeDetail;
+}
+
+/** What a composite alarm's event says beyond a metric alarm's (see the Lambda contract, "Events it accepts"). */
+export interface CompositeDetail {
+  /** The alarm rule, e.g. `ALARM("a") AND ALARM("b")`. */
+  readonly rule: string;
+  /** Names of the child alarms that triggered this state change (from their ARNs); may be empty. */
+  readonly triggeringChildren: readonly string[];
 }
 
 /** What an event asks the watchdog to do. */
@@ -60,6 +70,10 @@ const alarmNotificationSchema = z.object({
   NewStateReason: z.string(),
   StateChangeTime: z.string().check(z.minLength(1)),
   AlarmArn: z.optional(z.string()),
+  /** Composite alarms only (instead of `Trigger`). */
+  AlarmRule: z.optional(z.string()),
+  /** Composite alarms only: `[{ "Arn": "...", "State": {...} }]` (the user guide's schema shows plain ARNs). */
+  TriggeringChildren: z.optional(z.unknown()),
 });
 
 const snsEventSchema = z.object({
@@ -77,6 +91,8 @@ const eventBridgeStateSchema = z.object({
   value: alarmState,
   reason: z.string(),
   timestamp: z.string().check(z.minLength(1)),
+  /** A JSON string; for a composite alarm it holds `triggeringAlarms`. */
+  reasonData: z.optional(z.string()),
 });
 
 const eventBridgeEventSchema = z.object({
@@ -87,6 +103,8 @@ const eventBridgeEventSchema = z.object({
     alarmName: z.string().check(z.minLength(1)),
     state: eventBridgeStateSchema,
     previousState: z.optional(z.partial(eventBridgeStateSchema)),
+    /** A composite alarm's configuration carries `alarmRule` (a metric alarm's carries `metrics`). */
+    configuration: z.optional(z.object({ alarmRule: z.optional(z.string()) })),
   }),
 });
 
@@ -158,6 +176,14 @@ function parseSnsEvent(event: Record<string, unknown>): Intake {
       time: alarm.StateChangeTime,
       ...(alarm.AlarmArn === undefined ? {} : { alarmArn: alarm.AlarmArn }),
       source: 'sns',
+      ...(alarm.AlarmRule === undefined
+        ? {}
+        : {
+            composite: {
+              rule: alarm.AlarmRule,
+              triggeringChildren: childNames(readSnsChildren(alarm.TriggeringChildren)),
+            },
+          }),
     };
   });
   return { kind: 'alarm', alarms };
@@ -174,6 +200,7 @@ function parseEventBridgeEvent(event: Record<string, unknown>): Intake {
   const { detail, resources } = parsed.data;
   const previousState = detail.previousState?.value;
   const alarmArn = resources?.[0];
+  const rule = detail.configuration?.alarmRule;
   return {
     kind: 'alarm',
     alarms: [
@@ -185,6 +212,14 @@ function parseEventBridgeEvent(event: Record<string, unknown>): Intake {
         time: detail.state.timestamp,
         ...(alarmArn === undefined ? {} : { alarmArn }),
         source: 'eventbridge',
+        ...(rule === undefined
+          ? {}
+          : {
+              composite: {
+                rule,
+                triggeringChildren: childNames(readTriggeringAlarms(detail.state.reasonData)),
+              },
+            }),
       },
     ],
   };
@@ -207,6 +242,42 @@ function parseManualEvent(event: Record<string, unknown>): Intake {
     ...(reason === undefined ? {} : { reason }),
     enforce: dryRun === false,
   };
+}
+
+// The children only explain the notification; the composite alarm acts by its own name. So an odd
+// `TriggeringChildren` or `reasonData` never rejects the event: the children are then left out.
+
+const childArnsSchema = z.array(z.union([z.string(), z.object({ Arn: z.string() })]));
+const reasonDataSchema = z.object({ triggeringAlarms: z.array(z.object({ arn: z.string() })) });
+
+/** The ARNs in an SNS composite notification's `TriggeringChildren`. */
+function readSnsChildren(children: unknown): string[] {
+  const parsed = childArnsSchema.safeParse(children);
+  if (!parsed.success) return [];
+  return parsed.data.map((child) => (typeof child === 'string' ? child : child.Arn));
+}
+
+/** The ARNs in an EventBridge composite state's `reasonData.triggeringAlarms`. */
+function readTriggeringAlarms(reasonData: string | undefined): string[] {
+  if (reasonData === undefined) return [];
+  let data: unknown;
+  try {
+    data = JSON.parse(reasonData);
+  } catch {
+    return [];
+  }
+  const parsed = reasonDataSchema.safeParse(data);
+  return parsed.success ? parsed.data.triggeringAlarms.map((alarm) => alarm.arn) : [];
+}
+
+/** Alarm names from alarm ARNs (`arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME`; a name may hold colons), each once. */
+export function childNames(arns: readonly string[]): string[] {
+  const names = arns.flatMap((arn) => {
+    const at = arn.indexOf(':alarm:');
+    const name = at === -1 ? arn : arn.slice(at + ':alarm:'.length);
+    return name === '' ? [] : [name];
+  });
+  return [...new Set(names)];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -258,7 +258,19 @@ function describeTrigger(trigger: Trigger): string[] {
   return trigger.alarms.flatMap((alarm) => [
     `  Alarm "${oneLine(alarm.alarmName)}" went ${alarm.previousState === undefined ? '' : `from ${alarm.previousState} `}to ${alarm.newState} at ${alarm.time} (delivered by ${alarm.source === 'sns' ? 'SNS' : 'EventBridge'}).`,
     `  Reason: ${oneLine(alarm.reason)}`,
+    ...describeComposite(alarm),
   ]);
+}
+
+/** A composite alarm: its rule and the children that set it off. */
+function describeComposite(alarm: AlarmTransition): string[] {
+  if (alarm.composite === undefined) return [];
+  const { rule, triggeringChildren } = alarm.composite;
+  const children =
+    triggeringChildren.length === 0
+      ? 'the event did not name them'
+      : triggeringChildren.map((name) => `"${oneLine(name)}"`).join(', ');
+  return [`  Composite alarm rule: ${oneLine(rule)}`, `  Triggered by the child alarm(s): ${children}`];
 }
 
 function describeTarget({ target, detail }: Entry, trigger: Trigger): string[] {
@@ -306,7 +318,10 @@ function describeAlarms(planned: PlannedApp, trigger: Trigger): string | undefin
       const alarm: AlarmTransition | undefined = trigger.alarms.find(
         (candidate) => candidate.alarmName === name,
       );
-      return alarm === undefined ? `"${oneLine(name)}"` : `"${oneLine(name)}" (${oneLine(alarm.reason)})`;
+      const label = planned.app.notifyAlarmNames.includes(name)
+        ? `"${oneLine(name)}" [notify-only]`
+        : `"${oneLine(name)}"`;
+      return alarm === undefined ? label : `${label} (${oneLine(alarm.reason)})`;
     })
     .join('; ');
 }
@@ -362,6 +377,8 @@ function howToEnforce(planned: PlannedApp): string {
       return `set "mode": "enforce" for ${planned.app.applicationId} in WATCHDOG_APPS and deploy (a manual "dryRun": false cannot override it)`;
     case 'manual-event':
       return `invoke the watchdog with {"applicationId": "${planned.app.applicationId}", "dryRun": false}`;
+    case 'notify-only':
+      return `the alarm is notify-only for ${planned.app.applicationId}: to let it halt, move it from notifyAlarmNames to alarmNames (in cdk.json, drop its "action": "notify") and deploy`;
   }
 }
 

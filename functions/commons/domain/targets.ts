@@ -18,8 +18,11 @@ export interface TargetConfig {
   readonly dryRun: boolean;
 }
 
-/** Why an app is a dry run: the global `DRY_RUN`, the app's `mode`, or a manual event without `"dryRun": false`. */
-export type DryRunCause = 'global' | 'app-mode' | 'manual-event';
+/**
+ * Why an app is a dry run: the global `DRY_RUN`, the app's `mode`, a manual event without
+ * `"dryRun": false`, or only notify-only alarms of the app (`notifyAlarmNames`) in ALARM.
+ */
+export type DryRunCause = 'global' | 'app-mode' | 'manual-event' | 'notify-only';
 
 /** One app to act on, with its effective mode. */
 export interface PlannedApp {
@@ -112,6 +115,18 @@ function resolveAlarms(alarms: readonly AlarmTransition[], config: TargetConfig)
     const alarmNames = alarmsByApp.get(app.applicationId);
     if (alarmNames === undefined) return [];
     const quoted = alarmNames.map((name) => `"${name}"`).join(', ');
+    // A halting alarm of the app decides; notify-only alarms alone never halt, whatever the modes.
+    if (!alarmNames.some((name) => app.alarmNames.includes(name))) {
+      return [
+        {
+          app,
+          dryRun: true,
+          dryRunCause: 'notify-only',
+          why: `alarm ${quoted} is in ALARM; dry run because the alarm is notify-only for this app (notifyAlarmNames): it tells people, it never halts`,
+          alarmNames,
+        },
+      ];
+    }
     return [withMode(app, config, undefined, alarmNames, `alarm ${quoted} is in ALARM`)];
   });
   return {

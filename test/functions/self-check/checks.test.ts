@@ -389,7 +389,7 @@ describe('SelfCheckFailedError', () => {
     expect(error.message.split('\n')).toEqual([
       'self-check failed: 2 of 5 checks failed',
       expect.stringMatching(
-        /^alarm photos-crash-rate: no metric alarm named photos-crash-rate .* Fix: Recreate/,
+        /^alarm photos-crash-rate: no alarm \(metric or composite\) named photos-crash-rate .* Fix: Recreate/,
       ),
       expect.stringMatching(/^alarm shared-crash-rate: /),
     ]);

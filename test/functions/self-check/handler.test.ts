@@ -12,6 +12,7 @@ import {
   SAMPLE_TENANT,
 } from '../../../tools/store-simulator/sample-state.ts';
 import { describeWithMoto, MOTO_SKIP_REASON } from '../../support/aws.ts';
+import { startCloudWatchStandIn } from '../../support/cloudwatch-stand-in.ts';
 import {
   readMetrics,
   type SelfCheckHarness,
@@ -244,6 +245,45 @@ describeWithMoto(`self-check handler${MOTO_SKIP_REASON}`, () => {
       expect(alarms[0]?.reason).toContain(`Contoso Photos (${SAMPLE_APP_ID})`);
       expect(invocation.error?.message).toContain(harness.alarmName);
       expect(readMetrics(invocation.logs)).toMatchObject({ AlarmsMissing: 1, SelfCheckFailures: 1 });
+    });
+
+    it('sees a composite alarm and a notify-only alarm (CloudWatch stand-in: moto has no composite alarms)', async () => {
+      const standIn = await startCloudWatchStandIn({
+        metricAlarms: ['contoso-photos-crash-rate'],
+        compositeAlarms: { 'contoso-photos-corroborated': 'ALARM("contoso-photos-crash-rate")' },
+      });
+      try {
+        const harness = await selfCheck({
+          apps: [
+            {
+              applicationId: SAMPLE_APP_ID,
+              alarmNames: ['contoso-photos-corroborated'],
+              notifyAlarmNames: ['contoso-photos-crash-rate', 'contoso-photos-deleted'],
+            },
+          ],
+          createAlarms: [],
+          env: { AWS_ENDPOINT_URL_CLOUDWATCH: standIn.url },
+        });
+
+        const invocation = await harness.invoke();
+
+        const alarms = checksOf(invocation).filter((check) => check.check === 'alarm');
+        expect(alarms).toEqual([
+          expect.objectContaining({ subject: 'contoso-photos-corroborated', status: 'PASS' }),
+          expect.objectContaining({ subject: 'contoso-photos-crash-rate', status: 'PASS' }),
+          expect.objectContaining({
+            subject: 'contoso-photos-deleted',
+            status: 'FAIL',
+            code: 'ALARM_MISSING',
+          }),
+        ]);
+        expect(readMetrics(invocation.logs)).toMatchObject({ AlarmsMissing: 1 });
+        expect(standIn.requests.map((request) => request.body.AlarmTypes)).toEqual([
+          ['MetricAlarm', 'CompositeAlarm'],
+        ]);
+      } finally {
+        await standIn.close();
+      }
     });
 
     it('checks an alarm that several apps share once', async () => {

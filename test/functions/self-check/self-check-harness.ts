@@ -87,6 +87,9 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
     ...(app.alarmNames === undefined
       ? {}
       : { alarmNames: app.alarmNames.map((name) => name.replace('{alarm}', alarmName)) }),
+    ...(app.notifyAlarmNames === undefined
+      ? {}
+      : { notifyAlarmNames: app.notifyAlarmNames.map((name) => name.replace('{alarm}', alarmName)) }),
   }));
   const secretId =
     options.secretString === null
