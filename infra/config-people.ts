@@ -23,13 +23,13 @@ const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 const teamsChannelSchema = z.strictObject({
   /** The Microsoft Teams team ID (a GUID, from the team's link). */
   teamId: z.string().check(z.regex(GUID, 'must be the Microsoft Teams team ID (a GUID)')),
-  /** The channel ID from the channel's link, e.g. 19:abc...@thread.tacv2 (URL-decoded). */
+  /** The channel ID from the channel's link, as is (19%3a…%40thread.tacv2) or decoded (19:…@thread.tacv2). */
   channelId: z
     .string()
     .check(
       z.regex(
-        /^[A-Za-z0-9:_.@%-]{1,256}$/,
-        'must be the Teams channel ID, e.g. 19:0123abc@thread.tacv2 (URL-decoded)',
+        /^19(:|%3[aA])[A-Za-z0-9-_=+/.,]+(@|%40)thread\.[A-Za-z0-9]+$/,
+        'must be the Teams channel ID from the channel link, e.g. 19%3a0123abc%40thread.tacv2',
       ),
     ),
   /** The Microsoft Entra tenant ID (a GUID). */

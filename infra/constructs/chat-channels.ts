@@ -79,7 +79,10 @@ export class ChatChannels extends Construct {
           configurationName: `${prefix}-teams-${index}`,
           iamRoleArn: this.role.roleArn,
           teamId: channel.teamId,
-          teamsChannelId: channel.channelId,
+          // As in the channel's link: URL-encoded (19%3a…%40thread.tacv2).
+          teamsChannelId: channel.channelId.includes('%')
+            ? channel.channelId
+            : encodeURIComponent(channel.channelId),
           teamsTenantId: channel.tenantId,
           snsTopicArns: [props.topic.topicArn],
           guardrailPolicies: [this.guardrail.managedPolicyArn],
