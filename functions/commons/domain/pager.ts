@@ -61,6 +61,7 @@ const decisionSchema = z.object({
   schemaVersion: z.number(),
   outcome: z.string(),
   subject: z.optional(z.string()),
+  drill: z.optional(z.boolean()),
   targets: z.array(decisionTargetSchema),
 });
 
@@ -116,13 +117,16 @@ function planDecision(decision: z.output<typeof decisionSchema>): PagerPlan {
     const flights = targets.flatMap((target) => (target.flightId === undefined ? [] : [target.flightId]));
     const which = flights.length > 0 ? ` (package flight ${flights.join(', ')})` : '';
     const why = first?.error === undefined ? '' : ` Cause: ${first.error.code}: ${first.error.message}.`;
+    // A drill halts nothing: its failure means a real alarm would fail the same way.
+    const summary =
+      decision.drill === true
+        ? `DRILL FAILED: the Store watchdog could not examine the rollout of ${app}, ${submission}${which}${live}; ` +
+          `a real alarm would fail the same way. Fix it before the rollout.${why}`
+        : `ACT NOW: the Store watchdog FAILED to halt the rollout of ${app}, ${submission}${which}${live}. ` +
+          `Halt it by hand in Partner Center ("Halt package rollout").${why}`;
     return {
       dedupKey,
-      summary: cut(
-        `ACT NOW: the Store watchdog FAILED to halt the rollout of ${app}, ${submission}${which}${live}. ` +
-          `Halt it by hand in Partner Center ("Halt package rollout").${why}`,
-        PAGER_LIMITS.summary,
-      ),
+      summary: cut(summary, PAGER_LIMITS.summary),
       severity: 'critical',
       source: PAGER_SOURCE,
       component: first?.applicationId ?? 'unknown',

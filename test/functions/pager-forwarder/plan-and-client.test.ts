@@ -65,6 +65,28 @@ describe('planPage', () => {
     expect(plan.triggers[0]?.links).toEqual([]);
   });
 
+  it('says DRILL FAILED for a failed drill (nothing to halt by hand, something to fix)', () => {
+    const plan = planPage(
+      envelope({
+        schemaVersion: 1,
+        outcome: 'failed',
+        drill: true,
+        targets: [
+          {
+            applicationId: '9NBLGGH4R315',
+            result: 'failed',
+            error: { code: 'SECRET_MALFORMED', message: 'the field clientSecret is missing' },
+          },
+        ],
+      }),
+    );
+
+    if (plan.kind !== 'page') throw new Error('expected a page');
+    expect(plan.triggers[0]?.summary).toMatch(
+      /^DRILL FAILED: .* a real alarm would fail the same way\. Fix it before the rollout\. Cause: SECRET_MALFORMED/,
+    );
+  });
+
   it.each([
     ['a body that is not JSON', 'nope', /the SQS message body is not JSON/],
     [
