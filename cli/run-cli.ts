@@ -26,6 +26,7 @@ For the people who own the rollouts, against the Microsoft Store API:
   halt     halt an app's live rollout by hand, with the watchdog's own code (a dry run unless --yes)
   drill    prove the watchdog is armed for an app: config, alarms, credentials, token, app, live
            rollout, decision; each step PASS or FAIL with the fix
+           (--through-aws: a drill through the deployed account, from the drill alarm to the topic)
   replay   what the current config would have decided for each past transition into ALARM of the
            watched alarms (CloudWatch history or a saved file); no Store call
 

@@ -25,6 +25,7 @@ import {
   type RateAlarmSpec,
   splitAlarmNames,
 } from './alarm-config.ts';
+import { chatConfigSchema, pagerDutyConfigSchema } from './config-people.ts';
 
 /** The context key that holds the config. */
 export const WATCHDOG_CONTEXT_KEY = 'watchdog';
@@ -210,6 +211,10 @@ export const watchdogConfigSchema = z
     apps: z.array(configuredAppSchema).check(z.minLength(1, 'must list at least one app')),
     /** The scheduled self-check. @default every 6 hours */
     selfCheck: z._default(selfCheckSchema, { scheduleHours: 6 }),
+    /** Slack and Microsoft Teams channels through AWS Chatbot (see `config-people.ts`). @default none */
+    chat: z.optional(chatConfigSchema),
+    /** Failures and health alarms to PagerDuty (see `config-people.ts`). @default none */
+    pagerDuty: z.optional(pagerDutyConfigSchema),
   })
   .check(
     z.superRefine((config, ctx) => {

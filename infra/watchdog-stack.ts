@@ -7,8 +7,11 @@ import type { Construct } from 'constructs';
 import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
 import { deriveWatchedApps, listWatchedAlarmNames, type WatchdogConfig } from './config.ts';
 import { AlarmIntake } from './constructs/alarm-intake.ts';
+import { ChatChannels } from './constructs/chat-channels.ts';
 import { CompositeAlarms } from './constructs/composite-alarms.ts';
+import { DrillAlarm } from './constructs/drill-alarm.ts';
 import { Notifications } from './constructs/notifications.ts';
+import { PagerForwarder } from './constructs/pager-forwarder.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
 import { SelfCheck } from './constructs/self-check.ts';
 import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
@@ -48,6 +51,9 @@ export class WatchdogStack extends Stack {
   readonly compositeAlarms: CompositeAlarms;
   readonly selfAlarms: SelfAlarms;
   readonly selfCheck: SelfCheck;
+  readonly drill: DrillAlarm;
+  readonly chat?: ChatChannels;
+  readonly pager?: PagerForwarder;
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
@@ -76,9 +82,11 @@ export class WatchdogStack extends Stack {
     this.notifications.grantPublishTo(this.haltRollout);
 
     this.watchedAlarms = new WatchedAlarms(this, 'WatchedAlarms', { specs: describeAlarmSpecs(config) });
+    this.drill = new DrillAlarm(this, 'Drill');
+    this.haltRollout.addEnvironment('DRILL_ALARM_NAME', this.drill.alarmName);
     this.intake = new AlarmIntake(this, 'AlarmIntake', {
       target: this.haltRollout,
-      alarmNames: listWatchedAlarmNames(config),
+      alarmNames: [...listWatchedAlarmNames(config), this.drill.alarmName],
     });
     this.compositeAlarms = new CompositeAlarms(this, 'CompositeAlarms', {
       specs: config.apps.flatMap((app) =>
@@ -86,8 +94,9 @@ export class WatchdogStack extends Stack {
       ),
       created: this.watchedAlarms.byName,
     });
-    for (const alarm of [...this.watchedAlarms.alarms, ...this.compositeAlarms.alarms])
+    for (const alarm of [...this.watchedAlarms.alarms, ...this.compositeAlarms.alarms, this.drill.alarm]) {
       this.intake.addAlarm(alarm);
+    }
 
     this.selfAlarms = new SelfAlarms(this, 'SelfAlarms', { notifications: this.notifications });
     // Reserved concurrency throttles duplicates and storms by design; the backlog alarms watch instead.
@@ -97,6 +106,22 @@ export class WatchdogStack extends Stack {
       this.intake.deadLetterQueue,
       'An alarm event could not be delivered to the halt-rollout function and waits in the intake dead-letter queue: check the rollout by hand.',
     );
+
+    if (config.chat !== undefined) {
+      this.chat = new ChatChannels(this, 'Chat', { topic: this.notifications.topic, chat: config.chat });
+    }
+    if (config.pagerDuty !== undefined) {
+      this.pager = new PagerForwarder(this, 'Pager', {
+        topic: this.notifications.topic,
+        pagerDuty: config.pagerDuty,
+      });
+      this.selfAlarms.watchFunction(this.pager.forwarder, 'pager');
+      this.selfAlarms.watchQueue(
+        'pager-dead-letters',
+        this.pager.deadLetterQueue,
+        'A page could not be delivered to PagerDuty after all retries and waits in the pager dead-letter queue: check the notification topic subscribers and the routing key.',
+      );
+    }
 
     // Its own alarms (a failed run; no run for two periods) notify people. Its failure queue is not
     // watched: every failed run lands there, which would duplicate the failed-run alarm.
@@ -127,6 +152,14 @@ export class WatchdogStack extends Stack {
     new CfnOutput(this, 'SelfCheckCommand', {
       description: 'Run the self-check now (after filling the secret, or after a fix)',
       value: `aws lambda invoke --region ${Aws.REGION} --function-name ${this.selfCheck.function.function.functionName} /dev/stdout`,
+    });
+    new CfnOutput(this, 'DrillAlarmName', {
+      description: 'The drill alarm: set it to ALARM to run the whole path as a dry run',
+      value: this.drill.alarmName,
+    });
+    new CfnOutput(this, 'DrillCommand', {
+      description: 'Run a drill (or: npm run watchdog -- drill --through-aws)',
+      value: this.drill.drillCommand(Aws.REGION),
     });
     if (this.credentials.createdSecret !== undefined) {
       new CfnOutput(this, 'FillSecretCommand', {

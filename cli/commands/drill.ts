@@ -22,9 +22,15 @@ import {
 } from '../common.ts';
 import { type CliConfig, describeApp, loadCliConfig } from '../config.ts';
 import { type CliCredentials, resolveCliCredentials } from '../credentials.ts';
-import { type CliIo, COMMAND_TIMEOUT_MS, EXIT_FAILED, EXIT_OK } from '../io.ts';
+import { type CliIo, COMMAND_TIMEOUT_MS, EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
+import {
+  DEFAULT_DRILL_ALARM_NAME,
+  DEFAULT_DRILL_TIMEOUT_SECONDS,
+  runDrillThroughAws,
+} from './drill-through-aws.ts';
 
 export const DRILL_HELP = `Usage: store-watchdog drill --app ID [--check-alarms] [common options]
+       store-watchdog drill --through-aws [--app ID] [--topic-arn ARN] [--alarm-name NAME] [--timeout SECONDS]
 
 A preflight that proves the watchdog is armed for one app. Each step prints PASS or FAIL, with the fix
 for a failure: app configured, alarms mapped, credentials readable, token obtained, app readable,
@@ -34,6 +40,18 @@ Options:
   --app ID          the app's Store ID (12 characters, e.g. 9NBLGGH4R315)
   --check-alarms    also check in CloudWatch that each of the app's alarms exists (DescribeAlarms,
                     with the AWS SDK's standard configuration)
+
+With --through-aws, a drill through the deployed account instead: sets the drill alarm to ALARM, waits
+for the drill notification on a temporary queue subscribed to the notification topic, prints each step
+with its time and what each app would have had (nothing is halted), then sets the alarm back to OK and
+removes the queue, also when interrupted (Ctrl-C) or on timeout. Uses the AWS SDK's standard
+configuration (AWS_PROFILE, AWS_REGION); needs cloudwatch:SetAlarmState, sns:Subscribe/Unsubscribe and
+sqs:CreateQueue/SetQueueAttributes/ReceiveMessage/DeleteQueue.
+  --through-aws       run the drill through AWS
+  --topic-arn ARN     the notification topic (default: NOTIFICATION_TOPIC_ARN; stack output NotificationTopicArn)
+  --alarm-name NAME   the drill alarm (default: DRILL_ALARM_NAME, else ${DEFAULT_DRILL_ALARM_NAME}; output DrillAlarmName)
+  --timeout SECONDS   how long to wait for the notification (default ${DEFAULT_DRILL_TIMEOUT_SECONDS})
+  --app ID            report only this app, and fail when the drill did not examine it
 
 ${COMMON_HELP}
 Exit status: 0 when every step passed, 1 when one failed, 2 for a usage error.
@@ -66,7 +84,15 @@ export async function runDrill(argv: readonly string[], io: CliIo): Promise<numb
     () =>
       parseArgs({
         args: [...argv],
-        options: { ...COMMON_OPTIONS, app: { type: 'string' }, 'check-alarms': { type: 'boolean' } },
+        options: {
+          ...COMMON_OPTIONS,
+          app: { type: 'string' },
+          'check-alarms': { type: 'boolean' },
+          'through-aws': { type: 'boolean' },
+          'topic-arn': { type: 'string' },
+          'alarm-name': { type: 'string' },
+          timeout: { type: 'string' },
+        },
         strict: true,
         allowPositionals: false,
       }),
@@ -75,6 +101,9 @@ export async function runDrill(argv: readonly string[], io: CliIo): Promise<numb
   if (values.help === true) {
     io.stdout.write(DRILL_HELP);
     return EXIT_OK;
+  }
+  if (values['through-aws'] === true) {
+    return runThroughAws(values, io);
   }
   const applicationId = readAppId(values.app, DRILL_HELP);
   const options = readCommonOptions(values);
@@ -131,6 +160,50 @@ export async function runDrill(argv: readonly string[], io: CliIo): Promise<numb
       : `\n${failed} of ${steps.length} steps did not pass: fix the first FAIL above and run the drill again.\n`,
   );
   return failed === 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+async function runThroughAws(
+  values: {
+    readonly app?: string | undefined;
+    readonly 'topic-arn'?: string | undefined;
+    readonly 'alarm-name'?: string | undefined;
+    readonly timeout?: string | undefined;
+  },
+  io: CliIo,
+): Promise<number> {
+  const topicArn = values['topic-arn'] ?? io.env.NOTIFICATION_TOPIC_ARN;
+  if (
+    topicArn === undefined ||
+    !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(topicArn)
+  ) {
+    throw new UsageError(
+      '--through-aws needs the notification topic ARN: --topic-arn ARN or NOTIFICATION_TOPIC_ARN (the stack output NotificationTopicArn)',
+      DRILL_HELP,
+    );
+  }
+  const timeoutSeconds =
+    values.timeout === undefined ? DEFAULT_DRILL_TIMEOUT_SECONDS : Number(values.timeout);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 900) {
+    throw new UsageError('--timeout must be a whole number of seconds from 1 to 900', DRILL_HELP);
+  }
+  const applicationId = values.app === undefined ? undefined : readAppId(values.app, DRILL_HELP);
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await runDrillThroughAws(
+      {
+        topicArn,
+        alarmName: values['alarm-name'] ?? io.env.DRILL_ALARM_NAME ?? DEFAULT_DRILL_ALARM_NAME,
+        ...(applicationId === undefined ? {} : { applicationId }),
+        timeoutMs: timeoutSeconds * 1000,
+        interrupt: interrupt.signal,
+      },
+      io,
+    );
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
 }
 
 async function runStoreSteps(

@@ -68,7 +68,12 @@ function wire(): Wiring {
       await publishNotification(
         sns,
         config.notificationTopicArn,
-        { subject: notification.subject, message: notification.snsMessage, outcome: notification.outcome },
+        {
+          subject: notification.subject,
+          message: notification.snsMessage,
+          outcome: notification.outcome,
+          drill: notification.drill,
+        },
         signal,
       );
     },

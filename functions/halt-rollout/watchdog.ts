@@ -134,7 +134,7 @@ export async function handleWatchdogEvent(
     { rollouts: ports.rollouts, now: ports.now, logger: ports.logger },
     budget.decideSignal,
   );
-  const result: WatchdogResult = { targets: run.targets };
+  const result: WatchdogResult = { ...(plan.drill === true ? { drill: true } : {}), targets: run.targets };
   const notification = buildNotification(plan, run);
   const report: InvocationReport = { result, plan, run, notification };
   onReport?.(report);

@@ -231,7 +231,11 @@ describe('the stack with the config shipped in cdk.json', () => {
       EventPattern: {
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
-        detail: { alarmName: ['contoso-photos-crash-rate'], state: { value: ['ALARM'] } },
+        // The drill alarm is watched like any other (contract v2, "Drill").
+        detail: {
+          alarmName: ['contoso-photos-crash-rate', 'StoreRolloutWatchdog-drill'],
+          state: { value: ['ALARM'] },
+        },
       },
       Targets: [
         {
@@ -309,8 +313,8 @@ describe('the stack with the config shipped in cdk.json', () => {
     });
   });
 
-  it('lets CloudWatch publish to the alarm topic, and use its key, only for the created alarm of this account', () => {
-    const alarmArn = {
+  it('lets CloudWatch publish to the alarm topic, and use its key, only for the created alarms (and the drill alarm) of this account', () => {
+    const alarmArn = (name: string) => ({
       'Fn::Join': [
         '',
         [
@@ -320,13 +324,15 @@ describe('the stack with the config shipped in cdk.json', () => {
           { Ref: 'AWS::Region' },
           ':',
           { Ref: 'AWS::AccountId' },
-          ':alarm:contoso-photos-crash-rate',
+          `:alarm:${name}`,
         ],
       ],
-    };
+    });
     const condition = {
       StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-      ArnLike: { 'aws:SourceArn': [alarmArn] },
+      ArnLike: {
+        'aws:SourceArn': [alarmArn('contoso-photos-crash-rate'), alarmArn('StoreRolloutWatchdog-drill')],
+      },
     };
     const topicPolicy = onlyProperties(template, 'AWS::SNS::TopicPolicy', {
       Topics: [stack.resolve(stack.intake.alarmTopic.topicArn)],
@@ -565,7 +571,12 @@ describe('the stack with an existing secret, e-mail subscriptions and two apps',
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         detail: {
-          alarmName: ['photos-crash-rate-existing', 'photos-crash-count', 'notes-crash-rate-existing'],
+          alarmName: [
+            'photos-crash-rate-existing',
+            'photos-crash-count',
+            'notes-crash-rate-existing',
+            'StoreRolloutWatchdog-drill',
+          ],
           state: { value: ['ALARM'] },
         },
       },

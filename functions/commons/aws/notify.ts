@@ -12,6 +12,8 @@ export interface OutgoingNotification {
   readonly message: string;
   /** Worst result among the targets; becomes the `outcome` message attribute. */
   readonly outcome: string;
+  /** A drill: adds the message attribute `drill` = `true` (contract "Drill"). */
+  readonly drill?: boolean;
 }
 
 /** Publishes one notification; returns the SNS message ID. Throws a retryable `WatchdogError` on failure. */
@@ -28,7 +30,10 @@ export async function publishNotification(
         Subject: notification.subject,
         Message: notification.message,
         MessageStructure: 'json',
-        MessageAttributes: { outcome: { DataType: 'String', StringValue: notification.outcome } },
+        MessageAttributes: {
+          outcome: { DataType: 'String', StringValue: notification.outcome },
+          ...(notification.drill === true ? { drill: { DataType: 'String', StringValue: 'true' } } : {}),
+        },
       }),
       signal === undefined ? {} : { abortSignal: signal },
     );

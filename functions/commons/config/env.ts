@@ -36,6 +36,8 @@ export interface WatchdogConfig {
    * @default DEFAULT_AZURE_AD_AUTHORITY
    */
   readonly azureAdAuthority: string;
+  /** `DRILL_ALARM_NAME`: the drill alarm, whose transitions into ALARM are dry runs (contract "Drill"). */
+  readonly drillAlarmName?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -68,6 +70,7 @@ export function parseEnvironment(env: Env): WatchdogConfig {
   const azureAdAuthority = collect(() =>
     withoutTrailingSlash(parseServiceUrl(env, 'AZURE_AD_AUTHORITY', DEFAULT_AZURE_AD_AUTHORITY)),
   );
+  const drillAlarmName = collect(() => parseDrillAlarmName(env));
 
   if (
     problems.length > 0 ||
@@ -89,6 +92,7 @@ export function parseEnvironment(env: Env): WatchdogConfig {
     dryRun,
     storeApiBaseUrl,
     azureAdAuthority,
+    ...(drillAlarmName === undefined ? {} : { drillAlarmName }),
   };
 }
 
@@ -135,6 +139,18 @@ function parseWatchedApps(json: string): WatchedApp[] {
     throw new ConfigurationError('INVALID_ENVIRONMENT', formatIssues('WATCHDOG_APPS', parsed.error));
   }
   return parsed.data;
+}
+
+/** CloudWatch alarm names are 1 to 255 characters. */
+function parseDrillAlarmName(env: Env): string | undefined {
+  const value = readOptional(env, 'DRILL_ALARM_NAME');
+  if (value !== undefined && value.length > 255) {
+    throw new ConfigurationError(
+      'INVALID_ENVIRONMENT',
+      'DRILL_ALARM_NAME must be a CloudWatch alarm name (at most 255 characters)',
+    );
+  }
+  return value;
 }
 
 function parseBoolean(env: Env, name: string, fallback: boolean): boolean {

@@ -6,6 +6,7 @@
  * Built only from our own words, IDs, percentages, alarm data and safe error descriptions: never a token
  * or the client secret (there is none in the inputs).
  */
+import { buildChatNotification } from './chat-notification.ts';
 import { redactTokens, type TargetDetail, type WatchdogRun } from './decide.ts';
 import type { AlarmTransition } from './events.ts';
 import { type TargetResult, type TargetResultKind, worstResult } from './results.ts';
@@ -33,6 +34,8 @@ export interface Notification {
   readonly json: NotificationJson;
   /** The worst result among the targets; the adapter sends it as the `outcome` message attribute. */
   readonly outcome: TargetResultKind;
+  /** A drill (contract "Drill"): the subject says DRILL; the adapter adds the `drill` message attribute. */
+  readonly drill: boolean;
   /** The SNS `Message` for `MessageStructure: json` (see `buildMessageStructure`). */
   readonly snsMessage: string;
 }
@@ -57,6 +60,8 @@ export interface NotificationJson {
   readonly trigger: Trigger;
   readonly targets: readonly NotificationTarget[];
   readonly timings: { readonly decisionMs: number };
+  /** Present (and true) for a drill. */
+  readonly drill?: true;
 }
 
 /** Partner Center's overview page of an app, where a person halts, inspects or replaces a rollout. */
@@ -69,8 +74,10 @@ export function buildNotification(plan: ActingPlan, run: WatchdogRun): Notificat
   // An acting plan always examines at least one rollout; should it not, a person must look.
   const outcome = worstResult(run.targets) ?? 'failed';
   const entries = zip(run);
-  const subject = buildSubject(outcome, entries);
-  const text = buildText(plan, run, outcome, entries);
+  const drill = plan.drill === true;
+  const subject = drill ? drillSubject(buildSubject(outcome, entries)) : buildSubject(outcome, entries);
+  const body = buildText(plan, run, outcome, entries);
+  const text = drill ? `${DRILL_HEADLINE}\n\n${body}` : body;
   const json: NotificationJson = {
     schemaVersion: NOTIFICATION_SCHEMA_VERSION,
     outcome,
@@ -78,14 +85,26 @@ export function buildNotification(plan: ActingPlan, run: WatchdogRun): Notificat
     trigger: plan.trigger,
     targets: entries.map(toJsonTarget),
     timings: { decisionMs: run.elapsedMs },
+    ...(drill ? { drill: true } : {}),
   };
-  const notification = { subject, text, json, outcome };
+  const notification = { subject, text, json, outcome, drill };
   return { ...notification, snsMessage: buildMessageStructure(notification) };
+}
+
+const DRILL_HEADLINE =
+  'DRILL: the drill alarm went into ALARM. This is a dry run of the whole path: nothing was halted, ' +
+  'and this message proves that an alarm reaches the watchdog and its notification reaches you.';
+
+/** `[Store watchdog] DRILL - …`: the subject with DRILL after the prefix, cut to the SNS limit. */
+function drillSubject(subject: string): string {
+  const tagged = `${SUBJECT_PREFIX}DRILL - ${subject.slice(SUBJECT_PREFIX.length)}`;
+  return tagged.length <= MAX_SUBJECT_LENGTH ? tagged : `${tagged.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
 }
 
 /**
  * The SNS `Message` for `MessageStructure: json`: text for people (`default`, `email`, `sms` gets the
- * subject), the JSON object for machines (`email-json`, `sqs`, `lambda`, `http`, `https`, `firehose`).
+ * subject), the AWS Chatbot custom notification for chat channels (`https`, see `chat-notification.ts`),
+ * the JSON object for machines (`email-json`, `sqs`, `lambda`, `http`, `firehose`).
  *
  * The structure repeats the body once per protocol, and SNS takes at most 256 KiB. When the full message
  * would not fit (hundreds of flights), the text is cut, the JSON loses its prose fields, and then as many
@@ -93,7 +112,8 @@ export function buildNotification(plan: ActingPlan, run: WatchdogRun): Notificat
  */
 export function buildMessageStructure(notification: Pick<Notification, 'subject' | 'text' | 'json'>): string {
   const { subject, text, json } = notification;
-  const full = structure(subject, text, JSON.stringify(json));
+  const chat = JSON.stringify(buildChatNotification({ json, drill: json.drill === true }));
+  const full = structure(subject, text, JSON.stringify(json), chat);
   if (fits(full)) return full;
 
   const shortText =
@@ -109,7 +129,7 @@ export function buildMessageStructure(notification: Pick<Notification, 'subject'
       omittedTargets: targets.length - kept,
       targets: targets.slice(0, kept),
     });
-    const candidate = structure(subject, shortText, compact);
+    const candidate = structure(subject, shortText, compact, chat);
     if (fits(candidate) || kept === 0) return candidate;
     kept = Math.floor(kept / 2);
   }
@@ -119,7 +139,7 @@ function fits(message: string): boolean {
   return new TextEncoder().encode(message).length <= MAX_SNS_MESSAGE_BYTES;
 }
 
-function structure(subject: string, text: string, json: string): string {
+function structure(subject: string, text: string, json: string, chat: string): string {
   return JSON.stringify({
     default: text,
     email: text,
@@ -128,7 +148,7 @@ function structure(subject: string, text: string, json: string): string {
     sqs: json,
     lambda: json,
     http: json,
-    https: json,
+    https: chat,
     firehose: json,
   });
 }
@@ -345,6 +365,12 @@ export function nextStep(target: TargetResult, detail: TargetDetail): string {
         'replace the packages with fixed ones and submit it.'
       );
     case 'would-halt':
+      if (planned.dryRunCause === 'drill') {
+        return (
+          'Nothing was changed: this was a drill. A real alarm of this app acts as its mode says; ' +
+          'if this rollout must stop now, halt it in Partner Center.'
+        );
+      }
       return (
         `Nothing was changed (dry run). If this rollout must stop now, halt it in Partner Center: open the app's overview and choose "Halt package rollout". ` +
         `To let the watchdog halt next time: ${howToEnforce(planned)}.`
@@ -379,6 +405,8 @@ function howToEnforce(planned: PlannedApp): string {
       return `invoke the watchdog with {"applicationId": "${planned.app.applicationId}", "dryRun": false}`;
     case 'notify-only':
       return `the alarm is notify-only for ${planned.app.applicationId}: to let it halt, move it from notifyAlarmNames to alarmNames (in cdk.json, drop its "action": "notify") and deploy`;
+    case 'drill':
+      return 'nothing to change: a drill never halts; a real alarm of this app acts as its mode says';
   }
 }
 

@@ -28,6 +28,8 @@ export interface TargetResult {
 /** What the handler returns. */
 export interface WatchdogResult {
   readonly ignored?: string;
+  /** Present (and true) when the drill alarm set the watchdog going: nothing was halted. */
+  readonly drill?: true;
   readonly targets: readonly TargetResult[];
 }
 

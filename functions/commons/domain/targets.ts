@@ -16,13 +16,16 @@ export interface TargetConfig {
   readonly alarmIndex: ReadonlyMap<string, readonly WatchedApp[]>;
   /** The global `DRY_RUN`. */
   readonly dryRun: boolean;
+  /** `DRILL_ALARM_NAME`: its transitions into ALARM are drills (see `resolveDrill`). */
+  readonly drillAlarmName?: string;
 }
 
 /**
  * Why an app is a dry run: the global `DRY_RUN`, the app's `mode`, a manual event without
- * `"dryRun": false`, or only notify-only alarms of the app (`notifyAlarmNames`) in ALARM.
+ * `"dryRun": false`, only notify-only alarms of the app (`notifyAlarmNames`) in ALARM, or a drill (the
+ * drill alarm went into ALARM).
  */
-export type DryRunCause = 'global' | 'app-mode' | 'manual-event' | 'notify-only';
+export type DryRunCause = 'global' | 'app-mode' | 'manual-event' | 'notify-only' | 'drill';
 
 /** One app to act on, with its effective mode. */
 export interface PlannedApp {
@@ -60,6 +63,8 @@ export interface ActingPlan {
   readonly apps: readonly PlannedApp[];
   /** Alarms in ALARM (in the same event) that no app lists: worth a warning in the log. */
   readonly unmatchedAlarms: readonly string[];
+  /** True when the drill alarm went into ALARM: the result and the notification say DRILL. */
+  readonly drill?: boolean;
 }
 
 export type Plan = IgnoredPlan | ActingPlan;
@@ -73,6 +78,16 @@ export function resolveTargets(intake: Intake, config: TargetConfig): Plan {
 }
 
 function resolveAlarms(alarms: readonly AlarmTransition[], config: TargetConfig): Plan {
+  const drillName = config.drillAlarmName;
+  const drills = alarms.filter((alarm) => alarm.alarmName === drillName && alarm.newState === 'ALARM');
+  if (drillName !== undefined && drills.length > 0) {
+    return resolveDrill(
+      drillName,
+      drills,
+      alarms.filter((alarm) => alarm.alarmName !== drillName),
+      config,
+    );
+  }
   const inAlarm = alarms.filter((alarm) => alarm.newState === 'ALARM');
   if (inAlarm.length === 0) {
     const changes = alarms.map(
@@ -134,6 +149,48 @@ function resolveAlarms(alarms: readonly AlarmTransition[], config: TargetConfig)
     trigger: { kind: 'alarm', alarms: matched },
     apps,
     unmatchedAlarms: unique(unmatched),
+  };
+}
+
+/**
+ * The drill (contract "Drill"): a transition into ALARM of `DRILL_ALARM_NAME` is a dry run, whatever the
+ * modes, on the apps that list the alarm (in `alarmNames` or `notifyAlarmNames`), or on every watched app
+ * when none lists it. Other alarms in the same event are resolved as usual; an app named by both is a
+ * drill (a drill never halts).
+ */
+function resolveDrill(
+  drillName: string,
+  drills: readonly AlarmTransition[],
+  others: readonly AlarmTransition[],
+  config: TargetConfig,
+): ActingPlan {
+  const listing = config.apps.filter(
+    (app) => app.alarmNames.includes(drillName) || app.notifyAlarmNames.includes(drillName),
+  );
+  const drillIds = new Set((listing.length > 0 ? listing : config.apps).map((app) => app.applicationId));
+  const rest = others.length > 0 ? resolveAlarms(others, config) : undefined;
+  const restApps = rest?.kind === 'act' ? rest.apps : [];
+  const why =
+    `drill alarm "${drillName}" is in ALARM; dry run because it is the drill alarm (DRILL_ALARM_NAME): ` +
+    'a drill never halts';
+  const apps = config.apps.flatMap((app): PlannedApp[] => {
+    if (drillIds.has(app.applicationId)) {
+      return [{ app, dryRun: true, dryRunCause: 'drill', why, alarmNames: [drillName] }];
+    }
+    return restApps.filter((planned) => planned.app.applicationId === app.applicationId);
+  });
+  return {
+    kind: 'act',
+    trigger: {
+      kind: 'alarm',
+      alarms: [
+        ...drills,
+        ...(rest?.kind === 'act' && rest.trigger.kind === 'alarm' ? rest.trigger.alarms : []),
+      ],
+    },
+    apps,
+    unmatchedAlarms: rest?.kind === 'act' ? rest.unmatchedAlarms : [],
+    drill: true,
   };
 }
 

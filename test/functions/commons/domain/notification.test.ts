@@ -297,7 +297,7 @@ describe('buildNotification: json and SNS message structure', () => {
     ]);
   });
 
-  it('gives people text and machines JSON, per SNS protocol', async () => {
+  it('gives people text, chat channels the custom notification and machines JSON, per SNS protocol', async () => {
     const { n } = await notify();
 
     const structure: Record<string, string> = JSON.parse(n.snsMessage);
@@ -305,7 +305,8 @@ describe('buildNotification: json and SNS message structure', () => {
     expect(structure.default).toBe(n.text);
     expect(structure.email).toBe(n.text);
     expect(structure.sms).toBe(n.subject);
-    for (const protocol of ['sqs', 'lambda', 'http', 'https', 'email-json']) {
+    expect(JSON.parse(structure.https ?? 'null')).toMatchObject({ version: '1.0', source: 'custom' });
+    for (const protocol of ['sqs', 'lambda', 'http', 'email-json']) {
       expect(JSON.parse(structure[protocol] ?? 'null')).toEqual(JSON.parse(JSON.stringify(n.json)));
     }
     expect(buildMessageStructure(n)).toBe(n.snsMessage);

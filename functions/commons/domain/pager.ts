@@ -1,0 +1,215 @@
+/**
+ * What goes to the pager: from one message of the notification topic (as an SQS subscriber receives it,
+ * the SNS envelope) to PagerDuty Events API v2 `trigger` events. Plain data in, plain data out; the
+ * routing key is added by the adapter and never passes through here.
+ *
+ * Two kinds of messages page a person:
+ * - a decision of the watchdog whose outcome is `failed`: one event per failed rollout (app and
+ *   submission), deduplicated per app and submission, so Lambda's retry of the same event and the next
+ *   failed attempt update the same incident;
+ * - the watchdog's own health alarms (CloudWatch alarm notifications, no `outcome` attribute) going into
+ *   ALARM: one event per alarm.
+ * Everything else (a decision that did not fail, an alarm going back to OK) pages nobody.
+ */
+import { formatIssues } from '../config/watched-apps.ts';
+import { BadInputError } from '../errors.ts';
+import * as z from '../validation.ts';
+
+/** PagerDuty Events API v2 limits: `summary` 1024 characters, `dedup_key` 255, `source` 255. */
+export const PAGER_LIMITS = { summary: 1024, dedupKey: 255 } as const;
+export const PAGER_SOURCE = 'store-rollout-watchdog';
+
+/** One `trigger` event without the routing key (see the Events API v2, "Send an alert event"). */
+export interface PagerTrigger {
+  readonly dedupKey: string;
+  readonly summary: string;
+  readonly severity: 'critical';
+  readonly source: string;
+  readonly component: string;
+  readonly customDetails: Readonly<Record<string, unknown>>;
+  readonly links: readonly { readonly href: string; readonly text: string }[];
+}
+
+/** What one topic message asks of the pager. */
+export type PagerPlan =
+  | { readonly kind: 'page'; readonly triggers: readonly PagerTrigger[] }
+  | { readonly kind: 'skip'; readonly why: string };
+
+const envelopeSchema = z.object({
+  Type: z.optional(z.string()),
+  MessageId: z.optional(z.string()),
+  Subject: z.optional(z.nullable(z.string())),
+  Message: z.string(),
+  MessageAttributes: z.optional(z.record(z.string(), z.object({ Type: z.string(), Value: z.string() }))),
+});
+
+const decisionTargetSchema = z.object({
+  applicationId: z.string(),
+  flightId: z.optional(z.string()),
+  submissionId: z.optional(z.string()),
+  result: z.string(),
+  rolloutPercentage: z.optional(z.number()),
+  fallbackSubmissionId: z.optional(z.string()),
+  error: z.optional(z.object({ code: z.string(), message: z.string() })),
+  appName: z.optional(z.string()),
+  alarmNames: z.optional(z.array(z.string())),
+  partnerCenterUrl: z.optional(z.string()),
+  nextStep: z.optional(z.string()),
+});
+
+const decisionSchema = z.object({
+  schemaVersion: z.number(),
+  outcome: z.string(),
+  subject: z.optional(z.string()),
+  drill: z.optional(z.boolean()),
+  targets: z.array(decisionTargetSchema),
+});
+
+const alarmSchema = z.object({
+  AlarmName: z.string().check(z.minLength(1)),
+  NewStateValue: z.string(),
+  NewStateReason: z.optional(z.string()),
+  AlarmDescription: z.optional(z.nullable(z.string())),
+  StateChangeTime: z.optional(z.string()),
+  AlarmArn: z.optional(z.string()),
+});
+
+/**
+ * Reads one SQS record body (the SNS envelope of a topic message) and decides what to page. Throws
+ * `BadInputError` (`INVALID_PAGER_MESSAGE`) for a body that is neither a watchdog decision nor a
+ * CloudWatch alarm notification: the record is then kept (dead-letter queue), never dropped.
+ */
+export function planPage(body: string): PagerPlan {
+  const envelope = envelopeSchema.safeParse(parseJson(body, 'the SQS message body'));
+  if (!envelope.success) {
+    throw new BadInputError(
+      'INVALID_PAGER_MESSAGE',
+      `not an SNS notification: ${formatIssues('body', envelope.error)}`,
+    );
+  }
+  const message = parseJson(envelope.data.Message, 'the SNS Message');
+  const decision = decisionSchema.safeParse(message);
+  if (decision.success) return planDecision(decision.data);
+  const alarm = alarmSchema.safeParse(message);
+  if (alarm.success) return planAlarm(alarm.data);
+  throw new BadInputError(
+    'INVALID_PAGER_MESSAGE',
+    'the SNS Message is neither a watchdog decision (schemaVersion, outcome, targets) nor a CloudWatch alarm notification (AlarmName, NewStateValue)',
+  );
+}
+
+function planDecision(decision: z.output<typeof decisionSchema>): PagerPlan {
+  const failed = decision.targets.filter((target) => target.result === 'failed');
+  if (failed.length === 0) {
+    return { kind: 'skip', why: `the decision's outcome is ${decision.outcome}: only failures page` };
+  }
+  const byKey = new Map<string, z.output<typeof decisionTargetSchema>[]>();
+  for (const target of failed) {
+    const key = decisionDedupKey(target.applicationId, target.submissionId);
+    byKey.set(key, [...(byKey.get(key) ?? []), target]);
+  }
+  const triggers = [...byKey].map(([dedupKey, targets]): PagerTrigger => {
+    const [first] = targets;
+    const app = `${first?.appName ?? first?.applicationId} (${first?.applicationId})`;
+    const submission =
+      first?.submissionId === undefined ? 'its live submission' : `submission ${first.submissionId}`;
+    const live = first?.rolloutPercentage === undefined ? '' : ` at ${first.rolloutPercentage}%`;
+    const flights = targets.flatMap((target) => (target.flightId === undefined ? [] : [target.flightId]));
+    const which = flights.length > 0 ? ` (package flight ${flights.join(', ')})` : '';
+    const why = first?.error === undefined ? '' : ` Cause: ${first.error.code}: ${first.error.message}.`;
+    // A drill halts nothing: its failure means a real alarm would fail the same way.
+    const summary =
+      decision.drill === true
+        ? `DRILL FAILED: the Store watchdog could not examine the rollout of ${app}, ${submission}${which}${live}; ` +
+          `a real alarm would fail the same way. Fix it before the rollout.${why}`
+        : `ACT NOW: the Store watchdog FAILED to halt the rollout of ${app}, ${submission}${which}${live}. ` +
+          `Halt it by hand in Partner Center ("Halt package rollout").${why}`;
+    return {
+      dedupKey,
+      summary: cut(summary, PAGER_LIMITS.summary),
+      severity: 'critical',
+      source: PAGER_SOURCE,
+      component: first?.applicationId ?? 'unknown',
+      customDetails: {
+        outcome: decision.outcome,
+        ...(decision.subject === undefined ? {} : { subject: decision.subject }),
+        targets: targets.map((target) => ({
+          applicationId: target.applicationId,
+          ...(target.flightId === undefined ? {} : { flightId: target.flightId }),
+          ...(target.submissionId === undefined ? {} : { submissionId: target.submissionId }),
+          ...(target.rolloutPercentage === undefined ? {} : { rolloutPercentage: target.rolloutPercentage }),
+          ...(target.fallbackSubmissionId === undefined
+            ? {}
+            : { fallbackSubmissionId: target.fallbackSubmissionId }),
+          ...(target.error === undefined ? {} : { error: target.error }),
+          ...(target.alarmNames === undefined ? {} : { alarmNames: target.alarmNames }),
+          ...(target.nextStep === undefined ? {} : { nextStep: target.nextStep }),
+        })),
+      },
+      links: partnerCenterLinks(targets),
+    };
+  });
+  return { kind: 'page', triggers };
+}
+
+function planAlarm(alarm: z.output<typeof alarmSchema>): PagerPlan {
+  if (alarm.NewStateValue !== 'ALARM') {
+    return {
+      kind: 'skip',
+      why: `health alarm "${alarm.AlarmName}" went to ${alarm.NewStateValue}: only ALARM pages`,
+    };
+  }
+  const what = alarm.AlarmDescription ?? alarm.NewStateReason ?? 'see the alarm in CloudWatch';
+  return {
+    kind: 'page',
+    triggers: [
+      {
+        dedupKey: cut(`store-watchdog/health/${alarm.AlarmName}`, PAGER_LIMITS.dedupKey),
+        summary: cut(
+          `Store watchdog health alarm "${alarm.AlarmName}" is in ALARM: ${what}`,
+          PAGER_LIMITS.summary,
+        ),
+        severity: 'critical',
+        source: PAGER_SOURCE,
+        component: alarm.AlarmName,
+        customDetails: {
+          alarmName: alarm.AlarmName,
+          ...(alarm.NewStateReason === undefined ? {} : { reason: alarm.NewStateReason }),
+          ...(alarm.StateChangeTime === undefined ? {} : { time: alarm.StateChangeTime }),
+          ...(alarm.AlarmArn === undefined ? {} : { alarmArn: alarm.AlarmArn }),
+        },
+        links: [],
+      },
+    ],
+  };
+}
+
+/** One incident per app and submission: a retry of the same failure updates it instead of paging again. */
+export function decisionDedupKey(applicationId: string, submissionId: string | undefined): string {
+  return cut(`store-watchdog/${applicationId}/${submissionId ?? 'no-submission'}`, PAGER_LIMITS.dedupKey);
+}
+
+function partnerCenterLinks(
+  targets: readonly z.output<typeof decisionTargetSchema>[],
+): { href: string; text: string }[] {
+  const urls = [
+    ...new Set(
+      targets.flatMap((target) => (target.partnerCenterUrl === undefined ? [] : [target.partnerCenterUrl])),
+    ),
+  ];
+  return urls
+    .filter((url) => url.startsWith('https://partner.microsoft.com/'))
+    .map((href) => ({ href, text: 'Open the app in Partner Center to halt the rollout' }));
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadInputError('INVALID_PAGER_MESSAGE', `${what} is not JSON`);
+  }
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
