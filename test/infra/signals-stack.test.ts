@@ -164,7 +164,8 @@ describe('a config with a rate alarm, notify-only alarms and a composite', () =>
     expect(properties.Environment.Variables.DRY_RUN).toBe('false');
   });
 
-  it('watches all four alarms through EventBridge, and lets only the three created ones publish to the alarm topic', () => {
+  it('watches all four alarms (and the drill alarm) through EventBridge, and lets only the alarms the stack creates publish to the alarm topic', () => {
+    const drill = `${stack.stackName}-drill`;
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         detail: {
@@ -173,6 +174,7 @@ describe('a config with a rate alarm, notify-only alarms and a composite', () =>
             'contoso-photos-crash-warning',
             'contoso-photos-crash-rate',
             'contoso-photos-hang-rate',
+            drill,
           ],
         },
       },
