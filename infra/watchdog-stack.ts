@@ -56,10 +56,8 @@ export class WatchdogStack extends Stack {
       description:
         'Store rollout watchdog: halts a Microsoft Store package rollout when a watched alarm fires',
       serviceName: 'store-rollout-watchdog',
-      environment: {
-        WATCHDOG_APPS: JSON.stringify(watchedApps),
-        DRY_RUN: String(config.dryRun),
-      },
+      watchedApps,
+      environment: { DRY_RUN: String(config.dryRun) },
       timeout: props.haltRolloutTimeout ?? Duration.minutes(5),
       reservedConcurrentExecutions: props.haltRolloutConcurrency ?? 1,
     });

@@ -82,7 +82,7 @@ export class SelfCheck extends Construct {
       description:
         'Store rollout watchdog self-check: proves on a schedule that the secret, Azure AD, the Store and the watched alarms still work (read only)',
       serviceName: SELF_CHECK_SERVICE_NAME,
-      environment: { WATCHDOG_APPS: JSON.stringify(props.apps) },
+      watchedApps: props.apps,
       timeout,
       // A failed run is a finding, not a glitch to retry: the Store client has retried already, and a
       // retry would spend the tenant's budget again. The next scheduled run checks again.

@@ -138,11 +138,11 @@ describe('SelfCheck with its defaults', () => {
     });
   });
 
-  it('gives the function the apps and the secret, and nothing to publish to or dry-run', () => {
+  it('gives the function the apps (built into its asset) and the secret, and nothing to publish to or dry-run', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
-          WATCHDOG_APPS: JSON.stringify(APPS),
+          WATCHDOG_APPS: 'bundled',
           STORE_CREDENTIALS_SECRET_ID: SECRET_ARN,
           POWERTOOLS_SERVICE_NAME: 'store-rollout-watchdog-self-check',
           POWERTOOLS_METRICS_NAMESPACE: 'StoreRolloutWatchdog',
@@ -236,17 +236,22 @@ describe('SelfCheck with its defaults', () => {
     expect(assets).toHaveLength(1);
     const url = pathToFileURL(join(assemblyDirectory, assets[0] ?? '', 'index.mjs')).href;
     const script = `const { handler } = await import(${JSON.stringify(url)}); try { await handler({}); console.log('passed'); } catch (error) { console.log(error.message); }`;
+    const run = (env: Record<string, string>) =>
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { AWS_REGION: 'eu-west-1', ...env },
+        encoding: 'utf8',
+        // The function's own error log line goes to stderr; the caught message is what is checked.
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
 
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { AWS_REGION: 'eu-west-1' },
-      encoding: 'utf8',
-      // The function's own error log line goes to stderr; the caught message is what is checked.
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-
+    const output = run({});
     expect(output).toContain('STORE_CREDENTIALS_SECRET_ID is required');
     expect(output).toContain('WATCHDOG_APPS is required');
     expect(output).not.toContain('NOTIFICATION_TOPIC_ARN');
+    // With the stack's WATCHDOG_APPS=bundled, the asset reads the list it carries: only the secret is missing.
+    const bundled = run({ WATCHDOG_APPS: 'bundled' });
+    expect(bundled).toContain('STORE_CREDENTIALS_SECRET_ID is required');
+    expect(bundled).not.toContain('WATCHDOG_APPS');
   });
 });
 
