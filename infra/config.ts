@@ -186,6 +186,12 @@ export const watchdogConfigSchema = z
     apps: z.array(configuredAppSchema).check(z.minLength(1, 'must list at least one app')),
     /** The scheduled self-check. @default every 6 hours */
     selfCheck: z._default(selfCheckSchema, { scheduleHours: 6 }),
+    /**
+     * For large catalogs: every watched alarm name starts with this, and one EventBridge rule matches
+     * the prefix instead of listing the names (the function still acts only on listed names).
+     * @default none: the rules list the names
+     */
+    alarmNamePrefix: z.optional(alarmNameSchema),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -208,6 +214,12 @@ export const watchdogConfigSchema = z
               'the app needs at least one alarm: name existing alarms in alarmNames, or specify alarms for the stack to create',
           });
         }
+        if (config.alarmNamePrefix !== undefined) {
+          checkPrefix(config.alarmNamePrefix, ctx, ['apps', a, 'alarmNames'], app.alarmNames);
+          checkPrefix(config.alarmNamePrefix, ctx, ['apps', a, 'notifyAlarmNames'], app.notifyAlarmNames);
+          const createdNames = app.alarms.map((spec) => spec.alarmName);
+          checkPrefix(config.alarmNamePrefix, ctx, ['apps', a, 'alarms'], createdNames, 'alarmName');
+        }
         app.alarms.forEach((spec, s) => {
           const first = created.get(spec.alarmName);
           if (first !== undefined) {
@@ -223,6 +235,24 @@ export const watchdogConfigSchema = z
       });
     }),
   );
+
+/** An issue for each of `names` (at `path`[i], then `field`) that does not start with `prefix`. */
+function checkPrefix(
+  prefix: string,
+  ctx: z.core.$RefinementCtx,
+  path: (string | number)[],
+  names: readonly string[],
+  field?: string,
+): void {
+  names.forEach((name, index) => {
+    if (name.startsWith(prefix)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: field === undefined ? [...path, index] : [...path, index, field],
+      message: `must start with alarmNamePrefix "${prefix}": the EventBridge rule matches only names with it`,
+    });
+  });
+}
 
 /** The config, defaults applied. */
 export type WatchdogConfig = z.output<typeof watchdogConfigSchema>;

@@ -74,6 +74,7 @@ export class WatchdogStack extends Stack {
     this.intake = new AlarmIntake(this, 'AlarmIntake', {
       target: this.haltRollout,
       alarmNames: listWatchedAlarmNames(config),
+      ...(config.alarmNamePrefix === undefined ? {} : { alarmNamePrefix: config.alarmNamePrefix }),
     });
     for (const alarm of this.watchedAlarms.alarms) this.intake.addAlarm(alarm);
 
@@ -93,6 +94,7 @@ export class WatchdogStack extends Stack {
       credentials: this.credentials,
       notifications: this.notifications,
       schedule: Duration.minutes(Math.round(config.selfCheck.scheduleHours * 60)),
+      ...(config.alarmNamePrefix === undefined ? {} : { watchedAlarmNamePrefix: config.alarmNamePrefix }),
     });
 
     new CfnOutput(this, 'NotificationTopicArn', {

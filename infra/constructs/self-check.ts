@@ -10,7 +10,7 @@
  * the secret (exact ARN) and the watched alarms (`cloudwatch:DescribeAlarms` on their exact ARNs; the
  * action supports alarm-level resources, and only metric alarms are asked for, which need nothing wider).
  */
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -56,7 +56,16 @@ export interface SelfCheckProps {
   readonly timeout?: Duration;
   /** Prefix of the alarm names (literal). @default the stack name */
   readonly alarmNamePrefix?: string;
+  /**
+   * The prefix every watched alarm name starts with (`alarmNamePrefix` of the config): with more than
+   * `MAX_EXACT_ALARM_ARNS` watched alarms, DescribeAlarms is allowed on the names with it.
+   * @default none: on every alarm of the account and Region, when there are that many
+   */
+  readonly watchedAlarmNamePrefix?: string;
 }
+
+/** Up to this many watched alarms, the self-check may describe exactly those ARNs. */
+export const MAX_EXACT_ALARM_ARNS = 40;
 
 /** See the module comment. */
 export class SelfCheck extends Construct {
@@ -91,22 +100,7 @@ export class SelfCheck extends Construct {
     props.credentials.grantReadTo(this.function);
 
     const alarmNames = [...new Set(props.apps.flatMap((app) => app.alarmNames))];
-    if (alarmNames.length > 0) {
-      const stack = Stack.of(this);
-      this.function.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['cloudwatch:DescribeAlarms'],
-          resources: alarmNames.map((alarmName) =>
-            stack.formatArn({
-              service: 'cloudwatch',
-              resource: 'alarm',
-              resourceName: alarmName,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ),
-        }),
-      );
-    }
+    if (alarmNames.length > 0) this.allowDescribeAlarms(alarmNames, props.watchedAlarmNamePrefix);
 
     this.rule = new Rule(this, 'Schedule', {
       description: `Runs the Store rollout watchdog self-check every ${this.schedule.toHumanString()}`,
@@ -146,6 +140,35 @@ export class SelfCheck extends Construct {
     });
     props.notifications.notifyOnAlarm(this.failedAlarm);
     props.notifications.notifyOnAlarm(this.didNotRunAlarm);
+  }
+
+  /**
+   * `cloudwatch:DescribeAlarms` on the watched alarms: their exact ARNs while they are few; beyond that,
+   * one ARN pattern (a role's policies hold about 16 KB, a catalog's ARNs many times that): the alarms
+   * with the prefix, or every alarm of the account and Region. DescribeAlarms reads alarm settings only.
+   */
+  private allowDescribeAlarms(alarmNames: readonly string[], prefix: string | undefined): void {
+    const arnOf = (resourceName: string) =>
+      Stack.of(this).formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+    const exact = alarmNames.length <= MAX_EXACT_ALARM_ARNS;
+    const pattern = prefix === undefined ? '*' : `${prefix}*`;
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: exact ? alarmNames.map(arnOf) : [arnOf(pattern)],
+      }),
+    );
+    if (!exact) {
+      Validations.of(this.function.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${pattern}]`,
+        reason: `cloudwatch:DescribeAlarms on the ${alarmNames.length} watched alarms: their exact ARNs would overflow the role's policy size limits, so the alarms ${prefix === undefined ? 'of this account and Region' : `named ${prefix}…`}; the action only reads alarm settings.`,
+      });
+    }
   }
 
   /** Both alarms. */
