@@ -132,6 +132,13 @@ describe('a 500-app catalog, names listed, bundled as cdk synth does', () => {
     expect(JSON.stringify(describe[0])).toContain(':alarm:*');
     expect(resourcesOf(synthesized.template, 'AWS::IAM::ManagedPolicy')).toEqual([]);
   });
+
+  it('has the self-check read the apps in slices, each app at least once a day (hourly runs)', () => {
+    const { selfCheck } = synthesized.stack;
+
+    expect(selfCheck.slicePlan.slices).toBeGreaterThan(1);
+    expect(selfCheck.everyAppCheckedWithin.toHours()).toBeLessThanOrEqual(24);
+  });
 });
 
 describe('a 500-app catalog with alarmNamePrefix', () => {
@@ -171,6 +178,14 @@ describe('a catalog no set of rules can carry', () => {
 
     expect(() => synthesizeCatalog(config, { bundle: false })).toThrow(
       /the 1401 watched alarm names need \d+ EventBridge rules \(each pattern at most 2048 characters\), more than the 20 the stack creates; give the alarms a common prefix and set watchdog\.alarmNamePrefix/,
+    );
+  });
+
+  it("fails the synth when the self-check's schedule cannot check 500 apps daily, naming the field", () => {
+    const config = createCatalogConfig({ apps: 500, selfCheckScheduleHours: 6 });
+
+    expect(() => synthesizeCatalog(config, { bundle: false })).toThrow(
+      /watchdog\.selfCheck\.scheduleHours: the self-check cannot read all 500 apps at least once a day/,
     );
   });
 

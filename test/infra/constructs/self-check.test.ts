@@ -143,6 +143,9 @@ describe('SelfCheck with its defaults', () => {
       Environment: {
         Variables: {
           WATCHDOG_APPS: 'bundled',
+          // Two apps fit one run: every run reads every app.
+          SELF_CHECK_SLICES: '1',
+          SELF_CHECK_PERIOD_MINUTES: '360',
           STORE_CREDENTIALS_SECRET_ID: SECRET_ARN,
           POWERTOOLS_SERVICE_NAME: 'store-rollout-watchdog-self-check',
           POWERTOOLS_METRICS_NAMESPACE: 'StoreRolloutWatchdog',
@@ -252,6 +255,41 @@ describe('SelfCheck with its defaults', () => {
     const bundled = run({ WATCHDOG_APPS: 'bundled' });
     expect(bundled).toContain('STORE_CREDENTIALS_SECRET_ID is required');
     expect(bundled).not.toContain('WATCHDOG_APPS');
+  });
+});
+
+describe('SelfCheck over a catalog', () => {
+  const catalog = (count: number): WatchedApp[] =>
+    Array.from({ length: count }, (_, i) => ({
+      applicationId: `9NCAT${String(i).padStart(7, '0')}`,
+      alarmNames: [`catalog-${i}-crash-rate`],
+      notifyAlarmNames: [],
+      mode: 'enforce' as const,
+    }));
+
+  it('reads 300 apps in slices within 15-minute runs, every app at least once a day', () => {
+    const built = build({ apps: catalog(300), schedule: Duration.hours(2) }, { bundle: false });
+    const template = templateOf(built);
+    const { slicePlan } = built.selfCheck;
+
+    expect(slicePlan.slices).toBeGreaterThan(1);
+    expect(built.selfCheck.everyAppCheckedWithin.toMinutes()).toBeLessThanOrEqual(24 * 60);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          WATCHDOG_APPS: 'bundled',
+          SELF_CHECK_SLICES: String(slicePlan.slices),
+          SELF_CHECK_PERIOD_MINUTES: '120',
+        }),
+      },
+    });
+  });
+
+  it('fails the synth when the schedule cannot check every app daily, naming the field and what would', () => {
+    expect(() => build({ apps: catalog(500), schedule: Duration.hours(6) }, { bundle: false })).toThrow(
+      /watchdog\.selfCheck\.scheduleHours: the self-check cannot read all 500 apps at least once a day.*set watchdog\.selfCheck\.scheduleHours to at most/,
+    );
   });
 });
 
