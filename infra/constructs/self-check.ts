@@ -120,7 +120,10 @@ export class SelfCheck extends Construct {
     if (alarmNames.length > 0) this.allowDescribeAlarms(alarmNames, props.watchedAlarmNamePrefix);
 
     this.rule = new Rule(this, 'Schedule', {
-      description: `Runs the Store rollout watchdog self-check every ${this.schedule.toHumanString()}`,
+      description:
+        this.slicePlan.slices === 1
+          ? `Runs the Store rollout watchdog self-check every ${this.schedule.toHumanString()}`
+          : `Runs the Store rollout watchdog self-check every ${this.schedule.toHumanString()}; each run reads one of ${this.slicePlan.slices} slices of the apps, so every app is checked at least every ${this.everyAppCheckedWithin.toHumanString()}`,
       schedule: Schedule.rate(this.schedule),
       targets: [
         new LambdaFunction(this.function.function, {

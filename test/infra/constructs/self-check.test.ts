@@ -284,6 +284,10 @@ describe('SelfCheck over a catalog', () => {
         }),
       },
     });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(2 hours)',
+      Description: `Runs the Store rollout watchdog self-check every 2 hours; each run reads one of ${slicePlan.slices} slices of the apps, so every app is checked at least every ${slicePlan.slices * 2} hours`,
+    });
   });
 
   it('fails the synth when the schedule cannot check every app daily, naming the field and what would', () => {
