@@ -32,11 +32,14 @@ export const SYNTH_CASES: ReadonlyArray<{ apps: number; mode: 'listed' | 'prefix
   { apps: 500, mode: 'prefix' },
 ];
 
-/** Runs each case `runs` times (fresh processes, one after the other) and keeps the median times. */
+/**
+ * Runs each case `runs` times in fresh processes, the cases interleaved (1, 500, 500-prefix, 1, ...) so
+ * that a change in the machine's load falls on every case alike, and keeps the median times.
+ */
 export function runSynthBench(runs: number, log: (line: string) => void): SynthFigures[] {
-  return SYNTH_CASES.map(({ apps, mode }) => {
-    const samples: Array<Omit<SynthFigures, 'processMs'> & { processMs: number }> = [];
-    for (let run = 0; run < runs; run++) {
+  const samples = SYNTH_CASES.map(() => [] as SynthFigures[]);
+  for (let run = 0; run < runs; run++) {
+    SYNTH_CASES.forEach(({ apps, mode }, index) => {
       const started = performance.now();
       const output = execFileSync(process.execPath, [CHILD, String(apps), mode], {
         encoding: 'utf8',
@@ -45,17 +48,19 @@ export function runSynthBench(runs: number, log: (line: string) => void): SynthF
       });
       const processMs = Math.round(performance.now() - started);
       const figures: Omit<SynthFigures, 'processMs'> = JSON.parse(output.trim().split('\n').at(-1) ?? '{}');
-      samples.push({ ...figures, processMs });
+      samples[index]?.push({ ...figures, processMs });
       log(
         `synth ${apps} apps (${mode}) run ${run + 1}/${runs}: ${figures.synthMs} ms synth, ${processMs} ms process`,
       );
-    }
-    const [first] = samples;
+    });
+  }
+  return samples.map((caseSamples) => {
+    const [first] = caseSamples;
     if (first === undefined) throw new Error('no synth run');
     return {
       ...first,
-      synthMs: Math.round(computeMedian(samples.map((s) => s.synthMs)) ?? first.synthMs),
-      processMs: Math.round(computeMedian(samples.map((s) => s.processMs)) ?? first.processMs),
+      synthMs: Math.round(computeMedian(caseSamples.map((s) => s.synthMs)) ?? first.synthMs),
+      processMs: Math.round(computeMedian(caseSamples.map((s) => s.processMs)) ?? first.processMs),
     };
   });
 }
