@@ -89,7 +89,7 @@ export function planSlices(input: SlicePlanInput): SlicePlan {
     const advice =
       longest >= 15
         ? `set watchdog.selfCheck.scheduleHours to at most ${Math.floor((longest / 60) * 100) / 100} (every ${longest} minutes)`
-        : 'no schedule of 15 minutes or more can: split the catalog between two Partner Center tenants';
+        : 'no schedule of 15 minutes or more can: that is more apps than one self-check can read in a day';
     throw new ConfigurationError(
       'INVALID_WATCHDOG_CONFIG',
       `invalid watchdog config: watchdog.selfCheck.scheduleHours: the self-check cannot read all ${input.apps.length} apps at least once a day: a run of ${runMinutes} minutes makes at most ${capacity} Store requests (${rate} a minute, its share of the tenant's budget), so the apps take ${slices} runs, and a run every ${input.periodMinutes} minutes makes ${Math.floor(CHECK_EVERY_APP_WITHIN_MINUTES / input.periodMinutes)} a day; ${advice}`,
@@ -113,6 +113,15 @@ export function countSlices(
   let slices = 1;
   while (slices < costs.length && costOfLargestSlice(costs, slices) > capacity) slices++;
   return slices;
+}
+
+/** Whether one run of `runSeconds` reads every app (no slicing needed). */
+export function fitsOneRun(
+  apps: readonly WatchedApp[],
+  runSeconds: number,
+  requestsPerMinute: number = SELF_CHECK_STORE_REQUESTS_PER_MINUTE,
+): boolean {
+  return costOfLargestSlice(apps.map(estimateStoreRequests), 1) <= runCapacity(runSeconds, requestsPerMinute);
 }
 
 /** The bounds of slice `index` of `count` over `length` apps: contiguous, sizes differing by one at most. */

@@ -18,7 +18,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
 import { SELF_CHECK_SERVICE_NAME } from '../../functions/self-check/environment.ts';
-import { countSlices, planSlices, type SlicePlan } from '../../functions/self-check/slices.ts';
+import { fitsOneRun, planSlices, type SlicePlan } from '../../functions/self-check/slices.ts';
 import type { Notifications } from './notifications.ts';
 import type { StoreCredentials } from './store-credentials.ts';
 import { WatchdogFunction } from './watchdog-function.ts';
@@ -200,7 +200,7 @@ export class SelfCheck extends Construct {
 /** 5 minutes when one run reads every app; else as long as Lambda allows within the schedule, for fewer slices. */
 function chooseTimeout(apps: readonly WatchedApp[], schedule: Duration): Duration {
   const short = Duration.minutes(5);
-  if (countSlices(apps, short.toSeconds()) === 1) return short;
+  if (fitsOneRun(apps, short.toSeconds())) return short;
   return Duration.minutes(Math.min(15, schedule.toMinutes()));
 }
 

@@ -5,6 +5,7 @@ import { scheduledTimeOf } from '../../../functions/self-check/handler.ts';
 import {
   countSlices,
   estimateStoreRequests,
+  fitsOneRun,
   planSlices,
   runCapacity,
   SELF_CHECK_STORE_REQUESTS_PER_MINUTE,
@@ -78,6 +79,23 @@ describe('planSlices', () => {
     // The advice works.
     const minutes = Number(/every (\d+) minutes\)/.exec(message)?.[1]);
     expect(() => planSlices({ apps, periodMinutes: minutes, runSeconds: FIFTEEN_MINUTES })).not.toThrow();
+  });
+
+  it('refuses an app that alone needs more than one run can read, naming the apps', () => {
+    const [app] = catalog(1);
+    if (app === undefined) throw new Error('no app');
+    const flights = Array.from(
+      { length: 20 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
+
+    expect(fitsOneRun([{ ...app, flights }], 300)).toBe(false);
+    expect(() => planSlices({ apps: [{ ...app, flights }], periodMinutes: 360, runSeconds: 300 })).toThrow(
+      /watchdog\.apps: one app needs about 42 Store requests, more than a self-check run of 5 minutes at 10 a minute can make \(39\)/,
+    );
+    expect(
+      planSlices({ apps: [{ ...app, flights }], periodMinutes: 360, runSeconds: FIFTEEN_MINUTES }).slices,
+    ).toBe(1);
   });
 
   it('uses a slower share of the budget when given one: more slices', () => {

@@ -290,6 +290,19 @@ describe('SelfCheck over a catalog', () => {
     });
   });
 
+  it('gives an app with many flights a 15-minute run rather than failing the synth', () => {
+    const [app] = catalog(1);
+    if (app === undefined) throw new Error('no app');
+    const flights = Array.from(
+      { length: 20 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
+    const built = build({ apps: [{ ...app, flights }] }, { bundle: false });
+
+    expect(built.selfCheck.slicePlan.slices).toBe(1);
+    templateOf(built).hasResourceProperties('AWS::Lambda::Function', { Timeout: 900 });
+  });
+
   it('fails the synth when the schedule cannot check every app daily, naming the field and what would', () => {
     expect(() => build({ apps: catalog(500), schedule: Duration.hours(6) }, { bundle: false })).toThrow(
       /watchdog\.selfCheck\.scheduleHours: the self-check cannot read all 500 apps at least once a day.*set watchdog\.selfCheck\.scheduleHours to at most/,
