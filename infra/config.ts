@@ -32,11 +32,6 @@ export const WATCHDOG_CONTEXT_KEY = 'watchdog';
 
 /** CloudWatch keeps an alarm's evaluation range within one day (PutMetricAlarm: Period × EvaluationPeriods). */
 const MAX_EVALUATION_RANGE_SECONDS = 86_400;
-/**
- * Lambda allows 4 KB of environment variables in total; leave room for the other variables (ARNs,
- * names). A longer `WATCHDOG_APPS` would fail the deploy, so it fails the synth instead.
- */
-export const MAX_WATCHDOG_APPS_JSON_LENGTH = 3_072;
 
 const alarmNameSchema = z
   .string()
@@ -215,6 +210,12 @@ export const watchdogConfigSchema = z
     chat: z.optional(chatConfigSchema),
     /** Failures and health alarms to PagerDuty (see `config-people.ts`). @default none */
     pagerDuty: z.optional(pagerDutyConfigSchema),
+    /**
+     * For large catalogs: every watched alarm name starts with this, and one EventBridge rule matches
+     * the prefix instead of listing the names (the function still acts only on listed names).
+     * @default none: the rules list the names
+     */
+    alarmNamePrefix: z.optional(alarmNameSchema),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -240,6 +241,15 @@ export const watchdogConfigSchema = z
               'the app needs at least one alarm: name existing alarms in alarmNames, or specify alarms for the stack to create',
           });
         }
+        if (config.alarmNamePrefix !== undefined) {
+          const listed = app.alarmNames.map((entry) => (typeof entry === 'string' ? entry : entry.alarmName));
+          checkPrefix(config.alarmNamePrefix, ctx, ['apps', a, 'alarmNames'], listed);
+          checkPrefix(config.alarmNamePrefix, ctx, ['apps', a, 'notifyAlarmNames'], app.notifyAlarmNames);
+          const createdNames = app.alarms.map((spec) => spec.alarmName);
+          checkPrefix(config.alarmNamePrefix, ctx, ['apps', a, 'alarms'], createdNames, 'alarmName');
+          const compositeNames = app.composites.map((spec) => spec.alarmName);
+          checkPrefix(config.alarmNamePrefix, ctx, ['apps', a, 'composites'], compositeNames, 'alarmName');
+        }
         app.alarms.forEach((spec, s) => {
           const first = created.get(spec.alarmName);
           if (first !== undefined) {
@@ -256,6 +266,24 @@ export const watchdogConfigSchema = z
       for (const issue of checkSignals(config.apps)) ctx.addIssue({ code: 'custom', ...issue });
     }),
   );
+
+/** An issue for each of `names` (at `path`[i], then `field`) that does not start with `prefix`. */
+function checkPrefix(
+  prefix: string,
+  ctx: z.core.$RefinementCtx,
+  path: (string | number)[],
+  names: readonly string[],
+  field?: string,
+): void {
+  names.forEach((name, index) => {
+    if (name.startsWith(prefix)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: field === undefined ? [...path, index] : [...path, index, field],
+      message: `must start with alarmNamePrefix "${prefix}": the EventBridge rule matches only names with it`,
+    });
+  });
+}
 
 /** The config, defaults applied. */
 export type WatchdogConfig = z.output<typeof watchdogConfigSchema>;
@@ -278,15 +306,9 @@ export function parseWatchdogConfig(input: unknown): WatchdogConfig {
       `invalid watchdog config (cdk.json, context "${WATCHDOG_CONTEXT_KEY}"): ${formatIssues(WATCHDOG_CONTEXT_KEY, parsed.error)}`,
     );
   }
-  const config = parsed.data;
-  const json = JSON.stringify(deriveWatchedApps(config));
-  if (json.length > MAX_WATCHDOG_APPS_JSON_LENGTH) {
-    throw new ConfigurationError(
-      'INVALID_WATCHDOG_CONFIG',
-      `invalid watchdog config: watchdog.apps: the derived WATCHDOG_APPS is ${json.length} characters, over the ${MAX_WATCHDOG_APPS_JSON_LENGTH} that fit in the Lambda environment (4 KB in all); deploy one stack per group of apps`,
-    );
-  }
-  return config;
+  // The derived list is built into the functions' assets (WATCHDOG_APPS=bundled), so its length is not
+  // bounded by the 4 KB Lambda environment.
+  return parsed.data;
 }
 
 /**

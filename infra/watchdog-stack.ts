@@ -65,10 +65,8 @@ export class WatchdogStack extends Stack {
       description:
         'Store rollout watchdog: halts a Microsoft Store package rollout when a watched alarm fires',
       serviceName: 'store-rollout-watchdog',
-      environment: {
-        WATCHDOG_APPS: JSON.stringify(watchedApps),
-        DRY_RUN: String(config.dryRun),
-      },
+      watchedApps,
+      environment: { DRY_RUN: String(config.dryRun) },
       timeout: props.haltRolloutTimeout ?? Duration.minutes(5),
       reservedConcurrentExecutions: props.haltRolloutConcurrency ?? 1,
     });
@@ -82,11 +80,19 @@ export class WatchdogStack extends Stack {
     this.notifications.grantPublishTo(this.haltRollout);
 
     this.watchedAlarms = new WatchedAlarms(this, 'WatchedAlarms', { specs: describeAlarmSpecs(config) });
-    this.drill = new DrillAlarm(this, 'Drill');
+    // With an alarm-name prefix, the drill alarm's name carries it too, so the prefix rule delivers it.
+    this.drill = new DrillAlarm(
+      this,
+      'Drill',
+      config.alarmNamePrefix === undefined
+        ? {}
+        : { alarmName: `${config.alarmNamePrefix}${this.stackName}-drill` },
+    );
     this.haltRollout.addEnvironment('DRILL_ALARM_NAME', this.drill.alarmName);
     this.intake = new AlarmIntake(this, 'AlarmIntake', {
       target: this.haltRollout,
       alarmNames: [...listWatchedAlarmNames(config), this.drill.alarmName],
+      ...(config.alarmNamePrefix === undefined ? {} : { alarmNamePrefix: config.alarmNamePrefix }),
     });
     this.compositeAlarms = new CompositeAlarms(this, 'CompositeAlarms', {
       specs: config.apps.flatMap((app) =>

@@ -369,7 +369,7 @@ function fixApp(code: string, app: WatchedApp, flightId: string | undefined, cli
     case 'STORE_THROTTLED':
     case 'STORE_BUDGET_EXHAUSTED':
     case 'DEADLINE_EXCEEDED':
-      return "The Store API's request budget or the run's time ran out; the next run retries. If it persists, raise the self-check's timeout or split the apps over several stacks.";
+      return "The Store API's request budget or the run's time ran out; the next run retries. If it persists, another client of the same Partner Center tenant may be spending its budget, or this run's apps watch more package flights than the self-check plans for (see docs/catalog.md).";
     default:
       return 'The Store API failed; the next run retries. A halt during an incident would meet the same error: if it persists, check the Store API status.';
   }

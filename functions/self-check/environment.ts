@@ -5,6 +5,8 @@
  * is replaced before parsing.
  */
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
+import { ConfigurationError } from '../commons/errors.ts';
+import type { SlicePlan } from './slices.ts';
 
 /**
  * The `service` of the self-check's logs and metrics; the stack sets the same in
@@ -16,7 +18,13 @@ export const SELF_CHECK_SERVICE_NAME = 'store-rollout-watchdog-self-check';
 export type SelfCheckEnvironment = Pick<
   WatchdogConfig,
   'storeCredentialsSecretId' | 'apps' | 'storeApiBaseUrl' | 'azureAdAuthority'
->;
+> & {
+  /**
+   * `SELF_CHECK_SLICES` and `SELF_CHECK_PERIOD_MINUTES` (set by the stack, `./slices.ts`): a run reads
+   * one slice of the apps. @default one slice: every app on every run
+   */
+  readonly slicePlan: SlicePlan;
+};
 
 /** Stands in for the topic the self-check never publishes to, so `parseEnvironment` does not ask for it. */
 const UNUSED_TOPIC = 'arn:aws:sns:none:000000000000:unused-by-the-self-check';
@@ -28,11 +36,40 @@ const UNUSED_TOPIC = 'arn:aws:sns:none:000000000000:unused-by-the-self-check';
 export function parseSelfCheckEnvironment(
   env: Readonly<Record<string, string | undefined>>,
 ): SelfCheckEnvironment {
-  const config = parseEnvironment({ ...env, NOTIFICATION_TOPIC_ARN: UNUSED_TOPIC, DRY_RUN: undefined });
+  const problems: string[] = [];
+  let config: WatchdogConfig | undefined;
+  try {
+    config = parseEnvironment({ ...env, NOTIFICATION_TOPIC_ARN: UNUSED_TOPIC, DRY_RUN: undefined });
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    problems.push(error.message.replace(/^Invalid environment: /, ''));
+  }
+  const slices = readPositiveInteger(env, 'SELF_CHECK_SLICES', problems);
+  const periodMinutes = readPositiveInteger(env, 'SELF_CHECK_PERIOD_MINUTES', problems);
+  if (slices !== undefined && slices > 1 && periodMinutes === undefined) {
+    problems.push('SELF_CHECK_PERIOD_MINUTES is required when SELF_CHECK_SLICES is more than 1');
+  }
+  if (config === undefined || problems.length > 0) {
+    throw new ConfigurationError('INVALID_ENVIRONMENT', `Invalid environment: ${problems.join('; ')}`);
+  }
   return {
     storeCredentialsSecretId: config.storeCredentialsSecretId,
     apps: config.apps,
     storeApiBaseUrl: config.storeApiBaseUrl,
     azureAdAuthority: config.azureAdAuthority,
+    slicePlan: { slices: slices ?? 1, periodMinutes: periodMinutes ?? 1 },
   };
+}
+
+/** An optional whole number ≥ 1; a bad value is a problem naming the variable. */
+function readPositiveInteger(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  problems: string[],
+): number | undefined {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') return undefined;
+  if (/^[1-9]\d{0,5}$/.test(value)) return Number(value);
+  problems.push(`${name} must be a whole number from 1`);
+  return undefined;
 }

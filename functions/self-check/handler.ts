@@ -29,12 +29,10 @@ import {
   SELF_CHECK_SERVICE_NAME,
   type SelfCheckEnvironment,
 } from './environment.ts';
+import { SELF_CHECK_STORE_REQUESTS_PER_MINUTE, type Slice, selectSlice } from './slices.ts';
 
-/**
- * The self-check's share of the tenant's request budget (about 20 a minute, CONTRACT §8), so that a
- * halt arriving during a run still finds room.
- */
-export const SELF_CHECK_STORE_REQUESTS_PER_MINUTE = 10;
+// The self-check's share of the tenant's request budget lives with the slice plan that depends on it.
+export { SELF_CHECK_STORE_REQUESTS_PER_MINUTE } from './slices.ts';
 
 /** Used when the invocation has no Lambda context (a local call). */
 const DEFAULT_REMAINING_MS = 60_000;
@@ -113,7 +111,24 @@ function logReport(report: SelfCheckReport): void {
   else logger.error('self-check failed', summary);
 }
 
-async function selfCheck(_event: unknown, context: Context | undefined): Promise<SelfCheckReport> {
+/** What a run returns: the report, and which slice of the apps it read. */
+export type SelfCheckRunReport = SelfCheckReport & {
+  readonly slice: { readonly index: number; readonly count: number; readonly apps: number };
+};
+
+/**
+ * When the run was scheduled: the `time` of an EventBridge scheduled event (the same for a retried
+ * delivery), else now (a manual invoke).
+ */
+export function scheduledTimeOf(event: unknown, now: number): number {
+  if (typeof event !== 'object' || event === null || !('time' in event) || typeof event.time !== 'string') {
+    return now;
+  }
+  const time = Date.parse(event.time);
+  return Number.isNaN(time) ? now : time;
+}
+
+async function selfCheck(event: unknown, context: Context | undefined): Promise<SelfCheckRunReport> {
   if (!wiring.ok) {
     metrics.addMetric('SelfCheckFailures', MetricUnit.Count, 1);
     logger.error('configuration error', { error: describeError(wiring.error) });
@@ -124,11 +139,17 @@ async function selfCheck(_event: unknown, context: Context | undefined): Promise
       ? context.getRemainingTimeInMillis()
       : DEFAULT_REMAINING_MS;
   const signal = createDeadline({ timeoutMs: Math.max(0, remaining - RESERVE_MS) });
-  const report = await runSelfCheck(wiring.config, wiring.createPorts(), signal);
+  const slice: Slice = selectSlice(
+    wiring.config.apps,
+    wiring.config.slicePlan,
+    scheduledTimeOf(event, Date.now()),
+  );
+  logger.info('self-check slice', { slice: slice.index + 1, slices: slice.count, apps: slice.apps.length });
+  const report = await runSelfCheck({ ...wiring.config, apps: slice.apps }, wiring.createPorts(), signal);
   recordSelfCheck(metrics, report);
   logReport(report);
   if (!report.ok) throw new SelfCheckFailedError(report);
-  return report;
+  return { ...report, slice: { index: slice.index, count: slice.count, apps: slice.apps.length } };
 }
 
 /** The Lambda entry point (any event: the schedule's, or `{}` from a manual invoke). */

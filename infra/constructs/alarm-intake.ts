@@ -2,8 +2,10 @@
  * How alarms reach the function, by two independent paths (duplicates are harmless: a second halt of
  * the same rollout comes out as `already-halted`):
  *
- * - EventBridge: a rule on `CloudWatch Alarm State Change` into ALARM for exactly the watched alarm
- *   names. It watches existing alarms without touching them.
+ * - EventBridge: rules on `CloudWatch Alarm State Change` into ALARM for exactly the watched alarm
+ *   names (split over several rules, each pattern within EventBridge's 2,048 characters), or one rule
+ *   for every alarm name with the configured prefix (`./alarm-rules.ts`). They watch existing alarms
+ *   without touching them.
  * - SNS: an encrypted alarm topic that the alarms the stack creates use as their alarm action.
  *
  * Whatever cannot be delivered to the function lands in one encrypted dead-letter queue.
@@ -16,14 +18,20 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { alarmRulePattern, planAlarmRules } from './alarm-rules.ts';
 import { EncryptedTopic } from './encrypted-topic.ts';
 import type { WatchdogFunction } from './watchdog-function.ts';
 
 export interface AlarmIntakeProps {
   /** The function that receives the alarm state changes. */
   readonly target: WatchdogFunction;
-  /** Every watched alarm name, existing and created: the EventBridge rule matches exactly these. */
+  /** Every watched alarm name, existing and created: the EventBridge rules match exactly these. */
   readonly alarmNames: readonly string[];
+  /**
+   * When given, one rule matches every alarm whose name starts with it (each watched name must), instead
+   * of listing the names. @default the names are listed, over as many rules as their length needs
+   */
+  readonly alarmNamePrefix?: string;
   /** How often EventBridge retries a delivery the function refused (throttling, service errors). @default 8 */
   readonly retryAttempts?: number;
   /** How long EventBridge keeps retrying before the dead-letter queue. @default Duration.hours(1) */
@@ -34,7 +42,8 @@ export interface AlarmIntakeProps {
 export class AlarmIntake extends Construct {
   /** The topic created alarms notify (their alarm action). */
   readonly alarmTopic: ITopic;
-  readonly rule: Rule;
+  /** The EventBridge rules, in order (one with a prefix or a small config). */
+  readonly rules: readonly Rule[];
   /** Alarm events that EventBridge or SNS could not deliver to the function (watch its depth). */
   readonly deadLetterQueue: Queue;
   private readonly encrypted: EncryptedTopic;
@@ -59,23 +68,27 @@ export class AlarmIntake extends Construct {
       });
     }
 
-    this.rule = new Rule(this, 'AlarmStateChange', {
-      description: 'Watched CloudWatch alarms going into ALARM, to the Store rollout watchdog',
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        detail: {
-          alarmName: [...props.alarmNames],
-          state: { value: ['ALARM'] },
+    const target = new LambdaFunction(props.target.function, {
+      retryAttempts: props.retryAttempts ?? 8,
+      maxEventAge: props.maxEventAge ?? Duration.hours(1),
+      deadLetterQueue: this.deadLetterQueue,
+    });
+    const matches = planAlarmRules(props.alarmNames, props.alarmNamePrefix);
+    this.rules = matches.map((match, index) => {
+      const pattern = alarmRulePattern(match);
+      // The first keeps the id of the single rule of earlier versions, so an update replaces nothing.
+      return new Rule(this, index === 0 ? 'AlarmStateChange' : `AlarmStateChange${index + 1}`, {
+        description:
+          'prefix' in match
+            ? `Watched CloudWatch alarms (names starting with ${match.prefix}) going into ALARM, to the Store rollout watchdog`
+            : `Watched CloudWatch alarms going into ALARM, to the Store rollout watchdog${matches.length === 1 ? '' : ` (rule ${index + 1} of ${matches.length})`}`,
+        eventPattern: {
+          source: pattern.source,
+          detailType: pattern['detail-type'],
+          detail: pattern.detail,
         },
-      },
-      targets: [
-        new LambdaFunction(props.target.function, {
-          retryAttempts: props.retryAttempts ?? 8,
-          maxEventAge: props.maxEventAge ?? Duration.hours(1),
-          deadLetterQueue: this.deadLetterQueue,
-        }),
-      ],
+        targets: [target],
+      });
     });
 
     this.encrypted = new EncryptedTopic(this, 'AlarmTopic', {
@@ -85,6 +98,13 @@ export class AlarmIntake extends Construct {
     this.encrypted.topic.addSubscription(
       new LambdaSubscription(props.target.function, { deadLetterQueue: this.deadLetterQueue }),
     );
+  }
+
+  /** The first rule (the only one unless the names need several). */
+  get rule(): Rule {
+    const [first] = this.rules;
+    if (first === undefined) throw new Error(`${this.node.path} has no rule`);
+    return first;
   }
 
   /** Makes a created alarm deliver to the function through the alarm topic (its alarm action). */

@@ -20,6 +20,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
 import { SELF_CHECK_SERVICE_NAME } from '../../functions/self-check/environment.ts';
+import { fitsOneRun, planSlices, type SlicePlan } from '../../functions/self-check/slices.ts';
 import type { Notifications } from './notifications.ts';
 import type { StoreCredentials } from './store-credentials.ts';
 import { WatchdogFunction } from './watchdog-function.ts';
@@ -52,8 +53,9 @@ export interface SelfCheckProps {
   readonly schedule?: Duration;
   /**
    * How long one run may take. Store reads are paced at 10 a minute (half the tenant's budget, leaving
-   * the rest for a halt), so many apps need more time. At most the schedule.
-   * @default Duration.minutes(5)
+   * the rest for a halt), so many apps need more time. At most the schedule. The apps are spread over
+   * as many runs (slices) as this time needs; the synth fails when that cannot check every app daily.
+   * @default Duration.minutes(5) when one run reads every app, else 15 minutes (Lambda's most) or the schedule
    */
   readonly timeout?: Duration;
   /** Prefix of the alarm names (literal). @default the stack name */
@@ -71,20 +73,35 @@ export class SelfCheck extends Construct {
   readonly didNotRunAlarm: Alarm;
   /** The schedule in effect. */
   readonly schedule: Duration;
+  /** How the apps are spread over the runs (`functions/self-check/slices.ts`). */
+  readonly slicePlan: SlicePlan;
+  /** The longest an app goes between two checks: every slice once. */
+  get everyAppCheckedWithin(): Duration {
+    return Duration.minutes(this.slicePlan.slices * this.slicePlan.periodMinutes);
+  }
 
   constructor(scope: Construct, id: string, props: SelfCheckProps) {
     super(scope, id);
     this.schedule = props.schedule ?? DEFAULT_SELF_CHECK_SCHEDULE;
-    const timeout = props.timeout ?? Duration.minutes(5);
+    const timeout = props.timeout ?? chooseTimeout(props.apps, this.schedule);
     const prefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
     validate(this.node.path, this.schedule, timeout, prefix);
+    this.slicePlan = planSlices({
+      apps: props.apps,
+      periodMinutes: this.schedule.toMinutes(),
+      runSeconds: timeout.toSeconds(),
+    });
 
     this.function = new WatchdogFunction(this, 'Function', {
       entry: SELF_CHECK_ENTRY,
       description:
         'Store rollout watchdog self-check: proves on a schedule that the secret, Azure AD, the Store and the watched alarms still work (read only)',
       serviceName: SELF_CHECK_SERVICE_NAME,
-      environment: { WATCHDOG_APPS: JSON.stringify(props.apps) },
+      watchedApps: props.apps,
+      environment: {
+        SELF_CHECK_SLICES: String(this.slicePlan.slices),
+        SELF_CHECK_PERIOD_MINUTES: String(this.slicePlan.periodMinutes),
+      },
       timeout,
       // A failed run is a finding, not a glitch to retry: the Store client has retried already, and a
       // retry would spend the tenant's budget again. The next scheduled run checks again.
@@ -105,7 +122,10 @@ export class SelfCheck extends Construct {
     }
 
     this.rule = new Rule(this, 'Schedule', {
-      description: `Runs the Store rollout watchdog self-check every ${this.schedule.toHumanString()}`,
+      description:
+        this.slicePlan.slices === 1
+          ? `Runs the Store rollout watchdog self-check every ${this.schedule.toHumanString()}`
+          : `Runs the Store rollout watchdog self-check every ${this.schedule.toHumanString()}; each run reads one of ${this.slicePlan.slices} slices of the apps, so every app is checked at least every ${this.everyAppCheckedWithin.toHumanString()}`,
       schedule: Schedule.rate(this.schedule),
       targets: [
         new LambdaFunction(this.function.function, {
@@ -144,10 +164,22 @@ export class SelfCheck extends Construct {
     props.notifications.notifyOnAlarm(this.didNotRunAlarm);
   }
 
+  /**
+   * `cloudwatch:DescribeAlarms` on the watched alarms: their exact ARNs while they are few; beyond that,
+   * one ARN pattern (a role's policies hold about 16 KB, a catalog's ARNs many times that): the alarms
+   * with the prefix, or every alarm of the account and Region. DescribeAlarms reads alarm settings only.
+   */
   /** Both alarms. */
   get alarms(): readonly Alarm[] {
     return [this.failedAlarm, this.didNotRunAlarm];
   }
+}
+
+/** 5 minutes when one run reads every app; else as long as Lambda allows within the schedule, for fewer slices. */
+function chooseTimeout(apps: readonly WatchedApp[], schedule: Duration): Duration {
+  const short = Duration.minutes(5);
+  if (fitsOneRun(apps, short.toSeconds())) return short;
+  return Duration.minutes(Math.min(15, schedule.toMinutes()));
 }
 
 function validate(path: string, schedule: Duration, timeout: Duration, prefix: string): void {

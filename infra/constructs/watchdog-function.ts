@@ -21,6 +21,8 @@ import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BUNDLED_APPS } from '../../functions/commons/config/env.ts';
+import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
 import { createLambdaEsbuildOptions, type LambdaEsbuildOptions } from '../bundling.ts';
 
 /** The repository root: handler entries and the lock file are resolved from here. */
@@ -54,6 +56,11 @@ export interface WatchdogFunctionProps {
    * within `maxEventAge`; none is lost. @default none: the account's unreserved concurrency
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * The watched apps. They are built into the asset and `WATCHDOG_APPS` is `bundled` (contract v2), so
+   * the list is not bounded by the 4 KB of the Lambda environment. @default none: no `WATCHDOG_APPS`
+   */
+  readonly watchedApps?: readonly WatchedApp[];
 }
 
 /** A Lambda function with the house defaults and a failure-destination queue; see the module comment. */
@@ -116,6 +123,7 @@ export class WatchdogFunction extends Construct implements IGrantable {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
+        ...(props.watchedApps === undefined ? {} : { WATCHDOG_APPS: BUNDLED_APPS }),
       },
       retryAttempts: props.retryAttempts ?? 2,
       maxEventAge: props.maxEventAge ?? Duration.hours(1),
@@ -123,7 +131,9 @@ export class WatchdogFunction extends Construct implements IGrantable {
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       onFailure: new SqsDestination(this.failureQueue),
-      bundling: toCdkBundling(createLambdaEsbuildOptions()),
+      bundling: toCdkBundling(
+        createLambdaEsbuildOptions(props.watchedApps === undefined ? {} : { bundledApps: props.watchedApps }),
+      ),
     });
 
     Validations.of(this.function).acknowledge({
@@ -164,6 +174,7 @@ function toCdkBundling(options: LambdaEsbuildOptions): BundlingOptions {
     sourceMap: options.sourcemap,
     sourcesContent: options.sourcesContent,
     externalModules: options.external,
+    inject: options.inject,
     bundleAwsSDK: true,
   };
 }

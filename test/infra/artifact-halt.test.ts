@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { watchedAppsSchema } from '../../functions/commons/config/watched-apps.ts';
 import { createLambdaEsbuildOptions } from '../../infra/bundling.ts';
 import { PROJECT_ROOT } from '../../infra/constructs/watchdog-function.ts';
 import { start } from '../../tools/store-simulator/index.ts';
@@ -43,15 +44,22 @@ try {
 let workdir: string;
 let simulator: RunningSimulator;
 
+/** The sample app, main rollout only: what the artifacts are told to watch. */
+const WATCHED = [{ ...SAMPLE_APPS[0], flights: undefined }];
+
 beforeAll(async () => {
   workdir = mkdtempSync(join(tmpdir(), 'watchdog-artifact-'));
-  await build({
-    ...createLambdaEsbuildOptions(),
-    absWorkingDir: PROJECT_ROOT,
-    entryPoints: [join(PROJECT_ROOT, 'functions/halt-rollout/handler.ts')],
-    outfile: join(workdir, 'index.mjs'),
-    logLevel: 'silent',
-  });
+  const bundle = (outfile: string, content: Parameters<typeof createLambdaEsbuildOptions>[0]) =>
+    build({
+      ...createLambdaEsbuildOptions(content),
+      absWorkingDir: PROJECT_ROOT,
+      entryPoints: [join(PROJECT_ROOT, 'functions/halt-rollout/handler.ts')],
+      outfile: join(workdir, outfile),
+      logLevel: 'silent',
+    });
+  await bundle('index.mjs', {});
+  // What the stack deploys: the app list built in, read through WATCHDOG_APPS=bundled.
+  await bundle('bundled/index.mjs', { bundledApps: watchedAppsSchema.parse(WATCHED) });
   simulator = await start({ state: sampleState() });
 });
 
@@ -98,7 +106,7 @@ describeWithMoto(`the deployed artifact${MOTO_SKIP_REASON}`, () => {
         PATH: process.env.PATH,
         STORE_CREDENTIALS_SECRET_ID: secretId,
         NOTIFICATION_TOPIC_ARN: sink.topicArn,
-        WATCHDOG_APPS: JSON.stringify([{ ...SAMPLE_APPS[0], flights: undefined }]),
+        WATCHDOG_APPS: JSON.stringify(WATCHED),
         STORE_API_BASE_URL: simulator.storeBaseUrl,
         AZURE_AD_AUTHORITY: simulator.authority,
         AWS_ENDPOINT_URL: aws.endpoint,
@@ -126,5 +134,54 @@ describeWithMoto(`the deployed artifact${MOTO_SKIP_REASON}`, () => {
     ).toBe('PackageRolloutStopped');
     const notifications = await sink.drain({ expect: 1 });
     expect(notifications.map((notification) => notification.attributes.outcome)).toEqual(['halted']);
+  });
+
+  it('reads the app list built into it when WATCHDOG_APPS is "bundled", and halts from it', async () => {
+    const fresh = await start({ state: sampleState() });
+    try {
+      const clients = motoClients();
+      const secretId = await createSecret(clients.secrets, SAMPLE_SECRET_STRING);
+      const sink = await createNotificationSink(clients.sns, clients.sqs);
+      const aws = motoClientConfig();
+      const eventFile = join(workdir, 'bundled-event.json');
+      const resultFile = join(workdir, 'bundled-result.json');
+      writeFileSync(eventFile, JSON.stringify(loadEventFixture('sns-alarm')));
+      const asset = pathToFileURL(join(workdir, 'bundled/index.mjs')).href;
+
+      const { code, output } = await runNode(
+        ['--input-type=module', '-e', INVOKER, asset, eventFile, resultFile],
+        {
+          PATH: process.env.PATH,
+          STORE_CREDENTIALS_SECRET_ID: secretId,
+          NOTIFICATION_TOPIC_ARN: sink.topicArn,
+          WATCHDOG_APPS: 'bundled',
+          STORE_API_BASE_URL: fresh.storeBaseUrl,
+          AZURE_AD_AUTHORITY: fresh.authority,
+          AWS_ENDPOINT_URL: aws.endpoint,
+          AWS_REGION: aws.region,
+          AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+        },
+      );
+
+      expect(code, output).toBe(0);
+      expect(JSON.parse(readFileSync(resultFile, 'utf8'))).toEqual({
+        result: {
+          targets: [
+            expect.objectContaining({
+              applicationId: SAMPLE_APP_ID,
+              result: 'halted',
+              rolloutPercentage: 20,
+            }),
+          ],
+        },
+      });
+      expect(fresh.control.rollout(SAMPLE_APP_ID, SAMPLE_PUBLISHED_SUBMISSION_ID).packageRolloutStatus).toBe(
+        'PackageRolloutStopped',
+      );
+      expect((await sink.drain({ expect: 1 })).map((n) => n.attributes.outcome)).toEqual(['halted']);
+    } finally {
+      await fresh.close();
+    }
   });
 });

@@ -224,16 +224,6 @@ describe('parseWatchdogConfig', () => {
       expect(message).toContain('watchdog.notificationEmails[0]: must be an e-mail address');
       expect(message).toContain('watchdog.dryRun:');
     });
-
-    it('more apps than fit in the Lambda environment', () => {
-      const apps = Array.from({ length: 40 }, (_, i) => ({
-        applicationId: `9NBLGGH4R${String(i).padStart(3, '0')}`,
-        name: `A rather long display name for app number ${i}`,
-        alarmNames: [`crash-rate-alarm-of-app-number-${i}`],
-      }));
-
-      expect(problemWith({ apps })).toContain('watchdog.apps: the derived WATCHDOG_APPS is');
-    });
   });
 });
 

@@ -3,6 +3,8 @@
  * template: exactly the alarms it describes, the function's environment, the intake, and cdk-nag clean;
  * and the synth errors that keep a corroborating child from halting on its own.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -142,12 +144,16 @@ describe('a config with a rate alarm, notify-only alarms and a composite', () =>
     expect([...(composite?.DependsOn ?? [])].sort()).toEqual(children.sort());
   });
 
-  it('gives the function WATCHDOG_APPS with the composite halting and the other three notify-only', () => {
+  it('gives the function the app list (bundled) with the composite halting and the other three notify-only', () => {
     const fn = stack.haltRollout.function.node.defaultChild;
     if (!(fn instanceof CfnFunction)) throw new Error('no CfnFunction');
     const properties =
       template.findResources('AWS::Lambda::Function')[stack.resolve(fn.logicalId)]?.Properties;
-    expect(JSON.parse(properties.Environment.Variables.WATCHDOG_APPS)).toEqual([
+    expect(properties.Environment.Variables.WATCHDOG_APPS).toBe('bundled');
+    const key: unknown = properties.Code.S3Key;
+    if (typeof key !== 'string') throw new Error('the halt-rollout code is no asset');
+    const asset = readFileSync(join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+    const expected = [
       {
         applicationId: PHOTOS,
         name: 'Contoso Photos',
@@ -160,7 +166,10 @@ describe('a config with a rate alarm, notify-only alarms and a composite', () =>
           'contoso-photos-hang-rate',
         ],
       },
-    ]);
+    ];
+    const derived = deriveWatchedApps(parseWatchdogConfig(SIGNALS_CONFIG));
+    expect(derived).toEqual(expected);
+    expect(asset.includes(JSON.stringify(derived))).toBe(true);
     expect(properties.Environment.Variables.DRY_RUN).toBe('false');
   });
 

@@ -12,7 +12,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLambdaEsbuildOptions } from '../../infra/bundling.ts';
-import type { WatchdogConfigInput } from '../../infra/config.ts';
+import { deriveWatchedApps, parseWatchdogConfig, type WatchdogConfigInput } from '../../infra/config.ts';
 import { PROJECT_ROOT, type WatchdogFunction } from '../../infra/constructs/watchdog-function.ts';
 import { createWatchdogApp } from '../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../infra/watchdog-stack.ts';
@@ -141,12 +141,14 @@ describe('the stack with the config shipped in cdk.json', () => {
     expect(selfCheck).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
-  it('deploys byte for byte what createLambdaEsbuildOptions() builds (what tools measure as the asset)', async () => {
+  it('deploys byte for byte what createLambdaEsbuildOptions() builds with the derived app list (what tools measure as the asset)', async () => {
     const deployed = readFileSync(join(haltRolloutAssetDirectory(synthesized), 'index.mjs'));
     const outdir = mkdtempSync(join(tmpdir(), 'watchdog-asset-'));
     try {
       await build({
-        ...createLambdaEsbuildOptions(),
+        ...createLambdaEsbuildOptions({
+          bundledApps: deriveWatchedApps(parseWatchdogConfig(cdkContext.watchdog)),
+        }),
         absWorkingDir: PROJECT_ROOT,
         entryPoints: [join(PROJECT_ROOT, 'functions/halt-rollout/handler.ts')],
         outfile: join(outdir, 'index.mjs'),
@@ -159,20 +161,24 @@ describe('the stack with the config shipped in cdk.json', () => {
     }
   });
 
-  it('gives the function the contract environment, with WATCHDOG_APPS derived from the config', () => {
+  it('gives the function the contract environment, with the app list derived from the config built into its asset', () => {
+    const asset = readFileSync(join(haltRolloutAssetDirectory(synthesized), 'index.mjs'), 'utf8');
+    expect(asset).toContain(
+      JSON.stringify([
+        {
+          applicationId: '9NBLGGH4R315',
+          name: 'Contoso Photos',
+          alarmNames: ['contoso-photos-crash-rate'],
+          notifyAlarmNames: [],
+          flights: 'all',
+          mode: 'enforce',
+        },
+      ]),
+    );
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
-          WATCHDOG_APPS: JSON.stringify([
-            {
-              applicationId: '9NBLGGH4R315',
-              name: 'Contoso Photos',
-              alarmNames: ['contoso-photos-crash-rate'],
-              notifyAlarmNames: [],
-              flights: 'all',
-              mode: 'enforce',
-            },
-          ]),
+          WATCHDOG_APPS: 'bundled',
           DRY_RUN: 'true',
           STORE_CREDENTIALS_SECRET_ID: stack.resolve(stack.credentials.secretId),
           NOTIFICATION_TOPIC_ARN: stack.resolve(stack.notifications.topic.topicArn),
@@ -539,27 +545,31 @@ describe('the stack with an existing secret, e-mail subscriptions and two apps',
     });
   });
 
-  it('derives WATCHDOG_APPS from both apps, with existing and created alarm names, and turns dry run off', () => {
+  it('derives the bundled app list from both apps, with existing and created alarm names, and turns dry run off', () => {
+    const asset = readFileSync(join(haltRolloutAssetDirectory(synthesized), 'index.mjs'), 'utf8');
+    expect(asset).toContain(
+      JSON.stringify([
+        {
+          applicationId: '9NBLGGH4R315',
+          name: 'Contoso Photos',
+          alarmNames: ['photos-crash-rate-existing', 'photos-crash-count'],
+          notifyAlarmNames: [],
+          mode: 'enforce',
+        },
+        {
+          applicationId: '9WZDNCRFJ3PS',
+          name: 'Contoso Notes',
+          alarmNames: ['photos-crash-count', 'notes-crash-rate-existing'],
+          notifyAlarmNames: [],
+          flights: ['3d0f1e1b-5d6a-4b3e-9a4a-6f1f0f7f2a11'],
+          mode: 'dry-run',
+        },
+      ]),
+    );
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
-          WATCHDOG_APPS: JSON.stringify([
-            {
-              applicationId: '9NBLGGH4R315',
-              name: 'Contoso Photos',
-              alarmNames: ['photos-crash-rate-existing', 'photos-crash-count'],
-              notifyAlarmNames: [],
-              mode: 'enforce',
-            },
-            {
-              applicationId: '9WZDNCRFJ3PS',
-              name: 'Contoso Notes',
-              alarmNames: ['photos-crash-count', 'notes-crash-rate-existing'],
-              notifyAlarmNames: [],
-              flights: ['3d0f1e1b-5d6a-4b3e-9a4a-6f1f0f7f2a11'],
-              mode: 'dry-run',
-            },
-          ]),
+          WATCHDOG_APPS: 'bundled',
           DRY_RUN: 'false',
           STORE_CREDENTIALS_SECRET_ID: 'store/credentials',
         }),

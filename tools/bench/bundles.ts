@@ -9,10 +9,26 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { createLambdaEsbuildOptions, ESM_REQUIRE_BANNER } from '../../infra/bundling.ts';
+import { deriveWatchedApps, parseWatchdogConfig } from '../../infra/config.ts';
 
-/** The stack's esbuild options (`infra/bundling.ts`), with esbuild's warnings shown. */
+/**
+ * The stack's esbuild options (`infra/bundling.ts`), with esbuild's warnings shown, and the app list of
+ * the shipped `cdk.json` built in as `cdk synth` builds it, so the artifact measured is the one deployed
+ * (the bench's handler processes still set `WATCHDOG_APPS` to their own JSON list, which wins).
+ */
 export function createStackBuildOptions(): BuildOptions {
-  return { ...createLambdaEsbuildOptions(), logLevel: 'warning' };
+  const cdkJson: unknown = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
+  const watchdog =
+    typeof cdkJson === 'object' &&
+    cdkJson !== null &&
+    'context' in cdkJson &&
+    typeof cdkJson.context === 'object' &&
+    cdkJson.context !== null &&
+    'watchdog' in cdkJson.context
+      ? cdkJson.context.watchdog
+      : undefined;
+  const bundledApps = deriveWatchedApps(parseWatchdogConfig(watchdog));
+  return { ...createLambdaEsbuildOptions({ bundledApps }), logLevel: 'warning' };
 }
 
 export interface BuiltBundle {

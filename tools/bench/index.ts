@@ -26,6 +26,7 @@ import {
 import type { BenchFiles } from './rig.ts';
 import { type SampleSummary, summarizeSample } from './stats.ts';
 import { checkStorm, isDeployedTopology, runStorm, type StormResult, type StormScenario } from './storm.ts';
+import { renderSynthSection, runSynthBench } from './synth.ts';
 import { checkTargets, computeFloorMs, type TargetCheck } from './targets.ts';
 import { WHAT_IFS, type WhatIf } from './what-if/variants.ts';
 
@@ -45,6 +46,8 @@ Options:
   --storm-only   only the alarm storms (prints their table and targets; writes storm-latest.md/.json)
   --storm-real   also run the storms of the deployed configuration at the real pace: 20 calls per
                  60 s and 300 s of Lambda time (about 2 to 3 minutes more; the two run side by side)
+  --synth        only the synth of a whole catalog (1 and 500 apps, fresh processes; prints its table;
+                 writes synth-latest.md/.json)
   --out DIR      write to DIR instead of bench-results/
   --help         this text
 `;
@@ -56,6 +59,7 @@ const { values: flags } = parseArgs({
     'skip-storm': { type: 'boolean', default: false },
     'storm-only': { type: 'boolean', default: false },
     'storm-real': { type: 'boolean', default: false },
+    synth: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -266,6 +270,30 @@ async function runStormsOnly(outDir: string): Promise<void> {
   log(`written to ${join(outDir, 'storm-latest.md')} and storm-latest.json`);
 }
 
+/** `--synth`: synthesizes generated catalogs in fresh processes and prints their table. */
+function runSynthOnly(outDir: string): void {
+  const startedAt = new Date();
+  const runs = flags.quick ? 1 : 3;
+  const figures = runSynthBench(runs, log);
+  const source = describeSource();
+  const text = [
+    `Store Rollout Watchdog benchmark, synth only, ${startedAt.toISOString()}, Node ${process.version}, ` +
+      `${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)}; source: commit ${source.commit}` +
+      (source.changedPaths.length === 0
+        ? '.'
+        : ` with uncommitted changes in ${source.changedPaths.join(', ')}.`),
+    renderSynthSection(figures, runs),
+  ].join('\n\n');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'synth-latest.md'), `${text}\n`);
+  writeFileSync(
+    join(outDir, 'synth-latest.json'),
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), source, runs, figures }, null, 2)}\n`,
+  );
+  process.stdout.write(`${text}\n`);
+  log(`written to ${join(outDir, 'synth-latest.md')} and synth-latest.json`);
+}
+
 async function main(): Promise<void> {
   if (flags.help) {
     process.stdout.write(USAGE);
@@ -273,6 +301,10 @@ async function main(): Promise<void> {
   }
   if (flags['storm-only']) {
     await runStormsOnly(resolve(PROJECT_ROOT, flags.out));
+    return;
+  }
+  if (flags.synth) {
+    runSynthOnly(resolve(PROJECT_ROOT, flags.out));
     return;
   }
   const startedAt = new Date();

@@ -43,12 +43,40 @@ export interface WatchdogConfig {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
+ * The value of `WATCHDOG_APPS` that selects the app list built into the artifact at synth (contract v2),
+ * for configs too large for the Lambda environment (4 KB for all variables).
+ */
+export const BUNDLED_APPS = 'bundled';
+
+/**
+ * The app list `cdk synth` builds into the artifact: a JSON string that esbuild's `inject` puts in place
+ * of this global (see `infra/bundling.ts`). Absent when the sources run unbundled (tests, local runs)
+ * or were bundled without a list.
+ */
+declare const __WATCHDOG_BUNDLED_APPS__: unknown;
+
+/** What the artifact carries besides the environment. */
+export interface BuiltInConfig {
+  /** The bundled `WATCHDOG_APPS` JSON, or `undefined` when the artifact carries none. */
+  readonly bundledApps: string | undefined;
+}
+
+/** The bundled app list of this artifact, if it was built with one. */
+export function readBuiltInConfig(): BuiltInConfig {
+  return {
+    bundledApps: typeof __WATCHDOG_BUNDLED_APPS__ === 'string' ? __WATCHDOG_BUNDLED_APPS__ : undefined,
+  };
+}
+
+/**
  * Parses the Lambda environment. Every problem is reported at once, one `VARIABLE: what is wrong`
  * clause each, in a single `ConfigurationError` with code `INVALID_ENVIRONMENT`.
  *
  * An empty (or blank) optional variable counts as unset, so a stack may pass `DRY_RUN: ''`.
+ * `WATCHDOG_APPS=bundled` reads the list `builtIn` carries (by default the artifact's own), checked
+ * with the same schema as a list in the variable.
  */
-export function parseEnvironment(env: Env): WatchdogConfig {
+export function parseEnvironment(env: Env, builtIn: BuiltInConfig = readBuiltInConfig()): WatchdogConfig {
   const problems: string[] = [];
   const collect = <T>(parse: () => T): T | undefined => {
     try {
@@ -62,7 +90,7 @@ export function parseEnvironment(env: Env): WatchdogConfig {
 
   const storeCredentialsSecretId = collect(() => readRequired(env, 'STORE_CREDENTIALS_SECRET_ID'));
   const notificationTopicArn = collect(() => readRequired(env, 'NOTIFICATION_TOPIC_ARN'));
-  const apps = collect(() => parseWatchedApps(readRequired(env, 'WATCHDOG_APPS')));
+  const apps = collect(() => parseAppsVariable(readRequired(env, 'WATCHDOG_APPS'), builtIn.bundledApps));
   const dryRun = collect(() => parseBoolean(env, 'DRY_RUN', false));
   const storeApiBaseUrl = collect(() =>
     withTrailingSlash(parseServiceUrl(env, 'STORE_API_BASE_URL', DEFAULT_STORE_BASE_URL)),
@@ -123,7 +151,19 @@ function readRequired(env: Env, name: string): string {
   return value;
 }
 
-function parseWatchedApps(json: string): WatchedApp[] {
+/** `WATCHDOG_APPS`: a JSON list, or `bundled` for the list the artifact carries. */
+function parseAppsVariable(value: string, bundledApps: string | undefined): WatchedApp[] {
+  if (value !== BUNDLED_APPS) return parseWatchedApps(value, 'WATCHDOG_APPS');
+  if (bundledApps === undefined) {
+    throw new ConfigurationError(
+      'INVALID_ENVIRONMENT',
+      `WATCHDOG_APPS is "${BUNDLED_APPS}", but this artifact carries no bundled app list (only the artifact cdk synth builds from the watchdog config does): deploy that artifact, or set WATCHDOG_APPS to a JSON array of watched apps`,
+    );
+  }
+  return parseWatchedApps(bundledApps, `WATCHDOG_APPS (${BUNDLED_APPS})`);
+}
+
+function parseWatchedApps(json: string, name: string): WatchedApp[] {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
@@ -131,12 +171,12 @@ function parseWatchedApps(json: string): WatchedApp[] {
     // The SyntaxError's message quotes the input, so neither it nor the cause is passed on.
     throw new ConfigurationError(
       'INVALID_ENVIRONMENT',
-      'WATCHDOG_APPS must be a JSON array of watched apps; it is not valid JSON',
+      `${name} must be a JSON array of watched apps; it is not valid JSON (or "${BUNDLED_APPS}" for the list built into the artifact)`,
     );
   }
   const parsed = watchedAppsSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigurationError('INVALID_ENVIRONMENT', formatIssues('WATCHDOG_APPS', parsed.error));
+    throw new ConfigurationError('INVALID_ENVIRONMENT', formatIssues(name, parsed.error));
   }
   return parsed.data;
 }

@@ -304,6 +304,52 @@ describeWithMoto(`self-check handler${MOTO_SKIP_REASON}`, () => {
     });
   });
 
+  describe('a catalog read in slices (SELF_CHECK_SLICES, SELF_CHECK_PERIOD_MINUTES)', () => {
+    it('reads one slice per scheduled run, in turn, so two runs read each app once, and a retry reads the same slice', async () => {
+      const harness = await selfCheck({
+        apps: [
+          { applicationId: SAMPLE_APP_ID, alarmNames: ['{alarm}'] },
+          { applicationId: SAMPLE_QUIET_APP_ID, alarmNames: ['{alarm}'] },
+        ],
+        env: { SELF_CHECK_SLICES: '2', SELF_CHECK_PERIOD_MINUTES: '60' },
+      });
+      const appsRead = (invocation: SelfCheckInvocation) =>
+        checksOf(invocation)
+          .filter((check) => check.check === 'app')
+          .map((check) => check.subject);
+
+      const first = await harness.invoke({ time: '2026-12-02T06:00:00Z' });
+      const second = await harness.invoke({ time: '2026-12-02T07:00:00Z' });
+      const retry = await harness.invoke({ time: '2026-12-02T07:00:00Z' });
+
+      expect(first.error).toBeUndefined();
+      expect(appsRead(first)).toHaveLength(1);
+      expect(appsRead(second)).toHaveLength(1);
+      expect([...appsRead(first), ...appsRead(second)].toSorted()).toEqual(
+        [SAMPLE_APP_ID, SAMPLE_QUIET_APP_ID].toSorted(),
+      );
+      expect(appsRead(retry)).toEqual(appsRead(second));
+      expect(second.result).toMatchObject({ slice: { count: 2, apps: 1 } });
+      // The Store saw each app read by its own run only: one GET of each application in the two runs.
+      const gets = requestsOf(harness).filter((request) =>
+        /^store GET applications\/[A-Z0-9]{12}$/.test(request),
+      );
+      expect(gets.toSorted()).toEqual(
+        [SAMPLE_APP_ID, SAMPLE_QUIET_APP_ID, appsRead(second)[0]]
+          .map((id) => `store GET applications/${id}`)
+          .toSorted(),
+      );
+    });
+
+    it('fails the run naming the variable when SELF_CHECK_SLICES is not a whole number', async () => {
+      const harness = await selfCheck({ env: { SELF_CHECK_SLICES: 'two', SELF_CHECK_PERIOD_MINUTES: '60' } });
+
+      const invocation = await harness.invoke();
+
+      expect(invocation.error?.message).toContain('SELF_CHECK_SLICES must be a whole number from 1');
+    });
+  });
+
   describe('an app the Store will not show', () => {
     it('fails the app that answers 404, naming it with the fix, and still checks the others', async () => {
       const unknown = '9NBLGGH00000';

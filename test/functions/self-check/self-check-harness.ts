@@ -47,7 +47,8 @@ export interface SelfCheckHarness {
   readonly alarmName: string;
   /** The apps as given to the function (`{alarm}` replaced). */
   readonly apps: readonly WatchedAppInput[];
-  invoke(options?: { readonly remainingMs?: number }): Promise<SelfCheckInvocation>;
+  /** Invokes with a scheduled event; `time` is its scheduled time (ISO). @default now */
+  invoke(options?: { readonly remainingMs?: number; readonly time?: string }): Promise<SelfCheckInvocation>;
   deleteAlarm(name: string): Promise<void>;
   putSecret(value: string): Promise<void>;
   /** Every line since the harness started. */
@@ -157,7 +158,7 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
     alarmName,
     apps,
     allLogs,
-    async invoke({ remainingMs = 60_000 } = {}) {
+    async invoke({ remainingMs = 60_000, time = new Date().toISOString() } = {}) {
       const from = allLogs.length;
       const event = {
         version: '0',
@@ -165,7 +166,7 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
         'detail-type': 'Scheduled Event',
         source: 'aws.events',
         account: '123456789012',
-        time: new Date().toISOString(),
+        time,
         region: 'us-east-1',
         resources: ['arn:aws:events:us-east-1:123456789012:rule/self-check-schedule'],
         detail: {},

@@ -138,11 +138,14 @@ describe('SelfCheck with its defaults', () => {
     });
   });
 
-  it('gives the function the apps and the secret, and nothing to publish to or dry-run', () => {
+  it('gives the function the apps (built into its asset) and the secret, and nothing to publish to or dry-run', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
-          WATCHDOG_APPS: JSON.stringify(APPS),
+          WATCHDOG_APPS: 'bundled',
+          // Two apps fit one run: every run reads every app.
+          SELF_CHECK_SLICES: '1',
+          SELF_CHECK_PERIOD_MINUTES: '360',
           STORE_CREDENTIALS_SECRET_ID: SECRET_ARN,
           POWERTOOLS_SERVICE_NAME: 'store-rollout-watchdog-self-check',
           POWERTOOLS_METRICS_NAMESPACE: 'StoreRolloutWatchdog',
@@ -234,17 +237,74 @@ describe('SelfCheck with its defaults', () => {
     expect(assets).toHaveLength(1);
     const url = pathToFileURL(join(assemblyDirectory, assets[0] ?? '', 'index.mjs')).href;
     const script = `const { handler } = await import(${JSON.stringify(url)}); try { await handler({}); console.log('passed'); } catch (error) { console.log(error.message); }`;
+    const run = (env: Record<string, string>) =>
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { AWS_REGION: 'eu-west-1', ...env },
+        encoding: 'utf8',
+        // The function's own error log line goes to stderr; the caught message is what is checked.
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
 
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { AWS_REGION: 'eu-west-1' },
-      encoding: 'utf8',
-      // The function's own error log line goes to stderr; the caught message is what is checked.
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-
+    const output = run({});
     expect(output).toContain('STORE_CREDENTIALS_SECRET_ID is required');
     expect(output).toContain('WATCHDOG_APPS is required');
     expect(output).not.toContain('NOTIFICATION_TOPIC_ARN');
+    // With the stack's WATCHDOG_APPS=bundled, the asset reads the list it carries: only the secret is missing.
+    const bundled = run({ WATCHDOG_APPS: 'bundled' });
+    expect(bundled).toContain('STORE_CREDENTIALS_SECRET_ID is required');
+    expect(bundled).not.toContain('WATCHDOG_APPS');
+  });
+});
+
+describe('SelfCheck over a catalog', () => {
+  const catalog = (count: number): WatchedApp[] =>
+    Array.from({ length: count }, (_, i) => ({
+      applicationId: `9NCAT${String(i).padStart(7, '0')}`,
+      alarmNames: [`catalog-${i}-crash-rate`],
+      notifyAlarmNames: [],
+      mode: 'enforce' as const,
+    }));
+
+  it('reads 300 apps in slices within 15-minute runs, every app at least once a day', () => {
+    const built = build({ apps: catalog(300), schedule: Duration.hours(2) }, { bundle: false });
+    const template = templateOf(built);
+    const { slicePlan } = built.selfCheck;
+
+    expect(slicePlan.slices).toBeGreaterThan(1);
+    expect(built.selfCheck.everyAppCheckedWithin.toMinutes()).toBeLessThanOrEqual(24 * 60);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          WATCHDOG_APPS: 'bundled',
+          SELF_CHECK_SLICES: String(slicePlan.slices),
+          SELF_CHECK_PERIOD_MINUTES: '120',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(2 hours)',
+      Description: `Runs the Store rollout watchdog self-check every 2 hours; each run reads one of ${slicePlan.slices} slices of the apps, so every app is checked at least every ${slicePlan.slices * 2} hours`,
+    });
+  });
+
+  it('gives an app with many flights a 15-minute run rather than failing the synth', () => {
+    const [app] = catalog(1);
+    if (app === undefined) throw new Error('no app');
+    const flights = Array.from(
+      { length: 20 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
+    const built = build({ apps: [{ ...app, flights }] }, { bundle: false });
+
+    expect(built.selfCheck.slicePlan.slices).toBe(1);
+    templateOf(built).hasResourceProperties('AWS::Lambda::Function', { Timeout: 900 });
+  });
+
+  it('fails the synth when the schedule cannot check every app daily, naming the field and what would', () => {
+    expect(() => build({ apps: catalog(500), schedule: Duration.hours(6) }, { bundle: false })).toThrow(
+      /watchdog\.selfCheck\.scheduleHours: the self-check cannot read all 500 apps at least once a day.*set watchdog\.selfCheck\.scheduleHours to at most/,
+    );
   });
 });
 

@@ -170,3 +170,54 @@ describe('indexAppsByAlarm', () => {
     expect(index.size).toBe(2);
   });
 });
+
+describe('parseEnvironment, WATCHDOG_APPS=bundled (the list built into the artifact)', () => {
+  const bundledEnv = { ...VALID_ENV, WATCHDOG_APPS: 'bundled' };
+
+  it('reads the bundled list, validated and with defaults applied, exactly like a list in the variable', () => {
+    const fromBundle = parseEnvironment(bundledEnv, { bundledApps: APPS_JSON });
+
+    expect(fromBundle.apps).toEqual(parseEnvironment(VALID_ENV).apps);
+    expect(fromBundle.alarmIndex.get('contoso-photos-crash-rate')?.map((app) => app.applicationId)).toEqual([
+      '9NBLGGH4R315',
+    ]);
+  });
+
+  it('keeps a JSON list in the variable in charge when the artifact also carries a list', () => {
+    const other = JSON.stringify([{ applicationId: '9NBLGGH29DM8', alarmNames: ['other-crash-rate'] }]);
+
+    const config = parseEnvironment(VALID_ENV, { bundledApps: other });
+
+    expect(config.apps.map((app) => app.applicationId)).toEqual(['9NBLGGH4R315']);
+  });
+
+  it('is a configuration error naming WATCHDOG_APPS when the artifact carries no list', () => {
+    let message = '';
+    try {
+      parseEnvironment(bundledEnv, { bundledApps: undefined });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      message = error instanceof Error ? error.message : '';
+    }
+
+    expect(message).toMatch(/WATCHDOG_APPS is "bundled", but this artifact carries no bundled app list/);
+  });
+
+  it('reads no list from unbundled sources: the default built-in config is empty here', () => {
+    expect(() => parseEnvironment(bundledEnv)).toThrow(/carries no bundled app list/);
+  });
+
+  it('validates the bundled list with the same schema, naming the field', () => {
+    const bad = JSON.stringify([{ applicationId: 'lower-case', alarmNames: ['a'] }]);
+
+    expect(() => parseEnvironment(bundledEnv, { bundledApps: bad })).toThrow(
+      /WATCHDOG_APPS \(bundled\)\[0\]\.applicationId: must be the Store ID/,
+    );
+  });
+
+  it('still requires the variable: a missing WATCHDOG_APPS is an error even when the artifact carries a list', () => {
+    expect(() =>
+      parseEnvironment({ ...VALID_ENV, WATCHDOG_APPS: undefined }, { bundledApps: APPS_JSON }),
+    ).toThrow(/WATCHDOG_APPS is required/);
+  });
+});
