@@ -22,6 +22,7 @@ import { describeError } from '../commons/errors.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
 import { createStoreDispatcher } from '../commons/store/http.ts';
+import { SCHEDULED_READER_SHARES } from '../commons/store/reader-budget.ts';
 import { createStoreAccess } from '../commons/store/store-access.ts';
 import { runSelfCheck, SelfCheckFailedError, type SelfCheckPorts, type SelfCheckReport } from './checks.ts';
 import {
@@ -34,7 +35,7 @@ import {
  * The self-check's share of the tenant's request budget (about 20 a minute, CONTRACT §8), so that a
  * halt arriving during a run still finds room.
  */
-export const SELF_CHECK_STORE_REQUESTS_PER_MINUTE = 10;
+export const SELF_CHECK_STORE_REQUESTS_PER_MINUTE = SCHEDULED_READER_SHARES.selfCheck;
 
 /** Used when the invocation has no Lambda context (a local call). */
 const DEFAULT_REMAINING_MS = 60_000;
