@@ -16,6 +16,12 @@ import {
 } from '../functions/commons/config/watched-apps.ts';
 import { ConfigurationError } from '../functions/commons/errors.ts';
 import * as z from '../functions/commons/validation.ts';
+import {
+  appStoreHealthSchema,
+  resolveStoreHealth,
+  STORE_HEALTH_DEFAULTS,
+  storeHealthConfigSchema,
+} from './store-health-config.ts';
 
 /** The context key that holds the config. */
 export const WATCHDOG_CONTEXT_KEY = 'watchdog';
@@ -124,6 +130,8 @@ export const alarmSpecSchema = z
  */
 export const configuredAppSchema = z.extend(watchedAppSchema, {
   alarms: z._default(z.array(alarmSpecSchema), []),
+  /** The Store health signal for this app: `false`, or overrides of the top-level block (docs/store-health.md). */
+  storeHealth: z.optional(appStoreHealthSchema),
 });
 
 const secretSchema = z
@@ -191,6 +199,8 @@ export const watchdogConfigSchema = z
     apps: z.array(configuredAppSchema).check(z.minLength(1, 'must list at least one app')),
     /** The scheduled self-check. @default every 6 hours */
     selfCheck: z._default(selfCheckSchema, { scheduleHours: 6 }),
+    /** The Store health probe (docs/store-health.md). @default off */
+    storeHealth: z._default(storeHealthConfigSchema, { ...STORE_HEALTH_DEFAULTS }),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -205,7 +215,8 @@ export const watchdogConfigSchema = z
           });
         }
         appIds.add(app.applicationId);
-        if (app.alarmNames.length === 0 && app.alarms.length === 0) {
+        const storeHealthOn = resolveStoreHealth(config.storeHealth, app) !== undefined;
+        if (app.alarmNames.length === 0 && app.alarms.length === 0 && !storeHealthOn) {
           ctx.addIssue({
             code: 'custom',
             path: ['apps', a, 'alarms'],
@@ -289,10 +300,17 @@ export function loadWatchdogConfig(scope: Construct): WatchdogConfig {
  * without the stack-only fields. Checked with the function's own schema.
  */
 export function deriveWatchedApps(config: WatchdogConfig): WatchedApp[] {
-  const apps = config.apps.map(({ alarms, alarmNames, ...app }) => ({
-    ...app,
-    alarmNames: [...new Set([...alarmNames, ...alarms.map((spec) => spec.alarmName)])],
-  }));
+  const apps = config.apps.map(({ alarms, alarmNames, storeHealth, ...app }) => {
+    // The app's Store health alarm halts or only notifies, as configured.
+    const health = resolveStoreHealth(config.storeHealth, { ...app, storeHealth });
+    const halting = health?.action === 'halt' ? [health.alarmName] : [];
+    const notifying = health?.action === 'notify' ? [health.alarmName] : [];
+    return {
+      ...app,
+      alarmNames: [...new Set([...alarmNames, ...alarms.map((spec) => spec.alarmName), ...halting])],
+      notifyAlarmNames: [...new Set([...app.notifyAlarmNames, ...notifying])],
+    };
+  });
   return watchedAppsSchema.parse(apps);
 }
 

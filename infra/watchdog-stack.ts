@@ -4,14 +4,17 @@
  */
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { READER_SHARE_VARIABLE, SCHEDULED_READER_SHARES } from '../functions/commons/store/reader-budget.ts';
 import { deriveWatchedApps, listWatchedAlarmNames, type WatchdogConfig } from './config.ts';
 import { AlarmIntake } from './constructs/alarm-intake.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
 import { SelfCheck } from './constructs/self-check.ts';
 import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
+import { StoreHealth } from './constructs/store-health.ts';
 import { WatchdogFunction } from './constructs/watchdog-function.ts';
 import { type WatchedAlarmSpec, WatchedAlarms } from './constructs/watched-alarms.ts';
+import { listStoreHealthApps } from './store-health-config.ts';
 
 /** The handler of the halt-rollout function, relative to the project root. */
 export const HALT_ROLLOUT_ENTRY = 'functions/halt-rollout/handler.ts';
@@ -45,11 +48,14 @@ export class WatchdogStack extends Stack {
   readonly watchedAlarms: WatchedAlarms;
   readonly selfAlarms: SelfAlarms;
   readonly selfCheck: SelfCheck;
+  /** The Store health probe, when some app has the signal on. */
+  readonly storeHealth: StoreHealth | undefined;
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
     const { config } = props;
     const watchedApps = deriveWatchedApps(config);
+    const storeHealthApps = listStoreHealthApps(config);
 
     this.haltRollout = new WatchdogFunction(this, 'HaltRollout', {
       entry: HALT_ROLLOUT_ENTRY,
@@ -75,7 +81,10 @@ export class WatchdogStack extends Stack {
     this.watchedAlarms = new WatchedAlarms(this, 'WatchedAlarms', { specs: describeAlarmSpecs(config) });
     this.intake = new AlarmIntake(this, 'AlarmIntake', {
       target: this.haltRollout,
-      alarmNames: listWatchedAlarmNames(config),
+      // The Store health alarms are watched like any alarm, halting or notify-only.
+      alarmNames: [
+        ...new Set([...listWatchedAlarmNames(config), ...storeHealthApps.map((app) => app.alarmName)]),
+      ],
     });
     for (const alarm of this.watchedAlarms.alarms) this.intake.addAlarm(alarm);
 
@@ -96,6 +105,27 @@ export class WatchdogStack extends Stack {
       notifications: this.notifications,
       schedule: Duration.minutes(Math.round(config.selfCheck.scheduleHours * 60)),
     });
+
+    this.storeHealth =
+      storeHealthApps.length === 0
+        ? undefined
+        : new StoreHealth(this, 'StoreHealth', {
+            apps: storeHealthApps,
+            watchedApps: watchedApps.filter((app) =>
+              storeHealthApps.some((health) => health.applicationId === app.applicationId),
+            ),
+            credentials: this.credentials,
+            notifications: this.notifications,
+            schedule: Duration.minutes(config.storeHealth.scheduleMinutes),
+          });
+    for (const alarm of this.storeHealth?.appAlarms ?? []) this.intake.addAlarm(alarm);
+    if (this.storeHealth !== undefined) {
+      // Both scheduled readers together keep to half the tenant's budget (reader-budget.ts).
+      this.selfCheck.function.function.addEnvironment(
+        READER_SHARE_VARIABLE,
+        String(SCHEDULED_READER_SHARES.selfCheck),
+      );
+    }
 
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'Subscribe here (e-mail, chat, pager) to hear every decision of the watchdog',

@@ -21,7 +21,11 @@ import { createObservability } from '../commons/observability.ts';
 import { createAnalyticsReader } from '../commons/store/analytics.ts';
 import { createPackageVersionReader } from '../commons/store/cohorts.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
-import { SCHEDULED_READER_SHARES, scheduledReaderThrottle } from '../commons/store/reader-budget.ts';
+import {
+  readReaderShare,
+  SCHEDULED_READER_SHARES,
+  scheduledReaderThrottle,
+} from '../commons/store/reader-budget.ts';
 import { createStoreAccess } from '../commons/store/store-access.ts';
 import {
   parseStoreHealthEnvironment,
@@ -56,8 +60,10 @@ type Wiring =
 
 function wire(): Wiring {
   let config: StoreHealthEnvironment;
+  let share: number;
   try {
     config = parseStoreHealthEnvironment(process.env);
+    share = readReaderShare(process.env, SCHEDULED_READER_SHARES.storeHealth);
   } catch (error) {
     return { ok: false, error };
   }
@@ -72,7 +78,7 @@ function wire(): Wiring {
         error: describeError(error),
       }),
     // A scheduled reader: its share of the tenant's budget, every request in the background.
-    throttle: scheduledReaderThrottle(SCHEDULED_READER_SHARES.storeHealth),
+    throttle: scheduledReaderThrottle(share),
     background: true,
   });
   // Only reads: the rollout port's halt is not handed over.

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  readReaderShare,
   SCHEDULED_READER_SHARES,
   scheduledReaderThrottle,
   TENANT_REQUESTS_PER_MINUTE,
@@ -74,6 +75,18 @@ describe('scheduled readers share at most half of the tenant budget', () => {
       expect(busiestWindow(granted, 60_000)).toBeLessThanOrEqual(share);
     },
   );
+});
+
+describe("a reader's share from STORE_REQUESTS_PER_MINUTE", () => {
+  it("defaults when unset, reads a whole number up to the readers' half, names the variable otherwise", () => {
+    expect(readReaderShare({}, 10)).toBe(10);
+    expect(readReaderShare({ STORE_REQUESTS_PER_MINUTE: ' 5 ' }, 10)).toBe(5);
+    for (const bad of ['0', '11', '2.5', 'five']) {
+      expect(() => readReaderShare({ STORE_REQUESTS_PER_MINUTE: bad }, 10)).toThrow(
+        'STORE_REQUESTS_PER_MINUTE must be a whole number from 1 to 10',
+      );
+    }
+  });
 });
 
 describe('a halt during a probe storm', () => {
