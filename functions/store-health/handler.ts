@@ -120,7 +120,42 @@ function logApp(app: AppHealth): void {
   }
 }
 
-async function probe(_event: unknown, context: Context | undefined): Promise<StoreHealthRun> {
+/** What an invocation returns: per app, its state and, when judged, the verdict and ratio. */
+export interface StoreHealthSummary {
+  readonly apps: ReadonlyArray<{
+    readonly applicationId: string;
+    readonly state: AppHealth['state'];
+    readonly verdict?: 'sufficient' | 'insufficient';
+    readonly ratio?: number;
+    readonly reason?: string;
+  }>;
+}
+
+function summarize(run: StoreHealthRun): StoreHealthSummary {
+  return {
+    apps: run.apps.map((app) => {
+      if (app.state === 'failed')
+        return {
+          applicationId: app.applicationId,
+          state: app.state,
+          reason: describeError(app.error).message,
+        };
+      if (app.state === 'no-rollout')
+        return { applicationId: app.applicationId, state: app.state, reason: app.reason };
+      const { assessment } = app;
+      return {
+        applicationId: app.applicationId,
+        state: app.state,
+        verdict: assessment.verdict,
+        ...(assessment.verdict === 'sufficient'
+          ? { ratio: assessment.ratio }
+          : { reason: assessment.reasons.join('; ') }),
+      };
+    }),
+  };
+}
+
+async function probe(_event: unknown, context: Context | undefined): Promise<StoreHealthSummary> {
   if (!wiring.ok) {
     metrics.addMetric('StoreHealthFailures', MetricUnit.Count, 1);
     logger.error('configuration error', { error: describeError(wiring.error) });
@@ -137,7 +172,7 @@ async function probe(_event: unknown, context: Context | undefined): Promise<Sto
   const failed = run.apps.filter((app) => app.state === 'failed').map((app) => app.applicationId);
   metrics.addMetric('StoreHealthFailures', MetricUnit.Count, failed.length);
   if (failed.length > 0) throw new StoreHealthRunFailedError(failed);
-  return run;
+  return summarize(run);
 }
 
 /** The Lambda entry point (any event: the schedule's, or `{}` from a manual invoke). */
