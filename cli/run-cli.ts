@@ -11,6 +11,7 @@ import { redactTokens } from '../functions/commons/domain/decide.ts';
 import { WatchdogError } from '../functions/commons/errors.ts';
 import { runDrill } from './commands/drill.ts';
 import { runHalt } from './commands/halt.ts';
+import { runHealth } from './commands/health.ts';
 import { runStatus } from './commands/status.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './io.ts';
 
@@ -25,6 +26,8 @@ For the people who own the rollouts, against the Microsoft Store API:
   halt     halt an app's live rollout by hand, with the watchdog's own code (a dry run unless --yes)
   drill    prove the watchdog is armed for an app: config, alarms, credentials, token, app, live
            rollout, decision; each step PASS or FAIL with the fix
+  health   what the Store health probe sees: crash rates of the rolled-out package against the
+           fallback's, from the Store's own failure reports; changes nothing
 
 "store-watchdog <command> --help" shows a command's options.
 
@@ -43,6 +46,7 @@ const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => Promise<n
   status: runStatus,
   halt: runHalt,
   drill: runDrill,
+  health: runHealth,
 };
 
 /** Runs one command line (without `node` and the script); resolves to the exit status. Never rejects. */
