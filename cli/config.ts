@@ -106,7 +106,7 @@ async function readWatchdogContext(file: string, isDefault: boolean): Promise<un
   if (raw === undefined) {
     throw new ConfigurationError(
       'CONFIG_MALFORMED',
-      `${file} has no context "${WATCHDOG_CONTEXT_KEY}" (the watchdog's config; see README, "Configure")`,
+      `${file} has no context "${WATCHDOG_CONTEXT_KEY}" (the watchdog's config; see docs/configure.md)`,
     );
   }
   if (typeof raw !== 'string') return raw;

@@ -279,7 +279,7 @@ export function loadWatchdogConfig(scope: Construct): WatchdogConfig {
   if (raw === undefined) {
     throw new ConfigurationError(
       'INVALID_WATCHDOG_CONFIG',
-      `invalid watchdog config: cdk.json has no context "${WATCHDOG_CONTEXT_KEY}" (see README, "Configure")`,
+      `invalid watchdog config: cdk.json has no context "${WATCHDOG_CONTEXT_KEY}" (see docs/configure.md)`,
     );
   }
   if (typeof raw !== 'string') return parseWatchdogConfig(raw);

@@ -1,5 +1,5 @@
 /**
- * Text formatting for the benchmark's report: Markdown tables (so a run can be pasted into the README
+ * Text formatting for the benchmark's report: Markdown tables (so a run can be pasted into docs/performance.md
  * as is), durations, sizes and ratios.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The Lambda contract (README "Lambda contract"), statement by statement, against the real handler with
+ * The Lambda contract (docs/lambda-contract.md), statement by statement, against the real handler with
  * the Store simulator and moto (Secrets Manager; SNS with an SQS queue subscribed).
  */
 import { afterEach, describe, expect, it } from 'vitest';
