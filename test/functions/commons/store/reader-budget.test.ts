@@ -5,13 +5,24 @@
  * a fake clock (order and counts, not wall-clock timing).
  */
 import { describe, expect, it } from 'vitest';
+import { createAnalyticsReader } from '../../../../functions/commons/store/analytics.ts';
+import { createStoreDispatcher } from '../../../../functions/commons/store/http.ts';
 import {
   readReaderShare,
   SCHEDULED_READER_SHARES,
   scheduledReaderThrottle,
   TENANT_REQUESTS_PER_MINUTE,
 } from '../../../../functions/commons/store/reader-budget.ts';
+import { createRolloutPort } from '../../../../functions/commons/store/rollouts.ts';
+import { createStoreClient } from '../../../../functions/commons/store/store-client.ts';
 import { createThrottle, type RequestPriority } from '../../../../functions/commons/store/throttle.ts';
+import { createTokenProvider } from '../../../../functions/commons/store/token-provider.ts';
+import {
+  SAMPLE_APP_ID,
+  SAMPLE_PUBLISHED_SUBMISSION_ID,
+  SAMPLE_TENANT,
+} from '../../../../tools/store-simulator/sample-state.ts';
+import { startSimulator } from './support.ts';
 
 /** A clock whose sleeps resolve when the test moves time past them. */
 function fakeClock() {
@@ -147,5 +158,58 @@ describe('a halt during a probe storm', () => {
 
   it('refuses a background limit above the limit', () => {
     expect(() => createThrottle({ limit: 5, backgroundLimit: 6 })).toThrow(/backgroundLimit/);
+  });
+});
+
+describe('a halt during a probe storm, through the real Store client and the simulator', () => {
+  it('the halt path sends its three requests while the storm holds at half the window, without time passing', async () => {
+    const simulator = await startSimulator();
+    const clock = fakeClock();
+    const budget = createThrottle({ now: clock.now, sleep: clock.sleep });
+    const dispatcher = createStoreDispatcher();
+    try {
+      const tokenProvider = createTokenProvider({
+        authority: simulator.authority,
+        dispatcher,
+        getCredentials: async () => SAMPLE_TENANT,
+      });
+      const shared = { baseUrl: simulator.storeBaseUrl, dispatcher, tokenProvider, throttle: () => budget };
+      const probe = createAnalyticsReader(createStoreClient({ ...shared, background: true }));
+      const haltPath = createRolloutPort(createStoreClient(shared));
+      const window = { startMs: Date.now() - 6 * 3_600_000, endMs: Date.now() };
+      const storm = Array.from({ length: 30 }, () =>
+        probe.getCrashHours(SAMPLE_APP_ID, window, AbortSignal.timeout(60_000)).catch(() => undefined),
+      );
+      // Let the storm take what it may.
+      for (let turn = 0; turn < 20; turn++) await clock.flush();
+      const analytics = () =>
+        simulator.control.requests.filter((request) => request.path.includes('/analytics/'));
+      const readsBefore = analytics().length;
+
+      const signal = AbortSignal.timeout(20_000);
+      const [found] = await haltPath.findLiveRollouts(
+        { applicationId: SAMPLE_APP_ID, flights: undefined },
+        signal,
+      );
+      if (found?.state !== 'in-progress') throw new Error(`expected a live rollout, got ${found?.state}`);
+      const outcome = await haltPath.haltRollout(found, signal);
+
+      expect(readsBefore).toBe(10);
+      expect(outcome.result).toBe('halted');
+      expect(clock.now()).toBe(0);
+      const store = simulator.control.requests.filter((request) => request.kind === 'store');
+      expect(
+        store.filter((request) => !request.path.includes('/analytics/')).map((r) => `${r.method} ${r.path}`),
+      ).toEqual([
+        `GET /v1.0/my/applications/${SAMPLE_APP_ID}`,
+        `GET /v1.0/my/applications/${SAMPLE_APP_ID}/submissions/${SAMPLE_PUBLISHED_SUBMISSION_ID}/packagerollout`,
+        `POST /v1.0/my/applications/${SAMPLE_APP_ID}/submissions/${SAMPLE_PUBLISHED_SUBMISSION_ID}/haltpackagerollout`,
+      ]);
+      // No read slipped in while the halt path went: still half a window of reads.
+      expect(analytics()).toHaveLength(10);
+      void storm;
+    } finally {
+      await dispatcher.destroy();
+    }
   });
 });
