@@ -72,7 +72,8 @@ export async function runHealth(argv: readonly string[], io: CliIo): Promise<num
   const config = await loadCliConfig(options, io);
   const watched = applicationId === undefined ? config.apps : [findWatchedApp(config, applicationId)];
   const signal = AbortSignal.timeout(COMMAND_TIMEOUT_MS);
-  const { store, credentials } = await openCliStore(config, options, io.env, signal);
+  // Read only: its reads never take more than half of this process's tenant budget.
+  const { store, credentials } = await openCliStore(config, options, io.env, signal, { background: true });
   try {
     const run = await runStoreHealth(
       watched.map((app) => ({
