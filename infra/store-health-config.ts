@@ -104,9 +104,12 @@ export interface ResolvedStoreHealth {
   readonly action: 'notify' | 'halt';
 }
 
-/** The name of an app's Store health alarm. */
+/**
+ * The name of an app's Store health alarm. The halt path's notification quotes the alarm's name, so
+ * the name says where the signal comes from.
+ */
 export function storeHealthAlarmName(applicationId: string): string {
-  return `store-health-${applicationId}-crash-rate-ratio`;
+  return `store-failure-reports-${applicationId}-crash-rate-ratio`;
 }
 
 /** The app's settings, or `undefined` when its Store health signal is off. */

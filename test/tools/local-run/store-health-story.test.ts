@@ -33,6 +33,8 @@ describe('local run: the Store health story', () => {
     for (const ratio of afterSpike) expect(ratio).toBeGreaterThan(3);
     expect(story.halted).toBe(true);
     expect(story.notification?.subject).toContain('HALTED Contoso Photos');
+    // The notification says the signal came from the Store's own failure reports (the alarm's name).
+    expect(story.notification?.text).toContain('Alarm "store-failure-reports-9NBLGGH4R315-crash-rate-ratio"');
     const text = story.lines.join('\n');
     expect(text).toContain('SIMULATED: no CloudWatch on this machine');
     expect(text).toMatch(/1\.4\.0\.0 {2}[\d.]+ crash devices/);
