@@ -73,13 +73,19 @@ export function readFlightId(value: string, help: string): string {
 }
 
 /** The Lambda's Store wiring, pointed where the config says, with the chosen credentials. */
-export function createCliStore(config: CliConfig, credentials: CliCredentials): StoreAccess {
+export function createCliStore(
+  config: CliConfig,
+  credentials: CliCredentials,
+  options: { readonly background?: boolean } = {},
+): StoreAccess {
   const { refresh } = credentials;
   return createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,
     getCredentials: (signal) => credentials.get(signal),
     ...(refresh === undefined ? {} : { refreshCredentials: (signal: AbortSignal) => refresh(signal) }),
+    // A reader that never halts: its requests take the capped background place in the budget.
+    ...(options.background === true ? { background: true } : {}),
   });
 }
 
@@ -92,6 +98,7 @@ export async function openCliStore(
   options: { readonly secretId?: string },
   env: Readonly<Record<string, string | undefined>>,
   signal: AbortSignal,
+  access: { readonly background?: boolean } = {},
 ): Promise<{ readonly store: StoreAccess; readonly credentials: CliCredentials }> {
   const credentials = await resolveCliCredentials(
     {
@@ -106,7 +113,7 @@ export async function openCliStore(
     credentials.close();
     throw error;
   }
-  return { store: createCliStore(config, credentials), credentials };
+  return { store: createCliStore(config, credentials, access), credentials };
 }
 
 /** Closes the keep-alive connections and the AWS client, so the process can end. */

@@ -11,6 +11,7 @@ import { redactTokens } from '../functions/commons/domain/decide.ts';
 import { WatchdogError } from '../functions/commons/errors.ts';
 import { runDrill } from './commands/drill.ts';
 import { runHalt } from './commands/halt.ts';
+import { runHealth } from './commands/health.ts';
 import { runReplay } from './commands/replay.ts';
 import { runStatus } from './commands/status.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './io.ts';
@@ -29,6 +30,8 @@ For the people who own the rollouts, against the Microsoft Store API:
            (--through-aws: a drill through the deployed account, from the drill alarm to the topic)
   replay   what the current config would have decided for each past transition into ALARM of the
            watched alarms (CloudWatch history or a saved file); no Store call
+  health   what the Store health probe sees: crash rates of the rolled-out package against the
+           fallback's, from the Store's own failure reports; changes nothing
 
 "store-watchdog <command> --help" shows a command's options.
 
@@ -48,6 +51,7 @@ const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => Promise<n
   halt: runHalt,
   drill: runDrill,
   replay: runReplay,
+  health: runHealth,
 };
 
 /** Runs one command line (without `node` and the script); resolves to the exit status. Never rejects. */

@@ -26,6 +26,12 @@ import {
   splitAlarmNames,
 } from './alarm-config.ts';
 import { chatConfigSchema, pagerDutyConfigSchema } from './config-people.ts';
+import {
+  appStoreHealthSchema,
+  resolveStoreHealth,
+  STORE_HEALTH_DEFAULTS,
+  storeHealthConfigSchema,
+} from './store-health-config.ts';
 
 /** The context key that holds the config. */
 export const WATCHDOG_CONTEXT_KEY = 'watchdog';
@@ -139,6 +145,8 @@ export const configuredAppSchema = z.strictObject({
   alarms: z._default(z.array(createdAlarmSpecSchema(alarmSpecSchema)), []),
   /** Composite alarms the stack creates (corroboration). */
   composites: z._default(z.array(compositeSpecSchema), []),
+  /** The Store health signal for this app: `false`, or overrides of the top-level block (docs/store-health.md). */
+  storeHealth: z.optional(appStoreHealthSchema),
 });
 
 const secretSchema = z
@@ -216,6 +224,8 @@ export const watchdogConfigSchema = z
      * @default none: the rules list the names
      */
     alarmNamePrefix: z.optional(alarmNameSchema),
+    /** The Store health probe (docs/store-health.md). @default off */
+    storeHealth: z._default(storeHealthConfigSchema, { ...STORE_HEALTH_DEFAULTS }),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -230,9 +240,12 @@ export const watchdogConfigSchema = z
           });
         }
         appIds.add(app.applicationId);
+        const storeHealthOn =
+          resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix) !== undefined;
         if (
           app.alarmNames.length + app.notifyAlarmNames.length + app.alarms.length + app.composites.length ===
-          0
+            0 &&
+          !storeHealthOn
         ) {
           ctx.addIssue({
             code: 'custom',
@@ -347,9 +360,19 @@ export function deriveWatchedApps(config: WatchdogConfig): WatchedApp[] {
       composites: _composites,
       alarmNames: _names,
       notifyAlarmNames: _notify,
+      storeHealth: _storeHealth,
       ...rest
     } = app;
-    return { ...rest, ...splitAlarmNames(app) };
+    const { alarmNames, notifyAlarmNames } = splitAlarmNames(app);
+    // The app's Store health alarm halts or only notifies, as configured.
+    const health = resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix);
+    return {
+      ...rest,
+      alarmNames: [...new Set([...alarmNames, ...(health?.action === 'halt' ? [health.alarmName] : [])])],
+      notifyAlarmNames: [
+        ...new Set([...notifyAlarmNames, ...(health?.action === 'notify' ? [health.alarmName] : [])]),
+      ],
+    };
   });
   return watchedAppsSchema.parse(apps);
 }

@@ -5,6 +5,7 @@
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
+import { SCHEDULED_READER_SHARES } from '../functions/commons/store/reader-budget.ts';
 import { deriveWatchedApps, listWatchedAlarmNames, type WatchdogConfig } from './config.ts';
 import { AlarmIntake } from './constructs/alarm-intake.ts';
 import { ChatChannels } from './constructs/chat-channels.ts';
@@ -15,8 +16,10 @@ import { PagerForwarder } from './constructs/pager-forwarder.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
 import { SelfCheck } from './constructs/self-check.ts';
 import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
+import { StoreHealth } from './constructs/store-health.ts';
 import { WatchdogFunction } from './constructs/watchdog-function.ts';
 import { type WatchedAlarmSpec, WatchedAlarms } from './constructs/watched-alarms.ts';
+import { listStoreHealthApps } from './store-health-config.ts';
 
 /** The handler of the halt-rollout function, relative to the project root. */
 export const HALT_ROLLOUT_ENTRY = 'functions/halt-rollout/handler.ts';
@@ -54,11 +57,14 @@ export class WatchdogStack extends Stack {
   readonly drill: DrillAlarm;
   readonly chat?: ChatChannels;
   readonly pager?: PagerForwarder;
+  /** The Store health probe, when some app has the signal on. */
+  readonly storeHealth: StoreHealth | undefined;
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
     const { config } = props;
     const watchedApps = deriveWatchedApps(config);
+    const storeHealthApps = listStoreHealthApps(config);
 
     this.haltRollout = new WatchdogFunction(this, 'HaltRollout', {
       entry: HALT_ROLLOUT_ENTRY,
@@ -136,7 +142,23 @@ export class WatchdogStack extends Stack {
       credentials: this.credentials,
       notifications: this.notifications,
       schedule: Duration.minutes(Math.round(config.selfCheck.scheduleHours * 60)),
+      // Both scheduled readers together keep to half the tenant's budget (reader-budget.ts).
+      ...(storeHealthApps.length === 0 ? {} : { requestsPerMinute: SCHEDULED_READER_SHARES.selfCheck }),
     });
+
+    this.storeHealth =
+      storeHealthApps.length === 0
+        ? undefined
+        : new StoreHealth(this, 'StoreHealth', {
+            apps: storeHealthApps,
+            watchedApps: watchedApps.filter((app) =>
+              storeHealthApps.some((health) => health.applicationId === app.applicationId),
+            ),
+            credentials: this.credentials,
+            notifications: this.notifications,
+            schedule: Duration.minutes(config.storeHealth.scheduleMinutes),
+          });
+    for (const alarm of this.storeHealth?.appAlarms ?? []) this.intake.addAlarm(alarm);
 
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'Subscribe here (e-mail, chat, pager) to hear every decision of the watchdog',

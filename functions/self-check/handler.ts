@@ -22,6 +22,7 @@ import { describeError } from '../commons/errors.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
 import { createStoreDispatcher } from '../commons/store/http.ts';
+import { readReaderShare } from '../commons/store/reader-budget.ts';
 import { createStoreAccess } from '../commons/store/store-access.ts';
 import { runSelfCheck, SelfCheckFailedError, type SelfCheckPorts, type SelfCheckReport } from './checks.ts';
 import {
@@ -52,8 +53,11 @@ type Wiring =
 
 function wire(): Wiring {
   let config: SelfCheckEnvironment;
+  let share: number;
   try {
     config = parseSelfCheckEnvironment(process.env);
+    // Its share when the Store health probe reads beside it (see reader-budget.ts).
+    share = readReaderShare(process.env, SELF_CHECK_STORE_REQUESTS_PER_MINUTE);
   } catch (error) {
     return { ok: false, error };
   }
@@ -74,7 +78,7 @@ function wire(): Wiring {
           error: describeError(error),
         }),
       // It never halts, so it keeps no room for follow-up halts in the budget.
-      throttle: { limit: SELF_CHECK_STORE_REQUESTS_PER_MINUTE, followUpMs: 0 },
+      throttle: { limit: share, followUpMs: 0 },
     });
     // Only reads: the rollout port's halt is not handed over.
     return {

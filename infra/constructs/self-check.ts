@@ -19,8 +19,14 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
+import { READER_SHARE_VARIABLE } from '../../functions/commons/store/reader-budget.ts';
 import { SELF_CHECK_SERVICE_NAME } from '../../functions/self-check/environment.ts';
-import { fitsOneRun, planSlices, type SlicePlan } from '../../functions/self-check/slices.ts';
+import {
+  fitsOneRun,
+  planSlices,
+  SELF_CHECK_STORE_REQUESTS_PER_MINUTE,
+  type SlicePlan,
+} from '../../functions/self-check/slices.ts';
 import type { Notifications } from './notifications.ts';
 import type { StoreCredentials } from './store-credentials.ts';
 import { WatchdogFunction } from './watchdog-function.ts';
@@ -60,6 +66,13 @@ export interface SelfCheckProps {
   readonly timeout?: Duration;
   /** Prefix of the alarm names (literal). @default the stack name */
   readonly alarmNamePrefix?: string;
+  /**
+   * The self-check's share of the tenant's Store requests a minute. The slices are planned at this pace
+   * and the function keeps to it (`READER_SHARE_VARIABLE`); with the Store health probe deployed, the two
+   * scheduled readers share half the budget (`SCHEDULED_READER_SHARES`).
+   * @default SELF_CHECK_STORE_REQUESTS_PER_MINUTE (10, half the tenant's budget)
+   */
+  readonly requestsPerMinute?: number;
 }
 
 /** See the module comment. */
@@ -83,13 +96,15 @@ export class SelfCheck extends Construct {
   constructor(scope: Construct, id: string, props: SelfCheckProps) {
     super(scope, id);
     this.schedule = props.schedule ?? DEFAULT_SELF_CHECK_SCHEDULE;
-    const timeout = props.timeout ?? chooseTimeout(props.apps, this.schedule);
+    const requestsPerMinute = props.requestsPerMinute ?? SELF_CHECK_STORE_REQUESTS_PER_MINUTE;
+    const timeout = props.timeout ?? chooseTimeout(props.apps, this.schedule, requestsPerMinute);
     const prefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
     validate(this.node.path, this.schedule, timeout, prefix);
     this.slicePlan = planSlices({
       apps: props.apps,
       periodMinutes: this.schedule.toMinutes(),
       runSeconds: timeout.toSeconds(),
+      requestsPerMinute,
     });
 
     this.function = new WatchdogFunction(this, 'Function', {
@@ -101,6 +116,9 @@ export class SelfCheck extends Construct {
       environment: {
         SELF_CHECK_SLICES: String(this.slicePlan.slices),
         SELF_CHECK_PERIOD_MINUTES: String(this.slicePlan.periodMinutes),
+        ...(props.requestsPerMinute === undefined
+          ? {}
+          : { [READER_SHARE_VARIABLE]: String(requestsPerMinute) }),
       },
       timeout,
       // A failed run is a finding, not a glitch to retry: the Store client has retried already, and a
@@ -176,9 +194,9 @@ export class SelfCheck extends Construct {
 }
 
 /** 5 minutes when one run reads every app; else as long as Lambda allows within the schedule, for fewer slices. */
-function chooseTimeout(apps: readonly WatchedApp[], schedule: Duration): Duration {
+function chooseTimeout(apps: readonly WatchedApp[], schedule: Duration, requestsPerMinute: number): Duration {
   const short = Duration.minutes(5);
-  if (fitsOneRun(apps, short.toSeconds())) return short;
+  if (fitsOneRun(apps, short.toSeconds(), requestsPerMinute)) return short;
   return Duration.minutes(Math.min(15, schedule.toMinutes()));
 }
 

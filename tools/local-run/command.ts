@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { describeError, WatchdogError } from '../../functions/commons/errors.ts';
 import { runLocalRun } from './local-run.ts';
 import { renderJson, renderStory } from './render.ts';
+import { runStoreHealthStory } from './store-health-story.ts';
 
 /** Where the command writes, and how. */
 export interface LocalRunIo {
@@ -43,6 +44,8 @@ Options:
                     the rollout is still halted exactly once
   --latency MS      delay every answer of the simulator by MS milliseconds
   --event FILE      handle your own event instead (JSON: SNS, EventBridge or manual)
+  --store-health    the Store health probe's story instead: a crash spike in the Store's own failure
+                    reports, the probe's figures, the alarm (evaluated by hand), the halt, the notification
   --json            print the outcome as one JSON object only
   -h, --help        show this help
 
@@ -57,6 +60,7 @@ const OPTIONS = {
   flaky: { type: 'boolean' },
   latency: { type: 'string' },
   event: { type: 'string' },
+  'store-health': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -77,6 +81,35 @@ export async function runLocalRunCommand(argv: readonly string[], io: LocalRunIo
   if (values.help === true) {
     io.stdout.write(LOCAL_RUN_HELP);
     return EXIT_OK;
+  }
+  if (values['store-health'] === true) {
+    const others = ['dry-run', 'manual', 'enforce', 'already-halted', 'flaky', 'latency', 'event'] as const;
+    const clash = others.find((name) => values[name] !== undefined);
+    if (clash !== undefined) return usage(`--store-health tells its own story; leave out --${clash}`);
+    const story = await runStoreHealthStory();
+    io.stdout.write(
+      values.json === true
+        ? `${JSON.stringify(
+            {
+              ok: story.ok,
+              problems: story.problems,
+              ratios: story.ratios,
+              halted: story.halted,
+              ...(story.notification === undefined
+                ? {}
+                : {
+                    notification: {
+                      subject: story.notification.subject,
+                      outcome: story.notification.outcome,
+                    },
+                  }),
+            },
+            null,
+            2,
+          )}\n`
+        : `${story.lines.join('\n')}\n`,
+    );
+    return story.ok ? EXIT_OK : EXIT_FAILED;
   }
   if (values.enforce === true && values.manual !== true) return usage('--enforce goes with --manual');
   if (values.event !== undefined && values.manual === true) {

@@ -139,6 +139,11 @@ export function sampleState(): SimulatorState {
       {
         primaryName: 'Contoso Photos',
         pendingSubmissionId: SAMPLE_PENDING_SUBMISSION_ID,
+        // The same crash rate on the rollout (1.4, 20 %) and the fallback (1.3): healthy.
+        health: [
+          { packageVersion: '1.3.0.0', crashDevicesPerHour: 8, dailyActiveDevices: 40_000 },
+          { packageVersion: '1.4.0.0', crashDevicesPerHour: 2, dailyActiveDevices: 10_000 },
+        ],
         flights: [
           flight(SAMPLE_FLIGHT_ID, 'Insiders', [
             {

@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BadInputError } from '../../functions/commons/errors.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
+import { executeAnalytics, matchAnalyticsRoute } from './analytics-model.ts';
 import { type FaultAction, FaultQueue, type RequestFacts } from './faults.ts';
 import { matchStoreRoute, matchTokenPath, STORE_PATH_PREFIX } from './routes.ts';
 import { executeStoreRoute, findSubmission } from './store-model.ts';
@@ -189,6 +190,11 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
       send(res, record, { status: 401, body: UNAUTHORIZED_BODY });
       return;
     }
+    const analytics = matchAnalyticsRoute(method, url.pathname);
+    if (analytics !== undefined) {
+      send(res, record, executeAnalytics(state, tenantId, analytics, url.searchParams, Date.now()));
+      return;
+    }
     const route = matchStoreRoute(method, url.pathname);
     if (route === undefined) {
       send(res, record, notFound());
@@ -293,6 +299,21 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     },
     get effectiveHalts(): number {
       return effectiveHalts;
+    },
+    startCrashSpike({ applicationId, packageVersion, crashDevicesPerHour, hoursAgo }): void {
+      const app = state.apps.find((candidate) => candidate.id === applicationId);
+      if (app === undefined) throw new BadInputError('SIMULATOR_NO_SUCH_APP', `No app ${applicationId}`);
+      if (!Number.isFinite(crashDevicesPerHour) || crashDevicesPerHour < 0)
+        throw new RangeError(`crashDevicesPerHour must be a non-negative number, got ${crashDevicesPerHour}`);
+      const hourMs = 3_600_000;
+      const fromMs = (Math.floor(Date.now() / hourMs) - (hoursAgo ?? 6)) * hourMs;
+      app.health ??= [];
+      let version = app.health.find((candidate) => candidate.packageVersion === packageVersion);
+      if (version === undefined) {
+        version = { packageVersion, crashDevicesPerHour: 0 };
+        app.health.push(version);
+      }
+      version.spike = { fromMs, crashDevicesPerHour };
     },
   };
 

@@ -69,6 +69,21 @@ export interface SimApp {
   flights?: SimFlight[];
   /** The app uses a feature the API does not support: every call about it answers 409 (CONTRACT §6 (c)). */
   unsupportedFeature?: boolean;
+  /** Per package version: what the analytics API reports (`failurehits`, `usagedaily`); none when absent. */
+  health?: SimVersionHealth[];
+  /** The newest hours whose crash reports have not arrived yet. @default 1 */
+  analyticsLagHours?: number;
+}
+
+/** What the Store's analytics report for one package version of an app. */
+export interface SimVersionHealth {
+  readonly packageVersion: string;
+  /** Devices with a crash per hour (fractional allowed), before the ±20 % variation. */
+  crashDevicesPerHour: number;
+  /** Daily active devices; no usage rows when absent. */
+  dailyActiveDevices?: number;
+  /** Extra crash devices per hour from `fromMs` on (see `SimulatorControl.startCrashSpike`). */
+  spike?: { readonly fromMs: number; readonly crashDevicesPerHour: number };
 }
 
 export interface SimulatorState {
@@ -155,6 +170,17 @@ export interface SimulatorControl {
   snapshot(): SimulatorState;
   /** Number of halts that took effect (changed a rollout to Stopped), for "never halted twice" proofs. */
   readonly effectiveHalts: number;
+  /**
+   * A crash spike on one package version: from `hoursAgo` hours before now (default 6), its hourly
+   * crash rows carry `crashDevicesPerHour` more devices. Backdated so that a story need not wait hours
+   * for reports to arrive. Adds the version to the app's health figures when it had none.
+   */
+  startCrashSpike(options: {
+    readonly applicationId: string;
+    readonly packageVersion: string;
+    readonly crashDevicesPerHour: number;
+    readonly hoursAgo?: number;
+  }): void;
 }
 
 export interface RunningSimulator {

@@ -53,5 +53,7 @@ export type FlightList = z.infer<typeof flightListSchema>;
 export const submissionSchema = z.object({
   id: z.string(),
   status: z.string(),
+  /** The packages of the submission; only their versions are kept (the Store health probe's cohorts). */
+  applicationPackages: z.optional(z.array(z.object({ version: z.optional(z.nullable(z.string())) }))),
 });
 export type Submission = z.infer<typeof submissionSchema>;

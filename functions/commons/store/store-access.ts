@@ -38,6 +38,8 @@ export interface StoreAccessOptions {
   readonly throttle?: ThrottleOptions | false;
   readonly retry?: Partial<RetryPolicy>;
   readonly environment?: Partial<RetryEnvironment>;
+  /** Every request takes the capped `background` place in the budget (a scheduled reader). @default false */
+  readonly background?: boolean;
 }
 
 export interface StoreAccess {
@@ -70,6 +72,7 @@ export function createStoreAccess(options: StoreAccessOptions): StoreAccess {
     dispatcher,
     tokenProvider,
     ...(throttle === false ? {} : { throttle: (tenantId: string) => getTenantThrottle(tenantId, throttle) }),
+    ...(options.background === true ? { background: true } : {}),
     ...shared,
   });
   return { client, rolloutPort: createRolloutPort(client, shared), tokenProvider, dispatcher };

@@ -59,6 +59,21 @@ export interface StoreClientOptions {
   readonly environment?: Partial<RetryEnvironment>;
   /** Flights asked for per `listflights` page. @default 100 */
   readonly flightPageSize?: number;
+  /**
+   * A scheduled reader that never halts (the Store health probe): every request of this client takes
+   * the `background` place in the tenant's budget, capped so that halts always find room.
+   * @default false
+   */
+  readonly background?: boolean;
+}
+
+/** A GET below the API base, for the adapters built on this client (e.g. the analytics reads). */
+export interface ResourceRequest<S extends z.ZodMiniType> {
+  /** Relative to the base, built from validated IDs only, e.g. `analytics/failurehits`. */
+  readonly path: string;
+  readonly query?: Record<string, string>;
+  /** What the answer must look like. */
+  readonly schema: S;
 }
 
 /** The reads and the halt the watchdog needs. Every method takes the caller's deadline signal. */
@@ -75,6 +90,11 @@ export interface StoreClient {
   getPackageRollout(ref: RolloutRef, signal: AbortSignal): Promise<PackageRollout>;
   /** POST `haltpackagerollout` [halt-the-package-rollout-for-an-app-submission.md]. Not retried on ambiguous failures. */
   haltPackageRollout(ref: RolloutRef, signal: AbortSignal): Promise<PackageRollout>;
+  /** GET any resource below the base, with the same token, retries, deadline and budget as the rest. */
+  getResource<S extends z.ZodMiniType>(
+    request: ResourceRequest<S>,
+    signal: AbortSignal,
+  ): Promise<z.output<S>>;
 }
 
 const MAX_FLIGHT_PAGES = 50;
@@ -105,7 +125,8 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
     url: URL,
     signal: AbortSignal,
   ): Promise<HttpResponse> => {
-    await options.throttle?.(token.tenantId).acquire(signal, what, spec.priority);
+    const priority = options.background === true ? 'background' : spec.priority;
+    await options.throttle?.(token.tenantId).acquire(signal, what, priority);
     return sendHttpRequest(dispatcher, {
       method: spec.method,
       url,
@@ -236,6 +257,18 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
           path: `${submissionPath(ref)}/haltpackagerollout`,
           schema: packageRolloutSchema,
           priority: 'halt',
+        },
+        signal,
+      ),
+
+    getResource: async (request, signal) =>
+      call(
+        {
+          method: 'GET',
+          path: request.path,
+          ...(request.query === undefined ? {} : { query: request.query }),
+          schema: request.schema,
+          priority: 'rollout',
         },
         signal,
       ),

@@ -1,0 +1,181 @@
+/**
+ * The Store health probe Lambda: the composition root. Runs on a schedule (every 15 minutes by
+ * default; the event's content is not used), reads every watched app's live rollout and the Store's
+ * own failure and usage reports, and publishes the figures as CloudWatch metrics (namespace
+ * `StoreRolloutWatchdog/StoreHealth`, dimension `ApplicationId`). Read only: it never halts and never
+ * posts to the Store. One app's error never hides the others' figures; a run with any error fails
+ * after publishing what it could, so its alarm tells people.
+ *
+ * Clients, the token cache and the package versions of published submissions live as long as the
+ * container. Importing this module never throws: a configuration problem fails every invocation.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { createCredentialsSource } from '../commons/aws/credentials.ts';
+import { describeError, WatchdogError } from '../commons/errors.ts';
+import { createObservability } from '../commons/observability.ts';
+import { createAnalyticsReader } from '../commons/store/analytics.ts';
+import { createPackageVersionReader } from '../commons/store/cohorts.ts';
+import { createDeadline } from '../commons/store/deadline.ts';
+import {
+  readReaderShare,
+  SCHEDULED_READER_SHARES,
+  scheduledReaderThrottle,
+} from '../commons/store/reader-budget.ts';
+import { createStoreAccess } from '../commons/store/store-access.ts';
+import {
+  parseStoreHealthEnvironment,
+  STORE_HEALTH_SERVICE_NAME,
+  type StoreHealthEnvironment,
+} from './environment.ts';
+import { publishStoreHealth } from './metrics.ts';
+import { type AppHealth, runStoreHealth, type StoreHealthPorts, type StoreHealthRun } from './probe.ts';
+
+/** Used when the invocation has no Lambda context (a local call). */
+const DEFAULT_REMAINING_MS = 60_000;
+/** Left at the end of the invocation to log and flush the metrics. */
+const RESERVE_MS = 2_000;
+
+const { logger, metrics } = createObservability(STORE_HEALTH_SERVICE_NAME);
+
+/** A run in which some app could not be probed (the others' figures were published). */
+export class StoreHealthRunFailedError extends WatchdogError {
+  constructor(failed: readonly string[]) {
+    super(
+      'upstream',
+      'STORE_HEALTH_RUN_FAILED',
+      `The Store health probe could not read ${failed.join(', ')}`,
+    );
+    this.name = 'StoreHealthRunFailedError';
+  }
+}
+
+type Wiring =
+  | { readonly ok: true; readonly config: StoreHealthEnvironment; readonly ports: StoreHealthPorts }
+  | { readonly ok: false; readonly error: unknown };
+
+function wire(): Wiring {
+  let config: StoreHealthEnvironment;
+  let share: number;
+  try {
+    config = parseStoreHealthEnvironment(process.env);
+    share = readReaderShare(process.env, SCHEDULED_READER_SHARES.storeHealth);
+  } catch (error) {
+    return { ok: false, error };
+  }
+  const credentials = createCredentialsSource(new SecretsManagerClient({}), config.storeCredentialsSecretId);
+  const store = createStoreAccess({
+    baseUrl: config.storeApiBaseUrl,
+    authority: config.azureAdAuthority,
+    getCredentials: (signal) => credentials.get(signal),
+    refreshCredentials: (signal) => credentials.refresh(signal),
+    onCredentialsRejected: (error) =>
+      logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
+        error: describeError(error),
+      }),
+    // A scheduled reader: its share of the tenant's budget, every request in the background.
+    throttle: scheduledReaderThrottle(share),
+    background: true,
+  });
+  // Only reads: the rollout port's halt is not handed over.
+  const ports: StoreHealthPorts = {
+    findLiveRollouts: (request, signal) => store.rolloutPort.findLiveRollouts(request, signal),
+    packageVersions: createPackageVersionReader(store.client),
+    analytics: createAnalyticsReader(store.client),
+    now: () => Date.now(),
+  };
+  return { ok: true, config, ports };
+}
+
+const wiring = wire();
+
+function logApp(app: AppHealth): void {
+  if (app.state === 'failed') {
+    logger.error('app could not be probed', {
+      applicationId: app.applicationId,
+      error: describeError(app.error),
+    });
+  } else if (app.state === 'no-rollout') {
+    logger.info('no live rollout', { applicationId: app.applicationId, reason: app.reason });
+  } else {
+    const { assessment } = app;
+    logger.info('store health', {
+      applicationId: app.applicationId,
+      submissionId: app.ref.submissionId,
+      rolloutPercentage: app.cohorts.rolloutPercentage,
+      rolloutVersions: app.cohorts.rollout,
+      fallbackVersions: app.cohorts.fallback,
+      windowHours: app.windowHours,
+      verdict: assessment.verdict,
+      rollout: assessment.rollout,
+      fallback: assessment.fallback,
+      ...(assessment.verdict === 'sufficient'
+        ? { ratio: assessment.ratio }
+        : { reasons: assessment.reasons }),
+    });
+  }
+}
+
+/** What an invocation returns: per app, its state and, when judged, the verdict and ratio. */
+export interface StoreHealthSummary {
+  readonly apps: ReadonlyArray<{
+    readonly applicationId: string;
+    readonly state: AppHealth['state'];
+    readonly verdict?: 'sufficient' | 'insufficient';
+    readonly ratio?: number;
+    readonly reason?: string;
+  }>;
+}
+
+function summarize(run: StoreHealthRun): StoreHealthSummary {
+  return {
+    apps: run.apps.map((app) => {
+      if (app.state === 'failed')
+        return {
+          applicationId: app.applicationId,
+          state: app.state,
+          reason: describeError(app.error).message,
+        };
+      if (app.state === 'no-rollout')
+        return { applicationId: app.applicationId, state: app.state, reason: app.reason };
+      const { assessment } = app;
+      return {
+        applicationId: app.applicationId,
+        state: app.state,
+        verdict: assessment.verdict,
+        ...(assessment.verdict === 'sufficient'
+          ? { ratio: assessment.ratio }
+          : { reason: assessment.reasons.join('; ') }),
+      };
+    }),
+  };
+}
+
+async function probe(_event: unknown, context: Context | undefined): Promise<StoreHealthSummary> {
+  if (!wiring.ok) {
+    metrics.addMetric('StoreHealthFailures', MetricUnit.Count, 1);
+    logger.error('configuration error', { error: describeError(wiring.error) });
+    throw wiring.error;
+  }
+  const remaining =
+    typeof context?.getRemainingTimeInMillis === 'function'
+      ? context.getRemainingTimeInMillis()
+      : DEFAULT_REMAINING_MS;
+  const signal = createDeadline({ timeoutMs: Math.max(0, remaining - RESERVE_MS) });
+  const run = await runStoreHealth(wiring.config.apps, wiring.ports, signal);
+  for (const app of run.apps) logApp(app);
+  publishStoreHealth(run.apps);
+  const failed = run.apps.filter((app) => app.state === 'failed').map((app) => app.applicationId);
+  metrics.addMetric('StoreHealthFailures', MetricUnit.Count, failed.length);
+  if (failed.length > 0) throw new StoreHealthRunFailedError(failed);
+  return summarize(run);
+}
+
+/** The Lambda entry point (any event: the schedule's, or `{}` from a manual invoke). */
+export const handler = middy(probe, { timeoutEarlyInMillis: 0 })
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

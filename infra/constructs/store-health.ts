@@ -1,0 +1,239 @@
+/**
+ * The Store health probe in the stack (docs/store-health.md): the scheduled, read-only function that
+ * turns the Microsoft Store's own failure reports into CloudWatch metrics, one alarm per app on
+ * `CrashRateRatio` (missing data not breaching: too little data never halts), the probe's own alarms
+ * (a failed run, no run for two periods), and a dashboard per stack.
+ *
+ * The per-app alarms are handed to the stack, which watches them like any alarm (alarm topic and
+ * EventBridge rule); whether one halts or only notifies is decided by the app's `WATCHDOG_APPS` entry
+ * (`alarmNames` or `notifyAlarmNames`, see `deriveWatchedApps`).
+ */
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
+import {
+  READER_SHARE_VARIABLE,
+  SCHEDULED_READER_SHARES,
+} from '../../functions/commons/store/reader-budget.ts';
+import { STORE_HEALTH_SERVICE_NAME } from '../../functions/store-health/environment.ts';
+import {
+  STORE_HEALTH_DIMENSION,
+  STORE_HEALTH_METRICS,
+  STORE_HEALTH_NAMESPACE,
+} from '../../functions/store-health/metrics.ts';
+import { deriveProbeAppSettings, type ResolvedStoreHealth } from '../store-health-config.ts';
+import type { Notifications } from './notifications.ts';
+import type { StoreCredentials } from './store-credentials.ts';
+import { WatchdogFunction } from './watchdog-function.ts';
+
+/** The handler of the probe, relative to the project root. */
+export const STORE_HEALTH_ENTRY = 'functions/store-health/handler.ts';
+
+/** Lambda's longest run. */
+const MAX_TIMEOUT = Duration.minutes(15);
+
+export interface StoreHealthProps {
+  /** Every app whose Store health signal is on, with its settings (`resolveStoreHealth`). */
+  readonly apps: readonly ResolvedStoreHealth[];
+  /** Their `WATCHDOG_APPS` entries, as halt-rollout reads them. */
+  readonly watchedApps: readonly WatchedApp[];
+  readonly credentials: StoreCredentials;
+  /** Where the probe's own alarms notify people. */
+  readonly notifications: Notifications;
+  /** How often the probe runs (whole minutes, 5 to 60); also the alarms' period. */
+  readonly schedule: Duration;
+  /** Prefix of the probe's own alarm names and of the dashboard's name (literal). @default the stack name */
+  readonly namePrefix?: string;
+}
+
+/** See the module comment. */
+export class StoreHealth extends Construct {
+  readonly function: WatchdogFunction;
+  readonly rule: Rule;
+  /** One per app, in the order of `apps`: `CrashRateRatio > ratioThreshold`. */
+  readonly appAlarms: readonly Alarm[];
+  /** `Errors ≥ 1`: a run could not read some app (the others' figures were published). */
+  readonly failedAlarm: Alarm;
+  /** `Invocations < 1` over two periods: the probe stopped running. */
+  readonly didNotRunAlarm: Alarm;
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: StoreHealthProps) {
+    super(scope, id);
+    const prefix = props.namePrefix ?? Stack.of(this).stackName;
+    if (Token.isUnresolved(prefix))
+      throw new Error(`${this.node.path}: the name prefix must be a literal string`);
+    if (props.apps.length === 0) throw new Error(`${this.node.path}: apps must list at least one app`);
+    const minutes = props.schedule.toMinutes();
+    if (!Number.isInteger(minutes) || minutes < 5 || minutes > 60)
+      throw new Error(`${this.node.path}: schedule must be 5 to 60 whole minutes`);
+    for (const app of props.apps) {
+      if (app.evaluationPeriods * minutes > 1_440) {
+        throw new Error(
+          `${this.node.path}: ${app.applicationId}: the schedule × evaluationPeriods must not exceed one day`,
+        );
+      }
+    }
+    // A run ends before the next one starts (one at a time: the probe's budget is per process).
+    const timeout = Duration.minutes(Math.min(MAX_TIMEOUT.toMinutes(), Math.max(1, minutes - 1)));
+
+    this.function = new WatchdogFunction(this, 'Function', {
+      entry: STORE_HEALTH_ENTRY,
+      description:
+        "Store rollout watchdog Store health probe: turns the Microsoft Store's own failure reports into crash-rate metrics per live rollout (read only)",
+      serviceName: STORE_HEALTH_SERVICE_NAME,
+      // Built into the asset (WATCHDOG_APPS=bundled): a catalog's list does not fit the environment.
+      watchedApps: props.watchedApps,
+      environment: {
+        STORE_HEALTH_APP_SETTINGS: deriveProbeAppSettings(props.apps),
+        [READER_SHARE_VARIABLE]: String(SCHEDULED_READER_SHARES.storeHealth),
+      },
+      timeout,
+      // One run at a time: its request budget is per process, and it shares the tenant's with halts.
+      reservedConcurrentExecutions: 1,
+      // A failed run is reported by its alarm; the next scheduled run reads again.
+      retryAttempts: 0,
+    });
+    props.credentials.grantReadTo(this.function);
+
+    this.rule = new Rule(this, 'Schedule', {
+      description: `Runs the Store rollout watchdog Store health probe every ${props.schedule.toHumanString()}`,
+      schedule: Schedule.rate(props.schedule),
+      targets: [
+        new LambdaFunction(this.function.function, {
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(Math.max(1, minutes - 1)),
+          deadLetterQueue: this.function.failureQueue,
+        }),
+      ],
+    });
+
+    this.appAlarms = props.apps.map((app) => {
+      const consequence =
+        app.action === 'halt' ? 'ALARM halts its in-progress rollout' : 'ALARM notifies people (notify-only)';
+      return new Alarm(this, `Alarm-${app.applicationId}`, {
+        alarmName: app.alarmName,
+        alarmDescription: `From the Microsoft Store's own failure reports (Store health probe): the crash rate of ${app.appName} (${app.applicationId})'s rolled-out package is more than ${app.ratioThreshold} times its fallback package's over ${app.windowHours} h, for ${app.evaluationPeriods} runs in a row. ${consequence}. The Store's reports lag by hours.`,
+        metric: ratioMetric(app.applicationId, props.schedule, undefined),
+        threshold: app.ratioThreshold,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: app.evaluationPeriods,
+        datapointsToAlarm: app.evaluationPeriods,
+        // No ratio is published with too little data: that must never halt.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    });
+
+    const logGroup = this.function.logGroup.logGroupName;
+    this.failedAlarm = new Alarm(this, 'Failed', {
+      alarmName: `${prefix}-store-health-failed`,
+      alarmDescription: `The Store health probe could not read the Store's reports for some app (the others' figures were published). Its "app could not be probed" entries in the log group ${logGroup} say which and why.`,
+      metric: this.function.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.didNotRunAlarm = new Alarm(this, 'DidNotRun', {
+      alarmName: `${prefix}-store-health-did-not-run`,
+      alarmDescription: `The Store health probe has not run for two periods of its ${props.schedule.toHumanString()} schedule: no Store health alarm can fire. Check the EventBridge rule ${this.rule.ruleName} and the log group ${logGroup}.`,
+      metric: this.function.function.metricInvocations({ period: props.schedule, statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+    props.notifications.notifyOnAlarm(this.failedAlarm);
+    props.notifications.notifyOnAlarm(this.didNotRunAlarm);
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `${prefix}-store-health`,
+      defaultInterval: Duration.hours(24),
+    });
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown:
+          "## Store health (from the Microsoft Store's own failure reports)\nPer app: the crash rate of the rolled-out package against its fallback's, their ratio against the alarm threshold, and the alarm. The reports lag by hours; gaps are runs with too little data (never a ratio).",
+        width: 24,
+        height: 2,
+      }),
+      new AlarmStatusWidget({
+        title: 'Store health probe',
+        alarms: [...this.appAlarms, this.failedAlarm, this.didNotRunAlarm],
+        width: 24,
+        height: 3,
+      }),
+    );
+    props.apps.forEach((app, index) => {
+      const alarm = this.appAlarms[index];
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: `${app.appName}: crash rate, rollout vs fallback (%)`,
+          left: [
+            appMetric(app.applicationId, STORE_HEALTH_METRICS.rolloutCrashRate, props.schedule, 'rollout'),
+            appMetric(app.applicationId, STORE_HEALTH_METRICS.fallbackCrashRate, props.schedule, 'fallback'),
+          ],
+          width: 10,
+        }),
+        new GraphWidget({
+          title: `${app.appName}: crash rate ratio`,
+          left: [ratioMetric(app.applicationId, props.schedule, 'rollout / fallback')],
+          leftAnnotations: [{ value: app.ratioThreshold, label: `threshold (${app.action})` }],
+          right: [
+            appMetric(
+              app.applicationId,
+              STORE_HEALTH_METRICS.insufficientData,
+              props.schedule,
+              'insufficient data',
+            ),
+          ],
+          width: 10,
+        }),
+        new AlarmStatusWidget({
+          title: `${app.appName}: alarm`,
+          alarms: alarm === undefined ? [] : [alarm],
+          width: 4,
+        }),
+      );
+    });
+  }
+
+  /** The probe's own alarms. */
+  get alarms(): readonly Alarm[] {
+    return [this.failedAlarm, this.didNotRunAlarm];
+  }
+}
+
+/** A metric of one app; a label only for the dashboard (an alarm's metric with a label becomes a metric query). */
+function appMetric(
+  applicationId: string,
+  metricName: string,
+  period: Duration,
+  label: string | undefined,
+): Metric {
+  return new Metric({
+    namespace: STORE_HEALTH_NAMESPACE,
+    metricName,
+    dimensionsMap: { [STORE_HEALTH_DIMENSION]: applicationId },
+    statistic: 'Maximum',
+    period,
+    ...(label === undefined ? {} : { label }),
+  });
+}
+
+function ratioMetric(applicationId: string, period: Duration, label: string | undefined): Metric {
+  return appMetric(applicationId, STORE_HEALTH_METRICS.crashRateRatio, period, label);
+}

@@ -1,0 +1,176 @@
+/**
+ * The `storeHealth` part of the watchdog config (see docs/store-health.md): the top-level block and
+ * each app's override (`apps[].storeHealth`: `false`, or a partial block), resolved per app.
+ *
+ * The probe publishes one data point per app per run, so its alarm's period is the schedule; the alarm
+ * is named from the app's Store ID and listed among the app's alarms, halting (`action: "halt"`) or
+ * notify-only (`action: "notify"`, the default until replay and a few rollouts have shown it right).
+ */
+
+import * as z from '../functions/commons/validation.ts';
+import { MAX_WINDOW_HOURS } from '../functions/store-health/environment.ts';
+
+/** One day: CloudWatch's longest evaluation range (period × evaluation periods). */
+const MAX_EVALUATION_RANGE_MINUTES = 1_440;
+
+/** The defaults of the top-level block. */
+export const STORE_HEALTH_DEFAULTS = {
+  enabled: false,
+  scheduleMinutes: 15,
+  windowHours: 6,
+  minCrashDevices: 5,
+  minActiveDevices: 100,
+  ratioThreshold: 3,
+  evaluationPeriods: 2,
+  action: 'notify',
+} as const;
+
+const fields = {
+  /** Turn the Store health signal on for every app (an app may still say `false`). */
+  enabled: z.boolean(),
+  /** How often the probe runs and the alarm's period, in minutes (5 to 60). */
+  scheduleMinutes: z.int().check(z.gte(5), z.lte(60)),
+  /** The trailing window of hourly crash buckets (1 to 72 hours: hourly data covers 72 hours). */
+  windowHours: z.int().check(z.gte(1), z.lte(MAX_WINDOW_HOURS)),
+  /** Fewer rollout crash devices over the window is too little to judge. */
+  minCrashDevices: z.number().check(z.gte(0)),
+  /** Fewer rollout active devices (where usage is known) is too little to judge. */
+  minActiveDevices: z.number().check(z.gte(0)),
+  /** The alarm fires when the rollout's crash rate is more than this many times the fallback's. */
+  ratioThreshold: z.number().check(z.gt(0)),
+  /** Consecutive runs above the threshold before the alarm fires. */
+  evaluationPeriods: z.int().check(z.gte(1)),
+  /** `notify`: the alarm only tells people; `halt`: it halts the rollout like any watched alarm. */
+  action: z.enum(['notify', 'halt']),
+};
+
+function checkRange(
+  block: { scheduleMinutes?: number; evaluationPeriods?: number },
+  ctx: z.core.$RefinementCtx,
+) {
+  const minutes = block.scheduleMinutes ?? STORE_HEALTH_DEFAULTS.scheduleMinutes;
+  const periods = block.evaluationPeriods ?? STORE_HEALTH_DEFAULTS.evaluationPeriods;
+  if (minutes * periods > MAX_EVALUATION_RANGE_MINUTES) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['evaluationPeriods'],
+      message: 'scheduleMinutes × evaluationPeriods must not exceed one day (1440 minutes)',
+    });
+  }
+}
+
+/** The top-level `storeHealth` block, defaults applied. */
+export const storeHealthConfigSchema = z
+  .strictObject({
+    enabled: z._default(fields.enabled, STORE_HEALTH_DEFAULTS.enabled),
+    scheduleMinutes: z._default(fields.scheduleMinutes, STORE_HEALTH_DEFAULTS.scheduleMinutes),
+    windowHours: z._default(fields.windowHours, STORE_HEALTH_DEFAULTS.windowHours),
+    minCrashDevices: z._default(fields.minCrashDevices, STORE_HEALTH_DEFAULTS.minCrashDevices),
+    minActiveDevices: z._default(fields.minActiveDevices, STORE_HEALTH_DEFAULTS.minActiveDevices),
+    ratioThreshold: z._default(fields.ratioThreshold, STORE_HEALTH_DEFAULTS.ratioThreshold),
+    evaluationPeriods: z._default(fields.evaluationPeriods, STORE_HEALTH_DEFAULTS.evaluationPeriods),
+    action: z._default(fields.action, STORE_HEALTH_DEFAULTS.action),
+  })
+  .check(z.superRefine(checkRange));
+
+/** `apps[].storeHealth`: `false` turns it off for the app; a partial block overrides the top level (not the schedule). */
+export const appStoreHealthSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    enabled: z.optional(fields.enabled),
+    windowHours: z.optional(fields.windowHours),
+    minCrashDevices: z.optional(fields.minCrashDevices),
+    minActiveDevices: z.optional(fields.minActiveDevices),
+    ratioThreshold: z.optional(fields.ratioThreshold),
+    evaluationPeriods: z.optional(fields.evaluationPeriods),
+    action: z.optional(fields.action),
+  }),
+]);
+
+export type StoreHealthConfig = z.output<typeof storeHealthConfigSchema>;
+export type AppStoreHealth = z.output<typeof appStoreHealthSchema>;
+
+/** The settings in effect for one app whose Store health signal is on. */
+export interface ResolvedStoreHealth {
+  readonly applicationId: string;
+  readonly appName: string;
+  readonly alarmName: string;
+  readonly scheduleMinutes: number;
+  readonly windowHours: number;
+  readonly minCrashDevices: number;
+  readonly minActiveDevices: number;
+  readonly ratioThreshold: number;
+  readonly evaluationPeriods: number;
+  readonly action: 'notify' | 'halt';
+}
+
+/**
+ * The name of an app's Store health alarm. The halt path's notification quotes the alarm's name, so
+ * the name says where the signal comes from.
+ */
+export function storeHealthAlarmName(applicationId: string, alarmNamePrefix = ''): string {
+  return `${alarmNamePrefix}store-failure-reports-${applicationId}-crash-rate-ratio`;
+}
+
+/**
+ * The app's settings, or `undefined` when its Store health signal is off. With the config's
+ * `alarmNamePrefix`, the alarm's name starts with it, so the prefix rule delivers it like any alarm.
+ */
+export function resolveStoreHealth(
+  top: StoreHealthConfig | undefined,
+  app: {
+    readonly applicationId: string;
+    readonly name?: string | undefined;
+    readonly storeHealth?: AppStoreHealth | undefined;
+  },
+  alarmNamePrefix?: string,
+): ResolvedStoreHealth | undefined {
+  const base = top ?? storeHealthConfigSchema.parse({});
+  if (app.storeHealth === false) return undefined;
+  const own = app.storeHealth ?? {};
+  if (!(own.enabled ?? base.enabled)) return undefined;
+  return {
+    applicationId: app.applicationId,
+    appName: app.name ?? app.applicationId,
+    alarmName: storeHealthAlarmName(app.applicationId, alarmNamePrefix),
+    scheduleMinutes: base.scheduleMinutes,
+    windowHours: own.windowHours ?? base.windowHours,
+    minCrashDevices: own.minCrashDevices ?? base.minCrashDevices,
+    minActiveDevices: own.minActiveDevices ?? base.minActiveDevices,
+    ratioThreshold: own.ratioThreshold ?? base.ratioThreshold,
+    evaluationPeriods: own.evaluationPeriods ?? base.evaluationPeriods,
+    action: own.action ?? base.action,
+  };
+}
+
+/** `STORE_HEALTH_APP_SETTINGS` for the probe: each app's judgement settings. */
+export function deriveProbeAppSettings(apps: readonly ResolvedStoreHealth[]): string {
+  return JSON.stringify(
+    Object.fromEntries(
+      apps.map((app) => [
+        app.applicationId,
+        {
+          windowHours: app.windowHours,
+          minCrashDevices: app.minCrashDevices,
+          minActiveDevices: app.minActiveDevices,
+        },
+      ]),
+    ),
+  );
+}
+
+/** Every app whose Store health signal is on, in config order. */
+export function listStoreHealthApps(config: {
+  readonly storeHealth?: StoreHealthConfig | undefined;
+  readonly alarmNamePrefix?: string | undefined;
+  readonly apps: readonly {
+    readonly applicationId: string;
+    readonly name?: string | undefined;
+    readonly storeHealth?: AppStoreHealth | undefined;
+  }[];
+}): ResolvedStoreHealth[] {
+  return config.apps.flatMap((app) => {
+    const resolved = resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix);
+    return resolved === undefined ? [] : [resolved];
+  });
+}

@@ -1,0 +1,227 @@
+/**
+ * The Store health probe in the stack: the whole app synthesized from a config with the signal on
+ * (bundling skipped: only the template is read), gated by cdk-nag. The function's construct path
+ * contains `StoreHealth`; one alarm per app on `CrashRateRatio` (missing data not breaching), watched
+ * like any alarm (alarm topic and EventBridge rule) and listed as halting or notify-only; the probe's
+ * own alarms; the dashboard; the config's defaults, overrides and errors.
+ */
+import { readFileSync } from 'node:fs';
+import type { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import {
+  READER_SHARE_VARIABLE,
+  SCHEDULED_READERS_REQUESTS_PER_MINUTE,
+} from '../../../functions/commons/store/reader-budget.ts';
+import { deriveWatchedApps, parseWatchdogConfig, type WatchdogConfigInput } from '../../../infra/config.ts';
+import { listStoreHealthApps, storeHealthAlarmName } from '../../../infra/store-health-config.ts';
+import { createWatchdogApp } from '../../../infra/watchdog-app.ts';
+import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
+
+const cdkContext: Record<string, unknown> = JSON.parse(
+  readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8'),
+).context;
+
+const PHOTOS = '9NBLGGH4R315';
+const NOTES = '9NBLGGH29DM8';
+const GAMES = 'CFQ7TTC0KHS0';
+
+const CONFIG: WatchdogConfigInput = {
+  dryRun: true,
+  storeHealth: { enabled: true, ratioThreshold: 4 },
+  apps: [
+    { applicationId: PHOTOS, name: 'Contoso Photos', alarmNames: ['contoso-photos-crash-rate'] },
+    // Only the Store's signal, halting.
+    { applicationId: NOTES, name: 'Contoso Notes', storeHealth: { action: 'halt', windowHours: 12 } },
+    { applicationId: GAMES, alarmNames: ['contoso-games-crash-rate'], storeHealth: false },
+  ],
+};
+
+function synthesize(config: WatchdogConfigInput): { app: App; stack: WatchdogStack; template: Template } {
+  const { app, stack } = createWatchdogApp({
+    // Path metadata as `cdk synth` writes it (the CLI turns it on).
+    context: {
+      ...cdkContext,
+      watchdog: config,
+      'aws:cdk:bundling-stacks': [],
+      'aws:cdk:enable-path-metadata': true,
+    },
+  });
+  // The cdk-nag packs are registered on the app: synth throws on any unacknowledged finding.
+  const assembly = app.synth();
+  return { app, stack, template: Template.fromJSON(assembly.getStackByName(stack.stackName).template) };
+}
+
+describe('store health config', () => {
+  it('is off by default, and then changes nothing', () => {
+    const config = parseWatchdogConfig(cdkContext.watchdog);
+    expect(config.storeHealth).toEqual({
+      enabled: false,
+      scheduleMinutes: 15,
+      windowHours: 6,
+      minCrashDevices: 5,
+      minActiveDevices: 100,
+      ratioThreshold: 3,
+      evaluationPeriods: 2,
+      action: 'notify',
+    });
+    expect(listStoreHealthApps(config)).toEqual([]);
+  });
+
+  it('lists each app\'s alarm as notify-only by default, as halting with action "halt", and none for false', () => {
+    const apps = deriveWatchedApps(parseWatchdogConfig(CONFIG));
+    expect(apps.map((app) => [app.applicationId, app.alarmNames, app.notifyAlarmNames])).toEqual([
+      [PHOTOS, ['contoso-photos-crash-rate'], [storeHealthAlarmName(PHOTOS)]],
+      [NOTES, [storeHealthAlarmName(NOTES)], []],
+      [GAMES, ['contoso-games-crash-rate'], []],
+    ]);
+  });
+
+  it('resolves per-app overrides over the top-level block', () => {
+    const [photos, notes] = listStoreHealthApps(parseWatchdogConfig(CONFIG));
+    expect(photos).toMatchObject({ windowHours: 6, ratioThreshold: 4, action: 'notify' });
+    expect(notes).toMatchObject({ windowHours: 12, ratioThreshold: 4, action: 'halt' });
+  });
+
+  it('names a bad field', () => {
+    expect(() => parseWatchdogConfig({ ...CONFIG, storeHealth: { action: 'stop' } })).toThrow(
+      /watchdog\.storeHealth\.action/,
+    );
+    expect(() => parseWatchdogConfig({ ...CONFIG, storeHealth: { windowHours: 73 } })).toThrow(
+      /watchdog\.storeHealth\.windowHours/,
+    );
+    expect(() =>
+      parseWatchdogConfig({ ...CONFIG, storeHealth: { scheduleMinutes: 60, evaluationPeriods: 25 } }),
+    ).toThrow(/watchdog\.storeHealth\.evaluationPeriods: scheduleMinutes × evaluationPeriods/);
+    expect(() =>
+      parseWatchdogConfig({ ...CONFIG, apps: [{ applicationId: PHOTOS, storeHealth: { ratio: 2 } }] }),
+    ).toThrow(/watchdog\.apps\[0\]\.storeHealth/);
+  });
+
+  it('an app with neither alarms nor the Store health signal still needs an alarm', () => {
+    expect(() =>
+      parseWatchdogConfig({ apps: [{ applicationId: PHOTOS, storeHealth: { enabled: false } }] }),
+    ).toThrow(/needs at least one alarm/);
+  });
+});
+
+describe('store health in the stack', () => {
+  const { stack, template } = synthesize(CONFIG);
+
+  it('deploys the probe as a scheduled function whose path contains StoreHealth, one run at a time', () => {
+    expect(stack.storeHealth?.function.node.path).toContain('StoreHealth');
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Metadata: { 'aws:cdk:path': Match.stringLikeRegexp('StoreHealth') },
+    });
+    const [probe] = Object.values(functions);
+    expect(probe?.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      ReservedConcurrentExecutions: 1,
+      Timeout: 14 * 60,
+    });
+    const env = probe?.Properties.Environment.Variables;
+    // The app list is built into the asset, as for every function of the stack.
+    expect(env.WATCHDOG_APPS).toBe('bundled');
+    expect(JSON.parse(env.STORE_HEALTH_APP_SETTINGS)).toEqual({
+      [PHOTOS]: { windowHours: 6, minCrashDevices: 5, minActiveDevices: 100 },
+      [NOTES]: { windowHours: 12, minCrashDevices: 5, minActiveDevices: 100 },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+  });
+
+  it('gives the probe and the self-check shares that together keep to half the tenant budget', () => {
+    const shares = Object.values(template.findResources('AWS::Lambda::Function'))
+      .map((resource) => resource.Properties.Environment?.Variables?.[READER_SHARE_VARIABLE])
+      .filter((share) => share !== undefined)
+      .map(Number);
+    expect(shares).toHaveLength(2);
+    expect(shares.reduce((sum, share) => sum + share, 0)).toBeLessThanOrEqual(
+      SCHEDULED_READERS_REQUESTS_PER_MINUTE,
+    );
+  });
+
+  it('alarms per app on CrashRateRatio, missing data not breaching, through the alarm topic', () => {
+    for (const [applicationId, threshold] of [
+      [PHOTOS, 4],
+      [NOTES, 4],
+    ] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: storeHealthAlarmName(applicationId),
+        Namespace: 'StoreRolloutWatchdog/StoreHealth',
+        MetricName: 'CrashRateRatio',
+        Dimensions: [{ Name: 'ApplicationId', Value: applicationId }],
+        Period: 900,
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 2,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [Match.anyValue()],
+        AlarmDescription: Match.stringLikeRegexp("Microsoft Store's own failure reports"),
+      });
+    }
+    expect(
+      Object.values(
+        template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { AlarmName: storeHealthAlarmName(GAMES) },
+        }),
+      ),
+    ).toHaveLength(0);
+  });
+
+  it('the EventBridge rule watches the Store health alarms too', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { detail: { alarmName: Match.arrayWith([storeHealthAlarmName(NOTES)]) } },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        detail: {
+          alarmName: Match.arrayWith([storeHealthAlarmName(PHOTOS)]),
+        },
+      },
+    });
+  });
+
+  it("alarms on the probe's failed run and on no run", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${stack.stackName}-store-health-failed`,
+      MetricName: 'Errors',
+      TreatMissingData: 'notBreaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${stack.stackName}-store-health-did-not-run`,
+      MetricName: 'Invocations',
+      TreatMissingData: 'breaching',
+      EvaluationPeriods: 2,
+    });
+  });
+
+  it("has a dashboard with each app's rates, its ratio against the threshold, and its alarm", () => {
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]?.Properties.DashboardBody);
+    for (const text of [
+      'RolloutCrashRate',
+      'FallbackCrashRate',
+      'CrashRateRatio',
+      'Contoso Notes: alarm',
+      'threshold (halt)',
+      'threshold (notify)',
+    ]) {
+      expect(body).toContain(text);
+    }
+  });
+
+  it('the cdk.json stack has no probe', () => {
+    const { stack: plain, template: plainTemplate } = synthesize({
+      ...(cdkContext.watchdog as WatchdogConfigInput),
+    });
+    expect(plain.storeHealth).toBeUndefined();
+    // The self-check alone keeps its whole half (no share handed to it).
+    const shares = Object.values(plainTemplate.findResources('AWS::Lambda::Function')).filter(
+      (resource) => resource.Properties.Environment?.Variables?.[READER_SHARE_VARIABLE] !== undefined,
+    );
+    expect(shares).toHaveLength(0);
+    expect(Object.keys(plainTemplate.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(0);
+  });
+});
