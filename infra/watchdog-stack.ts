@@ -9,6 +9,7 @@ import { deriveWatchedApps, listWatchedAlarmNames, type WatchdogConfig } from '.
 import { AlarmIntake } from './constructs/alarm-intake.ts';
 import { CompositeAlarms } from './constructs/composite-alarms.ts';
 import { Notifications } from './constructs/notifications.ts';
+import { RolloutMemory } from './constructs/rollout-memory.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
 import { SelfCheck } from './constructs/self-check.ts';
 import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
@@ -48,6 +49,7 @@ export class WatchdogStack extends Stack {
   readonly compositeAlarms: CompositeAlarms;
   readonly selfAlarms: SelfAlarms;
   readonly selfCheck: SelfCheck;
+  readonly rolloutMemory: RolloutMemory;
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
@@ -106,6 +108,11 @@ export class WatchdogStack extends Stack {
       notifications: this.notifications,
       schedule: Duration.minutes(Math.round(config.selfCheck.scheduleHours * 60)),
     });
+
+    // Each app's live rollout, remembered by the self-check, so that a halt of it is one Store request.
+    this.rolloutMemory = new RolloutMemory(this, 'RolloutMemory');
+    this.rolloutMemory.connect(this.selfCheck.function);
+    this.rolloutMemory.connect(this.haltRollout);
 
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'Subscribe here (e-mail, chat, pager) to hear every decision of the watchdog',

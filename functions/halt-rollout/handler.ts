@@ -10,13 +10,16 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { publishNotification } from '../commons/aws/notify.ts';
+import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
+import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import type { WatchdogResult } from '../commons/domain/results.ts';
 import { BadInputError, ConfigurationError, describeError } from '../commons/errors.ts';
 import { createObservability, recordRun } from '../commons/observability.ts';
@@ -41,8 +44,10 @@ type Wiring =
 
 function wire(): Wiring {
   let config: WatchdogConfig;
+  let memoryTable: string | undefined;
   try {
     config = parseEnvironment(process.env);
+    memoryTable = parseRolloutMemoryTable(process.env);
   } catch (error) {
     return { ok: false, error };
   }
@@ -62,6 +67,9 @@ function wire(): Wiring {
   });
   const ports: WatchdogPorts = {
     rollouts: store.rolloutPort,
+    ...(memoryTable === undefined
+      ? {}
+      : { memory: createRolloutMemory(new DynamoDBClient({}), memoryTable, logger) }),
     now: () => performance.now(),
     logger,
     publish: async (notification, signal) => {

@@ -7,7 +7,7 @@ import type { WatchdogConfig } from '../commons/config/env.ts';
 import { type DecisionLogger, runWatchdog, type WatchdogRun } from '../commons/domain/decide.ts';
 import { parseEvent } from '../commons/domain/events.ts';
 import { buildNotification, type Notification } from '../commons/domain/notification.ts';
-import type { RolloutPort } from '../commons/domain/ports.ts';
+import type { RolloutMemory, RolloutPort } from '../commons/domain/ports.ts';
 import type { TargetResult, WatchdogResult } from '../commons/domain/results.ts';
 import { type ActingPlan, resolveTargets } from '../commons/domain/targets.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
@@ -16,6 +16,8 @@ import { createDeadline } from '../commons/store/deadline.ts';
 /** Where the invocation's work goes; everything the flow touches outside plain data. */
 export interface WatchdogPorts {
   readonly rollouts: RolloutPort;
+  /** Each app's remembered live rollout (`ROLLOUT_MEMORY_TABLE`); absent: every halt reads first. */
+  readonly memory?: RolloutMemory;
   /** Publishes the one notification of an acting invocation. */
   readonly publish: (notification: Notification, signal: AbortSignal) => Promise<void>;
   readonly now: () => number;
@@ -131,7 +133,12 @@ export async function handleWatchdogEvent(
 
   const run = await runWatchdog(
     plan,
-    { rollouts: ports.rollouts, now: ports.now, logger: ports.logger },
+    {
+      rollouts: ports.rollouts,
+      now: ports.now,
+      logger: ports.logger,
+      ...(ports.memory === undefined ? {} : { memory: ports.memory }),
+    },
     budget.decideSignal,
   );
   const result: WatchdogResult = { targets: run.targets };

@@ -45,6 +45,8 @@ export interface NotificationTarget extends TargetResult {
   /** Milliseconds from the start of the decision until this result (for `halted`: time to halt). */
   readonly elapsedMs: number;
   readonly note?: string;
+  /** When `rolloutPercentage` was last seen, for a rollout halted from memory (ISO 8601). */
+  readonly percentageSeenAt?: string;
   readonly alarmNames: readonly string[];
   readonly partnerCenterUrl: string;
   readonly nextStep?: string;
@@ -283,7 +285,9 @@ function describeTarget({ target, detail }: Entry, trigger: Trigger): string[] {
       'Live percentage',
       target.rolloutPercentage === undefined
         ? undefined
-        : `${formatPercent(target.rolloutPercentage)} when the watchdog found it`,
+        : detail.percentageSeenAt === undefined
+          ? `${formatPercent(target.rolloutPercentage)} when the watchdog found it`
+          : `${formatPercent(target.rolloutPercentage)} as last seen at ${detail.percentageSeenAt} (remembered, not read again before the halt)`,
     ],
     [
       'Fallback submission',
@@ -391,6 +395,7 @@ function toJsonTarget({ target, detail }: Entry): NotificationTarget {
     ...(planned.dryRunCause === undefined ? {} : { dryRunCause: planned.dryRunCause }),
     elapsedMs: detail.elapsedMs,
     ...(detail.note === undefined ? {} : { note: detail.note }),
+    ...(detail.percentageSeenAt === undefined ? {} : { percentageSeenAt: detail.percentageSeenAt }),
     alarmNames: planned.alarmNames,
     partnerCenterUrl: partnerCenterUrl(target.applicationId),
     nextStep: nextStep(target, detail),
