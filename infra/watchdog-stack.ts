@@ -13,6 +13,7 @@ import { RolloutMemory } from './constructs/rollout-memory.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
 import { SelfCheck } from './constructs/self-check.ts';
 import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
+import { StormContinuation } from './constructs/storm-continuation.ts';
 import { WatchdogFunction } from './constructs/watchdog-function.ts';
 import { type WatchedAlarmSpec, WatchedAlarms } from './constructs/watched-alarms.ts';
 
@@ -50,6 +51,7 @@ export class WatchdogStack extends Stack {
   readonly selfAlarms: SelfAlarms;
   readonly selfCheck: SelfCheck;
   readonly rolloutMemory: RolloutMemory;
+  readonly stormContinuation: StormContinuation;
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
@@ -113,6 +115,17 @@ export class WatchdogStack extends Stack {
     this.rolloutMemory = new RolloutMemory(this, 'RolloutMemory');
     this.rolloutMemory.connect(this.selfCheck.function);
     this.rolloutMemory.connect(this.haltRollout);
+
+    // Storms longer than one invocation: the apps not reached are handed on through this queue.
+    this.stormContinuation = new StormContinuation(this, 'StormContinuation', {
+      target: this.haltRollout,
+      functionTimeout: props.haltRolloutTimeout ?? Duration.minutes(5),
+    });
+    this.selfAlarms.watchQueue(
+      'storm-continuation-dead-letters',
+      this.stormContinuation.deadLetterQueue,
+      'Apps of an alarm storm that the halt-rollout function handed on could not be handled and wait in the storm continuation dead-letter queue: check their rollouts by hand.',
+    );
 
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'Subscribe here (e-mail, chat, pager) to hear every decision of the watchdog',

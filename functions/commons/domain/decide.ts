@@ -6,7 +6,7 @@
  * a slow flight never delays the main halt. Store failures never escape: they become `failed` targets,
  * because a person must always be told what happened (see the Lambda contract, "Failure").
  */
-import { describeError } from '../errors.ts';
+import { describeError, SLOT_DEADLINE_CODE } from '../errors.ts';
 import { applyLessons, type Lesson, lessonFromLookup, usableMemories } from './memory.ts';
 import type { RememberedRollout, RolloutLookup, RolloutMemory, RolloutPort } from './ports.ts';
 import type { TargetResult } from './results.ts';
@@ -47,6 +47,12 @@ export interface TargetDetail {
    * percentage is the remembered one, not read again.
    */
   readonly percentageSeenAt?: string;
+  /**
+   * For `failed`: the invocation ran out of time or of the tenant's request budget before this rollout
+   * was decided, and nothing was changed for it (a read cut short, or a halt never sent). A storm hands
+   * such an app on to the next invocation instead of failing it.
+   */
+  readonly outOfTime?: true;
 }
 
 /** The outcome of one decision. */
@@ -219,7 +225,12 @@ async function haltRemembered(
       fallbackSubmissionId: entry.fallbackSubmissionId,
       error: safeError(error),
     };
-    const detail: TargetDetail = { planned, elapsedMs: elapsed(), percentageSeenAt: entry.seenAt };
+    const detail: TargetDetail = {
+      planned,
+      elapsedMs: elapsed(),
+      percentageSeenAt: entry.seenAt,
+      ...(NOT_SENT_CODES.has(failed.error?.code ?? '') ? { outOfTime: true as const } : {}),
+    };
     logDecision(ports.logger, failed, detail);
     return [{ target: failed, detail }];
   }
@@ -286,14 +297,21 @@ async function decideRollout(
   };
 
   switch (lookup.state) {
-    case 'failed':
-      return done({
-        applicationId: lookup.applicationId,
-        ...optional('flightId', lookup.flightId),
-        ...optional('submissionId', lookup.submissionId),
-        result: 'failed',
-        error: safeError(lookup.error),
-      });
+    case 'failed': {
+      const error = safeError(lookup.error);
+      // A read changes nothing: one cut short by the deadline or the budget leaves the rollout as it was.
+      const outOfTime = READ_OUT_OF_TIME_CODES.has(error.code);
+      return withOutOfTime(
+        done({
+          applicationId: lookup.applicationId,
+          ...optional('flightId', lookup.flightId),
+          ...optional('submissionId', lookup.submissionId),
+          result: 'failed',
+          error,
+        }),
+        outOfTime,
+      );
+    }
     case 'none':
       return done(
         {
@@ -337,10 +355,23 @@ async function decideRollout(
             : undefined,
         );
       } catch (error) {
-        return done({ ...found(lookup), result: 'failed', error: safeError(error) });
+        const safe = safeError(error);
+        return withOutOfTime(
+          done({ ...found(lookup), result: 'failed', error: safe }),
+          NOT_SENT_CODES.has(safe.code),
+        );
       }
     }
   }
+}
+
+/** Codes of a request the tenant's budget refused or that was still waiting for a slot: never sent. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['STORE_BUDGET_EXHAUSTED', SLOT_DEADLINE_CODE]);
+/** Codes of a read cut short by time: refused, never sent, or cut off in flight (a read changes nothing). */
+const READ_OUT_OF_TIME_CODES: ReadonlySet<string> = new Set([...NOT_SENT_CODES, 'DEADLINE_EXCEEDED']);
+
+function withOutOfTime(decided: Decided, outOfTime: boolean): Decided {
+  return outOfTime ? { ...decided, detail: { ...decided.detail, outOfTime: true } } : decided;
 }
 
 /** What the memory learns from a lookup and what was done with it. */

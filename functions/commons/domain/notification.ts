@@ -6,6 +6,7 @@
  * Built only from our own words, IDs, percentages, alarm data and safe error descriptions: never a token
  * or the client secret (there is none in the inputs).
  */
+import type { PendingApps } from './continuation.ts';
 import { redactTokens, type TargetDetail, type WatchdogRun } from './decide.ts';
 import type { AlarmTransition } from './events.ts';
 import { type TargetResult, type TargetResultKind, worstResult } from './results.ts';
@@ -59,6 +60,8 @@ export interface NotificationJson {
   readonly trigger: Trigger;
   readonly targets: readonly NotificationTarget[];
   readonly timings: { readonly decisionMs: number };
+  /** Apps of a storm handed on to the next invocation, which notifies about them (absent when none). */
+  readonly pending?: PendingApps;
 }
 
 /** Partner Center's overview page of an app, where a person halts, inspects or replaces a rollout. */
@@ -67,12 +70,12 @@ export function partnerCenterUrl(applicationId: string): string {
 }
 
 /** Builds the notification for an acting plan and the decision's run. */
-export function buildNotification(plan: ActingPlan, run: WatchdogRun): Notification {
+export function buildNotification(plan: ActingPlan, run: WatchdogRun, pending?: PendingApps): Notification {
   // An acting plan always examines at least one rollout; should it not, a person must look.
   const outcome = worstResult(run.targets) ?? 'failed';
   const entries = zip(run);
-  const subject = buildSubject(outcome, entries);
-  const text = buildText(plan, run, outcome, entries);
+  const subject = withPending(buildSubject(outcome, entries), pending);
+  const text = buildText(plan, run, outcome, entries, pending);
   const json: NotificationJson = {
     schemaVersion: NOTIFICATION_SCHEMA_VERSION,
     outcome,
@@ -80,6 +83,7 @@ export function buildNotification(plan: ActingPlan, run: WatchdogRun): Notificat
     trigger: plan.trigger,
     targets: entries.map(toJsonTarget),
     timings: { decisionMs: run.elapsedMs },
+    ...(pending === undefined ? {} : { pending }),
   };
   const notification = { subject, text, json, outcome };
   return { ...notification, snsMessage: buildMessageStructure(notification) };
@@ -241,14 +245,38 @@ function buildText(
   run: WatchdogRun,
   outcome: TargetResultKind,
   entries: readonly Entry[],
+  pending: PendingApps | undefined,
 ): string {
   const lines: string[] = [HEADLINES[outcome], '', 'What happened', ...describeTrigger(plan.trigger), ''];
+  if (pending !== undefined) lines.push(...describePending(plan, pending), '');
   for (const entry of entries) lines.push(...describeTarget(entry, plan.trigger), '');
   lines.push(
     `The decision took ${formatMs(run.elapsedMs)} for ${entries.length} rollout(s).`,
     'A halt cannot be undone: customers who already received a halted package keep it.',
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** The apps of a storm not reached yet: who they are, where they went, what to do if nothing follows. */
+function describePending(plan: ActingPlan, pending: PendingApps): string[] {
+  const names = new Map(plan.apps.map((planned) => [planned.app.applicationId, appName(planned)]));
+  const listed = pending.applicationIds.map((id) => {
+    const name = names.get(id);
+    return name === undefined || name === id ? id : `${oneLine(name)} (${id})`;
+  });
+  return [
+    `Still pending: ${pending.applicationIds.length} app(s) this invocation could not reach within the tenant's Store request budget (about 20 requests a minute):`,
+    `  ${listed.join(', ')}`,
+    `  They were handed on to the next invocation (part ${pending.nextPart} of this storm), which sends its own notification. If none arrives within a few minutes, halt their rollouts by hand in Partner Center.`,
+  ];
+}
+
+/** The subject with `(+N pending)` at its end, shortening the subject when it would not fit. */
+function withPending(subject: string, pending: PendingApps | undefined): string {
+  if (pending === undefined) return subject;
+  const suffix = ` (+${pending.applicationIds.length} pending)`;
+  if (subject.length + suffix.length <= MAX_SUBJECT_LENGTH) return `${subject}${suffix}`;
+  return `${subject.slice(0, MAX_SUBJECT_LENGTH - suffix.length - 3)}...${suffix}`;
 }
 
 function describeTrigger(trigger: Trigger): string[] {

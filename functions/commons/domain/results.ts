@@ -29,6 +29,11 @@ export interface TargetResult {
 export interface WatchdogResult {
   readonly ignored?: string;
   readonly targets: readonly TargetResult[];
+  /**
+   * Apps of a storm this invocation did not reach within the tenant's request budget, handed on to the
+   * next invocation (absent when none).
+   */
+  readonly pending?: readonly string[];
 }
 
 /** The worst result among the targets: `failed` > `would-halt` > `halted` > `already-halted` > `no-active-rollout`. */

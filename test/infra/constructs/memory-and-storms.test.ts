@@ -8,6 +8,7 @@ import type { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WatchdogFunction } from '../../../infra/constructs/watchdog-function.ts';
@@ -19,7 +20,7 @@ const cdkContext: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8'),
 ).context;
 
-describe('the rollout memory table', () => {
+describe('the rollout memory table and the storm continuation queue', () => {
   let app: App;
   let stack: WatchdogStack;
   let template: Template;
@@ -74,6 +75,42 @@ describe('the rollout memory table', () => {
     for (const fn of [stack.haltRollout, stack.selfCheck.function]) {
       expect(environmentOf(fn).ROLLOUT_MEMORY_TABLE).toEqual(tableRef());
     }
+  });
+
+  it('hands storms on through an encrypted queue that invokes the halt-rollout function one continuation at a time', () => {
+    const queues = template.findResources('AWS::SQS::Queue');
+    const queueResource = stack.stormContinuation.queue.node.defaultChild;
+    const deadResource = stack.stormContinuation.deadLetterQueue.node.defaultChild;
+    if (!(queueResource instanceof CfnQueue) || !(deadResource instanceof CfnQueue))
+      throw new Error('no CfnQueue');
+    const queue = queues[stack.getLogicalId(queueResource)]?.Properties;
+    expect(queue).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      // Six times the function's 5 minutes.
+      VisibilityTimeout: 1800,
+      RedrivePolicy: { maxReceiveCount: 100 },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      EventSourceArn: { 'Fn::GetAtt': [stack.getLogicalId(queueResource), 'Arn'] },
+    });
+    expect(environmentOf(stack.haltRollout).CONTINUATION_QUEUE_URL).toEqual({
+      Ref: stack.getLogicalId(queueResource),
+    });
+    const sends = statementsAllowing(template, 'sqs:SendMessage').filter((statement) =>
+      JSON.stringify(resourcesOf(statement)).includes(stack.getLogicalId(queueResource)),
+    );
+    expect(sends).toHaveLength(1);
+    // Its dead-letter queue raises an alarm on the notification topic.
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) =>
+      JSON.stringify(alarm.Properties?.Dimensions ?? []).includes(stack.getLogicalId(deadResource)),
+    );
+    expect(alarms).toHaveLength(1);
+    const findings = [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
+      pack.validateScope(stack.stormContinuation).violations.map((v) => v.ruleName),
+    );
+    expect(findings).toEqual([]);
   });
 
   function environmentOf(fn: WatchdogFunction): Record<string, unknown> {
