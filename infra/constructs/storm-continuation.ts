@@ -11,7 +11,7 @@
  * to the dead-letter queue. A message that still lands there is watched by an alarm (wired by the stack).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { WatchdogFunction } from './watchdog-function.ts';
@@ -54,7 +54,18 @@ export class StormContinuation extends Construct {
       visibilityTimeout: Duration.seconds(props.functionTimeout.toSeconds() * 6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 100 },
     });
-    props.target.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 1 }));
+    // One continuation per invocation; the function may receive and delete on exactly this queue.
+    const mapping = new EventSourceMapping(this, 'Mapping', {
+      target: props.target.function,
+      eventSourceArn: this.queue.queueArn,
+      batchSize: 1,
+    });
+    this.queue.grantConsumeMessages(props.target);
+    Validations.of(mapping).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        "An SQS event source takes no on-failure destination: a message that keeps failing moves to the queue's dead-letter queue (redrive policy), watched by an alarm.",
+    });
     this.queue.grantSendMessages(props.target);
     props.target.function.addEnvironment(CONTINUATION_QUEUE_VARIABLE, this.queue.queueUrl);
   }
