@@ -52,6 +52,12 @@ const transitionSchema = z.strictObject({
   time: z.string().check(z.minLength(1), z.maxLength(64)),
   alarmArn: z.optional(z.string().check(z.maxLength(2048))),
   source: z.enum(['sns', 'eventbridge']),
+  composite: z.optional(
+    z.strictObject({
+      rule: z.string().check(z.maxLength(10_240)),
+      triggeringChildren: z.array(z.string().check(z.maxLength(255))).check(z.maxLength(1000)),
+    }),
+  ),
 });
 
 const continuationSchema = z.strictObject({
@@ -92,11 +98,12 @@ export function readContinuation(event: unknown): Continuation | undefined {
   const parsed = continuationSchema.safeParse(json);
   if (!parsed.success) throw invalid(formatIssues('continuation', parsed.error));
   const alarms = parsed.data.alarms.map((alarm): AlarmTransition => {
-    const { previousState, alarmArn, ...required } = alarm;
+    const { previousState, alarmArn, composite, ...required } = alarm;
     return {
       ...required,
       ...(previousState === undefined ? {} : { previousState }),
       ...(alarmArn === undefined ? {} : { alarmArn }),
+      ...(composite === undefined ? {} : { composite }),
     };
   });
   return { ...parsed.data, alarms };
