@@ -416,6 +416,13 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, (
       ['an app twice', deliver({ ...valid, applicationIds: [a.applicationId, a.applicationId] })],
       ['part 1', deliver({ ...valid, part: 1 })],
       ['a body that is not JSON', { Records: [{ eventSource: 'aws:sqs', body: '{' }] }],
+      [
+        'a composite with an unknown key',
+        deliver({
+          ...valid,
+          alarms: [{ ...alarm, composite: { rule: 'x', triggeringChildren: [], extra: 1 } }],
+        }),
+      ],
       ['two records', { Records: [deliver(valid).Records[0], deliver(valid).Records[0]] }],
     ];
     for (const [what, event] of rejected) {
@@ -427,8 +434,14 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, (
     }
     expect(storm.simulator.control.requests.filter((request) => request.kind === 'store')).toEqual([]);
     expect(storm.notifications).toEqual([]);
-    // The valid one acts on exactly its app.
-    const accepted = await handleWatchdogEvent(deliver(valid), storm.config, storm.ports, scaledBudget());
+    // The valid one (here carrying a composite alarm's rule and children) acts on exactly its app.
+    const composite = { rule: `ALARM("${alarm.alarmName}")`, triggeringChildren: ['child-alarm'] };
+    const accepted = await handleWatchdogEvent(
+      deliver({ ...valid, alarms: [{ ...alarm, composite }] }),
+      storm.config,
+      storm.ports,
+      scaledBudget(),
+    );
     expect(accepted.targets.map((target) => [target.applicationId, target.result])).toEqual([
       [a.applicationId, 'halted'],
     ]);
