@@ -13,10 +13,12 @@ import { CompositeAlarms } from './constructs/composite-alarms.ts';
 import { DrillAlarm } from './constructs/drill-alarm.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { PagerForwarder } from './constructs/pager-forwarder.ts';
+import { RolloutMemory } from './constructs/rollout-memory.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
 import { SelfCheck } from './constructs/self-check.ts';
 import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
 import { StoreHealth } from './constructs/store-health.ts';
+import { StormContinuation } from './constructs/storm-continuation.ts';
 import { WatchdogFunction } from './constructs/watchdog-function.ts';
 import { type WatchedAlarmSpec, WatchedAlarms } from './constructs/watched-alarms.ts';
 import { listStoreHealthApps } from './store-health-config.ts';
@@ -59,6 +61,8 @@ export class WatchdogStack extends Stack {
   readonly pager?: PagerForwarder;
   /** The Store health probe, when some app has the signal on. */
   readonly storeHealth: StoreHealth | undefined;
+  readonly rolloutMemory: RolloutMemory;
+  readonly stormContinuation: StormContinuation;
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
@@ -159,6 +163,21 @@ export class WatchdogStack extends Stack {
             schedule: Duration.minutes(config.storeHealth.scheduleMinutes),
           });
     for (const alarm of this.storeHealth?.appAlarms ?? []) this.intake.addAlarm(alarm);
+    // Each app's live rollout, remembered by the self-check, so that a halt of it is one Store request.
+    this.rolloutMemory = new RolloutMemory(this, 'RolloutMemory');
+    this.rolloutMemory.connect(this.selfCheck.function);
+    this.rolloutMemory.connect(this.haltRollout);
+
+    // Storms longer than one invocation: the apps not reached are handed on through this queue.
+    this.stormContinuation = new StormContinuation(this, 'StormContinuation', {
+      target: this.haltRollout,
+      functionTimeout: props.haltRolloutTimeout ?? Duration.minutes(5),
+    });
+    this.selfAlarms.watchQueue(
+      'storm-continuation-dead-letters',
+      this.stormContinuation.deadLetterQueue,
+      'Apps of an alarm storm that the halt-rollout function handed on could not be handled and wait in the storm continuation dead-letter queue: check their rollouts by hand.',
+    );
 
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'Subscribe here (e-mail, chat, pager) to hear every decision of the watchdog',

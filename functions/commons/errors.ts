@@ -43,9 +43,16 @@ export class BadInputError extends WatchdogError {
 }
 
 /** The deadline passed before the work was done. */
+/**
+ * The code of a `DeadlineExceededError` for a Store request that was still waiting for a slot in the
+ * tenant's budget when the deadline came: it was never sent, so nothing changed (a storm hands its app on).
+ */
+export const SLOT_DEADLINE_CODE = 'STORE_SLOT_DEADLINE';
+
 export class DeadlineExceededError extends WatchdogError {
-  constructor(message: string, options: WatchdogErrorOptions = {}) {
-    super('timeout', 'DEADLINE_EXCEEDED', message, options);
+  /** `options.code`: a more precise code than `DEADLINE_EXCEEDED` (e.g. `SLOT_DEADLINE_CODE`). */
+  constructor(message: string, options: WatchdogErrorOptions & { readonly code?: string } = {}) {
+    super('timeout', options.code ?? 'DEADLINE_EXCEEDED', message, options);
     this.name = 'DeadlineExceededError';
   }
 }

@@ -10,13 +10,19 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { sendContinuation } from '../commons/aws/continuation-queue.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { publishNotification } from '../commons/aws/notify.ts';
+import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
+import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
+import { parseContinuationQueueUrl } from '../commons/config/storm-env.ts';
 import type { WatchdogResult } from '../commons/domain/results.ts';
 import { BadInputError, ConfigurationError, describeError } from '../commons/errors.ts';
 import { createObservability, recordRun } from '../commons/observability.ts';
@@ -41,8 +47,12 @@ type Wiring =
 
 function wire(): Wiring {
   let config: WatchdogConfig;
+  let memoryTable: string | undefined;
+  let continuationQueueUrl: string | undefined;
   try {
     config = parseEnvironment(process.env);
+    memoryTable = parseRolloutMemoryTable(process.env);
+    continuationQueueUrl = parseContinuationQueueUrl(process.env);
   } catch (error) {
     return { ok: false, error };
   }
@@ -62,6 +72,12 @@ function wire(): Wiring {
   });
   const ports: WatchdogPorts = {
     rollouts: store.rolloutPort,
+    ...(memoryTable === undefined
+      ? {}
+      : { memory: createRolloutMemory(new DynamoDBClient({}), memoryTable, logger) }),
+    ...(continuationQueueUrl === undefined
+      ? {}
+      : { handOn: handOnTo(new SQSClient({}), continuationQueueUrl) }),
     now: () => performance.now(),
     logger,
     publish: async (notification, signal) => {
@@ -82,6 +98,12 @@ function wire(): Wiring {
     await store.tokenProvider.getToken(AbortSignal.timeout(PREFETCH_TIMEOUT_MS));
   };
   return { ok: true, config, ports, warmUp };
+}
+
+function handOnTo(sqs: SQSClient, queueUrl: string): NonNullable<WatchdogPorts['handOn']> {
+  return async (continuation, signal) => {
+    await sendContinuation(sqs, queueUrl, continuation, signal);
+  };
 }
 
 const wiring = wire();

@@ -4,10 +4,18 @@
  * Secrets Manager, the Store API and SNS; the local run: the simulator and the terminal).
  */
 import type { WatchdogConfig } from '../commons/config/env.ts';
+import {
+  type Continuation,
+  continuationFor,
+  type PendingApps,
+  readContinuation,
+  resolveContinuation,
+  splitPending,
+} from '../commons/domain/continuation.ts';
 import { type DecisionLogger, runWatchdog, type WatchdogRun } from '../commons/domain/decide.ts';
 import { parseEvent } from '../commons/domain/events.ts';
 import { buildNotification, type Notification } from '../commons/domain/notification.ts';
-import type { RolloutPort } from '../commons/domain/ports.ts';
+import type { RolloutMemory, RolloutPort } from '../commons/domain/ports.ts';
 import type { TargetResult, WatchdogResult } from '../commons/domain/results.ts';
 import { type ActingPlan, resolveTargets } from '../commons/domain/targets.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
@@ -16,6 +24,15 @@ import { createDeadline } from '../commons/store/deadline.ts';
 /** Where the invocation's work goes; everything the flow touches outside plain data. */
 export interface WatchdogPorts {
   readonly rollouts: RolloutPort;
+  /** Each app's remembered live rollout (`ROLLOUT_MEMORY_TABLE`); absent: every halt reads first. */
+  readonly memory?: RolloutMemory;
+  /**
+   * Hands the apps of a storm this invocation could not reach on to the next invocation (a durable
+   * queue that invokes the function); absent: they are reported `failed`, and Lambda retries the event.
+   */
+  readonly handOn?: (continuation: Continuation, signal: AbortSignal) => Promise<void>;
+  /** Wall-clock milliseconds (when a storm started). @default Date.now */
+  readonly wallClock?: () => number;
   /** Publishes the one notification of an acting invocation. */
   readonly publish: (notification: Notification, signal: AbortSignal) => Promise<void>;
   readonly now: () => number;
@@ -96,6 +113,40 @@ export function describeFailures(targets: readonly TargetResult[]): string {
 }
 
 /**
+ * Hands on the apps the tenant's budget could not serve before the deadline, when the storm may go on:
+ * the continuation is durable (the queue accepted it) before their results are dropped from this run.
+ * Without a queue, past the last part, when nothing at all was decided (no progress), or when the queue
+ * refuses, they stay `failed`, so the invocation fails and Lambda retries the whole event.
+ */
+async function handOnPending(
+  plan: ActingPlan,
+  decided: WatchdogRun,
+  storm: { readonly part: number; readonly stormStartedAt: string },
+  ports: WatchdogPorts,
+  budget: InvocationBudget,
+): Promise<{ run: WatchdogRun; pending?: PendingApps }> {
+  if (ports.handOn === undefined) return { run: decided };
+  const split = splitPending(decided);
+  if (split.applicationIds.length === 0 || split.run.targets.length === 0) return { run: decided };
+  const next = continuationFor(plan, split.applicationIds, storm);
+  if (next === undefined) return { run: decided };
+  try {
+    await ports.handOn(next, budget.notifySignal);
+  } catch (error) {
+    ports.logger.error('continuation not handed on; the apps it holds are failed', {
+      error: describeError(error),
+      pending: next.applicationIds,
+    });
+    return { run: decided };
+  }
+  ports.logger.info('apps handed on to the next invocation', {
+    part: next.part,
+    pending: next.applicationIds,
+  });
+  return { run: split.run, pending: { applicationIds: next.applicationIds, nextPart: next.part } };
+}
+
+/**
  * Handles one event. Returns the contract's result; throws `BadInputError` for a rejected event (nothing
  * called, nothing published), the publish error when the notification could not be sent, and
  * `TargetsFailedError` (after publishing) when any target failed.
@@ -107,8 +158,15 @@ export async function handleWatchdogEvent(
   budget: InvocationBudget,
   onReport?: (report: InvocationReport) => void,
 ): Promise<WatchdogResult> {
-  const intake = parseEvent(event);
-  const plan = resolveTargets(intake, config);
+  const continuation = readContinuation(event);
+  const plan =
+    continuation === undefined
+      ? resolveTargets(parseEvent(event), config)
+      : resolveContinuation(continuation, config);
+  const storm = continuation ?? {
+    part: 1,
+    stormStartedAt: new Date((ports.wallClock ?? Date.now)()).toISOString(),
+  };
   if (plan.kind === 'ignored') {
     const log = plan.warn ? ports.logger.warn : ports.logger.info;
     log.call(ports.logger, 'event ignored', { ignored: plan.ignored });
@@ -124,18 +182,29 @@ export async function handleWatchdogEvent(
   });
   ports.logger.info('event accepted', {
     apps: plan.apps.map((planned) => ({ applicationId: planned.app.applicationId, dryRun: planned.dryRun })),
+    ...(continuation === undefined ? {} : { continuationPart: continuation.part }),
   });
   if (plan.unmatchedAlarms.length > 0) {
     ports.logger.warn('alarms in ALARM that no app lists were ignored', { alarmNames: plan.unmatchedAlarms });
   }
 
-  const run = await runWatchdog(
+  const decided = await runWatchdog(
     plan,
-    { rollouts: ports.rollouts, now: ports.now, logger: ports.logger },
+    {
+      rollouts: ports.rollouts,
+      now: ports.now,
+      logger: ports.logger,
+      ...(ports.memory === undefined ? {} : { memory: ports.memory }),
+    },
     budget.decideSignal,
   );
-  const result: WatchdogResult = { ...(plan.drill === true ? { drill: true } : {}), targets: run.targets };
-  const notification = buildNotification(plan, run);
+  const { run, pending } = await handOnPending(plan, decided, storm, ports, budget);
+  const result: WatchdogResult = {
+    ...(plan.drill === true ? { drill: true } : {}),
+    targets: run.targets,
+    ...(pending === undefined ? {} : { pending: pending.applicationIds }),
+  };
+  const notification = buildNotification(plan, run, pending);
   const report: InvocationReport = { result, plan, run, notification };
   onReport?.(report);
 

@@ -12,12 +12,16 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import { createAlarmLookup, describeAlarmsPageWith } from '../commons/aws/alarms.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
+import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
+import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
+import { rememberingLookups } from '../commons/domain/memory.ts';
 import { describeError } from '../commons/errors.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
@@ -54,13 +58,18 @@ type Wiring =
 function wire(): Wiring {
   let config: SelfCheckEnvironment;
   let share: number;
+  let memoryTable: string | undefined;
   try {
     config = parseSelfCheckEnvironment(process.env);
     // Its share when the Store health probe reads beside it (see reader-budget.ts).
     share = readReaderShare(process.env, SELF_CHECK_STORE_REQUESTS_PER_MINUTE);
+    memoryTable = parseRolloutMemoryTable(process.env);
   } catch (error) {
     return { ok: false, error };
   }
+  // Remembers each app's live rollout, so that a halt of it can be a single request.
+  const memory =
+    memoryTable === undefined ? undefined : createRolloutMemory(new DynamoDBClient({}), memoryTable, logger);
   // Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_REGION, ...).
   const secrets = new SecretsManagerClient({});
   const describeAlarms = createAlarmLookup(describeAlarmsPageWith(new CloudWatchClient({}), true));
@@ -84,7 +93,13 @@ function wire(): Wiring {
     return {
       getCredentials: (signal) => credentials.get(signal),
       getToken: (signal) => store.tokenProvider.getToken(signal),
-      findLiveRollouts: (request, signal) => store.rolloutPort.findLiveRollouts(request, signal),
+      findLiveRollouts:
+        memory === undefined
+          ? (request, signal) => store.rolloutPort.findLiveRollouts(request, signal)
+          : rememberingLookups(
+              (request, signal) => store.rolloutPort.findLiveRollouts(request, signal),
+              memory,
+            ),
       describeAlarms,
       now: () => performance.now(),
     };

@@ -26,6 +26,7 @@ import {
 import type { BenchFiles } from './rig.ts';
 import { type SampleSummary, summarizeSample } from './stats.ts';
 import { checkStorm, isDeployedTopology, runStorm, type StormResult, type StormScenario } from './storm.ts';
+import { runStorm100Section } from './storms-100.ts';
 import { renderSynthSection, runSynthBench } from './synth.ts';
 import { checkTargets, computeFloorMs, type TargetCheck } from './targets.ts';
 import { WHAT_IFS, type WhatIf } from './what-if/variants.ts';
@@ -48,6 +49,9 @@ Options:
                  60 s and 300 s of Lambda time (about 2 to 3 minutes more; the two run side by side)
   --synth        only the synth of a whole catalog (1 and 500 apps, fresh processes; prints its table;
                  writes synth-latest.md/.json)
+  --storms-100   only issue 11's figures: the 100-app storms and the warm halt of a remembered rollout
+                 (with --quick a minute is scaled to 1 s, else to 6 s; add --storm-real for the
+                 remembered storm at the real pace, about 5 minutes); writes storms-100-latest.md
   --out DIR      write to DIR instead of bench-results/
   --help         this text
 `;
@@ -60,6 +64,7 @@ const { values: flags } = parseArgs({
     'storm-only': { type: 'boolean', default: false },
     'storm-real': { type: 'boolean', default: false },
     synth: { type: 'boolean', default: false },
+    'storms-100': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -305,6 +310,14 @@ async function main(): Promise<void> {
   }
   if (flags.synth) {
     runSynthOnly(resolve(PROJECT_ROOT, flags.out));
+    return;
+  }
+  if (flags['storms-100']) {
+    const text = await runStorm100Section({ quick: flags.quick, real: flags['storm-real'] });
+    process.stdout.write(`${text}\n`);
+    const outDir = resolve(PROJECT_ROOT, flags.out);
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'storms-100-latest.md'), `${text}\n`);
     return;
   }
   const startedAt = new Date();

@@ -6,9 +6,11 @@
  * a slow flight never delays the main halt. Store failures never escape: they become `failed` targets,
  * because a person must always be told what happened (see the Lambda contract, "Failure").
  */
-import { describeError } from '../errors.ts';
-import type { RolloutLookup, RolloutPort } from './ports.ts';
+import { describeError, SLOT_DEADLINE_CODE } from '../errors.ts';
+import { applyLessons, type Lesson, lessonFromLookup, usableMemories } from './memory.ts';
+import type { RememberedRollout, RolloutLookup, RolloutMemory, RolloutPort } from './ports.ts';
 import type { TargetResult } from './results.ts';
+import type { RolloutRef } from './rollout.ts';
 import type { ActingPlan, PlannedApp } from './targets.ts';
 
 /** The few logger methods the decision uses; Powertools' `Logger` fits. */
@@ -23,6 +25,13 @@ export interface DecisionPorts {
   /** Milliseconds on any monotonic-enough clock (`Date.now`, `performance.now`); only differences are used. */
   readonly now: () => number;
   readonly logger?: DecisionLogger;
+  /**
+   * Each app's remembered live rollout (optional). With it, an enforced halt of a remembered rollout is
+   * one POST; dry runs still read first, and what a read finds is remembered or forgotten.
+   */
+  readonly memory?: RolloutMemory;
+  /** Wall-clock milliseconds, for when a rollout was seen. @default Date.now */
+  readonly wallClock?: () => number;
 }
 
 /** What the notification needs to know about a target beyond its contract result. */
@@ -33,6 +42,17 @@ export interface TargetDetail {
   readonly elapsedMs: number;
   /** For `no-active-rollout`: why there is nothing to halt, in words for a person. */
   readonly note?: string;
+  /**
+   * When the percentage was last seen (ISO 8601), for a rollout halted from memory with one POST: the
+   * percentage is the remembered one, not read again.
+   */
+  readonly percentageSeenAt?: string;
+  /**
+   * For `failed`: the invocation ran out of time or of the tenant's request budget before this rollout
+   * was decided, and nothing was changed for it (a read cut short, or a halt never sent). A storm hands
+   * such an app on to the next invocation instead of failing it.
+   */
+  readonly outOfTime?: true;
 }
 
 /** The outcome of one decision. */
@@ -79,49 +99,219 @@ async function decideApp(
   elapsed: () => number,
 ): Promise<Decided[]> {
   const { applicationId, flights } = planned.app;
-  let lookups: RolloutLookup[];
+  const lessons: (Lesson | undefined)[] = [];
   try {
-    lookups = await ports.rollouts.findLiveRollouts({ applicationId, flights }, signal);
-  } catch (error) {
-    // The port promises not to reject for Store failures; anything else still must reach a person.
-    return [failedApp(planned, safeError(error), ports, elapsed())];
+    const haltFromMemory = ports.rollouts.haltRemembered?.bind(ports.rollouts);
+    if (ports.memory !== undefined && haltFromMemory !== undefined && !planned.dryRun) {
+      const remembered = usableMemories(planned.app, await recall(ports.memory, applicationId, signal));
+      if (remembered.length > 0) {
+        return await decideFromMemory(planned, remembered, haltFromMemory, ports, signal, elapsed, lessons);
+      }
+    }
+    let lookups: RolloutLookup[];
+    try {
+      lookups = await ports.rollouts.findLiveRollouts({ applicationId, flights }, signal);
+    } catch (error) {
+      // The port promises not to reject for Store failures; anything else still must reach a person.
+      return [failedApp(planned, safeError(error), ports, elapsed())];
+    }
+    if (lookups.length === 0) {
+      return [
+        failedApp(
+          planned,
+          { code: 'NO_ROLLOUT_EXAMINED', message: 'the Store adapter examined no rollout for this app' },
+          ports,
+          elapsed(),
+        ),
+      ];
+    }
+    return await Promise.all(
+      lookups.map((lookup) => decideRollout(planned, lookup, ports, signal, elapsed, lessons)),
+    );
+  } finally {
+    // Written after the decisions (never before a halt); awaited so that Lambda does not freeze them.
+    if (ports.memory !== undefined) await applyLessons(ports.memory, lessons, signal);
   }
-  if (lookups.length === 0) {
-    return [
-      failedApp(
-        planned,
-        { code: 'NO_ROLLOUT_EXAMINED', message: 'the Store adapter examined no rollout for this app' },
-        ports,
-        elapsed(),
-      ),
-    ];
-  }
-  return Promise.all(lookups.map((lookup) => decideRollout(planned, lookup, ports, signal, elapsed)));
 }
 
+async function recall(
+  memory: RolloutMemory,
+  applicationId: string,
+  signal: AbortSignal,
+): Promise<readonly RememberedRollout[]> {
+  try {
+    return await memory.recall(applicationId, signal);
+  } catch {
+    // The adapter logs its own failures; without memory the halt reads first, as always.
+    return [];
+  }
+}
+
+/**
+ * An enforced app with remembered rollouts: one POST per remembered rollout; a refused POST (the
+ * submission is not live any more) costs one normal lookup of that rollout. Targets without a usable
+ * memory (the main rollout when only a flight is remembered, flights not remembered) are looked up.
+ */
+async function decideFromMemory(
+  planned: PlannedApp,
+  remembered: readonly RememberedRollout[],
+  haltFromMemory: HaltFromMemory,
+  ports: DecisionPorts,
+  signal: AbortSignal,
+  elapsed: () => number,
+  lessons: (Lesson | undefined)[],
+): Promise<Decided[]> {
+  const { applicationId, flights } = planned.app;
+  const mainRemembered = remembered.some((entry) => entry.ref.flightId === undefined);
+  const rememberedFlights = new Set(
+    remembered.flatMap((entry) =>
+      entry.ref.flightId === undefined ? [] : [entry.ref.flightId.toLowerCase()],
+    ),
+  );
+  const otherFlights =
+    flights === 'all' ? 'all' : flights?.filter((flightId) => !rememberedFlights.has(flightId.toLowerCase()));
+  const lookupRest = async (): Promise<Decided[]> => {
+    const restFlights = otherFlights === undefined || otherFlights.length === 0 ? undefined : otherFlights;
+    if (mainRemembered && restFlights === undefined) return [];
+    let lookups: RolloutLookup[];
+    try {
+      lookups = await ports.rollouts.findLiveRollouts(
+        { applicationId, flights: restFlights, main: !mainRemembered },
+        signal,
+      );
+    } catch (error) {
+      return [failedApp(planned, safeError(error), ports, elapsed())];
+    }
+    return Promise.all(
+      lookups.map((lookup) => decideRollout(planned, lookup, ports, signal, elapsed, lessons)),
+    );
+  };
+  const [fromMemory, rest] = await Promise.all([
+    Promise.all(
+      remembered.map((entry) =>
+        haltRemembered(planned, entry, haltFromMemory, ports, signal, elapsed, lessons),
+      ),
+    ),
+    lookupRest(),
+  ]);
+  // The main rollout first, then the flights (the order a lookup gives).
+  return [...fromMemory.flat(), ...rest].sort(
+    (a, b) => Number(a.target.flightId !== undefined) - Number(b.target.flightId !== undefined),
+  );
+}
+
+type HaltFromMemory = NonNullable<RolloutPort['haltRemembered']>;
+
+async function haltRemembered(
+  planned: PlannedApp,
+  entry: RememberedRollout,
+  haltFromMemory: HaltFromMemory,
+  ports: DecisionPorts,
+  signal: AbortSignal,
+  elapsed: () => number,
+  lessons: (Lesson | undefined)[],
+): Promise<Decided[]> {
+  const { ref } = entry;
+  const target = { applicationId: ref.applicationId, ...optional('flightId', ref.flightId) };
+  let outcome: Awaited<ReturnType<HaltFromMemory>>;
+  try {
+    outcome = await haltFromMemory(entry, signal);
+  } catch (error) {
+    const failed: TargetResult = {
+      ...target,
+      submissionId: ref.submissionId,
+      result: 'failed',
+      rolloutPercentage: entry.rolloutPercentage,
+      fallbackSubmissionId: entry.fallbackSubmissionId,
+      error: safeError(error),
+    };
+    const detail: TargetDetail = {
+      planned,
+      elapsedMs: elapsed(),
+      percentageSeenAt: entry.seenAt,
+      ...(NOT_SENT_CODES.has(failed.error?.code ?? '') ? { outOfTime: true as const } : {}),
+    };
+    logDecision(ports.logger, failed, detail);
+    return [{ target: failed, detail }];
+  }
+  if (outcome.result !== 'not-live') {
+    lessons.push({ kind: 'forget', target, submissionId: ref.submissionId });
+    const decided: TargetResult = {
+      ...target,
+      submissionId: outcome.ref.submissionId,
+      result: outcome.result,
+      rolloutPercentage: entry.rolloutPercentage,
+      fallbackSubmissionId: outcome.rollout.fallbackSubmissionId,
+    };
+    const detail: TargetDetail = { planned, elapsedMs: elapsed(), percentageSeenAt: entry.seenAt };
+    logDecision(ports.logger, decided, detail);
+    return [{ target: decided, detail }];
+  }
+  // Not the live rollout any more (or no clear answer): read the state as a halt without memory would.
+  ports.logger?.info('remembered rollout not live; looking it up', { ...target, reason: outcome.reason });
+  lessons.push({ kind: 'forget', target, submissionId: ref.submissionId });
+  let lookups: RolloutLookup[];
+  try {
+    lookups = await ports.rollouts.findLiveRollouts(
+      {
+        applicationId: ref.applicationId,
+        flights: ref.flightId === undefined ? undefined : [ref.flightId],
+        main: ref.flightId === undefined,
+      },
+      signal,
+    );
+  } catch (error) {
+    return [failedApp(planned, safeError(error), ports, elapsed())];
+  }
+  return Promise.all(
+    lookups.map((lookup) =>
+      decideRollout(planned, lookup, ports, signal, elapsed, lessons, outcome.uncertain ? entry : undefined),
+    ),
+  );
+}
+
+/**
+ * Decides one looked-up rollout. `unanswered` is a remembered rollout whose halt POST got no clear
+ * answer just before this lookup: found stopped, it is this invocation's halt.
+ */
 async function decideRollout(
   planned: PlannedApp,
   lookup: RolloutLookup,
   ports: DecisionPorts,
   signal: AbortSignal,
   elapsed: () => number,
+  lessons: (Lesson | undefined)[],
+  unanswered?: RememberedRollout,
 ): Promise<Decided> {
-  const done = (target: TargetResult, note?: string): Decided => {
-    const detail: TargetDetail = { planned, elapsedMs: elapsed(), ...optional('note', note) };
+  const done = (target: TargetResult, note?: string, percentageSeenAt?: string): Decided => {
+    const detail: TargetDetail = {
+      planned,
+      elapsedMs: elapsed(),
+      ...optional('note', note),
+      ...optional('percentageSeenAt', percentageSeenAt),
+    };
+    lessons.push(lessonAfter(lookup, target, ports));
     // Logged as soon as known, so the log tells the story even if the invocation runs out of time.
     logDecision(ports.logger, target, detail);
     return { target, detail };
   };
 
   switch (lookup.state) {
-    case 'failed':
-      return done({
-        applicationId: lookup.applicationId,
-        ...optional('flightId', lookup.flightId),
-        ...optional('submissionId', lookup.submissionId),
-        result: 'failed',
-        error: safeError(lookup.error),
-      });
+    case 'failed': {
+      const error = safeError(lookup.error);
+      // A read changes nothing: one cut short by the deadline or the budget leaves the rollout as it was.
+      const outOfTime = READ_OUT_OF_TIME_CODES.has(error.code);
+      return withOutOfTime(
+        done({
+          applicationId: lookup.applicationId,
+          ...optional('flightId', lookup.flightId),
+          ...optional('submissionId', lookup.submissionId),
+          result: 'failed',
+          error,
+        }),
+        outOfTime,
+      );
+    }
     case 'none':
       return done(
         {
@@ -140,6 +330,13 @@ async function decideRollout(
         lookup.reason,
       );
     case 'stopped':
+      if (unanswered !== undefined && unanswered.ref.submissionId === lookup.ref.submissionId) {
+        return done(
+          { ...found(lookup), result: 'halted', rolloutPercentage: unanswered.rolloutPercentage },
+          'the halt request got no clear answer and the rollout is now stopped: this halt (or one made just before it) stopped it',
+          unanswered.seenAt,
+        );
+      }
       return done({ ...found(lookup), result: 'already-halted' });
     case 'in-progress': {
       if (planned.dryRun) return done({ ...found(lookup), result: 'would-halt' });
@@ -158,10 +355,38 @@ async function decideRollout(
             : undefined,
         );
       } catch (error) {
-        return done({ ...found(lookup), result: 'failed', error: safeError(error) });
+        const safe = safeError(error);
+        return withOutOfTime(
+          done({ ...found(lookup), result: 'failed', error: safe }),
+          NOT_SENT_CODES.has(safe.code),
+        );
       }
     }
   }
+}
+
+/** Codes of a request the tenant's budget refused or that was still waiting for a slot: never sent. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['STORE_BUDGET_EXHAUSTED', SLOT_DEADLINE_CODE]);
+/** Codes of a read cut short by time: refused, never sent, or cut off in flight (a read changes nothing). */
+const READ_OUT_OF_TIME_CODES: ReadonlySet<string> = new Set([...NOT_SENT_CODES, 'DEADLINE_EXCEEDED']);
+
+function withOutOfTime(decided: Decided, outOfTime: boolean): Decided {
+  return outOfTime ? { ...decided, detail: { ...decided.detail, outOfTime: true } } : decided;
+}
+
+/** What the memory learns from a lookup and what was done with it. */
+function lessonAfter(lookup: RolloutLookup, target: TargetResult, ports: DecisionPorts): Lesson | undefined {
+  if (ports.memory === undefined) return undefined;
+  if (lookup.state === 'in-progress' && target.result !== 'would-halt' && target.result !== 'failed') {
+    // Halted (or found not live after all): nothing live to remember on this submission.
+    return { kind: 'forget', target: targetOfRef(lookup.ref), submissionId: lookup.ref.submissionId };
+  }
+  if (lookup.state === 'in-progress' && target.result === 'failed') return undefined;
+  return lessonFromLookup(lookup, new Date((ports.wallClock ?? Date.now)()).toISOString());
+}
+
+function targetOfRef(ref: RolloutRef) {
+  return { applicationId: ref.applicationId, ...optional('flightId', ref.flightId) };
 }
 
 /** The fields every target found with a rollout shares. */

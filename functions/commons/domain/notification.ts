@@ -7,6 +7,7 @@
  * or the client secret (there is none in the inputs).
  */
 import { buildChatNotification } from './chat-notification.ts';
+import type { PendingApps } from './continuation.ts';
 import { redactTokens, type TargetDetail, type WatchdogRun } from './decide.ts';
 import type { AlarmTransition } from './events.ts';
 import { type TargetResult, type TargetResultKind, worstResult } from './results.ts';
@@ -48,6 +49,8 @@ export interface NotificationTarget extends TargetResult {
   /** Milliseconds from the start of the decision until this result (for `halted`: time to halt). */
   readonly elapsedMs: number;
   readonly note?: string;
+  /** When `rolloutPercentage` was last seen, for a rollout halted from memory (ISO 8601). */
+  readonly percentageSeenAt?: string;
   readonly alarmNames: readonly string[];
   readonly partnerCenterUrl: string;
   readonly nextStep?: string;
@@ -62,6 +65,8 @@ export interface NotificationJson {
   readonly timings: { readonly decisionMs: number };
   /** Present (and true) for a drill. */
   readonly drill?: true;
+  /** Apps of a storm handed on to the next invocation, which notifies about them (absent when none). */
+  readonly pending?: PendingApps;
 }
 
 /** Partner Center's overview page of an app, where a person halts, inspects or replaces a rollout. */
@@ -70,13 +75,15 @@ export function partnerCenterUrl(applicationId: string): string {
 }
 
 /** Builds the notification for an acting plan and the decision's run. */
-export function buildNotification(plan: ActingPlan, run: WatchdogRun): Notification {
+export function buildNotification(plan: ActingPlan, run: WatchdogRun, pending?: PendingApps): Notification {
   // An acting plan always examines at least one rollout; should it not, a person must look.
   const outcome = worstResult(run.targets) ?? 'failed';
   const entries = zip(run);
   const drill = plan.drill === true;
-  const subject = drill ? drillSubject(buildSubject(outcome, entries)) : buildSubject(outcome, entries);
-  const body = buildText(plan, run, outcome, entries);
+  const subject = drill
+    ? drillSubject(withPending(buildSubject(outcome, entries), pending))
+    : withPending(buildSubject(outcome, entries), pending);
+  const body = buildText(plan, run, outcome, entries, pending);
   const text = drill ? `${DRILL_HEADLINE}\n\n${body}` : body;
   const json: NotificationJson = {
     schemaVersion: NOTIFICATION_SCHEMA_VERSION,
@@ -86,6 +93,7 @@ export function buildNotification(plan: ActingPlan, run: WatchdogRun): Notificat
     targets: entries.map(toJsonTarget),
     timings: { decisionMs: run.elapsedMs },
     ...(drill ? { drill: true } : {}),
+    ...(pending === undefined ? {} : { pending }),
   };
   const notification = { subject, text, json, outcome, drill };
   return { ...notification, snsMessage: buildMessageStructure(notification) };
@@ -259,14 +267,38 @@ function buildText(
   run: WatchdogRun,
   outcome: TargetResultKind,
   entries: readonly Entry[],
+  pending: PendingApps | undefined,
 ): string {
   const lines: string[] = [HEADLINES[outcome], '', 'What happened', ...describeTrigger(plan.trigger), ''];
+  if (pending !== undefined) lines.push(...describePending(plan, pending), '');
   for (const entry of entries) lines.push(...describeTarget(entry, plan.trigger), '');
   lines.push(
     `The decision took ${formatMs(run.elapsedMs)} for ${entries.length} rollout(s).`,
     'A halt cannot be undone: customers who already received a halted package keep it.',
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** The apps of a storm not reached yet: who they are, where they went, what to do if nothing follows. */
+function describePending(plan: ActingPlan, pending: PendingApps): string[] {
+  const names = new Map(plan.apps.map((planned) => [planned.app.applicationId, appName(planned)]));
+  const listed = pending.applicationIds.map((id) => {
+    const name = names.get(id);
+    return name === undefined || name === id ? id : `${oneLine(name)} (${id})`;
+  });
+  return [
+    `Still pending: ${pending.applicationIds.length} app(s) this invocation could not reach within the tenant's Store request budget (about 20 requests a minute):`,
+    `  ${listed.join(', ')}`,
+    `  They were handed on to the next invocation (part ${pending.nextPart} of this storm), which sends its own notification. If none arrives within a few minutes, halt their rollouts by hand in Partner Center.`,
+  ];
+}
+
+/** The subject with `(+N pending)` at its end, shortening the subject when it would not fit. */
+function withPending(subject: string, pending: PendingApps | undefined): string {
+  if (pending === undefined) return subject;
+  const suffix = ` (+${pending.applicationIds.length} pending)`;
+  if (subject.length + suffix.length <= MAX_SUBJECT_LENGTH) return `${subject}${suffix}`;
+  return `${subject.slice(0, MAX_SUBJECT_LENGTH - suffix.length - 3)}...${suffix}`;
 }
 
 function describeTrigger(trigger: Trigger): string[] {
@@ -303,7 +335,9 @@ function describeTarget({ target, detail }: Entry, trigger: Trigger): string[] {
       'Live percentage',
       target.rolloutPercentage === undefined
         ? undefined
-        : `${formatPercent(target.rolloutPercentage)} when the watchdog found it`,
+        : detail.percentageSeenAt === undefined
+          ? `${formatPercent(target.rolloutPercentage)} when the watchdog found it`
+          : `${formatPercent(target.rolloutPercentage)} as last seen at ${detail.percentageSeenAt} (remembered, not read again before the halt)`,
     ],
     [
       'Fallback submission',
@@ -419,6 +453,7 @@ function toJsonTarget({ target, detail }: Entry): NotificationTarget {
     ...(planned.dryRunCause === undefined ? {} : { dryRunCause: planned.dryRunCause }),
     elapsedMs: detail.elapsedMs,
     ...(detail.note === undefined ? {} : { note: detail.note }),
+    ...(detail.percentageSeenAt === undefined ? {} : { percentageSeenAt: detail.percentageSeenAt }),
     alarmNames: planned.alarmNames,
     partnerCenterUrl: partnerCenterUrl(target.applicationId),
     nextStep: nextStep(target, detail),

@@ -44,11 +44,16 @@ export type FlightSelection = 'all' | readonly string[] | undefined;
 /** The Store side of the halt path. */
 export interface RolloutPort {
   /**
-   * Every rollout to examine for one app: the main rollout first, then each watched flight. Never
-   * rejects for a Store failure: a target that could not be read is a `failed` lookup.
+   * Every rollout to examine for one app: the main rollout first (unless `main` is `false`), then each
+   * watched flight. Never rejects for a Store failure: a target that could not be read is a `failed` lookup.
    */
   findLiveRollouts(
-    request: { readonly applicationId: string; readonly flights: FlightSelection },
+    request: {
+      readonly applicationId: string;
+      readonly flights: FlightSelection;
+      /** Look at the main rollout too. @default true */
+      readonly main?: boolean;
+    },
     signal: AbortSignal,
   ): Promise<RolloutLookup[]>;
   /** Halts the rollout found in progress; resolves ambiguous failures by reading the state again. */
@@ -56,4 +61,54 @@ export interface RolloutPort {
     found: Extract<RolloutLookup, { state: 'in-progress' }>,
     signal: AbortSignal,
   ): Promise<HaltOutcome>;
+  /**
+   * Halts a remembered rollout with one POST, without reading first. The Store halts only a published
+   * submission whose rollout is in progress, and keeps one such rollout per app and per flight, so the
+   * POST either halts the live rollout or is refused (409, or 404 when the submission is gone):
+   * `not-live`, and the caller looks the rollout up as usual. An ambiguous failure is resolved by
+   * a normal lookup before anything else. Optional: a port without it never halts from memory.
+   */
+  haltRemembered?(remembered: RememberedRollout, signal: AbortSignal): Promise<HaltOutcome | NotLive>;
+}
+
+/** The Store refused to halt a remembered submission: it is not (or no longer) the live rollout. */
+export interface NotLive {
+  readonly result: 'not-live';
+  /** Why, in words for a person (the Store's refusal). */
+  readonly reason: string;
+  /**
+   * The POST failed ambiguously (no clear answer): it may have halted the remembered submission. A
+   * lookup that then finds that submission stopped reports `halted`.
+   */
+  readonly uncertain: boolean;
+}
+
+/** The app's main rollout (no `flightId`) or one of its package flights. */
+export interface RolloutTarget {
+  readonly applicationId: string;
+  readonly flightId?: string;
+}
+
+/** A rollout seen in progress, remembered so that a later halt can be a single POST. */
+export interface RememberedRollout {
+  readonly ref: RolloutRef;
+  /** The percentage that was live when it was seen. */
+  readonly rolloutPercentage: number;
+  readonly fallbackSubmissionId: string;
+  /** When it was seen in progress (ISO 8601). */
+  readonly seenAt: string;
+}
+
+/**
+ * Durable memory of each app's (and flight's) live rollout, written by whoever reads the Store (the
+ * self-check, a dry run, a lookup) and read by the halt path. A stale entry costs one refused POST and a
+ * normal lookup, never a wrong halt (see `RolloutPort.haltRemembered`). Implementations never reject:
+ * memory is an optimization, so a failure is logged and treated as "nothing remembered".
+ */
+export interface RolloutMemory {
+  /** Every remembered rollout of the app (main and flights). */
+  recall(applicationId: string, signal: AbortSignal): Promise<readonly RememberedRollout[]>;
+  remember(rollout: RememberedRollout, signal: AbortSignal): Promise<void>;
+  /** Forgets the target's entry; with `submissionId`, only while it still names that submission. */
+  forget(target: RolloutTarget, submissionId: string | undefined, signal: AbortSignal): Promise<void>;
 }

@@ -31,6 +31,11 @@ export interface WatchdogResult {
   /** Present (and true) when the drill alarm set the watchdog going: nothing was halted. */
   readonly drill?: true;
   readonly targets: readonly TargetResult[];
+  /**
+   * Apps of a storm this invocation did not reach within the tenant's request budget, handed on to the
+   * next invocation (absent when none).
+   */
+  readonly pending?: readonly string[];
 }
 
 /** The worst result among the targets: `failed` > `would-halt` > `halted` > `already-halted` > `no-active-rollout`. */

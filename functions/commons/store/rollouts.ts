@@ -8,8 +8,15 @@
  * msstore-cli picks the pending one first, which can halt the wrong submission (CONTRACT §4.7).
  */
 
-import { assertApplicationId, assertFlightId } from '../domain/ids.ts';
-import type { FlightSelection, HaltOutcome, RolloutLookup, RolloutPort } from '../domain/ports.ts';
+import { assertApplicationId, assertFlightId, assertSubmissionId } from '../domain/ids.ts';
+import type {
+  FlightSelection,
+  HaltOutcome,
+  NotLive,
+  RememberedRollout,
+  RolloutLookup,
+  RolloutPort,
+} from '../domain/ports.ts';
 import { StoreApiError, WatchdogError } from '../errors.ts';
 import { fitsBeforeDeadline } from './deadline.ts';
 import type { PackageRollout, RolloutRef, SubmissionRef } from './model.ts';
@@ -185,9 +192,59 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
       // Malformed IDs are the caller's mistake: reject before any request.
       const applicationId = assertApplicationId(request.applicationId);
       if (Array.isArray(request.flights)) request.flights.forEach(assertFlightId);
-      const main = lookupMain(applicationId, signal);
+      const main = request.main === false ? undefined : lookupMain(applicationId, signal);
       const flights = lookupFlights(applicationId, request.flights, signal);
-      return [await main, ...(await flights)];
+      return main === undefined ? flights : [await main, ...(await flights)];
+    },
+
+    async haltRemembered(remembered: RememberedRollout, signal): Promise<HaltOutcome | NotLive> {
+      // A remembered entry comes from durable state: its IDs are checked like any other input.
+      const ref = refOf(
+        {
+          applicationId: assertApplicationId(remembered.ref.applicationId),
+          ...(remembered.ref.flightId === undefined
+            ? {}
+            : { flightId: assertFlightId(remembered.ref.flightId) }),
+        },
+        assertSubmissionId(remembered.ref.submissionId),
+      );
+      const seen: PackageRollout = {
+        isPackageRollout: true,
+        packageRolloutPercentage: remembered.rolloutPercentage,
+        packageRolloutStatus: 'PackageRolloutInProgress',
+        fallbackSubmissionId: remembered.fallbackSubmissionId,
+      };
+      try {
+        // The Store halts only a published submission whose rollout is in progress (CONTRACT §4.2, §6 (a)),
+        // one per app and per flight: a success means this was the live rollout.
+        const after = await client.haltPackageRollout(ref, signal);
+        return {
+          result: 'halted',
+          ref,
+          rollout: { ...seen, fallbackSubmissionId: after.fallbackSubmissionId },
+        };
+      } catch (error) {
+        const refused =
+          error instanceof StoreApiError &&
+          (error.code === STORE_ERROR_CODES.conflict || error.code === STORE_ERROR_CODES.notFound);
+        if (refused) {
+          return {
+            result: 'not-live',
+            reason: `the Store refused to halt remembered submission ${ref.submissionId} (${error.status ?? error.code}): it is not the live rollout any more`,
+            uncertain: false,
+          };
+        }
+        // An answer that may hide a halt that worked: never POST again blind. The caller reads the state
+        // (a normal lookup) before anything else.
+        if (isAmbiguousFailure(error) || isUnreadableSuccess(error)) {
+          return {
+            result: 'not-live',
+            reason: `the halt of remembered submission ${ref.submissionId} got no clear answer; the state was read again`,
+            uncertain: true,
+          };
+        }
+        throw error;
+      }
     },
 
     async haltRollout(found: InProgress, signal): Promise<HaltOutcome> {
@@ -200,13 +257,7 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
           return { result: 'halted', ref, rollout: found.rollout };
         } catch (error) {
           // A success whose body could not be read may well have halted: read before anything else.
-          const unreadableSuccess =
-            error instanceof StoreApiError &&
-            error.code === STORE_ERROR_CODES.badResponse &&
-            error.status !== undefined &&
-            error.status >= 200 &&
-            error.status < 300;
-          const ambiguous = isAmbiguousFailure(error) || unreadableSuccess;
+          const ambiguous = isAmbiguousFailure(error) || isUnreadableSuccess(error);
           const conflict = error instanceof StoreApiError && error.code === STORE_ERROR_CODES.conflict;
           if (!ambiguous && !conflict) throw error;
           mayHaveHalted ||= ambiguous;
@@ -233,6 +284,17 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
       }
     },
   };
+}
+
+/** A success whose body could not be read: it may well have halted. */
+function isUnreadableSuccess(error: unknown): boolean {
+  return (
+    error instanceof StoreApiError &&
+    error.code === STORE_ERROR_CODES.badResponse &&
+    error.status !== undefined &&
+    error.status >= 200 &&
+    error.status < 300
+  );
 }
 
 function refOf(target: Target, submissionId: string): RolloutRef {

@@ -13,8 +13,8 @@
  * and would take a window's twenty slots, and the first halt would wait two windows (two minutes at
  * the Store's pace).
  */
-import { StoreApiError } from '../errors.ts';
-import { deadlineExceeded, deadlineOf, type Sleep, sleep } from './deadline.ts';
+import { DeadlineExceededError, SLOT_DEADLINE_CODE, StoreApiError } from '../errors.ts';
+import { deadlineOf, type Sleep, sleep } from './deadline.ts';
 
 /**
  * What a request is for, most important first:
@@ -186,6 +186,26 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   };
 
   /**
+   * Whether a discovery let out at `slot` leaves its follow-ups (its rollout read and halt) a chance
+   * before `deadline`: there is room for them in the window, or enough of it frees before the deadline.
+   * A discovery whose follow-ups cannot make the deadline would be spent for nothing (a storm hands
+   * its app on to the next invocation, which reads it again), so it is refused like a late request.
+   */
+  const followUpsFit = (
+    window: WindowState,
+    waiter: Pick<Waiter, 'rank'>,
+    slot: number,
+    deadline: number,
+  ) => {
+    if (waiter.rank !== RANK.discovery || !keepsRoom) return true;
+    const grants = [...window.grants, slot];
+    const mustExpire = grants.length + window.reservations.length + FOLLOW_UPS.length - limit;
+    if (mustExpire <= 0) return true;
+    const freedAt = (grants[Math.min(mustExpire, grants.length) - 1] ?? slot) + spacingMs;
+    return freedAt < deadline;
+  };
+
+  /**
    * When each waiter would be served if nobody else arrived: the queue is served strictly in order (a
    * more important request is never harder to admit), each at the first moment the window lets it.
    * Waiters whose slot comes at or after their deadline are returned apart, and leave no trace in the
@@ -213,7 +233,10 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
         slot = nextChange(window, slot) ?? slot + spacingMs;
         expire(window, slot);
       }
-      if (waiter.deadline !== undefined && slot >= waiter.deadline) {
+      if (
+        waiter.deadline !== undefined &&
+        (slot >= waiter.deadline || !followUpsFit(window, waiter, slot, waiter.deadline))
+      ) {
         late.push({ waiter, slot });
         window.grants = before.grants;
         window.background = before.background;
@@ -252,7 +275,13 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   const pump = (arriving?: Waiter) => {
     const at = now();
     expire(state, at);
-    for (let head = queue[0]; head !== undefined && mayGrant(state, head.rank); head = queue[0]) {
+    for (
+      let head = queue[0];
+      head !== undefined &&
+      mayGrant(state, head.rank) &&
+      (head.deadline === undefined || followUpsFit(state, head, at, head.deadline));
+      head = queue[0]
+    ) {
       queue.shift();
       record(state, head.priority, at);
       head.grant();
@@ -292,12 +321,25 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   return {
     acquire(signal, what, priority) {
       if (signal.aborted)
-        return Promise.reject(deadlineExceeded(`waiting for a request slot for ${what}`, signal.reason));
+        return Promise.reject(
+          new DeadlineExceededError(
+            `the deadline passed before ${what} could wait for a request slot: not sent`,
+            {
+              cause: signal.reason,
+              code: SLOT_DEADLINE_CODE,
+            },
+          ),
+        );
       if (queue.length === 0) {
         // Nobody waits: the common case, decided without queueing.
         const at = now();
         expire(state, at);
-        if (mayGrant(state, RANK[priority])) {
+        const deadline = deadlineOf(signal);
+        const rank = RANK[priority];
+        if (
+          mayGrant(state, rank) &&
+          (deadline === undefined || followUpsFit(state, { rank }, at, deadline))
+        ) {
           record(state, priority, at);
           return Promise.resolve();
         }
@@ -305,7 +347,13 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
       return new Promise<void>((resolve, reject) => {
         const onAbort = () => {
           remove(waiter);
-          reject(deadlineExceeded(`waiting for a request slot for ${what}`, signal.reason));
+          // Never sent: said apart from a request cut short in flight, which may have taken effect.
+          reject(
+            new DeadlineExceededError(
+              `the deadline passed before waiting for a request slot for ${what} finished: not sent`,
+              { cause: signal.reason, code: SLOT_DEADLINE_CODE },
+            ),
+          );
           // Those behind it may move up.
           pump();
         };

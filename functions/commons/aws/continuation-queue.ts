@@ -1,0 +1,35 @@
+/**
+ * Sends a storm's continuation to the SQS queue that invokes the halt-rollout function again
+ * (`CONTINUATION_QUEUE_URL`). The send resolves once SQS has stored the message: only then may the
+ * invocation drop the apps it hands on. Failures are a retryable `WatchdogError`, so the caller keeps
+ * those apps `failed` and Lambda retries the whole event.
+ */
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Continuation } from '../domain/continuation.ts';
+import { WatchdogError } from '../errors.ts';
+
+export async function sendContinuation(
+  client: SQSClient,
+  queueUrl: string,
+  continuation: Continuation,
+  signal?: AbortSignal,
+): Promise<string> {
+  try {
+    const output = await client.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(continuation) }),
+      signal === undefined ? {} : { abortSignal: signal },
+    );
+    return output.MessageId ?? '';
+  } catch (error) {
+    const name = error instanceof Error ? error.name : 'Unknown';
+    throw new WatchdogError(
+      'upstream',
+      'CONTINUATION_NOT_SENT',
+      `sending the continuation to ${queueUrl} failed (${name})`,
+      {
+        cause: error,
+        retryable: true,
+      },
+    );
+  }
+}

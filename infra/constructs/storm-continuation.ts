@@ -1,0 +1,72 @@
+/**
+ * Storms longer than one invocation: the SQS queue where the halt-rollout function hands on the apps it
+ * could not reach within the tenant's request budget, and the event source mapping that invokes the
+ * function with them, one continuation at a time (see `functions/commons/domain/continuation.ts`).
+ *
+ * The queue keeps a message until an invocation that received it succeeded, so a crash in the middle of
+ * a storm loses nothing: the message comes back after the visibility timeout (six times the function's
+ * timeout, as Lambda advises) and the next invocation reports the halts already made as
+ * `already-halted`. The function runs with reserved concurrency 1, so deliveries that find it busy are
+ * throttled and come back; `maxReceiveCount` is high enough that throttling alone never moves a message
+ * to the dead-letter queue. A message that still lands there is watched by an alarm (wired by the stack).
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { WatchdogFunction } from './watchdog-function.ts';
+
+/** The variable that names the queue to the function. */
+export const CONTINUATION_QUEUE_VARIABLE = 'CONTINUATION_QUEUE_URL';
+
+export interface StormContinuationProps {
+  /** The halt-rollout function: it sends continuations and the queue invokes it. */
+  readonly target: WatchdogFunction;
+  /** The function's timeout (the queue's visibility timeout is six times it). */
+  readonly functionTimeout: Duration;
+  /** Receives before a message goes to the dead-letter queue. @default 100 */
+  readonly maxReceiveCount?: number;
+}
+
+/** See the module comment. */
+export class StormContinuation extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: StormContinuationProps) {
+    super(scope, id);
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    for (const ruleId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id: ruleId,
+        reason:
+          'This queue is itself the dead-letter queue of the storm continuations, watched by an alarm on its depth.',
+      });
+    }
+    this.queue = new Queue(this, 'Queue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(props.functionTimeout.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 100 },
+    });
+    // One continuation per invocation; the function may receive and delete on exactly this queue.
+    const mapping = new EventSourceMapping(this, 'Mapping', {
+      target: props.target.function,
+      eventSourceArn: this.queue.queueArn,
+      batchSize: 1,
+    });
+    this.queue.grantConsumeMessages(props.target);
+    Validations.of(mapping).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        "An SQS event source takes no on-failure destination: a message that keeps failing moves to the queue's dead-letter queue (redrive policy), watched by an alarm.",
+    });
+    this.queue.grantSendMessages(props.target);
+    props.target.function.addEnvironment(CONTINUATION_QUEUE_VARIABLE, this.queue.queueUrl);
+  }
+}

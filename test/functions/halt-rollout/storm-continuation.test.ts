@@ -1,0 +1,471 @@
+/**
+ * Storms longer than one invocation, through the invocation flow (`handleWatchdogEvent`) with the real
+ * Store client against the simulator's per-tenant throttle, the continuation queue on moto (SQS) and,
+ * where named, the rollout memory on moto (DynamoDB). Time is scaled from a minute to a second on both
+ * sides (the simulator's window and the client budget): one invocation's 300 s become 5 s, of which
+ * 4 s decide (what `budgetFromRemaining` gives at 300 s). The queue is drained the way Lambda's event
+ * source mapping does: each message becomes the next invocation's SQS event.
+ *
+ * Proven from the simulator's record of requests: every live rollout halted exactly once, no result
+ * `failed`, no 429, and the last halt within the budget bound (requests needed ÷ 20 a window).
+ */
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterEach, beforeAll, expect, it } from 'vitest';
+import { sendContinuation } from '../../../functions/commons/aws/continuation-queue.ts';
+import { createRolloutMemory } from '../../../functions/commons/aws/rollout-memory.ts';
+import { parseEnvironment, type WatchdogConfig } from '../../../functions/commons/config/env.ts';
+import { CONTINUATION_KIND } from '../../../functions/commons/domain/continuation.ts';
+import type { Notification } from '../../../functions/commons/domain/notification.ts';
+import type { WatchdogResult } from '../../../functions/commons/domain/results.ts';
+import { BadInputError } from '../../../functions/commons/errors.ts';
+import { createDeadline } from '../../../functions/commons/store/deadline.ts';
+import { createStoreDispatcher } from '../../../functions/commons/store/http.ts';
+import { createStoreAccess, type StoreAccess } from '../../../functions/commons/store/store-access.ts';
+import {
+  handleWatchdogEvent,
+  type InvocationBudget,
+  type WatchdogPorts,
+} from '../../../functions/halt-rollout/watchdog.ts';
+import { start } from '../../../tools/store-simulator/index.ts';
+import {
+  app,
+  publishedSubmission,
+  SAMPLE_TENANT,
+  submission,
+} from '../../../tools/store-simulator/sample-state.ts';
+import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
+import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
+import { createMemoryTable, motoDynamo } from '../../support/memory-table.ts';
+
+/** A minute scaled to a second. */
+const WINDOW_MS = 1_000;
+const SCALE = WINDOW_MS / 60_000;
+const LIMIT = 20;
+const APPS = 100;
+const MARGIN_MS = 500;
+/** The client budget's spacing of two requests a window apart: the window and its margin. */
+const SPACING_MS = WINDOW_MS + MARGIN_MS;
+const SHARED_ALARM = 'storm-shared-crash-rate';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+interface Storm {
+  readonly simulator: RunningSimulator;
+  readonly config: WatchdogConfig;
+  readonly ports: WatchdogPorts;
+  readonly queueUrl: string;
+  readonly sqs: SQSClient;
+  readonly notifications: Notification[];
+  readonly targets: ReadonlyArray<{ applicationId: string; submissionId: string; fallback: string }>;
+}
+
+/** The scaled budget of one invocation: 240 s of the 300 s decide, notifying until 299.5 s. */
+function scaledBudget(): InvocationBudget {
+  return {
+    decideSignal: createDeadline({ timeoutMs: Math.round(240_000 * SCALE) }),
+    notifySignal: createDeadline({ timeoutMs: Math.round(299_500 * SCALE) }),
+  };
+}
+
+function alarmEvent(alarmName: string): unknown {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: '123456789012',
+    time: '2026-12-02T06:00:00Z',
+    region: 'us-east-1',
+    resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`],
+    detail: {
+      alarmName,
+      state: {
+        value: 'ALARM',
+        reason: 'Threshold Crossed: storm',
+        timestamp: '2026-12-02T06:00:00.000+0000',
+      },
+      previousState: { value: 'OK', reason: 'ok', timestamp: '2026-12-02T05:00:00.000+0000' },
+    },
+  };
+}
+
+async function startStorm(options: {
+  readonly series: string;
+  readonly alarmPerApp: boolean;
+  readonly memory?: DynamoDBClient;
+}): Promise<Storm> {
+  // A tenant of its own: the client budget is process-wide per tenant (the first options win).
+  const tenant = { ...SAMPLE_TENANT, tenantId: randomUUID() };
+  const targets = Array.from({ length: APPS }, (_, index) => {
+    const serial = String(index + 1).padStart(8, '0');
+    return {
+      applicationId: `9N${options.series}${serial}`,
+      submissionId: `51529215047${serial}`,
+      fallback: `61529215047${serial}`,
+    };
+  });
+  const simulator = await start({
+    state: {
+      tenants: [tenant],
+      apps: targets.map(({ applicationId, submissionId, fallback }) =>
+        app(applicationId, [
+          publishedSubmission(submissionId, 20, fallback),
+          submission(fallback, 'Published'),
+        ]),
+      ),
+    },
+    throttle: { limit: LIMIT, windowMs: WINDOW_MS },
+  });
+  const access: StoreAccess = createStoreAccess({
+    baseUrl: simulator.storeBaseUrl,
+    authority: simulator.authority,
+    getCredentials: async () => tenant,
+    dispatcher: createStoreDispatcher(),
+    // The production budget at the scaled window, with a margin against jitter that absorbs a loaded
+    // machine's (up to 300 ms from a grant to the simulator between twenty new connections): a window
+    // here spans 1.5 s.
+    throttle: { limit: LIMIT, windowMs: WINDOW_MS, marginMs: MARGIN_MS },
+  });
+  cleanups.push(async () => {
+    await access.dispatcher.destroy();
+    await simulator.close();
+  });
+  const sqs = new SQSClient(motoClientConfig());
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: `storm-continuation-${randomUUID()}` }));
+  const queueUrl = queue.QueueUrl ?? '';
+  const config = parseEnvironment({
+    STORE_CREDENTIALS_SECRET_ID: 'unused-the-credentials-are-handed-in',
+    NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:storm-notifications',
+    WATCHDOG_APPS: JSON.stringify(
+      targets.map(({ applicationId }) => ({
+        applicationId,
+        alarmNames: [options.alarmPerApp ? `${applicationId}-crash-rate` : SHARED_ALARM],
+      })),
+    ),
+    STORE_API_BASE_URL: simulator.storeBaseUrl,
+    AZURE_AD_AUTHORITY: simulator.authority,
+  });
+  const notifications: Notification[] = [];
+  const memory =
+    options.memory === undefined
+      ? undefined
+      : createRolloutMemory(options.memory, await createMemoryTable(options.memory));
+  if (memory !== undefined) {
+    for (const { applicationId, submissionId, fallback } of targets) {
+      await memory.remember(
+        {
+          ref: { applicationId, submissionId },
+          rolloutPercentage: 20,
+          fallbackSubmissionId: fallback,
+          seenAt: new Date().toISOString(),
+        },
+        AbortSignal.timeout(5_000),
+      );
+    }
+  }
+  const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+  const ports: WatchdogPorts = {
+    rollouts: access.rolloutPort,
+    ...(memory === undefined ? {} : { memory }),
+    handOn: async (continuation, signal) => {
+      await sendContinuation(sqs, queueUrl, continuation, signal);
+    },
+    now: () => performance.now(),
+    logger: quiet,
+    publish: async (notification) => {
+      notifications.push(notification);
+    },
+  };
+  // The token first, as the deployed function's init does, so the storm starts warm.
+  await access.tokenProvider.getToken(AbortSignal.timeout(5_000));
+  return { simulator, config, ports, queueUrl, sqs, notifications, targets };
+}
+
+/** The next continuation in the queue, as the event source mapping delivers it (deleted once received). */
+async function nextContinuation(storm: Storm): Promise<unknown> {
+  const output = await storm.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: storm.queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0 }),
+  );
+  const [message] = output.Messages ?? [];
+  if (message === undefined) return undefined;
+  await storm.sqs.send(
+    new DeleteMessageCommand({ QueueUrl: storm.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+  );
+  return { Records: [{ eventSource: 'aws:sqs', messageId: message.MessageId, body: message.Body }] };
+}
+
+/** Runs events one after another (reserved concurrency 1), then every continuation they hand on. */
+async function runStorm(storm: Storm, events: unknown[]) {
+  const results: WatchdogResult[] = [];
+  const errors: unknown[] = [];
+  const queue = [...events];
+  for (;;) {
+    const event = queue.shift() ?? (await nextContinuation(storm));
+    if (event === undefined) break;
+    try {
+      results.push(await handleWatchdogEvent(event, storm.config, storm.ports, scaledBudget()));
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  return { results, errors };
+}
+
+/** The storm's facts from the simulator's record: halts, 429s, and the last halt's window. */
+function verdict(storm: Storm) {
+  const requests = storm.simulator.control.requests.filter((request) => request.kind === 'store');
+  const first = requests[0]?.startedAt ?? 0;
+  const halts = requests.filter((request) => request.method === 'POST' && request.status === 200);
+  const lastHaltMs = Math.max(
+    ...halts.map((request) => (request.endedAt ?? Number.POSITIVE_INFINITY) - first),
+  );
+  return {
+    requests: requests.length,
+    throttled: requests.filter((r) => r.status === 429).length,
+    lastHaltMs,
+  };
+}
+
+/**
+ * The budget bound: the requests needed ÷ 20 a window. The first 20 go at once, so the last request of
+ * `requests` goes out at the start of window ⌈requests ÷ 20⌉ (counted from 1), less than that many windows in.
+ */
+function budgetBoundMs(requests: number): number {
+  return Math.ceil(requests / LIMIT) * SPACING_MS;
+}
+
+function expectEveryRolloutHaltedOnce(storm: Storm, results: readonly WatchdogResult[]) {
+  const targets = results.flatMap((result) => result.targets);
+  expect(targets.filter((target) => target.result === 'failed')).toEqual([]);
+  expect(targets.filter((target) => target.result === 'halted')).toHaveLength(APPS);
+  expect(new Set(targets.filter((t) => t.result === 'halted').map((t) => t.applicationId)).size).toBe(APPS);
+  expect(storm.simulator.control.effectiveHalts).toBe(APPS);
+  for (const { applicationId, submissionId } of storm.targets) {
+    expect(storm.simulator.control.rollout(applicationId, submissionId).packageRolloutStatus).toBe(
+      'PackageRolloutStopped',
+    );
+  }
+}
+
+describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, () => {
+  let dynamo: DynamoDBClient;
+  beforeAll(() => {
+    dynamo = motoDynamo();
+  });
+
+  it('one alarm listed by 100 apps: 300 requests over four invocations, each handing the rest on and saying so', async () => {
+    const storm = await startStorm({ series: 'SA', alarmPerApp: false });
+    const { results, errors } = await runStorm(storm, [alarmEvent(SHARED_ALARM)]);
+    expect(errors).toEqual([]);
+    expectEveryRolloutHaltedOnce(storm, results);
+    const { requests, throttled, lastHaltMs } = verdict(storm);
+    // 300, plus at most one app read again per hand-over (its halt did not fit before the deadline).
+    expect(requests).toBeGreaterThanOrEqual(3 * APPS);
+    expect(requests).toBeLessThanOrEqual(3 * APPS + 2 * (results.length - 1));
+    expect(throttled).toBe(0);
+    expect(lastHaltMs).toBeLessThan(budgetBoundMs(requests));
+    expect(results.length).toBeGreaterThan(1);
+    // Each invocation but the last said what was still pending, and the next handled exactly that.
+    for (const [index, result] of results.entries()) {
+      const notification = storm.notifications[index];
+      if (index === results.length - 1) {
+        expect(result.pending).toBeUndefined();
+        continue;
+      }
+      expect(result.pending?.length).toBeGreaterThan(0);
+      expect(notification?.json.pending?.applicationIds).toEqual(result.pending);
+      expect(notification?.json.pending?.nextPart).toBe(index + 2);
+      expect(notification?.subject).toContain(`(+${result.pending?.length} pending)`);
+      expect(notification?.text).toContain(`Still pending: ${result.pending?.length} app(s)`);
+      const next = results[index + 1];
+      const decidedNext = new Set([
+        ...(next?.targets ?? []).map((t) => t.applicationId),
+        ...(next?.pending ?? []),
+      ]);
+      expect([...decidedNext].sort()).toEqual([...(result.pending ?? [])].sort());
+    }
+  }, 60_000);
+
+  it('100 alarms at once (one event each, one after another): every rollout halted once, within the budget bound', async () => {
+    const storm = await startStorm({ series: 'SB', alarmPerApp: true });
+    const events = storm.targets.map(({ applicationId }) => alarmEvent(`${applicationId}-crash-rate`));
+    const { results, errors } = await runStorm(storm, events);
+    expect(errors).toEqual([]);
+    expectEveryRolloutHaltedOnce(storm, results);
+    const { requests, throttled, lastHaltMs } = verdict(storm);
+    expect(requests).toBe(3 * APPS);
+    expect(throttled).toBe(0);
+    expect(lastHaltMs).toBeLessThan(budgetBoundMs(requests));
+  }, 60_000);
+
+  it('with every rollout remembered, one alarm listed by 100 apps costs 100 requests: 80 in the first invocation, 20 handed on', async () => {
+    const storm = await startStorm({ series: 'SC', alarmPerApp: false, memory: dynamo });
+    const { results, errors } = await runStorm(storm, [alarmEvent(SHARED_ALARM)]);
+    expect(errors).toEqual([]);
+    expectEveryRolloutHaltedOnce(storm, results);
+    const { requests, throttled, lastHaltMs } = verdict(storm);
+    expect(requests).toBe(APPS);
+    expect(throttled).toBe(0);
+    expect(lastHaltMs).toBeLessThan(budgetBoundMs(requests));
+    // The first invocation reached what its four windows held (less the memory reads on the way); the
+    // rest was handed on, and the second invocation finished.
+    expect(results).toHaveLength(2);
+    expect(results[0]?.pending?.length).toBeGreaterThanOrEqual(APPS - 4 * LIMIT);
+  }, 60_000);
+
+  it('a crash in the middle of a storm loses nothing: the event comes back, and nothing is halted twice', async () => {
+    const storm = await startStorm({ series: 'SD', alarmPerApp: false });
+    const event = alarmEvent(SHARED_ALARM);
+    // The first invocation dies 1.5 windows in: its requests are cut off, nothing is handed on or published.
+    const crash = new AbortController();
+    setTimeout(() => crash.abort(new Error('the execution environment died')), 1.5 * WINDOW_MS);
+    const dying: WatchdogPorts = {
+      ...storm.ports,
+      handOn: async () => {
+        throw new Error('a dead process sends nothing');
+      },
+      publish: async () => {
+        throw new Error('a dead process publishes nothing');
+      },
+    };
+    await handleWatchdogEvent(event, storm.config, dying, {
+      decideSignal: crash.signal,
+      notifySignal: crash.signal,
+    }).catch(() => undefined);
+    const haltedBeforeCrash = storm.simulator.control.effectiveHalts;
+    expect(haltedBeforeCrash).toBeGreaterThan(0);
+    expect(haltedBeforeCrash).toBeLessThan(APPS);
+    // Lambda retries the event (or the queue redelivers the continuation): the storm completes.
+    const { results, errors } = await runStorm(storm, [event]);
+    expect(errors).toEqual([]);
+    const targets = results.flatMap((result) => result.targets);
+    expect(targets.filter((target) => target.result === 'failed')).toEqual([]);
+    expect(targets.filter((target) => target.result === 'already-halted').length).toBeGreaterThanOrEqual(
+      haltedBeforeCrash,
+    );
+    expect(storm.simulator.control.effectiveHalts).toBe(APPS);
+    const posts = storm.simulator.control.requests.filter((request) => request.method === 'POST');
+    expect(posts.filter((request) => request.status !== 200 && request.status !== undefined)).toEqual([]);
+  }, 60_000);
+
+  it('a continuation delivered twice halts nothing twice', async () => {
+    const storm = await startStorm({ series: 'SE', alarmPerApp: false });
+    const first = await handleWatchdogEvent(
+      alarmEvent(SHARED_ALARM),
+      storm.config,
+      storm.ports,
+      scaledBudget(),
+    );
+    expect(first.pending?.length).toBeGreaterThan(0);
+    const continuation = await nextContinuation(storm);
+    const once = await handleWatchdogEvent(continuation, storm.config, storm.ports, scaledBudget());
+    const twice = await handleWatchdogEvent(continuation, storm.config, storm.ports, scaledBudget());
+    const halted = [first, once, twice].flatMap((result) =>
+      result.targets.filter((target) => target.result === 'halted').map((target) => target.applicationId),
+    );
+    // Each app reported halted once at most, and the Store stopped exactly those.
+    expect(new Set(halted).size).toBe(halted.length);
+    expect(storm.simulator.control.effectiveHalts).toBe(halted.length);
+    const repeated = once.targets.filter((target) => target.result === 'halted').map((t) => t.applicationId);
+    const again = new Map(twice.targets.map((target) => [target.applicationId, target.result]));
+    for (const applicationId of repeated) expect(again.get(applicationId)).toBe('already-halted');
+    const posts = storm.simulator.control.requests.filter((request) => request.method === 'POST');
+    expect(posts.every((request) => request.status === 200)).toBe(true);
+  }, 60_000);
+
+  it('a continuation is checked like any event: it never reaches an app or alarm the config does not pair', async () => {
+    const storm = await startStorm({ series: 'SF', alarmPerApp: true });
+    const [a, b] = storm.targets;
+    if (a === undefined || b === undefined) throw new Error('no apps');
+    const alarm = {
+      alarmName: `${a.applicationId}-crash-rate`,
+      newState: 'ALARM',
+      previousState: 'OK',
+      reason: 'Threshold Crossed',
+      time: '2026-12-02T06:00:00.000+0000',
+      source: 'eventbridge',
+    };
+    const valid = {
+      kind: CONTINUATION_KIND,
+      version: 1,
+      alarms: [alarm],
+      applicationIds: [a.applicationId],
+      part: 2,
+      stormStartedAt: '2026-12-02T06:00:00.000Z',
+    };
+    const deliver = (body: unknown) => ({
+      Records: [{ eventSource: 'aws:sqs', body: JSON.stringify(body) }],
+    });
+    const rejected: Array<[string, unknown]> = [
+      ['an app the alarm does not name', deliver({ ...valid, applicationIds: [b.applicationId] })],
+      ['an app not in WATCHDOG_APPS', deliver({ ...valid, applicationIds: ['9NZZ99999999'] })],
+      ['an alarm no app lists', deliver({ ...valid, alarms: [{ ...alarm, alarmName: 'not-listed' }] })],
+      ['a transition into OK', deliver({ ...valid, alarms: [{ ...alarm, newState: 'OK' }] })],
+      ['an unknown key', deliver({ ...valid, dryRun: false })],
+      ['a malformed app ID', deliver({ ...valid, applicationIds: ['../x'] })],
+      ['an app twice', deliver({ ...valid, applicationIds: [a.applicationId, a.applicationId] })],
+      ['part 1', deliver({ ...valid, part: 1 })],
+      ['a body that is not JSON', { Records: [{ eventSource: 'aws:sqs', body: '{' }] }],
+      [
+        'a composite with an unknown key',
+        deliver({
+          ...valid,
+          alarms: [{ ...alarm, composite: { rule: 'x', triggeringChildren: [], extra: 1 } }],
+        }),
+      ],
+      ['two records', { Records: [deliver(valid).Records[0], deliver(valid).Records[0]] }],
+    ];
+    for (const [what, event] of rejected) {
+      const error = await handleWatchdogEvent(event, storm.config, storm.ports, scaledBudget()).then(
+        () => new Error(`${what}: accepted`),
+        (thrown: unknown) => thrown,
+      );
+      expect(error, what).toBeInstanceOf(BadInputError);
+    }
+    expect(storm.simulator.control.requests.filter((request) => request.kind === 'store')).toEqual([]);
+    expect(storm.notifications).toEqual([]);
+    // The valid one (here carrying a composite alarm's rule and children) acts on exactly its app.
+    const composite = { rule: `ALARM("${alarm.alarmName}")`, triggeringChildren: ['child-alarm'] };
+    const accepted = await handleWatchdogEvent(
+      deliver({ ...valid, alarms: [{ ...alarm, composite }] }),
+      storm.config,
+      storm.ports,
+      scaledBudget(),
+    );
+    expect(accepted.targets.map((target) => [target.applicationId, target.result])).toEqual([
+      [a.applicationId, 'halted'],
+    ]);
+  }, 60_000);
+
+  it('without a queue the apps not reached stay failed, so Lambda retries the event (the behaviour before)', async () => {
+    const storm = await startStorm({ series: 'SG', alarmPerApp: false });
+    const { handOn: _handOn, ...withoutQueue } = storm.ports;
+    const error = await handleWatchdogEvent(
+      alarmEvent(SHARED_ALARM),
+      storm.config,
+      withoutQueue,
+      scaledBudget(),
+    ).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(Error);
+    const [notification] = storm.notifications;
+    expect(notification?.outcome).toBe('failed');
+    expect(notification?.json.pending).toBeUndefined();
+    const output = await storm.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: storm.queueUrl, WaitTimeSeconds: 0 }),
+    );
+    expect(output.Messages ?? []).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,123 @@
+/**
+ * The rollout memory in the stack: an encrypted, on-demand DynamoDB table with point-in-time recovery,
+ * cdk-nag clean; both functions may query, put and delete items of exactly that table, and are told
+ * its name in `ROLLOUT_MEMORY_TABLE`.
+ */
+import { readFileSync } from 'node:fs';
+import type { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnQueue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { WatchdogFunction } from '../../../infra/constructs/watchdog-function.ts';
+import { createWatchdogApp } from '../../../infra/watchdog-app.ts';
+import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
+import { actionsOf, onlyResourceProperties, resourcesOf, statementsAllowing } from '../template-helpers.ts';
+
+const cdkContext: Record<string, unknown> = JSON.parse(
+  readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8'),
+).context;
+
+describe('the rollout memory table and the storm continuation queue', () => {
+  let app: App;
+  let stack: WatchdogStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ app, stack } = createWatchdogApp({ context: cdkContext }));
+    template = Template.fromJSON(app.synth().getStackByName(stack.stackName).template);
+  });
+
+  const tableRef = () => {
+    const resource = stack.rolloutMemory.table.node.defaultChild;
+    if (!(resource instanceof CfnTable)) throw new Error('the rollout memory has no CfnTable');
+    return { Ref: stack.getLogicalId(resource) };
+  };
+
+  it('is encrypted, on demand, with point-in-time recovery, keyed by app and target', () => {
+    expect(onlyResourceProperties(template, 'AWS::DynamoDB::Table')).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      KeySchema: [
+        { AttributeName: 'applicationId', KeyType: 'HASH' },
+        { AttributeName: 'target', KeyType: 'RANGE' },
+      ],
+    });
+  });
+
+  it('has no unacknowledged cdk-nag finding', () => {
+    const findings = [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
+      pack
+        .validateScope(stack.rolloutMemory)
+        .violations.map(
+          (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+        ),
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it('lets both functions query, put and delete items of exactly this table, and names it to them', () => {
+    const tableArn = { 'Fn::GetAtt': [tableRef().Ref, 'Arn'] };
+    for (const action of ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) {
+      const statements = statementsAllowing(template, action);
+      expect(statements).toHaveLength(2);
+      for (const statement of statements) {
+        expect(resourcesOf(statement)).toEqual([tableArn]);
+        expect(actionsOf(statement).sort()).toEqual([
+          'dynamodb:DeleteItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+        ]);
+      }
+    }
+    for (const fn of [stack.haltRollout, stack.selfCheck.function]) {
+      expect(environmentOf(fn).ROLLOUT_MEMORY_TABLE).toEqual(tableRef());
+    }
+  });
+
+  it('hands storms on through an encrypted queue that invokes the halt-rollout function one continuation at a time', () => {
+    const queues = template.findResources('AWS::SQS::Queue');
+    const queueResource = stack.stormContinuation.queue.node.defaultChild;
+    const deadResource = stack.stormContinuation.deadLetterQueue.node.defaultChild;
+    if (!(queueResource instanceof CfnQueue) || !(deadResource instanceof CfnQueue))
+      throw new Error('no CfnQueue');
+    const queue = queues[stack.getLogicalId(queueResource)]?.Properties;
+    expect(queue).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      // Six times the function's 5 minutes.
+      VisibilityTimeout: 1800,
+      RedrivePolicy: { maxReceiveCount: 100 },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      EventSourceArn: { 'Fn::GetAtt': [stack.getLogicalId(queueResource), 'Arn'] },
+    });
+    expect(environmentOf(stack.haltRollout).CONTINUATION_QUEUE_URL).toEqual({
+      Ref: stack.getLogicalId(queueResource),
+    });
+    const sends = statementsAllowing(template, 'sqs:SendMessage').filter((statement) =>
+      JSON.stringify(resourcesOf(statement)).includes(stack.getLogicalId(queueResource)),
+    );
+    expect(sends).toHaveLength(1);
+    // Its dead-letter queue raises an alarm on the notification topic.
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) =>
+      JSON.stringify(alarm.Properties?.Dimensions ?? []).includes(stack.getLogicalId(deadResource)),
+    );
+    expect(alarms).toHaveLength(1);
+    const findings = [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
+      pack.validateScope(stack.stormContinuation).violations.map((v) => v.ruleName),
+    );
+    expect(findings).toEqual([]);
+  });
+
+  function environmentOf(fn: WatchdogFunction): Record<string, unknown> {
+    const resource = fn.function.node.defaultChild;
+    if (!(resource instanceof CfnFunction)) throw new Error('no CfnFunction');
+    return (
+      template.toJSON().Resources?.[stack.getLogicalId(resource)]?.Properties?.Environment?.Variables ?? {}
+    );
+  }
+});
