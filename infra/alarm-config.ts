@@ -167,6 +167,8 @@ export interface SignalApp {
   readonly notifyAlarmNames: readonly string[];
   readonly alarms: readonly { readonly alarmName: string; readonly action: AlarmAction }[];
   readonly composites: readonly CompositeSpec[];
+  /** The app's Store health alarm, when its signal is on (the stack creates it; `storeHealth` in the config). */
+  readonly storeHealthAlarm?: { readonly alarmName: string; readonly action: AlarmAction } | undefined;
 }
 
 /** One watched alarm of an app, with its action and where the config says so. */
@@ -192,6 +194,15 @@ function appAlarms(app: SignalApp, index: number): AppAlarm[] {
     ...app.notifyAlarmNames.map((name, i) => entry(name, 'notify', 'notifyAlarmNames', i)),
     ...app.alarms.map((spec, i) => entry(spec.alarmName, spec.action, 'alarms', i)),
     ...app.composites.map((spec, i) => entry(spec.alarmName, spec.action, 'composites', i)),
+    ...(app.storeHealthAlarm === undefined
+      ? []
+      : [
+          {
+            alarmName: app.storeHealthAlarm.alarmName,
+            action: app.storeHealthAlarm.action,
+            path: ['storeHealth'],
+          },
+        ]),
   ];
 }
 

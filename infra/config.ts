@@ -276,7 +276,23 @@ export const watchdogConfigSchema = z
           }
         });
       });
-      for (const issue of checkSignals(config.apps)) ctx.addIssue({ code: 'custom', ...issue });
+      const signalApps = config.apps.map((app, a) => {
+        const health = resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix);
+        // CloudWatch keeps an alarm's evaluation range within a day, also for an app's own evaluationPeriods.
+        if (health !== undefined && health.scheduleMinutes * health.evaluationPeriods > 24 * 60) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apps', a, 'storeHealth', 'evaluationPeriods'],
+            message: `storeHealth.scheduleMinutes (${health.scheduleMinutes}) × evaluationPeriods (${health.evaluationPeriods}) must not exceed one day (1440 minutes)`,
+          });
+        }
+        return {
+          ...app,
+          storeHealthAlarm:
+            health === undefined ? undefined : { alarmName: health.alarmName, action: health.action },
+        };
+      });
+      for (const issue of checkSignals(signalApps)) ctx.addIssue({ code: 'custom', ...issue });
     }),
   );
 

@@ -42,13 +42,13 @@ export class BadInputError extends WatchdogError {
   }
 }
 
-/** The deadline passed before the work was done. */
 /**
  * The code of a `DeadlineExceededError` for a Store request that was still waiting for a slot in the
  * tenant's budget when the deadline came: it was never sent, so nothing changed (a storm hands its app on).
  */
 export const SLOT_DEADLINE_CODE = 'STORE_SLOT_DEADLINE';
 
+/** The deadline passed before the work was done. */
 export class DeadlineExceededError extends WatchdogError {
   /** `options.code`: a more precise code than `DEADLINE_EXCEEDED` (e.g. `SLOT_DEADLINE_CODE`). */
   constructor(message: string, options: WatchdogErrorOptions & { readonly code?: string } = {}) {

@@ -87,7 +87,12 @@ describe('the drill alarm (shipped config: no chat, no pager)', () => {
   it('creates no chat channel and no pager unless configured', () => {
     template.resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 0);
     template.resourceCountIs('AWS::Chatbot::MicrosoftTeamsChannelConfiguration', 0);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    // The only queue-fed function without a pager is halt-rollout (its storm continuation queue).
+    expect(stack.pager).toBeUndefined();
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mappings.map((mapping) => mapping.Properties.EventSourceArn)).toEqual([
+      stack.resolve(stack.stormContinuation.queue.queueArn),
+    ]);
   });
 });
 

@@ -300,7 +300,9 @@ async function decideRollout(
     case 'failed': {
       const error = safeError(lookup.error);
       // A read changes nothing: one cut short by the deadline or the budget leaves the rollout as it was.
-      const outOfTime = READ_OUT_OF_TIME_CODES.has(error.code);
+      // Not so after a halt POST without a clear answer: it may have halted the rollout, and only this
+      // invocation knows that, so the target stays failed (a person is told) instead of being handed on.
+      const outOfTime = READ_OUT_OF_TIME_CODES.has(error.code) && unanswered === undefined;
       return withOutOfTime(
         done({
           applicationId: lookup.applicationId,

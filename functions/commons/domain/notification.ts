@@ -80,9 +80,11 @@ export function buildNotification(plan: ActingPlan, run: WatchdogRun, pending?: 
   const outcome = worstResult(run.targets) ?? 'failed';
   const entries = zip(run);
   const drill = plan.drill === true;
-  const subject = drill
-    ? drillSubject(withPending(buildSubject(outcome, entries), pending))
-    : withPending(buildSubject(outcome, entries), pending);
+  // The pending suffix goes on last, so a long subject never loses it.
+  const subject = withPending(
+    drill ? drillSubject(buildSubject(outcome, entries)) : buildSubject(outcome, entries),
+    pending,
+  );
   const body = buildText(plan, run, outcome, entries, pending);
   const text = drill ? `${DRILL_HEADLINE}\n\n${body}` : body;
   const json: NotificationJson = {

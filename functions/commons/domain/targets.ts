@@ -63,7 +63,7 @@ export interface ActingPlan {
   readonly apps: readonly PlannedApp[];
   /** Alarms in ALARM (in the same event) that no app lists: worth a warning in the log. */
   readonly unmatchedAlarms: readonly string[];
-  /** True when the drill alarm went into ALARM: the result and the notification say DRILL. */
+  /** True when the drill alarm went into ALARM and every app acted on is the drill's: the result and the notification say DRILL. */
   readonly drill?: boolean;
 }
 
@@ -190,7 +190,9 @@ function resolveDrill(
     },
     apps,
     unmatchedAlarms: rest?.kind === 'act' ? rest.unmatchedAlarms : [],
-    drill: true,
+    // A DRILL notification says nothing was halted: only when every app is the drill's. A real alarm in
+    // the same event acts on its own apps as their modes say, and the notification must not hide it.
+    drill: apps.every((planned) => planned.dryRunCause === 'drill'),
   };
 }
 

@@ -8,6 +8,7 @@
  * - an ambiguous POST failure reads the state before anything else; dry runs read first and remember.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRolloutMemory } from '../../../functions/commons/aws/rollout-memory.ts';
 import type { RememberedRollout } from '../../../functions/commons/domain/ports.ts';
@@ -26,7 +27,7 @@ import {
 } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
 import { loadEventFixture } from '../../fixtures/events/load.ts';
-import { describeWithMoto, MOTO_SKIP_REASON } from '../../support/aws.ts';
+import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
 import { createMemoryTable, memoryContents, motoDynamo } from '../../support/memory-table.ts';
 import {
   type HarnessOptions,
@@ -232,6 +233,32 @@ describeWithMoto(`rollout memory: a warm halt of a remembered rollout is one POS
       `GET applications/${SAMPLE_APP_ID}/submissions/${SAMPLE_PENDING_SUBMISSION_ID} 200`,
     ]);
     expect(harness.simulator.control.effectiveHalts).toBe(1);
+  });
+
+  it('a halt POST without a clear answer whose read-back runs out of time stays failed (a person is told), never handed on', async () => {
+    // Handed on, the next invocation would find the rollout stopped and call it someone else's halt.
+    const queue = await new SQSClient(motoClientConfig()).send(
+      new CreateQueueCommand({ QueueName: `memory-unclear-${crypto.randomUUID()}` }),
+    );
+    const { harness } = await start(
+      { apps: MAIN_ONLY, env: { CONTINUATION_QUEUE_URL: queue.QueueUrl ?? '' } },
+      [remembered(SAMPLE_PUBLISHED_SUBMISSION_ID, 20)],
+    );
+    harness.simulator.control.haltAppliesThen503();
+    harness.simulator.control.hangNext({ count: 10, match: { method: 'GET' } });
+    const { result, error } = await harness.invoke(loadEventFixture('eventbridge-alarm'), {
+      remainingMs: 6_000,
+    });
+
+    expect(error?.message).toContain('could not be handled');
+    expect(harness.simulator.control.effectiveHalts).toBe(1);
+    const [notification] = await harness.sink.drain({ expect: 1 });
+    const decision = JSON.parse(notification?.message ?? '{}');
+    expect(decision.pending).toBeUndefined();
+    expect(decision.targets).toEqual([
+      expect.objectContaining({ applicationId: SAMPLE_APP_ID, result: 'failed' }),
+    ]);
+    expect(result).toBeUndefined();
   });
 
   it('a 503 that did not take effect: the state is read, then the live rollout is halted', async () => {

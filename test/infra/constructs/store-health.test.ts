@@ -98,6 +98,35 @@ describe('store health config', () => {
     ).toThrow(/watchdog\.apps\[0\]\.storeHealth/);
   });
 
+  it("checks each app's own evaluationPeriods against the one-day limit, naming the app's field", () => {
+    expect(() =>
+      parseWatchdogConfig({
+        storeHealth: { enabled: true, scheduleMinutes: 60 },
+        apps: [{ applicationId: PHOTOS, storeHealth: { evaluationPeriods: 30 } }],
+      }),
+    ).toThrow(/watchdog\.apps\[0\]\.storeHealth\.evaluationPeriods: .*must not exceed one day/);
+  });
+
+  it('refuses a composite that the Store health alarm would pre-empt by halting on its own, naming both', () => {
+    const health = storeHealthAlarmName(PHOTOS);
+    expect(() =>
+      parseWatchdogConfig({
+        storeHealth: { enabled: true, action: 'halt' },
+        apps: [
+          {
+            applicationId: PHOTOS,
+            alarmNames: [{ alarmName: 'photos-crash-rate', action: 'notify' }],
+            composites: [{ alarmName: 'photos-corroborated', allOf: [health, 'photos-crash-rate'] }],
+          },
+        ],
+      }),
+    ).toThrow(
+      new RegExp(
+        `watchdog\\.apps\\[0\\]\\.composites\\[0\\]\\.allOf\\[0\\]: "${health}" would halt .* on its own \\(watchdog\\.storeHealth\\)`,
+      ),
+    );
+  });
+
   it('an app with neither alarms nor the Store health signal still needs an alarm', () => {
     expect(() =>
       parseWatchdogConfig({ apps: [{ applicationId: PHOTOS, storeHealth: { enabled: false } }] }),

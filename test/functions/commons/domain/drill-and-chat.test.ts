@@ -101,13 +101,14 @@ describe('resolveTargets: the drill alarm', () => {
     expect(plan).toMatchObject({ kind: 'ignored', warn: true });
   });
 
-  it('leaves a real alarm in the same event acting as usual on the apps the drill does not name', () => {
+  it('leaves a real alarm in the same event acting as usual on the apps the drill does not name, and then is no DRILL', () => {
     const music = { ...MUSIC, notifyAlarmNames: [DRILL] };
     const plan = acting(
       resolveTargets(intake(alarm(DRILL), alarm('contoso-photos-crash-rate')), drillConfig([PHOTOS, music])),
     );
 
-    expect(plan.drill).toBe(true);
+    // A real halt must never be announced as a drill ("nothing was halted"), nor paged as DRILL FAILED.
+    expect(plan.drill).toBe(false);
     expect(plan.apps.map((planned) => [planned.app.applicationId, planned.dryRun])).toEqual([
       [PHOTOS.applicationId, false],
       [MUSIC.applicationId, true],
@@ -159,6 +160,27 @@ describe('a drill decision and its notification', () => {
 
     expect(n.subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
     expect(n.subject.startsWith('[Store watchdog] DRILL - ')).toBe(true);
+  });
+
+  it('keeps both DRILL and the pending count on a long subject, the pending count last', async () => {
+    const photos = { ...PHOTOS, name: 'Contoso '.repeat(30) };
+    const acted = acting(resolveTargets(intake(alarm(DRILL)), drillConfig([photos])));
+    const run = await runWatchdog(
+      acted,
+      {
+        rollouts: fakeRollouts({ [PHOTOS.applicationId]: [inProgress(mainRef(), 20)] }, {}, { t: 0 }),
+        now: () => 0,
+      },
+      new AbortController().signal,
+    );
+    const n = buildNotification(acted, run, {
+      applicationIds: ['9WZDNCRFJ3PS', '9NBLGGH4R316'],
+      nextPart: 2,
+    });
+
+    expect(n.subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
+    expect(n.subject.startsWith('[Store watchdog] DRILL - ')).toBe(true);
+    expect(n.subject.endsWith(' (+2 pending)')).toBe(true);
   });
 
   it('is not a drill for an ordinary alarm: no drill flag anywhere', async () => {
