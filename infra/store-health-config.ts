@@ -7,6 +7,7 @@
  * notify-only (`action: "notify"`, the default until replay and a few rollouts have shown it right).
  */
 
+import { ConfigurationError } from '../functions/commons/errors.ts';
 import * as z from '../functions/commons/validation.ts';
 import { MAX_WINDOW_HOURS } from '../functions/store-health/environment.ts';
 
@@ -144,20 +145,54 @@ export function resolveStoreHealth(
 }
 
 /** `STORE_HEALTH_APP_SETTINGS` for the probe: each app's judgement settings. */
-export function deriveProbeAppSettings(apps: readonly ResolvedStoreHealth[]): string {
-  return JSON.stringify(
-    Object.fromEntries(
-      apps.map((app) => [
-        app.applicationId,
-        {
-          windowHours: app.windowHours,
-          minCrashDevices: app.minCrashDevices,
-          minActiveDevices: app.minActiveDevices,
-        },
-      ]),
-    ),
+export function deriveProbeAppSettings(apps: readonly ResolvedStoreHealth[]): ProbeSettings {
+  const settingsOf = (app: ResolvedStoreHealth) => ({
+    windowHours: app.windowHours,
+    minCrashDevices: app.minCrashDevices,
+    minActiveDevices: app.minActiveDevices,
+  });
+  // The settings most apps share go into the probe's own variables; only the apps that differ are
+  // listed, so a catalog of hundreds of apps with the top-level settings fits the Lambda environment.
+  const counts = new Map<string, number>();
+  for (const app of apps) {
+    const key = JSON.stringify(settingsOf(app));
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const [commonKey = '{}'] = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([key]) => key);
+  const common = apps.map(settingsOf).find((settings) => JSON.stringify(settings) === commonKey);
+  const overrides = Object.fromEntries(
+    apps
+      .filter((app) => JSON.stringify(settingsOf(app)) !== commonKey)
+      .map((app) => [app.applicationId, settingsOf(app)]),
   );
+  const appSettings = JSON.stringify(overrides);
+  if (appSettings.length > MAX_PROBE_APP_SETTINGS_LENGTH) {
+    throw new ConfigurationError(
+      'INVALID_WATCHDOG_CONFIG',
+      `invalid watchdog config: watchdog.apps[].storeHealth: ${Object.keys(overrides).length} apps have Store health settings of their own (windowHours, minCrashDevices, minActiveDevices), ${appSettings.length} characters, over the ${MAX_PROBE_APP_SETTINGS_LENGTH} that fit in the probe's environment; give most apps the top-level settings`,
+    );
+  }
+  return {
+    environment: {
+      ...(common === undefined
+        ? {}
+        : {
+            STORE_HEALTH_WINDOW_HOURS: String(common.windowHours),
+            STORE_HEALTH_MIN_CRASH_DEVICES: String(common.minCrashDevices),
+            STORE_HEALTH_MIN_ACTIVE_DEVICES: String(common.minActiveDevices),
+          }),
+      STORE_HEALTH_APP_SETTINGS: appSettings,
+    },
+  };
 }
+
+/** The probe's tuning variables, as the stack sets them. */
+export interface ProbeSettings {
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** Room for per-app settings in the probe's environment (Lambda allows 4 KB for all variables). */
+export const MAX_PROBE_APP_SETTINGS_LENGTH = 2_048;
 
 /** Every app whose Store health signal is on, in config order. */
 export function listStoreHealthApps(config: {

@@ -97,7 +97,7 @@ export class StoreHealth extends Construct {
       // Built into the asset (WATCHDOG_APPS=bundled): a catalog's list does not fit the environment.
       watchedApps: props.watchedApps,
       environment: {
-        STORE_HEALTH_APP_SETTINGS: deriveProbeAppSettings(props.apps),
+        ...deriveProbeAppSettings(props.apps).environment,
         [READER_SHARE_VARIABLE]: String(SCHEDULED_READER_SHARES.storeHealth),
       },
       timeout,

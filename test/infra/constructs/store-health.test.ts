@@ -14,7 +14,11 @@ import {
   SCHEDULED_READERS_REQUESTS_PER_MINUTE,
 } from '../../../functions/commons/store/reader-budget.ts';
 import { deriveWatchedApps, parseWatchdogConfig, type WatchdogConfigInput } from '../../../infra/config.ts';
-import { listStoreHealthApps, storeHealthAlarmName } from '../../../infra/store-health-config.ts';
+import {
+  deriveProbeAppSettings,
+  listStoreHealthApps,
+  storeHealthAlarmName,
+} from '../../../infra/store-health-config.ts';
 import { createWatchdogApp } from '../../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
 
@@ -98,6 +102,37 @@ describe('store health config', () => {
     ).toThrow(/watchdog\.apps\[0\]\.storeHealth/);
   });
 
+  it('keeps the probe environment small for a catalog: 500 apps on the top-level settings list none of them', () => {
+    const ids = Array.from({ length: 500 }, (_, i) => `9N${String(i).padStart(10, '0')}`);
+    const config = parseWatchdogConfig({
+      storeHealth: { enabled: true },
+      apps: ids.map((applicationId, i) => ({
+        applicationId,
+        ...(i === 7 ? { storeHealth: { windowHours: 12 } } : {}),
+      })),
+    });
+    const { environment } = deriveProbeAppSettings(listStoreHealthApps(config));
+
+    expect(environment.STORE_HEALTH_WINDOW_HOURS).toBe('6');
+    expect(JSON.parse(environment.STORE_HEALTH_APP_SETTINGS ?? '')).toEqual({
+      [ids[7] ?? '']: { windowHours: 12, minCrashDevices: 5, minActiveDevices: 100 },
+    });
+    expect(JSON.stringify(environment).length).toBeLessThan(400);
+  });
+
+  it('fails the synth, naming the field, when too many apps have settings of their own for the environment', () => {
+    const config = parseWatchdogConfig({
+      storeHealth: { enabled: true },
+      apps: Array.from({ length: 200 }, (_, i) => ({
+        applicationId: `9N${String(i).padStart(10, '0')}`,
+        storeHealth: { minActiveDevices: 100 + i },
+      })),
+    });
+    expect(() => deriveProbeAppSettings(listStoreHealthApps(config))).toThrow(
+      /watchdog\.apps\[\]\.storeHealth: 199 apps have Store health settings of their own .* over the 2048 that fit/,
+    );
+  });
+
   it("checks each app's own evaluationPeriods against the one-day limit, naming the app's field", () => {
     expect(() =>
       parseWatchdogConfig({
@@ -152,8 +187,13 @@ describe('store health in the stack', () => {
     const env = probe?.Properties.Environment.Variables;
     // The app list is built into the asset, as for every function of the stack.
     expect(env.WATCHDOG_APPS).toBe('bundled');
+    // The settings most apps share are the probe's own variables; only the apps that differ are listed.
+    expect(env).toMatchObject({
+      STORE_HEALTH_WINDOW_HOURS: '6',
+      STORE_HEALTH_MIN_CRASH_DEVICES: '5',
+      STORE_HEALTH_MIN_ACTIVE_DEVICES: '100',
+    });
     expect(JSON.parse(env.STORE_HEALTH_APP_SETTINGS)).toEqual({
-      [PHOTOS]: { windowHours: 6, minCrashDevices: 5, minActiveDevices: 100 },
       [NOTES]: { windowHours: 12, minCrashDevices: 5, minActiveDevices: 100 },
     });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
