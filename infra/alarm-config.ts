@@ -37,6 +37,50 @@ export const alarmNameRefSchema = z.union([
 export type AlarmNameRef = z.output<typeof alarmNameRefSchema>;
 
 /** A metric the app publishes, summed per period by a rate alarm. */
+/**
+ * How a created alarm evaluates (fields of PutMetricAlarm), shared by threshold and rate alarms:
+ * `periodSeconds` is 10 (a high-resolution alarm: the metric must be published with a storage resolution
+ * of 1 second) or a multiple of 60; "M out of N" with `datapointsToAlarm` of `evaluationPeriods`.
+ */
+export const evaluationFields = {
+  periodSeconds: z
+    .int()
+    .check(
+      z.refine(
+        (p) => p === 10 || (p >= 60 && p % 60 === 0),
+        'must be 10 (high resolution) or a multiple of 60 seconds',
+      ),
+    ),
+  evaluationPeriods: z.int().check(z.gte(1)),
+  /** "M out of N": how many of `evaluationPeriods` must breach. @default evaluationPeriods */
+  datapointsToAlarm: z.optional(z.int().check(z.gte(1))),
+};
+
+/** M ≤ N, and CloudWatch keeps an alarm's evaluation range within one day (Period × EvaluationPeriods). */
+export function checkEvaluation(
+  spec: {
+    readonly periodSeconds: number;
+    readonly evaluationPeriods: number;
+    readonly datapointsToAlarm?: number | undefined;
+  },
+  ctx: z.core.$RefinementCtx,
+): void {
+  if (spec.datapointsToAlarm !== undefined && spec.datapointsToAlarm > spec.evaluationPeriods) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['datapointsToAlarm'],
+      message: `must not exceed evaluationPeriods (${spec.evaluationPeriods})`,
+    });
+  }
+  if (spec.periodSeconds * spec.evaluationPeriods > MAX_EVALUATION_RANGE_SECONDS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['evaluationPeriods'],
+      message: 'periodSeconds × evaluationPeriods must not exceed one day (86400 seconds)',
+    });
+  }
+}
+
 const metricRefSchema = z.strictObject({
   namespace: z.string().check(z.minLength(1), z.maxLength(255)),
   metricName: z.string().check(z.minLength(1), z.maxLength(255)),
@@ -69,37 +113,10 @@ export const rateAlarmSpecSchema = z
       .check(z.gt(0, 'must be a percentage above 0'), z.lte(100, 'must be a percentage of at most 100')),
     /** Below this many sessions in a period the rate counts as 0. */
     minSessions: z.int().check(z.gte(1)),
-    periodSeconds: z
-      .int()
-      .check(
-        z.refine(
-          (p) => p === 10 || (p >= 60 && p % 60 === 0),
-          'must be 10 (high resolution) or a multiple of 60 seconds',
-        ),
-      ),
-    evaluationPeriods: z.int().check(z.gte(1)),
-    /** "M out of N": how many of `evaluationPeriods` must breach. @default evaluationPeriods */
-    datapointsToAlarm: z.optional(z.int().check(z.gte(1))),
+    ...evaluationFields,
     action: alarmActionSchema,
   })
-  .check(
-    z.superRefine((spec, ctx) => {
-      if (spec.datapointsToAlarm !== undefined && spec.datapointsToAlarm > spec.evaluationPeriods) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['datapointsToAlarm'],
-          message: `must not exceed evaluationPeriods (${spec.evaluationPeriods})`,
-        });
-      }
-      if (spec.periodSeconds * spec.evaluationPeriods > MAX_EVALUATION_RANGE_SECONDS) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['evaluationPeriods'],
-          message: 'periodSeconds × evaluationPeriods must not exceed one day (86400 seconds)',
-        });
-      }
-    }),
-  );
+  .check(z.superRefine(checkEvaluation));
 export type RateAlarmSpec = z.output<typeof rateAlarmSpecSchema>;
 
 /** The metric-math expression of a rate alarm (ids `crashes` and `sessions`). */

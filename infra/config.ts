@@ -19,9 +19,11 @@ import * as z from '../functions/commons/validation.ts';
 import {
   alarmActionSchema,
   alarmNameRefSchema,
+  checkEvaluation,
   checkSignals,
   compositeSpecSchema,
   createdAlarmSpecSchema,
+  evaluationFields,
   type RateAlarmSpec,
   splitAlarmNames,
 } from './alarm-config.ts';
@@ -35,9 +37,6 @@ import {
 
 /** The context key that holds the config. */
 export const WATCHDOG_CONTEXT_KEY = 'watchdog';
-
-/** CloudWatch keeps an alarm's evaluation range within one day (PutMetricAlarm: Period × EvaluationPeriods). */
-const MAX_EVALUATION_RANGE_SECONDS = 86_400;
 
 const alarmNameSchema = z
   .string()
@@ -93,44 +92,13 @@ export const alarmSpecSchema = z
     ),
     // zod numbers are finite: Infinity and NaN fail.
     threshold: z.number(),
-    /**
-     * 10 (a high-resolution alarm: the metric must be published with a storage resolution of 1 second)
-     * or a multiple of 60.
-     */
-    periodSeconds: z
-      .int()
-      .check(
-        z.refine(
-          (p) => p === 10 || (p >= 60 && p % 60 === 0),
-          'must be 10 (high resolution) or a multiple of 60 seconds',
-        ),
-      ),
-    evaluationPeriods: z.int().check(z.gte(1)),
-    /** "M out of N": how many of `evaluationPeriods` must breach. @default evaluationPeriods */
-    datapointsToAlarm: z.optional(z.int().check(z.gte(1))),
+    ...evaluationFields,
     /** Gaps in the metric (no sessions, no crashes) must not halt a rollout. */
     treatMissingData: z._default(z.enum(['notBreaching', 'breaching', 'ignore', 'missing']), 'notBreaching'),
     /** Halt the app's rollouts, or only notify (a warning tier). @default 'halt' */
     action: alarmActionSchema,
   })
-  .check(
-    z.superRefine((spec, ctx) => {
-      if (spec.datapointsToAlarm !== undefined && spec.datapointsToAlarm > spec.evaluationPeriods) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['datapointsToAlarm'],
-          message: `must not exceed evaluationPeriods (${spec.evaluationPeriods})`,
-        });
-      }
-      if (spec.periodSeconds * spec.evaluationPeriods > MAX_EVALUATION_RANGE_SECONDS) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['evaluationPeriods'],
-          message: 'periodSeconds × evaluationPeriods must not exceed one day (86400 seconds)',
-        });
-      }
-    }),
-  );
+  .check(z.superRefine(checkEvaluation));
 
 /**
  * A watched app as configured: its `WATCHDOG_APPS` entry (`alarmNames` lists alarms that already
