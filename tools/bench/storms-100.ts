@@ -25,7 +25,7 @@ import { createStoreDispatcher } from '../../functions/commons/store/http.ts';
 import { createStoreAccess, type StoreAccess } from '../../functions/commons/store/store-access.ts';
 import { handleWatchdogEvent, type WatchdogPorts } from '../../functions/halt-rollout/watchdog.ts';
 import { start } from '../store-simulator/index.ts';
-import { app, publishedSubmission, SAMPLE_TENANT, submission } from '../store-simulator/sample-state.ts';
+import { rollingApps, SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../store-simulator/types.ts';
 
 const LIMIT = 20;
@@ -93,24 +93,10 @@ async function setUp(
   options: { throttle?: { limit: number; windowMs: number }; marginMs?: number; alarmPerApp: boolean },
 ): Promise<Setup> {
   const tenant = { ...SAMPLE_TENANT, tenantId: randomUUID() };
-  const targets = Array.from({ length: apps }, (_, index) => {
-    const serial = String(index + 1).padStart(8, '0');
-    return {
-      applicationId: `9N${series}${serial}`,
-      submissionId: `71529215047${serial}`,
-      fallback: `81529215047${serial}`,
-    };
-  });
+  const rolling = rollingApps(apps, series);
+  const { targets } = rolling;
   const simulator = await start({
-    state: {
-      tenants: [tenant],
-      apps: targets.map(({ applicationId, submissionId, fallback }) =>
-        app(applicationId, [
-          publishedSubmission(submissionId, 20, fallback),
-          submission(fallback, 'Published'),
-        ]),
-      ),
-    },
+    state: { tenants: [tenant], apps: rolling.apps },
     ...(options.throttle === undefined ? {} : { throttle: options.throttle }),
   });
   const access = createStoreAccess({

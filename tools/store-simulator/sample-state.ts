@@ -113,6 +113,36 @@ export function flight(
   };
 }
 
+/** One app of `rollingApps`: its Store ID, the submission rolling out, and that submission's fallback. */
+export interface RollingApp {
+  readonly applicationId: string;
+  readonly submissionId: string;
+  readonly fallback: string;
+}
+
+/**
+ * `count` apps, each rolling out a published submission at 20% over a published fallback of its own,
+ * with Store IDs `9N<series><serial>` (`series`: two upper-case letters or digits): the apps of a storm.
+ */
+export function rollingApps(count: number, series: string): { targets: RollingApp[]; apps: SimApp[] } {
+  if (!/^[0-9A-Z]{2}$/.test(series))
+    throw new RangeError(`series must be two upper-case letters or digits: ${series}`);
+  if (!Number.isInteger(count) || count < 0 || count > 99_999_999)
+    throw new RangeError(`bad app count ${count}`);
+  const targets = Array.from({ length: count }, (_, index): RollingApp => {
+    const serial = String(index + 1).padStart(8, '0');
+    return {
+      applicationId: `9N${series}${serial}`,
+      submissionId: `51529215047${serial}`,
+      fallback: `61529215047${serial}`,
+    };
+  });
+  const apps = targets.map(({ applicationId, submissionId, fallback }) =>
+    app(applicationId, [publishedSubmission(submissionId, 20, fallback), submission(fallback, 'Published')]),
+  );
+  return { targets, apps };
+}
+
 /** A state with the sample tenant and the given apps. */
 export function stateWith(...apps: SimApp[]): SimulatorState {
   return { tenants: [{ ...SAMPLE_TENANT }], apps };

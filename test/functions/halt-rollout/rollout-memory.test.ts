@@ -15,6 +15,7 @@ import type { RememberedRollout } from '../../../functions/commons/domain/ports.
 import {
   app,
   publishedSubmission,
+  rollingApps,
   rollout,
   SAMPLE_APP_ID,
   SAMPLE_FALLBACK_SUBMISSION_ID,
@@ -324,23 +325,8 @@ describeWithMoto(`rollout memory: a warm halt of a remembered rollout is one POS
 
   describe('a 20-app storm', () => {
     const APPS = 20;
-    const ids = Array.from({ length: APPS }, (_, index) => {
-      const serial = String(index + 1).padStart(8, '0');
-      return {
-        applicationId: `9NMM${serial}`,
-        submissionId: `31529215047${serial}`,
-        fallback: `41529215047${serial}`,
-      };
-    });
-    const state = () =>
-      stateWith(
-        ...ids.map(({ applicationId, submissionId, fallback }) =>
-          app(applicationId, [
-            publishedSubmission(submissionId, 20, fallback),
-            submission(fallback, 'Published'),
-          ]),
-        ),
-      );
+    const { targets: ids } = rollingApps(APPS, 'MM');
+    const state = () => stateWith(...rollingApps(APPS, 'MM').apps);
     const apps = ids.map(({ applicationId }) => ({ applicationId, alarmNames: [SAMPLE_ALARM] }));
 
     // Without memory the same storm costs 60 (GET app, GET rollout, POST each): test/functions/commons/store/storm.test.ts.

@@ -34,12 +34,7 @@ import {
   type WatchdogPorts,
 } from '../../../functions/halt-rollout/watchdog.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
-import {
-  app,
-  publishedSubmission,
-  SAMPLE_TENANT,
-  submission,
-} from '../../../tools/store-simulator/sample-state.ts';
+import { rollingApps, SAMPLE_TENANT } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
 import { createMemoryTable, motoDynamo } from '../../support/memory-table.ts';
@@ -106,24 +101,9 @@ async function startStorm(options: {
 }): Promise<Storm> {
   // A tenant of its own: the client budget is process-wide per tenant (the first options win).
   const tenant = { ...SAMPLE_TENANT, tenantId: randomUUID() };
-  const targets = Array.from({ length: APPS }, (_, index) => {
-    const serial = String(index + 1).padStart(8, '0');
-    return {
-      applicationId: `9N${options.series}${serial}`,
-      submissionId: `51529215047${serial}`,
-      fallback: `61529215047${serial}`,
-    };
-  });
+  const { targets, apps } = rollingApps(APPS, options.series);
   const simulator = await start({
-    state: {
-      tenants: [tenant],
-      apps: targets.map(({ applicationId, submissionId, fallback }) =>
-        app(applicationId, [
-          publishedSubmission(submissionId, 20, fallback),
-          submission(fallback, 'Published'),
-        ]),
-      ),
-    },
+    state: { tenants: [tenant], apps },
     throttle: { limit: LIMIT, windowMs: WINDOW_MS },
   });
   const access: StoreAccess = createStoreAccess({

@@ -6,12 +6,7 @@
  */
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, expect, it } from 'vitest';
-import {
-  app,
-  publishedSubmission,
-  stateWith,
-  submission,
-} from '../../../tools/store-simulator/sample-state.ts';
+import { rollingApps, stateWith } from '../../../tools/store-simulator/sample-state.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
 import { startWatchdog, type WatchdogHarness } from '../../support/watchdog-harness.ts';
 
@@ -42,28 +37,14 @@ function eventBridgeAlarm(): unknown {
 
 describeWithMoto(`the handler hands a storm on through the continuation queue${MOTO_SKIP_REASON}`, () => {
   it('halts what the budget allows, sends the rest to the queue, and the queued continuation is an accepted event', async () => {
-    const ids = Array.from({ length: APPS }, (_, index) => {
-      const serial = String(index + 1).padStart(8, '0');
-      return {
-        applicationId: `9NHQ${serial}`,
-        submissionId: `91529215047${serial}`,
-        fallback: `92529215047${serial}`,
-      };
-    });
+    const { targets: ids, apps: rolling } = rollingApps(APPS, 'HQ');
     const sqs = new SQSClient(motoClientConfig());
     const queue = await sqs.send(
       new CreateQueueCommand({ QueueName: `storm-handler-${crypto.randomUUID()}` }),
     );
     const queueUrl = queue.QueueUrl ?? '';
     const harness = await startWatchdog({
-      state: stateWith(
-        ...ids.map(({ applicationId, submissionId, fallback }) =>
-          app(applicationId, [
-            publishedSubmission(submissionId, 20, fallback),
-            submission(fallback, 'Published'),
-          ]),
-        ),
-      ),
+      state: stateWith(...rolling),
       apps: ids.map(({ applicationId }) => ({ applicationId, alarmNames: [ALARM] })),
       env: { CONTINUATION_QUEUE_URL: queueUrl },
     });
