@@ -46,6 +46,20 @@ function rolloutOf(target: TargetResult): string {
 const MAIN = `${SAMPLE_APP_ID}/main/${SAMPLE_PUBLISHED_SUBMISSION_ID}`;
 const FLIGHT = `${SAMPLE_APP_ID}/${SAMPLE_FLIGHT_ID}/${SAMPLE_FLIGHT_SUBMISSION_ID}`;
 
+/**
+ * Holds each rollout's halts until all `containers` have sent theirs, so every container reads the rollout
+ * in progress before any halt lands (certain, not left to timing): one halt takes effect, the others
+ * meet the Store's 409.
+ */
+function raceTheHalts(simulator: RunningSimulator, containers: number): void {
+  for (const submissionId of [SAMPLE_PUBLISHED_SUBMISSION_ID, SAMPLE_FLIGHT_SUBMISSION_ID]) {
+    simulator.control.gatherNext({
+      count: containers,
+      match: { method: 'POST', path: `/submissions/${submissionId}/haltpackagerollout` },
+    });
+  }
+}
+
 /** Every delivery succeeded; each rollout was reported halted once and already-halted by all others. */
 function expectHaltedOnce(invocations: readonly Invocation[]): void {
   for (const invocation of invocations) expect(invocation.error).toBeUndefined();
@@ -72,6 +86,7 @@ describeWithMoto(`duplicate and concurrent deliveries${MOTO_SKIP_REASON}`, () =>
     const simulator = await sharedStore();
     const [viaSns, viaEventBridge] = await containers(simulator, 2);
     if (viaSns === undefined || viaEventBridge === undefined) throw new Error('two containers expected');
+    raceTheHalts(simulator, 2);
 
     const invocations = await Promise.all([
       viaSns.invoke(loadEventFixture('sns-alarm')),
@@ -80,6 +95,10 @@ describeWithMoto(`duplicate and concurrent deliveries${MOTO_SKIP_REASON}`, () =>
 
     expectHaltedOnce(invocations);
     expect(simulator.control.effectiveHalts).toBe(2);
+    const posts = simulator.control.requests.filter(
+      (request) => request.kind === 'store' && request.method === 'POST',
+    );
+    expect(posts.map((request) => request.status).sort()).toEqual([200, 200, 409, 409]);
     await expectOneNotificationEach([viaSns, viaEventBridge]);
   });
 
@@ -88,9 +107,7 @@ describeWithMoto(`duplicate and concurrent deliveries${MOTO_SKIP_REASON}`, () =>
     const harnesses = await containers(simulator, 10);
     // Warm containers, so that they meet at the Store rather than one after the other at the token endpoint.
     await Promise.all(harnesses.map((harness) => harness.warmUpSettled()));
-    // Every answer takes 100 ms, so all ten read the rollout in progress before any halt lands: they
-    // all POST, one halt takes effect and the others meet the Store's 409.
-    simulator.control.setLatency(100);
+    raceTheHalts(simulator, harnesses.length);
     const fixtures: EventFixtureName[] = ['sns-alarm', 'eventbridge-alarm'];
 
     const invocations = await Promise.all(
@@ -104,8 +121,8 @@ describeWithMoto(`duplicate and concurrent deliveries${MOTO_SKIP_REASON}`, () =>
       (request) => request.kind === 'store' && request.method === 'POST',
     );
     expect(posts.filter((request) => request.status === 200)).toHaveLength(2);
-    expect(posts.filter((request) => request.status === 409).length).toBeGreaterThan(0);
-    expect(posts.every((request) => request.status === 200 || request.status === 409)).toBe(true);
+    expect(posts.filter((request) => request.status === 409)).toHaveLength(2 * (harnesses.length - 1));
+    expect(posts).toHaveLength(2 * harnesses.length);
     await expectOneNotificationEach(harnesses);
   });
 

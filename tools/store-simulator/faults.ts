@@ -61,3 +61,48 @@ export class FaultQueue {
     return fault.action;
   }
 }
+
+interface Gathering {
+  readonly match: RequestMatcher;
+  readonly count: number;
+  readonly waiting: (() => void)[];
+}
+
+/**
+ * Gatherings: the next `count` matching requests are held until the last of them arrives, then all go on
+ * together, in arrival order. A test uses one to make a race certain (every container reads the rollout
+ * in progress before any halt takes effect) instead of hoping that latency arranges it.
+ */
+export class GatheringQueue {
+  readonly #queue: Gathering[] = [];
+
+  add(match: RequestMatcher, count: number): void {
+    if (!Number.isInteger(count) || count < 2)
+      throw new RangeError(`a gathering needs a count of at least 2, got ${count}`);
+    this.#queue.push({ match, count, waiting: [] });
+  }
+
+  /**
+   * Resolves when `request` may go on: at once when no gathering matches it, else once the gathering
+   * it joins is complete (or released).
+   */
+  join(request: RequestFacts): Promise<void> {
+    const gathering = this.#queue.find((candidate) => matchesRequest(candidate.match, request));
+    if (gathering === undefined) return Promise.resolve();
+    const joined = new Promise<void>((resolve) => {
+      gathering.waiting.push(resolve);
+    });
+    if (gathering.waiting.length === gathering.count) this.#release(gathering);
+    return joined;
+  }
+
+  /** Lets every held request go on and drops every gathering. */
+  releaseAll(): void {
+    for (const gathering of this.#queue.splice(0)) for (const resume of gathering.waiting) resume();
+  }
+
+  #release(gathering: Gathering): void {
+    this.#queue.splice(this.#queue.indexOf(gathering), 1);
+    for (const resume of gathering.waiting) resume();
+  }
+}

@@ -4,7 +4,8 @@
  * calls do is decided in `store-model.ts` and `tokens.ts`.
  *
  * Order of checks for a request (first match wins):
- * 1. The body is read, then the configured latency passes (`setLatency`).
+ * 1. The body is read, then the configured latency passes (`setLatency`), then the request waits for the
+ *    rest of its gathering, if it joins one (`gatherNext`).
  * 2. Throttle (Store calls only, per tenant of the bearer token, even an expired one): 429 + `Retry-After`.
  *    Token requests go to Azure AD and are never counted; requests without a known token are not counted.
  * 3. Injected faults, in registration order (`failNext`, `hangNext`, `resetNext`).
@@ -21,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BadInputError } from '../../functions/commons/errors.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import { executeAnalytics, matchAnalyticsRoute } from './analytics-model.ts';
-import { type FaultAction, FaultQueue, type RequestFacts } from './faults.ts';
+import { type FaultAction, FaultQueue, GatheringQueue, type RequestFacts } from './faults.ts';
 import { matchStoreRoute, matchTokenPath, STORE_PATH_PREFIX } from './routes.ts';
 import { executeStoreRoute, findSubmission } from './store-model.ts';
 import { SlidingWindowThrottle } from './throttle.ts';
@@ -70,6 +71,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
   const tokens = new TokenRegistry();
   const throttle = new SlidingWindowThrottle(options.throttle ?? null);
   const faults = new FaultQueue();
+  const gatherings = new GatheringQueue();
   const requests: RecordedRequest[] = [];
   const shutdown = new AbortController();
   let latencyMs = 0;
@@ -146,6 +148,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
 
     const rawBody = await readBody(req);
     if (latencyMs > 0) await sleep(latencyMs, undefined, { signal: shutdown.signal });
+    await gatherings.join(facts);
     if (shutdown.signal.aborted) return;
     if (rawBody === undefined) {
       send(res, record, {
@@ -267,6 +270,9 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     resetNext({ count, match }): void {
       faults.add({ type: 'reset' }, match, count);
     },
+    gatherNext({ count, match }): void {
+      gatherings.add(match ?? {}, count);
+    },
     haltAppliesThen503(settings): void {
       const count = settings?.count ?? 1;
       if (!Number.isInteger(count) || count < 1)
@@ -275,6 +281,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     },
     clearFaults(): void {
       faults.clear();
+      gatherings.releaseAll();
       haltsThen503 = 0;
     },
     expireAllTokens(): void {
@@ -326,6 +333,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         shutdown.abort();
+        gatherings.releaseAll();
         server.close(() => resolve());
         // Hanging requests and idle keep-alive sockets would otherwise hold close() open.
         server.closeAllConnections();

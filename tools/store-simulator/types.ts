@@ -148,11 +148,17 @@ export interface SimulatorControl {
   hangNext(options: { readonly count?: number; readonly match?: RequestMatcher }): void;
   /** The next `count` matching requests get their connection destroyed without an answer. */
   resetNext(options: { readonly count?: number; readonly match?: RequestMatcher }): void;
+  /**
+   * The next `count` matching requests (at least 2) are held until the last of them arrives, then carried
+   * out together in arrival order: a race on the same state made certain rather than likely. Requests
+   * still held when `clearFaults` is called go on.
+   */
+  gatherNext(options: { readonly count: number; readonly match?: RequestMatcher }): void;
   /** The next `count` halt requests take effect, then answer 503 (StoreBroker#123). */
   haltAppliesThen503(options?: { readonly count?: number }): void;
   /**
-   * Drops every fault still queued (`failNext`, `hangNext`, `resetNext`, `haltAppliesThen503`): the
-   * service has recovered. Requests already hanging keep hanging.
+   * Drops every fault still queued (`failNext`, `hangNext`, `resetNext`, `haltAppliesThen503`) and lets
+   * gathered requests go on: the service has recovered. Requests already hanging keep hanging.
    */
   clearFaults(): void;
   /** Every token issued so far is now expired (the next Store call with one answers 401). */

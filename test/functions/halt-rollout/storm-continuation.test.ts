@@ -184,21 +184,30 @@ async function nextContinuation(storm: Storm): Promise<unknown> {
   return { Records: [{ eventSource: 'aws:sqs', messageId: message.MessageId, body: message.Body }] };
 }
 
-/** Runs events one after another (reserved concurrency 1), then every continuation they hand on. */
+/**
+ * Runs events one after another (reserved concurrency 1), then every continuation they hand on.
+ * `betweenMs` is the time the storm spent between invocations (handing on is inside an invocation; the
+ * queue's delivery of the next part is not): time in which no invocation could use the budget.
+ */
 async function runStorm(storm: Storm, events: unknown[]) {
   const results: WatchdogResult[] = [];
   const errors: unknown[] = [];
   const queue = [...events];
+  let betweenMs = 0;
+  let lastEndedAt: number | undefined;
   for (;;) {
     const event = queue.shift() ?? (await nextContinuation(storm));
     if (event === undefined) break;
+    const startedAt = performance.now();
+    if (lastEndedAt !== undefined) betweenMs += startedAt - lastEndedAt;
     try {
       results.push(await handleWatchdogEvent(event, storm.config, storm.ports, scaledBudget()));
     } catch (error) {
       errors.push(error);
     }
+    lastEndedAt = performance.now();
   }
-  return { results, errors };
+  return { results, errors, betweenMs };
 }
 
 /** The storm's facts from the simulator's record: halts, 429s, and the last halt's window. */
@@ -218,11 +227,19 @@ function verdict(storm: Storm) {
 
 /**
  * The budget bound: the requests needed ÷ 20 a window. The first 20 go at once, so the last request of
- * `requests` goes out at the start of window ⌈requests ÷ 20⌉ (counted from 1), less than that many windows in.
+ * `requests` goes out at the start of window ⌈requests ÷ 20⌉ (counted from 1), less than that many windows
+ * in; plus the time spent between invocations (`betweenMs`), when no invocation was there to use it.
  */
-function budgetBoundMs(requests: number): number {
-  return Math.ceil(requests / LIMIT) * SPACING_MS;
+function budgetBoundMs(requests: number, betweenMs: number): number {
+  return Math.ceil(requests / LIMIT) * SPACING_MS + betweenMs;
 }
+
+/**
+ * The most apps in flight (read, not yet halted) when an invocation's deadline comes: each holds three
+ * slots of the window (its discovery, and the room kept for its rollout read and its halt), so at most
+ * ⌊20 ÷ 3⌋. Their reads are what a hand-over can cost again, two requests each.
+ */
+const MAX_IN_FLIGHT = Math.floor(LIMIT / 3);
 
 function expectEveryRolloutHaltedOnce(storm: Storm, results: readonly WatchdogResult[]) {
   const targets = results.flatMap((result) => result.targets);
@@ -245,15 +262,17 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, (
 
   it('one alarm listed by 100 apps: 300 requests over four invocations, each handing the rest on and saying so', async () => {
     const storm = await startStorm({ series: 'SA', alarmPerApp: false });
-    const { results, errors } = await runStorm(storm, [alarmEvent(SHARED_ALARM)]);
+    const { results, errors, betweenMs } = await runStorm(storm, [alarmEvent(SHARED_ALARM)]);
     expect(errors).toEqual([]);
     expectEveryRolloutHaltedOnce(storm, results);
     const { requests, throttled, lastHaltMs } = verdict(storm);
-    // 300, plus at most one app read again per hand-over (its halt did not fit before the deadline).
+    // 300, plus, per hand-over, the reads of the apps still in flight at the deadline (read again by the
+    // next part). Typically one app or none; how many depends on the machine's pace, so the bound is the
+    // throttle's own: the room it keeps lets no more than MAX_IN_FLIGHT apps be in flight.
     expect(requests).toBeGreaterThanOrEqual(3 * APPS);
-    expect(requests).toBeLessThanOrEqual(3 * APPS + 2 * (results.length - 1));
+    expect(requests).toBeLessThanOrEqual(3 * APPS + 2 * MAX_IN_FLIGHT * (results.length - 1));
     expect(throttled).toBe(0);
-    expect(lastHaltMs).toBeLessThan(budgetBoundMs(requests));
+    expect(lastHaltMs).toBeLessThan(budgetBoundMs(requests, betweenMs));
     expect(results.length).toBeGreaterThan(1);
     // Each invocation but the last said what was still pending, and the next handled exactly that.
     for (const [index, result] of results.entries()) {
@@ -279,24 +298,24 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, (
   it('100 alarms at once (one event each, one after another): every rollout halted once, within the budget bound', async () => {
     const storm = await startStorm({ series: 'SB', alarmPerApp: true });
     const events = storm.targets.map(({ applicationId }) => alarmEvent(`${applicationId}-crash-rate`));
-    const { results, errors } = await runStorm(storm, events);
+    const { results, errors, betweenMs } = await runStorm(storm, events);
     expect(errors).toEqual([]);
     expectEveryRolloutHaltedOnce(storm, results);
     const { requests, throttled, lastHaltMs } = verdict(storm);
     expect(requests).toBe(3 * APPS);
     expect(throttled).toBe(0);
-    expect(lastHaltMs).toBeLessThan(budgetBoundMs(requests));
+    expect(lastHaltMs).toBeLessThan(budgetBoundMs(requests, betweenMs));
   }, 60_000);
 
   it('with every rollout remembered, one alarm listed by 100 apps costs 100 requests: 80 in the first invocation, 20 handed on', async () => {
     const storm = await startStorm({ series: 'SC', alarmPerApp: false, memory: dynamo });
-    const { results, errors } = await runStorm(storm, [alarmEvent(SHARED_ALARM)]);
+    const { results, errors, betweenMs } = await runStorm(storm, [alarmEvent(SHARED_ALARM)]);
     expect(errors).toEqual([]);
     expectEveryRolloutHaltedOnce(storm, results);
     const { requests, throttled, lastHaltMs } = verdict(storm);
     expect(requests).toBe(APPS);
     expect(throttled).toBe(0);
-    expect(lastHaltMs).toBeLessThan(budgetBoundMs(requests));
+    expect(lastHaltMs).toBeLessThan(budgetBoundMs(requests, betweenMs));
     // The first invocation reached what its four windows held (less the memory reads on the way); the
     // rest was handed on, and the second invocation finished.
     expect(results).toHaveLength(2);

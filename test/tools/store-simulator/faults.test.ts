@@ -242,3 +242,63 @@ describe('Store simulator: injected failures', () => {
     expect(liveStatus(simulator)).toBe('PackageRolloutStopped');
   });
 });
+
+describe('Store simulator: gathered requests', () => {
+  const haltPath = `${livePath}/haltpackagerollout`;
+
+  it('holds the next `count` matching requests until the last arrives, then carries them out in arrival order', async () => {
+    const simulator = await startSimulator();
+    const token = await getToken(simulator);
+    simulator.control.gatherNext({ count: 3, match: { method: 'POST' } });
+
+    const first = callStore(simulator, 'POST', haltPath, token);
+    const second = callStore(simulator, 'POST', haltPath, token);
+    await waitForRequests(simulator, 3);
+    await sleep(50);
+    // Two of three have arrived: neither is answered, and a read that does not match goes on.
+    expect(simulator.control.requests.slice(1).map((request) => request.status)).toEqual([
+      undefined,
+      undefined,
+    ]);
+    expect((await callStore(simulator, 'GET', livePath, token)).status).toBe(200);
+    expect(liveStatus(simulator)).toBe('PackageRolloutInProgress');
+
+    const third = callStore(simulator, 'POST', haltPath, token);
+    const statuses = await Promise.all([first, second, third].map(async (call) => (await call).status));
+
+    expect(statuses).toEqual([200, 409, 409]);
+    expect(simulator.control.effectiveHalts).toBe(1);
+    // The gathering is spent: the next halt is answered at once.
+    expect((await callStore(simulator, 'POST', haltPath, token)).status).toBe(409);
+  });
+
+  it('lets held requests go on when the faults are cleared, and when the simulator closes', async () => {
+    const simulator = await startSimulator();
+    const token = await getToken(simulator);
+    simulator.control.gatherNext({ count: 5, match: { method: 'POST' } });
+    const held = callStore(simulator, 'POST', haltPath, token);
+    await waitForRequests(simulator, 2);
+
+    simulator.control.clearFaults();
+
+    expect((await held).status).toBe(200);
+
+    simulator.control.gatherNext({ count: 2, match: { method: 'POST' } });
+    const heldAtClose = callStore(simulator, 'POST', haltPath, token).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await waitForRequests(simulator, 3);
+    const closed = await Promise.race([
+      simulator.close().then(() => 'closed'),
+      sleep(5000).then(() => 'stuck'),
+    ]);
+    expect(closed).toBe('closed');
+    expect(await heldAtClose).toBe('failed');
+  });
+
+  it('refuses a gathering of fewer than two requests', async () => {
+    const simulator = await startSimulator();
+    expect(() => simulator.control.gatherNext({ count: 1 })).toThrow(/at least 2, got 1/);
+  });
+});
