@@ -74,7 +74,7 @@ describeWithMoto(`store-watchdog drill --through-aws (moto)${MOTO_SKIP_REASON}`,
 
   /** What the deployed function does on the drill alarm: a dry run, published with the drill attribute. */
   async function playTheFunction(options: { drill?: boolean } = {}): Promise<void> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while ((await alarmState()) !== 'ALARM') {
       if (Date.now() > deadline) throw new Error('the CLI never set the alarm to ALARM');
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -162,14 +162,15 @@ describeWithMoto(`store-watchdog drill --through-aws (moto)${MOTO_SKIP_REASON}`,
   it('ignores notifications that are not drills: the subscription filters on the drill attribute', async () => {
     const [run] = await Promise.all([
       runCliCaptured(
-        ['drill', '--through-aws', '--topic-arn', topicArn, '--alarm-name', alarmName, '--timeout', '3'],
+        // Long enough for the function's stand-in to see the alarm in ALARM on a slow machine.
+        ['drill', '--through-aws', '--topic-arn', topicArn, '--alarm-name', alarmName, '--timeout', '8'],
         {},
       ),
       playTheFunction({ drill: false }),
     ]);
 
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('no drill notification within 3 s');
+    expect(run.stdout).toContain('no drill notification within 8 s');
     expect(run.stdout).toContain('FAIL: the drill did not come back');
     expect(await alarmState()).toBe('OK');
     expect(await leftovers()).toEqual({ subscriptions: 0, queues: [] });
@@ -211,9 +212,12 @@ describeWithMoto(`store-watchdog drill --through-aws (moto)${MOTO_SKIP_REASON}`,
       { topicArn, alarmName, timeoutMs: 60_000, interrupt: interrupt.signal },
       io,
     );
-    const deadline = Date.now() + 10_000;
-    while ((await alarmState()) !== 'ALARM' && Date.now() < deadline)
+    // Interrupted while it waits for the drill: once the alarm is in ALARM.
+    const deadline = Date.now() + 30_000;
+    while ((await alarmState()) !== 'ALARM') {
+      if (Date.now() > deadline) throw new Error('the CLI never set the alarm to ALARM');
       await new Promise((r) => setTimeout(r, 50));
+    }
     interrupt.abort();
 
     expect(await drill).toBe(1);

@@ -153,7 +153,7 @@ describeWithMoto('store-watchdog: credentials from Secrets Manager (moto)', () =
         ['cli/store-watchdog.ts', 'halt', '--app', SAMPLE_APP_ID, '--yes'],
         {
           cwd: ROOT,
-          timeout: 20_000,
+          timeout: 90_000,
           env: {
             PATH: process.env.PATH,
             ...withoutCredentials(store.env),

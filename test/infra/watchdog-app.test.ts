@@ -27,7 +27,9 @@ describe('infra/app.ts, as the CDK CLI runs it', () => {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
       env: { PATH: process.env.PATH, CDK_CONTEXT_JSON: JSON.stringify(context) },
       encoding: 'utf8',
+      timeout: 90_000,
     });
+    expect(run.error, 'infra/app.ts did not finish within 90 s').toBeUndefined();
 
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe(

@@ -30,19 +30,68 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Starting attempts: another process may take the free port in the seconds moto needs to bind it. */
+const START_ATTEMPTS = 3;
+const READY_TIMEOUT_MS = 60_000;
+
+interface StartedMoto {
+  readonly url: string;
+  readonly child: ChildProcess;
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+async function waitUntilReady(
+  url: string,
+  child: ChildProcess,
+  stderr: () => string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited early with code ${child.exitCode}`);
+    if (hasExited(child))
+      throw new Error(
+        `moto_server exited early (${child.exitCode ?? child.signalCode}): ${stderr() || 'no output'}`,
+      );
     try {
-      const response = await fetch(`${url}/moto-api/`);
+      const response = await fetch(`${url}/moto-api/`, { signal: AbortSignal.timeout(2_000) });
       if (response.ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`moto_server did not answer on ${url} within ${timeoutMs} ms`);
+  child.kill('SIGKILL');
+  throw new Error(`moto_server did not answer on ${url} within ${timeoutMs} ms: ${stderr() || 'no output'}`);
+}
+
+/** Starts moto on a free port, on a new port when another process took the first one meanwhile. */
+async function startMoto(): Promise<StartedMoto> {
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt += 1) {
+    const port = await freePort();
+    const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    // Read all along (a full pipe would block moto, which logs every request there); the last few lines
+    // are enough to say why it stopped.
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = `${stderr}${chunk.toString('utf8')}`.slice(-2_000);
+    });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitUntilReady(url, child, () => stderr.trim(), READY_TIMEOUT_MS);
+      return { url, child };
+    } catch (error) {
+      failures.push(
+        `attempt ${attempt} on port ${port}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  throw new Error(`moto_server could not be started:\n${failures.join('\n')}`);
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -53,16 +102,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('motoEndpoint', null);
     return async () => {};
   }
-  const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilReady(url, child, 30_000);
+  const { url, child } = await startMoto();
   project.provide('motoEndpoint', url);
   return async () => {
+    if (hasExited(child)) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
-    await new Promise((resolve) => {
-      if (child.exitCode !== null) resolve(undefined);
-      else child.once('exit', resolve);
-    });
+    await exited;
   };
 }

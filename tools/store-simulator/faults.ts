@@ -65,12 +65,12 @@ export class FaultQueue {
 interface Gathering {
   readonly match: RequestMatcher;
   readonly count: number;
-  readonly waiting: (() => void)[];
+  readonly waiting: { readonly arrival: number; readonly resume: () => void }[];
 }
 
 /**
  * Gatherings: the next `count` matching requests are held until the last of them arrives, then all go on
- * together, in arrival order. A test uses one to make a race certain (every container reads the rollout
+ * together, in arrival order (the order the server received them, whatever order their bodies were read). A test uses one to make a race certain (every container reads the rollout
  * in progress before any halt takes effect) instead of hoping that latency arranges it.
  */
 export class GatheringQueue {
@@ -84,13 +84,14 @@ export class GatheringQueue {
 
   /**
    * Resolves when `request` may go on: at once when no gathering matches it, else once the gathering
-   * it joins is complete (or released).
+   * it joins is complete (or released). Requests released together resume in the order of `arrival`
+   * (a number that grows with each request received), each running until its next `await`.
    */
-  join(request: RequestFacts): Promise<void> {
+  join(request: RequestFacts, arrival: number): Promise<void> {
     const gathering = this.#queue.find((candidate) => matchesRequest(candidate.match, request));
     if (gathering === undefined) return Promise.resolve();
-    const joined = new Promise<void>((resolve) => {
-      gathering.waiting.push(resolve);
+    const joined = new Promise<void>((resume) => {
+      gathering.waiting.push({ arrival, resume });
     });
     if (gathering.waiting.length === gathering.count) this.#release(gathering);
     return joined;
@@ -98,11 +99,16 @@ export class GatheringQueue {
 
   /** Lets every held request go on and drops every gathering. */
   releaseAll(): void {
-    for (const gathering of this.#queue.splice(0)) for (const resume of gathering.waiting) resume();
+    for (const gathering of this.#queue.splice(0)) resumeInArrivalOrder(gathering);
   }
 
   #release(gathering: Gathering): void {
     this.#queue.splice(this.#queue.indexOf(gathering), 1);
-    for (const resume of gathering.waiting) resume();
+    resumeInArrivalOrder(gathering);
   }
+}
+
+function resumeInArrivalOrder(gathering: Gathering): void {
+  const waiting = [...gathering.waiting].sort((a, b) => a.arrival - b.arrival);
+  for (const { resume } of waiting) resume();
 }

@@ -73,6 +73,8 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
   const faults = new FaultQueue();
   const gatherings = new GatheringQueue();
   const requests: RecordedRequest[] = [];
+  /** Grows with every request received (`requests` may be cleared), for gatherings' arrival order. */
+  let arrivals = 0;
   const shutdown = new AbortController();
   let latencyMs = 0;
   let haltsThen503 = 0;
@@ -145,10 +147,12 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
       endedAt: undefined,
     };
     requests.push(record);
+    arrivals += 1;
+    const arrival = arrivals;
 
     const rawBody = await readBody(req);
     if (latencyMs > 0) await sleep(latencyMs, undefined, { signal: shutdown.signal });
-    await gatherings.join(facts);
+    await gatherings.join(facts, arrival);
     if (shutdown.signal.aborted) return;
     if (rawBody === undefined) {
       send(res, record, {

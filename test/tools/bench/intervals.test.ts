@@ -46,8 +46,6 @@ describe('countSequentialRoundTrips', () => {
   it('counts from the Store simulator own records: three calls in a row, then two at once', async () => {
     const simulator = await start({ state: sampleState() });
     try {
-      // Every answer waits, so the two parallel calls are certainly in flight together.
-      simulator.control.setLatency(20);
       const form = new URLSearchParams({
         grant_type: 'client_credentials',
         client_id: SAMPLE_TENANT.clientId,
@@ -73,6 +71,8 @@ describe('countSequentialRoundTrips', () => {
       await get(app);
       await get(rollout);
       await get(app);
+      // Neither of the last two is answered before both have arrived: certainly in flight together.
+      simulator.control.gatherNext({ count: 2, match: { method: 'GET' } });
       await Promise.all([get(app), get(rollout)]);
 
       const records = simulator.control.requests;

@@ -41,7 +41,7 @@ async function runCommand(argv: string[], options: { color?: boolean } = {}) {
 /** Runs `node tools/local-run/index.ts` as a person would (output to pipes: no TTY, no colour). */
 function runChild(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY, ...argv], { cwd: ROOT, timeout: 20_000 });
+    const child = spawn(process.execPath, [ENTRY, ...argv], { cwd: ROOT, timeout: 90_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

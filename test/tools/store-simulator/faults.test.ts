@@ -136,10 +136,14 @@ describe('Store simulator: injected failures', () => {
     const simulator = await startSimulator();
     const token = await getToken(simulator);
     simulator.control.hangNext({ match: { kind: 'store' } });
+    const giveUp = new AbortController();
+    const hanging = callStore(simulator, 'GET', appPath, token, { signal: giveUp.signal });
+    // Give up only once the simulator has it (and the hang is spent), then a little longer.
+    await waitForRequests(simulator, 2);
+    await sleep(100);
+    giveUp.abort();
 
-    await expect(
-      callStore(simulator, 'GET', appPath, token, { signal: AbortSignal.timeout(200) }),
-    ).rejects.toThrow();
+    await expect(hanging).rejects.toThrow();
     const after = await callStore(simulator, 'GET', appPath, token);
 
     expect(simulator.control.requests.at(-2)).toMatchObject({ status: undefined, endedAt: undefined });
@@ -251,7 +255,9 @@ describe('Store simulator: gathered requests', () => {
     const token = await getToken(simulator);
     simulator.control.gatherNext({ count: 3, match: { method: 'POST' } });
 
+    // Each arrives before the next is sent, so that the arrival order is the order of the calls.
     const first = callStore(simulator, 'POST', haltPath, token);
+    await waitForRequests(simulator, 2);
     const second = callStore(simulator, 'POST', haltPath, token);
     await waitForRequests(simulator, 3);
     await sleep(50);

@@ -14,7 +14,8 @@ const haltPath = `${appPath}/submissions/${SAMPLE_PUBLISHED_SUBMISSION_ID}/haltp
 
 describe('Store simulator: per-tenant throttle', () => {
   it('answers 429 with Retry-After and a "Try again in N seconds" body once the limit is spent', async () => {
-    const simulator = await startSimulator({ throttle: { limit: 2, windowMs: 1000 } });
+    // The real window: the three calls certainly fall inside it, however slow the machine.
+    const simulator = await startSimulator({ throttle: { limit: 2, windowMs: 60_000 } });
     const token = await getToken(simulator);
 
     const admitted = [
@@ -25,21 +26,25 @@ describe('Store simulator: per-tenant throttle', () => {
 
     expect(admitted.map((response) => response.status)).toEqual([200, 200]);
     expect(throttled.status).toBe(429);
-    expect(throttled.headers.get('retry-after')).toBe('1');
+    // Until the oldest call leaves the window: 60 s, less the time the calls took (whole seconds, up).
+    const retryAfter = Number(throttled.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(50);
+    expect(retryAfter).toBeLessThanOrEqual(60);
     expect(throttled.headers.get('ms-correlationid')).toMatch(/^[0-9a-f-]{36}$/);
     expect(throttled.body).toEqual({
       statusCode: 429,
-      message: 'Rate limit is exceeded. Try again in 1 seconds.',
+      message: `Rate limit is exceeded. Try again in ${retryAfter} seconds.`,
     });
   });
 
   it('admits calls again once the window has passed', async () => {
-    const simulator = await startSimulator({ throttle: { limit: 1, windowMs: 300 } });
+    // Two seconds: room for two calls back to back on a slow machine.
+    const simulator = await startSimulator({ throttle: { limit: 1, windowMs: 2_000 } });
     const token = await getToken(simulator);
     await callStore(simulator, 'GET', appPath, token);
     expect((await callStore(simulator, 'GET', appPath, token)).status).toBe(429);
 
-    await sleep(400);
+    await sleep(2_100);
 
     expect((await callStore(simulator, 'GET', appPath, token)).status).toBe(200);
   });
