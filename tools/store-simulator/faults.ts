@@ -93,18 +93,18 @@ export class GatheringQueue {
     const joined = new Promise<void>((resume) => {
       gathering.waiting.push({ arrival, resume });
     });
-    if (gathering.waiting.length === gathering.count) this.#release(gathering);
+    // Released once the caller awaits what this returns, so that the last to join, too, resumes in its
+    // arrival order rather than after all the others.
+    if (gathering.waiting.length === gathering.count) {
+      this.#queue.splice(this.#queue.indexOf(gathering), 1);
+      queueMicrotask(() => resumeInArrivalOrder(gathering));
+    }
     return joined;
   }
 
   /** Lets every held request go on and drops every gathering. */
   releaseAll(): void {
     for (const gathering of this.#queue.splice(0)) resumeInArrivalOrder(gathering);
-  }
-
-  #release(gathering: Gathering): void {
-    this.#queue.splice(this.#queue.indexOf(gathering), 1);
-    resumeInArrivalOrder(gathering);
   }
 }
 
