@@ -69,9 +69,10 @@ interface Gathering {
 }
 
 /**
- * Gatherings: the next `count` matching requests are held until the last of them arrives, then all go on
- * together, in arrival order (the order the server received them, whatever order their bodies were read). A test uses one to make a race certain (every container reads the rollout
- * in progress before any halt takes effect) instead of hoping that latency arranges it.
+ * Gatherings: the next `count` matching requests are held until the last of them arrives, then all go
+ * on together, in arrival order (the order the server received them, whatever order their bodies were
+ * read). A test uses one to make a race certain (every container reads the rollout in progress before
+ * any halt takes effect) instead of hoping that latency arranges it.
  */
 export class GatheringQueue {
   readonly #queue: Gathering[] = [];
