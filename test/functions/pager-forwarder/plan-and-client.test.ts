@@ -134,7 +134,8 @@ describe('Events API client', () => {
     const client = createEventsApiClient({
       dispatcher: createStoreDispatcher(),
       url: standIn.url,
-      attemptTimeoutMs: 200,
+      // Long enough for a normal attempt on a loaded machine; the hanging one never answers.
+      attemptTimeoutMs: 1_500,
       policy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20, maxRetryAfterMs: 1000 },
     });
     standIn.failNext('hang');

@@ -25,7 +25,8 @@ import type {
 } from '../../../../tools/store-simulator/types.ts';
 import { overlap, sequentialDepth, startSimulator } from './support.ts';
 
-const LATENCY_MS = 50;
+/** Every answer waits this long: requests sent together overlap at the simulator even on a loaded machine. */
+const LATENCY_MS = 300;
 const accesses: StoreAccess[] = [];
 
 afterEach(async () => {

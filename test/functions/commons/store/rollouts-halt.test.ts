@@ -247,7 +247,8 @@ describe('haltRollout', () => {
     ],
   ])('after %s that did not take effect, reads the state, then halts once more', async (_label, inject) => {
     const simulator = await startSimulator();
-    const access = connect(simulator, { timeouts: { headersTimeoutMs: 300 } });
+    // Long enough for a normal answer on a loaded machine; the hanging halt never answers.
+    const access = connect(simulator, { timeouts: { headersTimeoutMs: 1_500 } });
     const found = await findMain(simulator, access);
     inject(simulator);
 
