@@ -57,7 +57,8 @@ async function waitUntilReady(
       );
     try {
       const response = await fetch(`${url}/moto-api/`, { signal: AbortSignal.timeout(2_000) });
-      if (response.ok) return;
+      // Ours only if it is still running: another process may have taken the port and be answering.
+      if (response.ok && !hasExited(child)) return;
     } catch {
       // not listening yet
     }

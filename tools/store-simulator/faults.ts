@@ -69,10 +69,11 @@ interface Gathering {
 }
 
 /**
- * Gatherings: the next `count` matching requests are held until the last of them arrives, then all go
- * on together, in arrival order (the order the server received them, whatever order their bodies were
- * read). A test uses one to make a race certain (every container reads the rollout in progress before
- * any halt takes effect) instead of hoping that latency arranges it.
+ * Gatherings: the next `count` matching requests to join (after their body and the latency) are held
+ * until the last of them joins, then all go on together, in arrival order (the order the server received
+ * them, whatever order their bodies were read). A request whose client gave up meanwhile still counts and
+ * is still carried out, as a real server would. A test uses one to make a race certain (every container
+ * reads the rollout in progress before any halt takes effect) instead of hoping that latency arranges it.
  */
 export class GatheringQueue {
   readonly #queue: Gathering[] = [];
@@ -101,6 +102,11 @@ export class GatheringQueue {
       queueMicrotask(() => resumeInArrivalOrder(gathering));
     }
     return joined;
+  }
+
+  /** How many requests are held now, waiting for the rest of their gathering. */
+  get held(): number {
+    return this.#queue.reduce((sum, gathering) => sum + gathering.waiting.length, 0);
   }
 
   /** Lets every held request go on and drops every gathering. */

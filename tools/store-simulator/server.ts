@@ -277,6 +277,9 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     gatherNext({ count, match }): void {
       gatherings.add(match ?? {}, count);
     },
+    get heldRequests(): number {
+      return gatherings.held;
+    },
     haltAppliesThen503(settings): void {
       const count = settings?.count ?? 1;
       if (!Number.isInteger(count) || count < 1)

@@ -150,10 +150,14 @@ export interface SimulatorControl {
   resetNext(options: { readonly count?: number; readonly match?: RequestMatcher }): void;
   /**
    * The next `count` matching requests (at least 2) are held until the last of them arrives, then carried
-   * out together in arrival order: a race on the same state made certain rather than likely. Requests
-   * still held when `clearFaults` is called go on.
+   * out together in arrival order: a race on the same state made certain rather than likely. A request
+   * joins once its body is read and the latency has passed; one whose client gave up meanwhile still
+   * counts and is still carried out. Requests still held when `clearFaults` is called go on; `close`
+   * lets them end without answering.
    */
   gatherNext(options: { readonly count: number; readonly match?: RequestMatcher }): void;
+  /** How many requests are held now, waiting for the rest of their gathering (see `gatherNext`). */
+  readonly heldRequests: number;
   /** The next `count` halt requests take effect, then answer 503 (StoreBroker#123). */
   haltAppliesThen503(options?: { readonly count?: number }): void;
   /**

@@ -232,8 +232,9 @@ function verdict(storm: Storm) {
  * The budget bound: the requests needed ÷ 20 a window. Each request goes out one spacing after the one
  * 20 before it, so the last of `requests` goes out at the start of window ⌈requests ÷ 20⌉ (counted from
  * 1), less than that many windows in, plus how long the first window took to send its 20 (`firstWindowMs`:
- * at once when they go together, a round trip each when one event follows another); plus the time spent
- * between invocations (`betweenMs`), when no invocation was there to use the budget.
+ * a round trip or so when discoveries go out together and their follow-ups after them, a round trip each
+ * when one event follows another); plus the time spent between invocations (`betweenMs`), when no
+ * invocation was there to use the budget.
  */
 function budgetBoundMs(
   { requests, firstWindowMs }: { readonly requests: number; readonly firstWindowMs: number },
@@ -243,11 +244,32 @@ function budgetBoundMs(
 }
 
 /**
- * The most apps in flight (read, not yet halted) when an invocation's deadline comes: each holds three
- * slots of the window (its discovery, and the room kept for its rollout read and its halt), so at most
- * ⌊20 ÷ 3⌋. Their reads are what a hand-over can cost again, two requests each.
+ * Per app, from the simulator's record: whether anything was asked about it after its halt, and how many
+ * requests it cost beyond its three (a look, a rollout read, a halt).
  */
-const MAX_IN_FLIGHT = Math.floor(LIMIT / 3);
+function requestsPerApp(storm: Storm): { afterHalt: string[]; extra: Map<string, number> } {
+  const requests = storm.simulator.control.requests.filter((request) => request.kind === 'store');
+  const appOf = (path: string) => /\/applications\/([^/]+)/.exec(path)?.[1];
+  const afterHalt: string[] = [];
+  const extra = new Map<string, number>();
+  for (const { applicationId } of storm.targets) {
+    const own = requests.filter((request) => appOf(request.path) === applicationId);
+    const haltAt = own.findIndex((request) => request.method === 'POST' && request.status === 200);
+    if (haltAt >= 0 && haltAt < own.length - 1) afterHalt.push(applicationId);
+    if (own.length > 3) extra.set(applicationId, own.length - 3);
+  }
+  return { afterHalt, extra };
+}
+
+/**
+ * The most apps in flight (read, not yet halted) when an invocation's deadline comes, by the throttle's
+ * design: a discovery is let out only where the window has a slot beyond the room kept for earlier
+ * discoveries' follow-ups (their rollout read and halt), so a window holds at most ⌈20 ÷ 3⌉ = 7 apps
+ * started (the last with room for one follow-up). Their reads are what a hand-over can cost again, two
+ * requests each. A loose bound (a hand-over typically costs one app or none, depending on the machine's
+ * pace): it catches re-reading what was done, not a modest loss at each hand-over.
+ */
+const MAX_IN_FLIGHT = Math.ceil(LIMIT / 3);
 
 function expectEveryRolloutHaltedOnce(storm: Storm, results: readonly WatchdogResult[]) {
   const targets = results.flatMap((result) => result.targets);
@@ -284,6 +306,14 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     // throttle's own: the room it keeps lets no more than MAX_IN_FLIGHT apps be in flight.
     expect(requests).toBeGreaterThanOrEqual(3 * APPS);
     expect(requests).toBeLessThanOrEqual(3 * APPS + 2 * MAX_IN_FLIGHT * (results.length - 1));
+    // Exactly, whatever the pace: nothing is asked about an app once it is halted, and an app costs more
+    // than its three requests only when it was handed on, at most its two reads again per hand-over.
+    const perApp = requestsPerApp(storm);
+    expect(perApp.afterHalt).toEqual([]);
+    for (const [applicationId, extra] of perApp.extra) {
+      const handedOn = results.filter((result) => result.pending?.includes(applicationId)).length;
+      expect(extra, applicationId).toBeLessThanOrEqual(2 * handedOn);
+    }
     expect(throttled).toBe(0);
     expect(lastHaltMs).toBeLessThan(budgetBoundMs(facts, betweenMs));
     expect(results.length).toBeGreaterThan(1);

@@ -250,17 +250,27 @@ describe('Store simulator: injected failures', () => {
 describe('Store simulator: gathered requests', () => {
   const haltPath = `${livePath}/haltpackagerollout`;
 
+  async function waitUntilHeld(simulator: RunningSimulator, count: number): Promise<void> {
+    for (let attempt = 0; attempt < 500 && simulator.control.heldRequests < count; attempt += 1)
+      await sleep(10);
+    expect(simulator.control.heldRequests).toBe(count);
+  }
+
+  /** What `call` settled to, or 'still waiting' after five seconds (a failure, not a hang). */
+  function within5s<T>(call: Promise<T>): Promise<T | 'still waiting'> {
+    return Promise.race([call, sleep(5_000).then(() => 'still waiting' as const)]);
+  }
+
   it('holds the next `count` matching requests until the last arrives, then carries them out in arrival order', async () => {
     const simulator = await startSimulator();
     const token = await getToken(simulator);
     simulator.control.gatherNext({ count: 3, match: { method: 'POST' } });
 
-    // Each arrives before the next is sent, so that the arrival order is the order of the calls.
+    // Each is held before the next is sent, so that the arrival order is the order of the calls.
     const first = callStore(simulator, 'POST', haltPath, token);
-    await waitForRequests(simulator, 2);
+    await waitUntilHeld(simulator, 1);
     const second = callStore(simulator, 'POST', haltPath, token);
-    await waitForRequests(simulator, 3);
-    await sleep(50);
+    await waitUntilHeld(simulator, 2);
     // Two of three have arrived: neither is answered, and a read that does not match goes on.
     expect(simulator.control.requests.slice(1).map((request) => request.status)).toEqual([
       undefined,
@@ -273,34 +283,42 @@ describe('Store simulator: gathered requests', () => {
     const statuses = await Promise.all([first, second, third].map(async (call) => (await call).status));
 
     expect(statuses).toEqual([200, 409, 409]);
+    expect(simulator.control.heldRequests).toBe(0);
     expect(simulator.control.effectiveHalts).toBe(1);
     // The gathering is spent: the next halt is answered at once.
     expect((await callStore(simulator, 'POST', haltPath, token)).status).toBe(409);
   });
 
-  it('lets held requests go on when the faults are cleared, and when the simulator closes', async () => {
+  it('lets held requests go on when the faults are cleared', async () => {
     const simulator = await startSimulator();
     const token = await getToken(simulator);
     simulator.control.gatherNext({ count: 5, match: { method: 'POST' } });
     const held = callStore(simulator, 'POST', haltPath, token);
-    await waitForRequests(simulator, 2);
+    await waitUntilHeld(simulator, 1);
 
     simulator.control.clearFaults();
 
-    expect((await held).status).toBe(200);
+    const answer = await within5s(held);
+    expect(answer === 'still waiting' ? answer : answer.status).toBe(200);
+    expect(simulator.control.heldRequests).toBe(0);
+    expect(simulator.control.effectiveHalts).toBe(1);
+  });
 
+  it('closes promptly with a request held, which ends unanswered', async () => {
+    const simulator = await startSimulator();
+    const token = await getToken(simulator);
     simulator.control.gatherNext({ count: 2, match: { method: 'POST' } });
     const heldAtClose = callStore(simulator, 'POST', haltPath, token).then(
       () => 'answered',
       () => 'failed',
     );
-    await waitForRequests(simulator, 3);
-    const closed = await Promise.race([
-      simulator.close().then(() => 'closed'),
-      sleep(5000).then(() => 'stuck'),
-    ]);
-    expect(closed).toBe('closed');
+    await waitUntilHeld(simulator, 1);
+
+    expect(await within5s(simulator.close().then(() => 'closed'))).toBe('closed');
     expect(await heldAtClose).toBe('failed');
+    // Let go rather than left suspended, and never carried out.
+    expect(simulator.control.heldRequests).toBe(0);
+    expect(simulator.control.effectiveHalts).toBe(0);
   });
 
   it('refuses a gathering of fewer than two requests', async () => {
