@@ -68,6 +68,7 @@ interface Reply {
 export async function start(options: SimulatorOptions): Promise<RunningSimulator> {
   const state: SimulatorState = structuredClone(options.state);
   const lifetimeSeconds = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
+  const analyticsNow = options.now ?? Date.now;
   const tokens = new TokenRegistry();
   const throttle = new SlidingWindowThrottle(options.throttle ?? null);
   const faults = new FaultQueue();
@@ -199,7 +200,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     }
     const analytics = matchAnalyticsRoute(method, url.pathname);
     if (analytics !== undefined) {
-      send(res, record, executeAnalytics(state, tenantId, analytics, url.searchParams, Date.now()));
+      send(res, record, executeAnalytics(state, tenantId, analytics, url.searchParams, analyticsNow()));
       return;
     }
     const route = matchStoreRoute(method, url.pathname);
@@ -320,7 +321,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
       if (!Number.isFinite(crashDevicesPerHour) || crashDevicesPerHour < 0)
         throw new RangeError(`crashDevicesPerHour must be a non-negative number, got ${crashDevicesPerHour}`);
       const hourMs = 3_600_000;
-      const fromMs = (Math.floor(Date.now() / hourMs) - (hoursAgo ?? 6)) * hourMs;
+      const fromMs = (Math.floor(analyticsNow() / hourMs) - (hoursAgo ?? 6)) * hourMs;
       app.health ??= [];
       let version = app.health.find((candidate) => candidate.packageVersion === packageVersion);
       if (version === undefined) {

@@ -98,6 +98,11 @@ export interface SimulatorOptions {
   readonly port?: number;
   /** Token lifetime in seconds (default 3599, like Azure AD). */
   readonly tokenLifetimeSeconds?: number;
+  /**
+   * The analytics clock: which hours and days the reports cover, and where a crash spike starts
+   * (default `Date.now`). A test fixes it so that no hour or day can turn between two of its reads.
+   */
+  readonly now?: () => number;
   /** Per-tenant throttle like the real service; default off. */
   readonly throttle?: ThrottleSettings | null;
 }

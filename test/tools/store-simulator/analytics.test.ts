@@ -10,6 +10,9 @@ import { SAMPLE_APP_ID } from '../../../tools/store-simulator/sample-state.ts';
 import { callStore, getToken, parseBody, startSimulator } from './support.ts';
 
 const HOUR = 3_600_000;
+/** The simulator's analytics clock, fixed (mid-hour) so that no hour or day turns between two reads. */
+const NOW = Date.parse('2026-12-02T10:30:00.000Z');
+const clock = { now: () => NOW };
 const pageSchema = z.object({
   Value: z.array(z.record(z.string(), z.unknown())),
   '@nextLink': z.string().nullable(),
@@ -17,7 +20,7 @@ const pageSchema = z.object({
 });
 
 function hourly(query: Record<string, string> = {}) {
-  const end = new Date();
+  const end = new Date(NOW);
   const start = new Date(end.getTime() - 6 * HOUR);
   const format = (date: Date) => date.toISOString().slice(0, 19).replace('T', ' ');
   return new URLSearchParams({
@@ -33,7 +36,7 @@ function hourly(query: Record<string, string> = {}) {
 
 describe('simulator analytics: failurehits', () => {
   it('serves hourly crash rows per version with fractional counts, the newest hour still lagging', async () => {
-    const simulator = await startSimulator();
+    const simulator = await startSimulator(clock);
     const token = await getToken(simulator);
 
     const page = parseBody(
@@ -45,7 +48,7 @@ describe('simulator analytics: failurehits', () => {
     const versions = new Set(page.Value.map((row) => row.packageVersion));
     expect(versions).toEqual(new Set(['1.3.0.0', '1.4.0.0']));
     const newest = Math.max(...page.Value.map((row) => Date.parse(`${String(row.date).replace(' ', 'T')}Z`)));
-    const currentHour = Math.floor(Date.now() / HOUR) * HOUR;
+    const currentHour = Math.floor(NOW / HOUR) * HOUR;
     expect(newest).toBe(currentHour - HOUR);
     for (const row of page.Value) {
       expect(row.eventType).toBe('crash');
@@ -54,7 +57,7 @@ describe('simulator analytics: failurehits', () => {
   });
 
   it('pages with top and skip, with a relative @nextLink in the documented yyyy/mm/dd form', async () => {
-    const simulator = await startSimulator();
+    const simulator = await startSimulator(clock);
     const token = await getToken(simulator);
 
     const first = parseBody(
@@ -79,7 +82,7 @@ describe('simulator analytics: failurehits', () => {
   });
 
   it('answers bad parameters with the analytics error envelope', async () => {
-    const simulator = await startSimulator();
+    const simulator = await startSimulator(clock);
     const token = await getToken(simulator);
 
     const tooMany = await callStore(
@@ -100,7 +103,7 @@ describe('simulator analytics: failurehits', () => {
   });
 
   it('answers an app the tenant cannot see with no rows (empty is not healthy)', async () => {
-    const simulator = await startSimulator();
+    const simulator = await startSimulator(clock);
     const token = await getToken(simulator);
     const page = parseBody(
       await callStore(
@@ -115,7 +118,7 @@ describe('simulator analytics: failurehits', () => {
   });
 
   it('a crash spike adds devices to a version from the given hour on, and only to it', async () => {
-    const simulator = await startSimulator();
+    const simulator = await startSimulator(clock);
     const token = await getToken(simulator);
     const before = parseBody(
       await callStore(simulator, 'GET', `analytics/failurehits?${hourly()}`, token),
@@ -135,7 +138,7 @@ describe('simulator analytics: failurehits', () => {
 
     const key = (row: Record<string, unknown>) => `${row.date} ${row.packageVersion}`;
     const was = new Map(before.Value.map((row) => [key(row), Number(row.deviceCount)]));
-    const spikeFrom = (Math.floor(Date.now() / HOUR) - 3) * HOUR;
+    const spikeFrom = (Math.floor(NOW / HOUR) - 3) * HOUR;
     for (const row of after.Value) {
       const delta = Number(row.deviceCount) - (was.get(key(row)) ?? 0);
       const inSpike =
@@ -152,7 +155,7 @@ describe('simulator analytics: failurehits', () => {
   });
 
   it('needs a token like every Store call, and takes injected faults', async () => {
-    const simulator = await startSimulator();
+    const simulator = await startSimulator(clock);
     expect((await callStore(simulator, 'GET', `analytics/failurehits?${hourly()}`, undefined)).status).toBe(
       401,
     );
@@ -165,10 +168,10 @@ describe('simulator analytics: failurehits', () => {
 
 describe('simulator analytics: usagedaily', () => {
   it('serves daily active devices per version up to yesterday', async () => {
-    const simulator = await startSimulator();
+    const simulator = await startSimulator(clock);
     const token = await getToken(simulator);
-    const today = new Date().toISOString().slice(0, 10);
-    const weekAgo = new Date(Date.now() - 7 * 24 * HOUR).toISOString().slice(0, 10);
+    const today = new Date(NOW).toISOString().slice(0, 10);
+    const weekAgo = new Date(NOW - 7 * 24 * HOUR).toISOString().slice(0, 10);
 
     const page = parseBody(
       await callStore(
@@ -182,7 +185,7 @@ describe('simulator analytics: usagedaily', () => {
 
     const dates = [...new Set(page.Value.map((row) => String(row.date)))].sort();
     expect(dates).toHaveLength(7);
-    expect(dates.at(-1)).toBe(new Date(Date.now() - 24 * HOUR).toISOString().slice(0, 10));
+    expect(dates.at(-1)).toBe(new Date(NOW - 24 * HOUR).toISOString().slice(0, 10));
     expect(page.Value.find((row) => row.packageVersion === '1.4.0.0')?.dailyActiveDevices).toBe(10_000);
   });
 });
