@@ -62,6 +62,11 @@ export function renderWatchdogApps(apps: readonly BenchApp[]): string {
 
 /** The EventBridge `CloudWatch Alarm State Change` event of the app's alarm going into ALARM. */
 export function createAlarmEvent(bench: BenchApp, at: Date = new Date()): Record<string, unknown> {
+  return alarmStateChangeEvent(bench.alarmName, at);
+}
+
+/** The EventBridge event of `alarmName` going from OK into ALARM at `at`, as CloudWatch sends it. */
+export function alarmStateChangeEvent(alarmName: string, at: Date = new Date()): Record<string, unknown> {
   const time = at.toISOString();
   return {
     version: '0',
@@ -71,9 +76,9 @@ export function createAlarmEvent(bench: BenchApp, at: Date = new Date()): Record
     account: '123456789012',
     time,
     region: 'us-east-1',
-    resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${bench.alarmName}`],
+    resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`],
     detail: {
-      alarmName: bench.alarmName,
+      alarmName,
       state: {
         value: 'ALARM',
         reason:
@@ -83,6 +88,36 @@ export function createAlarmEvent(bench: BenchApp, at: Date = new Date()): Record
       previousState: { value: 'OK', reason: 'Threshold Crossed: back under the threshold.', timestamp: time },
     },
   };
+}
+
+/**
+ * The watchdog's environment for a storm over `targets`: each app lists the alarm `sharedAlarm`, or, when
+ * it is not given, an alarm of its own (`<applicationId>-crash-rate`). The credentials are handed in
+ * by the caller, so the secret ID is a placeholder.
+ */
+export function stormEnvironment(options: {
+  readonly targets: ReadonlyArray<{ readonly applicationId: string }>;
+  readonly sharedAlarm?: string;
+  readonly storeBaseUrl: string;
+  readonly authority: string;
+}): Record<string, string> {
+  return {
+    STORE_CREDENTIALS_SECRET_ID: 'unused-the-credentials-are-handed-in',
+    NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:storm-notifications',
+    WATCHDOG_APPS: JSON.stringify(
+      options.targets.map(({ applicationId }) => ({
+        applicationId,
+        alarmNames: [options.sharedAlarm ?? ownAlarmName(applicationId)],
+      })),
+    ),
+    STORE_API_BASE_URL: options.storeBaseUrl,
+    AZURE_AD_AUTHORITY: options.authority,
+  };
+}
+
+/** The alarm an app of a storm lists when each has its own. */
+export function ownAlarmName(applicationId: string): string {
+  return `${applicationId}-crash-rate`;
 }
 
 /** The credentials secret's id and value (the simulator's sample tenant). */

@@ -27,6 +27,7 @@ import { handleWatchdogEvent, type WatchdogPorts } from '../../functions/halt-ro
 import { start } from '../store-simulator/index.ts';
 import { rollingApps, SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../store-simulator/types.ts';
+import { alarmStateChangeEvent, ownAlarmName, stormEnvironment } from './fixtures.ts';
 
 const LIMIT = 20;
 const APPS = 100;
@@ -109,38 +110,16 @@ async function setUp(
         ? { limit: 100_000, windowMs: 60_000 }
         : { ...options.throttle, ...(options.marginMs === undefined ? {} : { marginMs: options.marginMs }) },
   });
-  const config = parseEnvironment({
-    STORE_CREDENTIALS_SECRET_ID: 'bench',
-    NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bench',
-    WATCHDOG_APPS: JSON.stringify(
-      targets.map(({ applicationId }) => ({
-        applicationId,
-        alarmNames: [options.alarmPerApp ? `${applicationId}-crash-rate` : SHARED_ALARM],
-      })),
-    ),
-    STORE_API_BASE_URL: simulator.storeBaseUrl,
-    AZURE_AD_AUTHORITY: simulator.authority,
-  });
+  const config = parseEnvironment(
+    stormEnvironment({
+      targets,
+      ...(options.alarmPerApp ? {} : { sharedAlarm: SHARED_ALARM }),
+      storeBaseUrl: simulator.storeBaseUrl,
+      authority: simulator.authority,
+    }),
+  );
   await access.tokenProvider.getToken(AbortSignal.timeout(10_000));
   return { simulator, access, config, targets };
-}
-
-function alarmEvent(alarmName: string): unknown {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      alarmName,
-      state: { value: 'ALARM', reason: 'Threshold Crossed: bench', timestamp: new Date().toISOString() },
-      previousState: { value: 'OK', reason: 'ok', timestamp: new Date().toISOString() },
-    },
-  };
 }
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
@@ -183,8 +162,8 @@ export async function runStorm100(scenario: Storm100Scenario): Promise<Storm100R
   // One invocation's 300 s, scaled like the window: 240 s to decide, notifying until 299.5 s.
   const scale = scenario.windowMs / 60_000;
   const events = scenario.oneEvent
-    ? [alarmEvent(SHARED_ALARM)]
-    : setup.targets.map(({ applicationId }) => alarmEvent(`${applicationId}-crash-rate`));
+    ? [alarmStateChangeEvent(SHARED_ALARM)]
+    : setup.targets.map(({ applicationId }) => alarmStateChangeEvent(ownAlarmName(applicationId)));
   queue.push(...events);
   const results: WatchdogResult[] = [];
   let invocations = 0;
@@ -279,7 +258,7 @@ export async function runRememberedHalt(latencyMs: number, runs: number): Promis
   const measure = async (ports: WatchdogPorts, applicationId: string) => {
     const before = setup.simulator.control.requests.length;
     const started = performance.now();
-    await handleWatchdogEvent(alarmEvent(`${applicationId}-crash-rate`), setup.config, ports, {
+    await handleWatchdogEvent(alarmStateChangeEvent(ownAlarmName(applicationId)), setup.config, ports, {
       decideSignal: createDeadline({ timeoutMs: 30_000 }),
       notifySignal: createDeadline({ timeoutMs: 30_000 }),
     });

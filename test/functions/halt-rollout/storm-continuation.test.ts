@@ -33,6 +33,7 @@ import {
   type InvocationBudget,
   type WatchdogPorts,
 } from '../../../functions/halt-rollout/watchdog.ts';
+import { alarmStateChangeEvent, ownAlarmName, stormEnvironment } from '../../../tools/bench/fixtures.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
 import { rollingApps, SAMPLE_TENANT } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
@@ -73,28 +74,6 @@ function scaledBudget(): InvocationBudget {
   };
 }
 
-function alarmEvent(alarmName: string): unknown {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
-    account: '123456789012',
-    time: '2026-12-02T06:00:00Z',
-    region: 'us-east-1',
-    resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`],
-    detail: {
-      alarmName,
-      state: {
-        value: 'ALARM',
-        reason: 'Threshold Crossed: storm',
-        timestamp: '2026-12-02T06:00:00.000+0000',
-      },
-      previousState: { value: 'OK', reason: 'ok', timestamp: '2026-12-02T05:00:00.000+0000' },
-    },
-  };
-}
-
 async function startStorm(options: {
   readonly series: string;
   readonly alarmPerApp: boolean;
@@ -125,18 +104,14 @@ async function startStorm(options: {
   const sqs = new SQSClient(motoClientConfig());
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: `storm-continuation-${randomUUID()}` }));
   const queueUrl = queue.QueueUrl ?? '';
-  const config = parseEnvironment({
-    STORE_CREDENTIALS_SECRET_ID: 'unused-the-credentials-are-handed-in',
-    NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:storm-notifications',
-    WATCHDOG_APPS: JSON.stringify(
-      targets.map(({ applicationId }) => ({
-        applicationId,
-        alarmNames: [options.alarmPerApp ? `${applicationId}-crash-rate` : SHARED_ALARM],
-      })),
-    ),
-    STORE_API_BASE_URL: simulator.storeBaseUrl,
-    AZURE_AD_AUTHORITY: simulator.authority,
-  });
+  const config = parseEnvironment(
+    stormEnvironment({
+      targets,
+      ...(options.alarmPerApp ? {} : { sharedAlarm: SHARED_ALARM }),
+      storeBaseUrl: simulator.storeBaseUrl,
+      authority: simulator.authority,
+    }),
+  );
   const notifications: Notification[] = [];
   const memory =
     options.memory === undefined
@@ -296,7 +271,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     onTestFinished,
   }) => {
     const storm = await startStorm({ series: 'SA', alarmPerApp: false, onTestFinished });
-    const { results, errors, betweenMs } = await runStorm(storm, [alarmEvent(SHARED_ALARM)]);
+    const { results, errors, betweenMs } = await runStorm(storm, [alarmStateChangeEvent(SHARED_ALARM)]);
     expect(errors).toEqual([]);
     expectEveryRolloutHaltedOnce(storm, results);
     const facts = verdict(storm);
@@ -342,7 +317,9 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     onTestFinished,
   }) => {
     const storm = await startStorm({ series: 'SB', alarmPerApp: true, onTestFinished });
-    const events = storm.targets.map(({ applicationId }) => alarmEvent(`${applicationId}-crash-rate`));
+    const events = storm.targets.map(({ applicationId }) =>
+      alarmStateChangeEvent(ownAlarmName(applicationId)),
+    );
     const { results, errors, betweenMs } = await runStorm(storm, events);
     expect(errors).toEqual([]);
     expectEveryRolloutHaltedOnce(storm, results);
@@ -357,7 +334,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     onTestFinished,
   }) => {
     const storm = await startStorm({ series: 'SC', alarmPerApp: false, memory: dynamo, onTestFinished });
-    const { results, errors, betweenMs } = await runStorm(storm, [alarmEvent(SHARED_ALARM)]);
+    const { results, errors, betweenMs } = await runStorm(storm, [alarmStateChangeEvent(SHARED_ALARM)]);
     expect(errors).toEqual([]);
     expectEveryRolloutHaltedOnce(storm, results);
     const facts = verdict(storm);
@@ -376,7 +353,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     onTestFinished,
   }) => {
     const storm = await startStorm({ series: 'SD', alarmPerApp: false, onTestFinished });
-    const event = alarmEvent(SHARED_ALARM);
+    const event = alarmStateChangeEvent(SHARED_ALARM);
     // The first invocation dies 1.5 windows in: its requests are cut off, nothing is handed on or published.
     const crash = new AbortController();
     setTimeout(() => crash.abort(new Error('the execution environment died')), 1.5 * WINDOW_MS);
@@ -412,7 +389,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
   it('a continuation delivered twice halts nothing twice', async ({ onTestFinished }) => {
     const storm = await startStorm({ series: 'SE', alarmPerApp: false, onTestFinished });
     const first = await handleWatchdogEvent(
-      alarmEvent(SHARED_ALARM),
+      alarmStateChangeEvent(SHARED_ALARM),
       storm.config,
       storm.ports,
       scaledBudget(),
@@ -441,7 +418,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     const [a, b] = storm.targets;
     if (a === undefined || b === undefined) throw new Error('no apps');
     const alarm = {
-      alarmName: `${a.applicationId}-crash-rate`,
+      alarmName: ownAlarmName(a.applicationId),
       newState: 'ALARM',
       previousState: 'OK',
       reason: 'Threshold Crossed',
@@ -506,7 +483,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     const storm = await startStorm({ series: 'SG', alarmPerApp: false, onTestFinished });
     const { handOn: _handOn, ...withoutQueue } = storm.ports;
     const error = await handleWatchdogEvent(
-      alarmEvent(SHARED_ALARM),
+      alarmStateChangeEvent(SHARED_ALARM),
       storm.config,
       withoutQueue,
       scaledBudget(),
