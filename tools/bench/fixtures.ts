@@ -90,31 +90,6 @@ export function alarmStateChangeEvent(alarmName: string, at: Date = new Date()):
   };
 }
 
-/**
- * The watchdog's environment for a storm over `targets`: each app lists the alarm `sharedAlarm`, or, when
- * it is not given, an alarm of its own (`<applicationId>-crash-rate`). The credentials are handed in
- * by the caller, so the secret ID is a placeholder.
- */
-export function stormEnvironment(options: {
-  readonly targets: ReadonlyArray<{ readonly applicationId: string }>;
-  readonly sharedAlarm?: string;
-  readonly storeBaseUrl: string;
-  readonly authority: string;
-}): Record<string, string> {
-  return {
-    STORE_CREDENTIALS_SECRET_ID: 'unused-the-credentials-are-handed-in',
-    NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:storm-notifications',
-    WATCHDOG_APPS: JSON.stringify(
-      options.targets.map(({ applicationId }) => ({
-        applicationId,
-        alarmNames: [options.sharedAlarm ?? ownAlarmName(applicationId)],
-      })),
-    ),
-    STORE_API_BASE_URL: options.storeBaseUrl,
-    AZURE_AD_AUTHORITY: options.authority,
-  };
-}
-
 /** The alarm an app of a storm lists when each has its own. */
 export function ownAlarmName(applicationId: string): string {
   return `${applicationId}-crash-rate`;

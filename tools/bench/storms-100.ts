@@ -27,11 +27,12 @@ import { handleWatchdogEvent, type WatchdogPorts } from '../../functions/halt-ro
 import { start } from '../store-simulator/index.ts';
 import { rollingApps, SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../store-simulator/types.ts';
-import { alarmStateChangeEvent, ownAlarmName, stormEnvironment } from './fixtures.ts';
+import { alarmStateChangeEvent, ownAlarmName } from './fixtures.ts';
 
 const LIMIT = 20;
 const APPS = 100;
-const SHARED_ALARM = 'bench-storm-100-shared';
+/** The alarm every app lists when a storm's apps share one. */
+export const SHARED_ALARM = 'storm-shared-crash-rate';
 
 export interface Storm100Scenario {
   readonly name: string;
@@ -81,18 +82,25 @@ function memoryPort(delayMs: number): RolloutMemory & { readonly entries: Map<st
   };
 }
 
-interface Setup {
+export interface StormSetup {
   readonly simulator: RunningSimulator;
   readonly access: StoreAccess;
   readonly config: WatchdogConfig;
   readonly targets: ReadonlyArray<{ applicationId: string; submissionId: string; fallback: string }>;
 }
 
-async function setUp(
+/**
+ * A storm's Store and watchdog: `apps` apps of the `series` rolling out, in a simulator with a tenant of
+ * its own (the client budget is process-wide per tenant: the first options win), the Store client with
+ * the given budget (the simulator's throttle plus `marginMs`; without one, a budget that never binds),
+ * the config listing each app with its own alarm or `SHARED_ALARM`, and a token fetched first, as the
+ * deployed function's init does. The caller closes the dispatcher and the simulator.
+ */
+export async function setUpStorm(
   series: string,
   apps: number,
   options: { throttle?: { limit: number; windowMs: number }; marginMs?: number; alarmPerApp: boolean },
-): Promise<Setup> {
+): Promise<StormSetup> {
   const tenant = { ...SAMPLE_TENANT, tenantId: randomUUID() };
   const rolling = rollingApps(apps, series);
   const { targets } = rolling;
@@ -110,14 +118,19 @@ async function setUp(
         ? { limit: 100_000, windowMs: 60_000 }
         : { ...options.throttle, ...(options.marginMs === undefined ? {} : { marginMs: options.marginMs }) },
   });
-  const config = parseEnvironment(
-    stormEnvironment({
-      targets,
-      ...(options.alarmPerApp ? {} : { sharedAlarm: SHARED_ALARM }),
-      storeBaseUrl: simulator.storeBaseUrl,
-      authority: simulator.authority,
-    }),
-  );
+  const config = parseEnvironment({
+    // The credentials are handed in above: the secret is never read.
+    STORE_CREDENTIALS_SECRET_ID: 'unused-the-credentials-are-handed-in',
+    NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:storm-notifications',
+    WATCHDOG_APPS: JSON.stringify(
+      targets.map(({ applicationId }) => ({
+        applicationId,
+        alarmNames: [options.alarmPerApp ? ownAlarmName(applicationId) : SHARED_ALARM],
+      })),
+    ),
+    STORE_API_BASE_URL: simulator.storeBaseUrl,
+    AZURE_AD_AUTHORITY: simulator.authority,
+  });
   await access.tokenProvider.getToken(AbortSignal.timeout(10_000));
   return { simulator, access, config, targets };
 }
@@ -126,7 +139,7 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 export async function runStorm100(scenario: Storm100Scenario): Promise<Storm100Result> {
   const throttle = { limit: LIMIT, windowMs: scenario.windowMs };
-  const setup = await setUp(scenario.series, APPS, {
+  const setup = await setUpStorm(scenario.series, APPS, {
     throttle,
     marginMs: scenario.marginMs,
     alarmPerApp: !scenario.oneEvent,
@@ -223,7 +236,7 @@ function p50(values: readonly number[]): number {
 
 /** Warm halts, `runs` each way, at latency L on every server (the memory read too). */
 export async function runRememberedHalt(latencyMs: number, runs: number): Promise<RememberedHaltResult> {
-  const setup = await setUp(`R${String(latencyMs).padStart(1, '0').slice(-1)}`, 2 * runs + 4, {
+  const setup = await setUpStorm(`R${String(latencyMs).padStart(1, '0').slice(-1)}`, 2 * runs + 4, {
     alarmPerApp: true,
   });
   setup.simulator.control.setLatency(latencyMs);

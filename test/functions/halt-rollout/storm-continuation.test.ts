@@ -20,22 +20,19 @@ import {
 import { beforeAll, expect, it } from 'vitest';
 import { sendContinuation } from '../../../functions/commons/aws/continuation-queue.ts';
 import { createRolloutMemory } from '../../../functions/commons/aws/rollout-memory.ts';
-import { parseEnvironment, type WatchdogConfig } from '../../../functions/commons/config/env.ts';
+import type { WatchdogConfig } from '../../../functions/commons/config/env.ts';
 import { CONTINUATION_KIND } from '../../../functions/commons/domain/continuation.ts';
 import type { Notification } from '../../../functions/commons/domain/notification.ts';
 import type { WatchdogResult } from '../../../functions/commons/domain/results.ts';
 import { BadInputError } from '../../../functions/commons/errors.ts';
 import { createDeadline } from '../../../functions/commons/store/deadline.ts';
-import { createStoreDispatcher } from '../../../functions/commons/store/http.ts';
-import { createStoreAccess, type StoreAccess } from '../../../functions/commons/store/store-access.ts';
 import {
   handleWatchdogEvent,
   type InvocationBudget,
   type WatchdogPorts,
 } from '../../../functions/halt-rollout/watchdog.ts';
-import { alarmStateChangeEvent, ownAlarmName, stormEnvironment } from '../../../tools/bench/fixtures.ts';
-import { start } from '../../../tools/store-simulator/index.ts';
-import { rollingApps, SAMPLE_TENANT } from '../../../tools/store-simulator/sample-state.ts';
+import { alarmStateChangeEvent, ownAlarmName } from '../../../tools/bench/fixtures.ts';
+import { SHARED_ALARM, setUpStorm } from '../../../tools/bench/storms-100.ts';
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
 import { createMemoryTable, motoDynamo } from '../../support/memory-table.ts';
@@ -54,7 +51,6 @@ const APPS = 100;
 const MARGIN_MS = 1_000;
 /** The client budget's spacing of two requests a window apart: the window and its margin. */
 const SPACING_MS = WINDOW_MS + MARGIN_MS;
-const SHARED_ALARM = 'storm-shared-crash-rate';
 
 interface Storm {
   readonly simulator: RunningSimulator;
@@ -81,21 +77,12 @@ async function startStorm(options: {
   /** The test's own `onTestFinished` (the storms run concurrently, each cleaning up after itself). */
   readonly onTestFinished: (cleanup: () => Promise<void>) => void;
 }): Promise<Storm> {
-  // A tenant of its own: the client budget is process-wide per tenant (the first options win).
-  const tenant = { ...SAMPLE_TENANT, tenantId: randomUUID() };
-  const { targets, apps } = rollingApps(APPS, options.series);
-  const simulator = await start({
-    state: { tenants: [tenant], apps },
+  // The production budget at the scaled window, with a margin against a loaded machine's jitter (see
+  // MARGIN_MS): a window here spans 3 s.
+  const { simulator, access, config, targets } = await setUpStorm(options.series, APPS, {
     throttle: { limit: LIMIT, windowMs: WINDOW_MS },
-  });
-  const access: StoreAccess = createStoreAccess({
-    baseUrl: simulator.storeBaseUrl,
-    authority: simulator.authority,
-    getCredentials: async () => tenant,
-    dispatcher: createStoreDispatcher(),
-    // The production budget at the scaled window, with a margin against a loaded machine's jitter (see
-    // MARGIN_MS): a window here spans 3 s.
-    throttle: { limit: LIMIT, windowMs: WINDOW_MS, marginMs: MARGIN_MS },
+    marginMs: MARGIN_MS,
+    alarmPerApp: options.alarmPerApp,
   });
   options.onTestFinished(async () => {
     await access.dispatcher.destroy();
@@ -104,14 +91,6 @@ async function startStorm(options: {
   const sqs = new SQSClient(motoClientConfig());
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: `storm-continuation-${randomUUID()}` }));
   const queueUrl = queue.QueueUrl ?? '';
-  const config = parseEnvironment(
-    stormEnvironment({
-      targets,
-      ...(options.alarmPerApp ? {} : { sharedAlarm: SHARED_ALARM }),
-      storeBaseUrl: simulator.storeBaseUrl,
-      authority: simulator.authority,
-    }),
-  );
   const notifications: Notification[] = [];
   const memory =
     options.memory === undefined
@@ -143,8 +122,6 @@ async function startStorm(options: {
       notifications.push(notification);
     },
   };
-  // The token first, as the deployed function's init does, so the storm starts warm.
-  await access.tokenProvider.getToken(AbortSignal.timeout(5_000));
   return { simulator, config, ports, queueUrl, sqs, notifications, targets };
 }
 
