@@ -13,9 +13,9 @@ import { CompositeAlarms } from './constructs/composite-alarms.ts';
 import { DrillAlarm } from './constructs/drill-alarm.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { PagerForwarder } from './constructs/pager-forwarder.ts';
-import { RolloutMemory } from './constructs/rollout-memory.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
 import { SelfCheck } from './constructs/self-check.ts';
+import { StateTable } from './constructs/state-table.ts';
 import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
 import { StoreHealth } from './constructs/store-health.ts';
 import { StormContinuation } from './constructs/storm-continuation.ts';
@@ -61,7 +61,7 @@ export class WatchdogStack extends Stack {
   readonly pager?: PagerForwarder;
   /** The Store health probe, when some app has the signal on. */
   readonly storeHealth: StoreHealth | undefined;
-  readonly rolloutMemory: RolloutMemory;
+  readonly stateTable: StateTable;
   readonly stormContinuation: StormContinuation;
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
@@ -164,9 +164,9 @@ export class WatchdogStack extends Stack {
           });
     for (const alarm of this.storeHealth?.appAlarms ?? []) this.intake.addAlarm(alarm);
     // Each app's live rollout, remembered by the self-check, so that a halt of it is one Store request.
-    this.rolloutMemory = new RolloutMemory(this, 'RolloutMemory');
-    this.rolloutMemory.connect(this.selfCheck.function);
-    this.rolloutMemory.connect(this.haltRollout);
+    this.stateTable = new StateTable(this, 'State');
+    this.stateTable.connect(this.selfCheck.function);
+    this.stateTable.connect(this.haltRollout);
 
     // Storms longer than one invocation: the apps not reached are handed on through this queue.
     this.stormContinuation = new StormContinuation(this, 'StormContinuation', {

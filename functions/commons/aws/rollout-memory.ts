@@ -1,8 +1,8 @@
 /**
  * The rollout memory (`RolloutMemory`) in a DynamoDB table: one item per app and target (the main
  * rollout, or one package flight), holding the submission last seen in progress, its percentage, its
- * fallback and when it was seen. Key: `applicationId` (partition) and `target` (sort: `main` or
- * `flight#<flight ID in lower case>`).
+ * fallback and when it was seen, in the stack's state table (`state-table.ts`: partition
+ * `app#<application ID>`, sort `main` or `flight#<flight ID in lower case>`).
  *
  * Memory is an optimization of the halt path, never a condition of it: every failure is logged and
  * reads as "nothing remembered", and items that do not parse are ignored. A stale item is harmless
@@ -19,14 +19,12 @@ import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN, SUBMISSION_ID_PATTERN } from
 import type { RememberedRollout, RolloutMemory, RolloutTarget } from '../domain/ports.ts';
 import { describeError } from '../errors.ts';
 import * as z from '../validation.ts';
+import { appPartition, STATE_TABLE_KEY } from './state-table.ts';
 
 /** Where failures are reported (Powertools' `Logger` fits). */
 export interface MemoryLogger {
   warn(message: string, attributes: Record<string, unknown>): void;
 }
-
-/** The table's key attributes (the stack creates the table with them). */
-export const ROLLOUT_MEMORY_KEY = { partition: 'applicationId', sort: 'target' } as const;
 
 /** The sort key of a target. */
 export function memoryTargetKey(target: RolloutTarget): string {
@@ -37,8 +35,9 @@ const stringValue = (pattern?: RegExp) =>
   z.object({ S: pattern === undefined ? z.string() : z.string().check(z.regex(pattern)) });
 
 const itemSchema = z.object({
+  pk: stringValue(),
+  sk: stringValue(),
   applicationId: stringValue(APPLICATION_ID_PATTERN),
-  target: stringValue(),
   flightId: z.optional(stringValue(FLIGHT_ID_PATTERN)),
   submissionId: stringValue(SUBMISSION_ID_PATTERN),
   rolloutPercentage: z.object({ N: z.string() }),
@@ -50,7 +49,7 @@ const itemSchema = z.object({
 export function parseMemoryItem(item: unknown): RememberedRollout | undefined {
   const parsed = itemSchema.safeParse(item);
   if (!parsed.success) return undefined;
-  const { applicationId, target, flightId, submissionId, rolloutPercentage, fallbackSubmissionId, seenAt } =
+  const { pk, sk, applicationId, flightId, submissionId, rolloutPercentage, fallbackSubmissionId, seenAt } =
     parsed.data;
   const percentage = Number(rolloutPercentage.N);
   if (!Number.isFinite(percentage) || percentage < 0 || percentage > 100) return undefined;
@@ -58,8 +57,8 @@ export function parseMemoryItem(item: unknown): RememberedRollout | undefined {
     flightId === undefined
       ? { applicationId: applicationId.S, submissionId: submissionId.S }
       : { applicationId: applicationId.S, flightId: flightId.S, submissionId: submissionId.S };
-  // The sort key must say the same as the attributes: an item filed under another target is not used.
-  if (target.S !== memoryTargetKey(ref)) return undefined;
+  // The key must say the same as the attributes: an item filed under another app or target is not used.
+  if (pk.S !== appPartition(applicationId.S) || sk.S !== memoryTargetKey(ref)) return undefined;
   return {
     ref,
     rolloutPercentage: percentage,
@@ -82,9 +81,9 @@ export function createRolloutMemory(
         const output = await client.send(
           new QueryCommand({
             TableName: tableName,
-            KeyConditionExpression: '#app = :app',
-            ExpressionAttributeNames: { '#app': ROLLOUT_MEMORY_KEY.partition },
-            ExpressionAttributeValues: { ':app': { S: applicationId } },
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': STATE_TABLE_KEY.partition },
+            ExpressionAttributeValues: { ':pk': { S: appPartition(applicationId) } },
           }),
           { abortSignal: signal },
         );
@@ -114,8 +113,9 @@ export function createRolloutMemory(
           new PutItemCommand({
             TableName: tableName,
             Item: {
+              [STATE_TABLE_KEY.partition]: { S: appPartition(ref.applicationId) },
+              [STATE_TABLE_KEY.sort]: { S: memoryTargetKey(ref) },
               applicationId: { S: ref.applicationId },
-              target: { S: memoryTargetKey(ref) },
               ...(ref.flightId === undefined ? {} : { flightId: { S: ref.flightId } }),
               submissionId: { S: ref.submissionId },
               rolloutPercentage: { N: String(rollout.rolloutPercentage) },
@@ -136,8 +136,8 @@ export function createRolloutMemory(
           new DeleteItemCommand({
             TableName: tableName,
             Key: {
-              applicationId: { S: target.applicationId },
-              target: { S: memoryTargetKey(target) },
+              [STATE_TABLE_KEY.partition]: { S: appPartition(target.applicationId) },
+              [STATE_TABLE_KEY.sort]: { S: memoryTargetKey(target) },
             },
             ...(submissionId === undefined
               ? {}

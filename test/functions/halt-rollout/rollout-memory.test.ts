@@ -29,7 +29,7 @@ import {
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
 import { loadEventFixture } from '../../fixtures/events/load.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
-import { createMemoryTable, memoryContents, motoDynamo } from '../../support/memory-table.ts';
+import { createStateTable, memoryContents, motoDynamo } from '../../support/state-table.ts';
 import {
   type HarnessOptions,
   SAMPLE_ALARM,
@@ -76,7 +76,7 @@ describeWithMoto(`rollout memory: a warm halt of a remembered rollout is one POS
 
   /** A harness with a fresh memory table holding `entries`, warmed up, its request record cleared. */
   async function start(options: HarnessOptions, entries: readonly RememberedRollout[]) {
-    const tableName = await createMemoryTable(dynamo);
+    const tableName = await createStateTable(dynamo);
     const memory = createRolloutMemory(dynamo, tableName);
     for (const entry of entries) await memory.remember(entry, AbortSignal.timeout(5_000));
     const harness = await startWatchdog({
@@ -348,25 +348,27 @@ describeWithMoto(`rollout memory: a warm halt of a remembered rollout is one POS
 });
 
 describe('the rollout memory ignores entries it cannot trust', () => {
-  it('an item filed under another target or with a malformed ID is not a remembered rollout', async () => {
+  it('an item filed under another app or target or with a malformed ID is not a remembered rollout', async () => {
     const { parseMemoryItem } = await import('../../../functions/commons/aws/rollout-memory.ts');
     const good = {
+      pk: { S: `app#${SAMPLE_APP_ID}` },
+      sk: { S: 'main' },
       applicationId: { S: SAMPLE_APP_ID },
-      target: { S: 'main' },
       submissionId: { S: SAMPLE_PUBLISHED_SUBMISSION_ID },
       rolloutPercentage: { N: '20' },
       fallbackSubmissionId: { S: SAMPLE_FALLBACK_SUBMISSION_ID },
       seenAt: { S: SEEN_AT },
     };
     expect(parseMemoryItem(good)).toEqual(remembered(SAMPLE_PUBLISHED_SUBMISSION_ID, 20));
-    expect(parseMemoryItem({ ...good, target: { S: `flight#${SAMPLE_FLIGHT_ID}` } })).toBeUndefined();
+    expect(parseMemoryItem({ ...good, sk: { S: `flight#${SAMPLE_FLIGHT_ID}` } })).toBeUndefined();
+    expect(parseMemoryItem({ ...good, pk: { S: 'app#9WZDNCRFJ3TJ' } })).toBeUndefined();
     expect(parseMemoryItem({ ...good, submissionId: { S: '../../x' } })).toBeUndefined();
     expect(parseMemoryItem({ ...good, rolloutPercentage: { N: '101' } })).toBeUndefined();
     expect(parseMemoryItem({ ...good, flightId: { S: 'not-a-guid' } })).toBeUndefined();
     expect(
       parseMemoryItem({
         ...good,
-        target: { S: `flight#${SAMPLE_FLIGHT_ID}` },
+        sk: { S: `flight#${SAMPLE_FLIGHT_ID}` },
         flightId: { S: SAMPLE_FLIGHT_ID.toUpperCase() },
       }),
     ).toEqual(remembered(SAMPLE_PUBLISHED_SUBMISSION_ID, 20, { flightId: SAMPLE_FLIGHT_ID.toUpperCase() }));

@@ -35,7 +35,7 @@ import { alarmStateChangeEvent, ownAlarmName } from '../../../tools/bench/fixtur
 import { SHARED_ALARM, setUpStorm } from '../../../tools/bench/storms-100.ts';
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
-import { createMemoryTable, motoDynamo } from '../../support/memory-table.ts';
+import { createStateTable, motoDynamo } from '../../support/state-table.ts';
 
 /** A minute scaled to two seconds. */
 const WINDOW_MS = 2_000;
@@ -95,7 +95,7 @@ async function startStorm(options: {
   const memory =
     options.memory === undefined
       ? undefined
-      : createRolloutMemory(options.memory, await createMemoryTable(options.memory));
+      : createRolloutMemory(options.memory, await createStateTable(options.memory));
   if (memory !== undefined) {
     for (const { applicationId, submissionId, fallback } of targets) {
       await memory.remember(

@@ -17,7 +17,7 @@ import {
   submission,
 } from '../../../tools/store-simulator/sample-state.ts';
 import { describeWithMoto, MOTO_SKIP_REASON } from '../../support/aws.ts';
-import { createMemoryTable, memoryContents, motoDynamo } from '../../support/memory-table.ts';
+import { createStateTable, memoryContents, motoDynamo } from '../../support/state-table.ts';
 import { type SelfCheckHarness, startSelfCheck } from './self-check-harness.ts';
 
 const harnesses: SelfCheckHarness[] = [];
@@ -28,7 +28,7 @@ afterEach(async () => {
 describeWithMoto(`the self-check remembers live rollouts${MOTO_SKIP_REASON}`, () => {
   it('remembers the main rollout and each flight rolling out, with percentage, fallback and when', async () => {
     const dynamo = motoDynamo();
-    const tableName = await createMemoryTable(dynamo);
+    const tableName = await createStateTable(dynamo);
     const before = Date.now();
     const harness = await startSelfCheck({ env: { ROLLOUT_MEMORY_TABLE: tableName } });
     harnesses.push(harness);
@@ -49,7 +49,7 @@ describeWithMoto(`the self-check remembers live rollouts${MOTO_SKIP_REASON}`, ()
 
   it('forgets a target whose rollout is no longer in progress', async () => {
     const dynamo = motoDynamo();
-    const tableName = await createMemoryTable(dynamo);
+    const tableName = await createStateTable(dynamo);
     const live = await startSelfCheck({
       state: stateWith(app(SAMPLE_APP_ID, [publishedSubmission(SAMPLE_PUBLISHED_SUBMISSION_ID, 20)])),
       env: { ROLLOUT_MEMORY_TABLE: tableName },

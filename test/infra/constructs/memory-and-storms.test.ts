@@ -30,27 +30,28 @@ describe('the rollout memory table and the storm continuation queue', () => {
   });
 
   const tableRef = () => {
-    const resource = stack.rolloutMemory.table.node.defaultChild;
-    if (!(resource instanceof CfnTable)) throw new Error('the rollout memory has no CfnTable');
+    const resource = stack.stateTable.table.node.defaultChild;
+    if (!(resource instanceof CfnTable)) throw new Error('the state table has no CfnTable');
     return { Ref: stack.getLogicalId(resource) };
   };
 
-  it('is encrypted, on demand, with point-in-time recovery, keyed by app and target', () => {
+  it('is encrypted, on demand, with point-in-time recovery, generic keys and a time to live', () => {
     expect(onlyResourceProperties(template, 'AWS::DynamoDB::Table')).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: { SSEEnabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       KeySchema: [
-        { AttributeName: 'applicationId', KeyType: 'HASH' },
-        { AttributeName: 'target', KeyType: 'RANGE' },
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
   });
 
   it('has no unacknowledged cdk-nag finding', () => {
     const findings = [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
       pack
-        .validateScope(stack.rolloutMemory)
+        .validateScope(stack.stateTable)
         .violations.map(
           (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
         ),

@@ -1,0 +1,19 @@
+/**
+ * The shape of the stack's durable state table (`ROLLOUT_MEMORY_TABLE`): generic keys, so each kind of
+ * item has its own partition prefix, and a TTL attribute for items that only matter for a while.
+ *
+ * | item | `pk` | `sk` |
+ * |---|---|---|
+ * | a remembered live rollout | `app#<application ID>` | `main` or `flight#<flight ID in lower case>` |
+ */
+
+/** The table's key attributes (the stack creates the table with them). */
+export const STATE_TABLE_KEY = { partition: 'pk', sort: 'sk' } as const;
+
+/** The attribute DynamoDB's time to live reads: epoch seconds after which an item may be deleted. */
+export const STATE_TABLE_TTL_ATTRIBUTE = 'expiresAt';
+
+/** The partition of an app's remembered rollouts. */
+export function appPartition(applicationId: string): string {
+  return `app#${applicationId}`;
+}

@@ -1,0 +1,42 @@
+/**
+ * The stack's durable state: one DynamoDB table for what the functions share between invocations (each
+ * app's remembered live rollout; see `functions/commons/aws/state-table.ts` for the item kinds).
+ *
+ * Generic keys (`pk`, `sk`) so every kind of item lives in the one table, and a TTL attribute
+ * (`expiresAt`, epoch seconds) so short-lived items are swept by DynamoDB. Encrypted (AWS managed key),
+ * on-demand billing, point-in-time recovery. Its content is recomputed by the functions, so it is
+ * destroyed with the stack. The functions get exactly the calls they use on exactly this table and its
+ * name in `ROLLOUT_MEMORY_TABLE`.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from '../../functions/commons/aws/state-table.ts';
+import type { WatchdogFunction } from './watchdog-function.ts';
+
+/** The variable that names the table to the functions (the Lambda contract's name). */
+export const STATE_TABLE_VARIABLE = 'ROLLOUT_MEMORY_TABLE';
+
+/** See the module comment. */
+export class StateTable extends Construct {
+  readonly table: Table;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: STATE_TABLE_KEY.partition, type: AttributeType.STRING },
+      sortKey: { name: STATE_TABLE_KEY.sort, type: AttributeType.STRING },
+      timeToLiveAttribute: STATE_TABLE_TTL_ATTRIBUTE,
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  /** Lets the function read, remember and forget rollouts, and tells it the table. */
+  connect(target: WatchdogFunction): void {
+    this.table.grant(target, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    target.function.addEnvironment(STATE_TABLE_VARIABLE, this.table.tableName);
+  }
+}
