@@ -2,7 +2,7 @@
  * The whole app, synthesized twice (bundling the real handler each time): with the config shipped in
  * cdk.json, and with a variant that uses every other option. Both run the cdk-nag gate.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
@@ -117,9 +117,15 @@ describe('the stack with the config shipped in cdk.json', () => {
       MemorySize: 256,
       TracingConfig: { Mode: 'Active' },
     });
-    // Two functions: halt-rollout and the self-check; each asset is one ES module and its map.
-    const assets = readdirSync(synthesized.assemblyDirectory).filter((name) => name.startsWith('asset.'));
+    // Two bundled functions: halt-rollout and the self-check; each asset is one ES module and its map.
+    // Beside them, the CDK's own provider of the custom resource that creates the console's test event
+    // registry, prebuilt (one CommonJS file).
+    const all = readdirSync(synthesized.assemblyDirectory).filter((name) => name.startsWith('asset.'));
+    const assets = all.filter((name) => existsSync(join(synthesized.assemblyDirectory, name, 'index.mjs')));
     expect(assets).toHaveLength(2);
+    const others = all.filter((name) => !assets.includes(name));
+    expect(others).toHaveLength(1);
+    expect(readdirSync(join(synthesized.assemblyDirectory, others[0] ?? ''))).toEqual(['index.js']);
     expect(assets).toContain(haltRolloutAssetDirectory(synthesized).split('/').pop());
     for (const asset of assets) {
       const directory = join(synthesized.assemblyDirectory, asset);
