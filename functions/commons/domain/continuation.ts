@@ -121,7 +121,7 @@ export function resolveContinuation(continuation: Continuation, config: TargetCo
   for (const [index, applicationId] of continuation.applicationIds.entries()) {
     if (!reachable.has(applicationId)) {
       throw invalid(
-        `continuation.applicationIds[${index}]: ${applicationId} is not an app in WATCHDOG_APPS that lists one of the continuation's alarms`,
+        `continuation.applicationIds[${index}]: ${applicationId} is not a watched app (an entry in "apps") that lists one of the continuation's alarms`,
       );
     }
     if (seen.has(applicationId))
