@@ -78,9 +78,14 @@ export function describeAwsFailure(what: string, error: unknown, action: string)
 export function awsErrorDetail(error: unknown, action: string): string {
   const name = error instanceof Error ? error.name : 'Unknown';
   const message = error instanceof Error ? oneLine(error.message) : '';
-  const cause = causeOf(error);
   const said = message === '' || message === name ? ` (${name})` : `: ${message} (${name})`;
-  return `${said}${cause === undefined ? '' : `; ${hintFor(cause, action)}`}`;
+  return `${said}${awsErrorHint(error, action)}`;
+}
+
+/** `; check …` for an error that points to the credentials, the region or a permission; else empty. */
+export function awsErrorHint(error: unknown, action: string): string {
+  const cause = causeOf(error);
+  return cause === undefined ? '' : `; ${hintFor(cause, action)}`;
 }
 
 /** The HTTP status the AWS SDK recorded on a service error (`$metadata.httpStatusCode`), if any. */
