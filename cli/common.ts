@@ -57,9 +57,13 @@ export function readCommonOptions(values: {
 export function readAppId(value: string | undefined, help: string): string {
   if (value === undefined) throw new UsageError('--app ID is required', help);
   try {
-    return assertApplicationId(value);
-  } catch (error) {
-    throw new UsageError(`--app: ${safeError(error).message}`, help);
+    // Store IDs are upper case; a person may type them in any case.
+    return assertApplicationId(value.toUpperCase());
+  } catch {
+    throw new UsageError(
+      `--app: must be the app's Store ID, 12 letters and digits (e.g. 9NBLGGH4R315); got ${JSON.stringify(value)}`,
+      help,
+    );
   }
 }
 

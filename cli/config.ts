@@ -128,7 +128,7 @@ export function findWatchedApp(config: CliConfig, applicationId: string): Watche
   throw new ConfigurationError(
     'APP_NOT_WATCHED',
     `${applicationId} is not a watched app in ${config.source}; only watched apps can be halted ` +
-      `(watched: ${listed}). Add it to the config and deploy first.`,
+      `(watched: ${listed}). Add an entry for it to "apps" in the watchdog config and deploy first.`,
   );
 }
 

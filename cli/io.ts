@@ -14,6 +14,16 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Where the default `cdk.json` is looked for. @default process.cwd() */
   readonly cwd?: string;
+  /**
+   * How the person started the CLI, for the commands it suggests next: `npm run watchdog --`,
+   * `store-watchdog` (after `npm link`) or `node cli/store-watchdog.ts`. @default `npm run watchdog --`
+   */
+  readonly invokedAs?: string;
+}
+
+/** The form of the CLI the person ran, to prefix the commands it suggests. */
+export function cliCommand(io: CliIo): string {
+  return io.invokedAs ?? 'npm run watchdog --';
 }
 
 /** Done: every check passed, or the operation did what was asked. */

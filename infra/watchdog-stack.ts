@@ -10,6 +10,7 @@ import { deriveWatchedApps, listWatchedAlarmNames, type WatchdogConfig } from '.
 import { AlarmIntake } from './constructs/alarm-intake.ts';
 import { ChatChannels } from './constructs/chat-channels.ts';
 import { CompositeAlarms } from './constructs/composite-alarms.ts';
+import { ConsoleTestEvents } from './constructs/console-test-events.ts';
 import { DrillAlarm } from './constructs/drill-alarm.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { PagerForwarder } from './constructs/pager-forwarder.ts';
@@ -109,6 +110,12 @@ export class WatchdogStack extends Stack {
         app.composites.map((spec) => ({ spec, appNames: appNamesWatching(watchedApps, spec.alarmName) })),
       ),
       created: this.watchedAlarms.byName,
+    });
+    new ConsoleTestEvents(this, 'ConsoleTestEvents', {
+      function: this.haltRollout.function,
+      apps: config.apps,
+      drillAlarmName: this.drill.alarmName,
+      alarmTopic: this.intake.alarmTopic,
     });
     for (const alarm of [...this.watchedAlarms.alarms, ...this.compositeAlarms.alarms, this.drill.alarm]) {
       this.intake.addAlarm(alarm);

@@ -20,9 +20,14 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { awsErrorHint } from '../../functions/commons/aws/aws-errors.ts';
 import { safeError } from '../../functions/commons/domain/decide.ts';
 import * as z from '../../functions/commons/validation.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK } from '../io.ts';
+
+/** What a drill through AWS calls (docs/chat-pager-drill.md, "Run it"). */
+const DRILL_PERMISSIONS =
+  'cloudwatch:SetAlarmState, sns:Subscribe and sns:Unsubscribe, and sqs:CreateQueue, SetQueueAttributes, GetQueueAttributes, ReceiveMessage and DeleteQueue';
 
 /** The drill alarm the stack creates (its `DrillAlarmName` output), unless told otherwise. */
 export const DEFAULT_DRILL_ALARM_NAME = 'StoreRolloutWatchdog-drill';
@@ -159,7 +164,8 @@ export async function runDrillThroughAws(options: DrillThroughAwsOptions, io: Cl
       return EXIT_FAILED;
     }
     const { code, message } = safeError(error);
-    io.stderr.write(`error: ${code}: ${message}\n`);
+    const hint = awsErrorHint(error, DRILL_PERMISSIONS);
+    io.stderr.write(`error: ${code}: ${message}${hint}\n`);
     return EXIT_FAILED;
   } finally {
     options.interrupt?.removeEventListener('abort', onInterrupt);

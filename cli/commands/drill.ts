@@ -381,7 +381,7 @@ function checkDecision(run: WatchdogRun, app: WatchedApp, globalDryRun: boolean)
   if (live.length === 0) return skip('dry-run decision', 'nothing live to decide on');
   const them = live.length === 1 ? 'it' : 'them';
   const onAlarm = globalDryRun
-    ? `on an alarm the watchdog will only REPORT ${them}: its dry run is on ("dryRun": true in cdk.json, or DRY_RUN)`
+    ? `on an alarm the watchdog will only REPORT ${them}: its dry run is on ("dryRun": true in cdk.json)`
     : app.mode === 'dry-run'
       ? `on an alarm the watchdog will only REPORT ${them}: the app's mode is "dry-run"`
       : `on an alarm the watchdog will HALT ${them}`;

@@ -176,7 +176,7 @@ function toJson(report: ReplayReport) {
 function formatReport(report: ReplayReport, config: CliConfig, from: string): string {
   const lines = [
     `Replay of ${from}`,
-    `against ${config.source}${config.dryRun ? ' (DRY_RUN is true: nothing would halt)' : ''}`,
+    `against ${config.source}${config.dryRun ? ' ("dryRun" is true: nothing would halt)' : ''}`,
     '',
   ];
   if (report.transitions.length === 0) lines.push('No watched alarm went into ALARM in this history.', '');

@@ -9,7 +9,7 @@
  * Plain code over ports: the handler hands in Secrets Manager, the token provider, the Store's
  * `findLiveRollouts` and CloudWatch's alarm lookup. It keeps Store requests to one token and one
  * `findLiveRollouts` per app, apps one after another, because the tenant's request budget (about 20 a
- * minute, CONTRACT §8) is shared with the halt-rollout function.
+ * minute; see docs/storms.md) is shared with the halt-rollout function.
  */
 import type { WatchedApp } from '../commons/config/watched-apps.ts';
 import type { RolloutLookup, RolloutPort } from '../commons/domain/ports.ts';

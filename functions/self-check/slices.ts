@@ -14,7 +14,7 @@ import type { WatchedApp } from '../commons/config/watched-apps.ts';
 import { ConfigurationError } from '../commons/errors.ts';
 
 /**
- * The self-check's share of the tenant's request budget (about 20 a minute, CONTRACT §8), so that a
+ * The self-check's share of the tenant's request budget (about 20 a minute; see docs/storms.md), so that a
  * halt arriving during a run still finds room.
  */
 export const SELF_CHECK_STORE_REQUESTS_PER_MINUTE = 10;

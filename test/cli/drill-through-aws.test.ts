@@ -227,6 +227,22 @@ describeWithMoto(`store-watchdog drill --through-aws (moto)${MOTO_SKIP_REASON}`,
     expect(await leftovers()).toEqual({ subscriptions: 0, queues: [] });
   });
 
+  it("without a region: the SDK's own message, and check the region", async () => {
+    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) vi.stubEnv(name, undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws-config');
+
+    const run = await runCliCaptured(
+      ['drill', '--through-aws', '--topic-arn', topicArn, '--alarm-name', alarmName],
+      {},
+    );
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      'error: Error: Region is missing; check the AWS region (AWS_REGION, or the region of your AWS profile)\n',
+    );
+    expect(await alarmState()).toBe('OK');
+  });
+
   it('is a usage error without the topic, naming where to find it', async () => {
     const run = await runCliCaptured(['drill', '--through-aws'], {});
 

@@ -91,8 +91,12 @@ describe('store-watchdog replay --history FILE', () => {
       /halt {8}Contoso Photos \(9NBLGGH4R315\): alarm "contoso-photos-corroborated" is in ALARM; the app's mode is "enforce"/,
     );
     expect(stdout).toMatch(/would-halt {2}Contoso Photos \(9NBLGGH4R315\): .*notify-only/);
-    expect(stdout).toMatch(/would-halt {2}Contoso Music \(9WZDNCRFJ3TJ\): .*the app's mode is "dry-run"/);
-    expect(stdout).toContain('ignored: no app in WATCHDOG_APPS lists the alarm "contoso-music-crash-rate"');
+    expect(stdout).toMatch(
+      /would-halt {2}Contoso Music \(9WZDNCRFJ3TJ\): .*the app's "mode" is "dry-run" \(its entry in "apps"\)/,
+    );
+    expect(stdout).toContain(
+      'ignored: no watched app (an entry in "apps") lists the alarm "contoso-music-crash-rate"',
+    );
     expect(stdout).toContain('Summary: 4 transition(s) into ALARM; 1 halt, 3 would-halt, 1 ignored.');
   });
 

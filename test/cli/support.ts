@@ -77,6 +77,7 @@ export async function runCliCaptured(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   cwd?: string,
+  invokedAs?: string,
 ): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
@@ -85,6 +86,7 @@ export async function runCliCaptured(
     stderr: { write: (text: string) => (stderr += text) },
     env,
     ...(cwd === undefined ? {} : { cwd }),
+    ...(invokedAs === undefined ? {} : { invokedAs }),
   });
   return { code, stdout, stderr };
 }

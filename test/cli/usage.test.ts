@@ -20,7 +20,7 @@ describe('store-watchdog: usage', () => {
     ],
     [
       ['halt', '--app', 'contoso'],
-      'error: --app: applicationId must be 12 upper-case letters and digits; got "contoso"',
+      'error: --app: must be the app\'s Store ID, 12 letters and digits (e.g. 9NBLGGH4R315); got "contoso"',
       'Usage: store-watchdog halt --app ID',
     ],
     [

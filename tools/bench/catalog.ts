@@ -4,7 +4,7 @@
  * proves a 500-app config synthesizes within EventBridge's and Lambda's limits, and by
  * `npm run bench -- --synth`, which reports how long that takes and how large the result is.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
@@ -106,7 +106,11 @@ export function synthesizeCatalog(
   const templatePath = join(assembly.directory, artifact.templateFile);
   const template: Record<string, unknown> = JSON.parse(readFileSync(templatePath, 'utf8'));
   const assetBytes = new Map<string, number>();
-  for (const name of readdirSync(assembly.directory).filter((entry) => entry.startsWith('asset.'))) {
+  // The functions' bundles (one ES module each); the CDK's own custom resource provider ships prebuilt.
+  const bundles = readdirSync(assembly.directory).filter(
+    (entry) => entry.startsWith('asset.') && existsSync(join(assembly.directory, entry, 'index.mjs')),
+  );
+  for (const name of bundles) {
     assetBytes.set(name, statSync(join(assembly.directory, name, 'index.mjs')).size);
   }
   return {

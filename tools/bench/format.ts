@@ -1,5 +1,5 @@
 /**
- * Text formatting for the benchmark's report: Markdown tables (so a run can be pasted into docs/performance.md
+ * Text formatting for the benchmark's report: Markdown tables (so a run can be pasted into docs/contributing/performance.md
  * as is), durations, sizes and ratios.
  */
 

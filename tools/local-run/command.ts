@@ -35,8 +35,11 @@ A Store simulator holds a sample app whose rollout is live at 20%; a sample cras
 watchdog's own code finds the live rollout, halts it and builds the notification, and each step is
 shown: the alarm, the Store round trips, the halt, how long it took, and the e-mail a person gets.
 
+It runs its own sample config (the sample app, enforced, "dryRun": false unless --dry-run), not your
+cdk.json: the "dryRun" in cdk.json (true in the shipped sample) governs only the deployed watchdog.
+
 Options:
-  --dry-run         global dry run (DRY_RUN=true): the watchdog reports "would halt" and changes nothing
+  --dry-run         global dry run ("dryRun": true): the watchdog reports "would halt" and changes nothing
   --manual          a manual console event instead of the alarm (a dry run unless --enforce)
   --enforce         with --manual: the event says "dryRun": false, so the watchdog halts
   --already-halted  the rollout was halted before the alarm: the watchdog reports already-halted

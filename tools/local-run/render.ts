@@ -101,13 +101,19 @@ function renderSetup(outcome: LocalRunOutcome): string[] {
       `${app.name ?? app.applicationId} (${app.applicationId}), alarm ${app.alarmNames.map((name) => `"${name}"`).join(', ')}, mode ${app.mode}`,
   );
   return [
+    row('Config', "this run's own sample config, not your cdk.json"),
     row('Store API', `simulator on ${outcome.simulatorUrl} (no AWS account, no network)`),
     row(
       'Credentials',
       `the simulator's sample tenant ${SAMPLE_TENANT.tenantId} (instead of Secrets Manager)`,
     ),
     ...apps.map((app, index) => row(index === 0 ? 'Watched' : '', app)),
-    row('DRY_RUN', config.dryRun ? 'true (decide and report, never halt)' : 'false'),
+    row(
+      '"dryRun"',
+      config.dryRun
+        ? 'true (--dry-run: decide and report, never halt)'
+        : 'false in this run, so it halts (cdk.json\'s "dryRun" is for the deployed watchdog)',
+    ),
     row(
       'In the Store',
       `submission ${SAMPLE_PUBLISHED_SUBMISSION_ID} (Published) ${describeRollout(before.rollout)}`,

@@ -100,7 +100,7 @@ export function buildScenario(options: ScenarioOptions): Scenario {
   const faults = options.flaky
     ? [
         'the first read of the app answers 429 Too Many Requests with Retry-After: 1',
-        'the halt takes effect but answers 503 ServiceError (StoreBroker#123)',
+        'the halt takes effect but answers 503 ServiceError (it happens: the watchdog reads before it retries)',
       ]
     : [];
   const injectFaults = (control: SimulatorControl) => {

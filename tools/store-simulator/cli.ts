@@ -1,14 +1,11 @@
 /**
- * Runs the Store simulator with the sample state until Ctrl-C:
- *
- *   node tools/store-simulator/cli.ts [--port N] [--latency MS] [--throttle N]
- *
- * `--throttle N` allows N Store calls per minute per tenant (the real service allows about 20).
+ * `npm run simulator`: runs the Store simulator with the sample state until Ctrl-C, and prints how to
+ * point the watchdog's CLI at it (see `cli-text.ts` and `--help`).
  */
 import { parseArgs } from 'node:util';
+import { describeRunning, SIMULATOR_HELP } from './cli-text.ts';
 import { start } from './index.ts';
-import { SAMPLE_APP_ID, SAMPLE_PUBLISHED_SUBMISSION_ID, SAMPLE_TENANT, sampleState } from './sample-state.ts';
-import { STORE_RESOURCE } from './tokens.ts';
+import { sampleState } from './sample-state.ts';
 
 function readCount(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -19,17 +16,27 @@ function readCount(name: string, raw: string | undefined): number | undefined {
   return Number(raw);
 }
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string' },
-    latency: { type: 'string' },
-    throttle: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+function readArgs() {
+  try {
+    return parseArgs({
+      options: {
+        port: { type: 'string' },
+        latency: { type: 'string' },
+        throttle: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(
+      `error: ${error instanceof Error ? error.message : String(error)}\n\n${SIMULATOR_HELP}`,
+    );
+    process.exit(2);
+  }
+}
 
+const values = readArgs();
 if (values.help === true) {
-  process.stdout.write('Usage: node tools/store-simulator/cli.ts [--port N] [--latency MS] [--throttle N]\n');
+  process.stdout.write(SIMULATOR_HELP);
   process.exit(0);
 }
 
@@ -44,26 +51,14 @@ const simulator = await start({
 });
 if (latency !== undefined) simulator.control.setLatency(latency);
 
-// These are the simulator's own made-up credentials, printed on purpose so a person can try it.
-const tokenUrl = `${simulator.authority}/${SAMPLE_TENANT.tenantId}/oauth2/token`;
 process.stdout.write(
-  [
-    `Store simulator listening on ${simulator.url}`,
-    `  Store API base (STORE_API_BASE_URL): ${simulator.storeBaseUrl}`,
-    `  Azure AD authority:                  ${simulator.authority}`,
-    `  tenantId:     ${SAMPLE_TENANT.tenantId}`,
-    `  clientId:     ${SAMPLE_TENANT.clientId}`,
-    `  clientSecret: ${SAMPLE_TENANT.clientSecret}   (simulator only)`,
-    `  latency: ${latency ?? 0} ms; throttle: ${throttle === undefined ? 'off' : `${throttle} per minute per tenant`}`,
-    '',
-    'Get a token:',
-    `  TOKEN=$(curl -s ${tokenUrl} -d grant_type=client_credentials -d client_id=${SAMPLE_TENANT.clientId} -d client_secret=${SAMPLE_TENANT.clientSecret} --data-urlencode resource=${STORE_RESOURCE} | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
-    'Read the rollout of the last published submission of the sample app:',
-    `  curl -s -H "Authorization: Bearer $TOKEN" ${simulator.storeBaseUrl}applications/${SAMPLE_APP_ID}/submissions/${SAMPLE_PUBLISHED_SUBMISSION_ID}/packagerollout`,
-    '',
-    'Ctrl-C to stop.',
-    '',
-  ].join('\n'),
+  describeRunning({
+    url: simulator.url,
+    storeBaseUrl: simulator.storeBaseUrl,
+    authority: simulator.authority,
+    latencyMs: latency ?? 0,
+    throttle,
+  }),
 );
 
 let stopping = false;

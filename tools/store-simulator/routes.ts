@@ -1,5 +1,5 @@
 /**
- * The Store API routes the simulator serves (CONTRACT §2, rows 1–17), parsed from the method and the
+ * The Store API routes the simulator serves (the methods of Microsoft's "Manage app submissions", "Manage package flights" and "Manage package flight submissions"), parsed from the method and the
  * path below `/v1.0/my/`. Parsing only: what each route does lives in `store-model.ts`.
  */
 

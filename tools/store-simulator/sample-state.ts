@@ -3,7 +3,7 @@
  *
  * The sample app `9NBLGGH4R315` is the trap the watchdog must not fall into: its last published
  * submission is rolling out (20%), while a newer pending submission sits in Certification with a rollout
- * that has not started. Halting "the pending one first" (msstore-cli's default, CONTRACT §9) hits a 409.
+ * that has not started. Halting "the pending one first" (what one Store client does by default) hits a 409.
  */
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import type {

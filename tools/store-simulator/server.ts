@@ -40,20 +40,20 @@ const DEFAULT_TOKEN_LIFETIME_SECONDS = 3599;
 /** Larger bodies are refused; nothing in this API sends more than a token form. */
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** APIM's answer to a missing, unknown or expired token (CONTRACT §1, msstore-cli#50). */
+/** APIM's answer to a missing, unknown or expired token (the API gateway's own answer). */
 export const UNAUTHORIZED_BODY = {
   statusCode: 401,
   message: 'APIM: Unauthorized. Access token is missing or invalid.',
 } as const;
 
-/** The 503 of StoreBroker#123 (the operation had in fact taken effect). */
+/** A 503 Store clients have seen on a halt that had in fact taken effect. */
 export const SERVICE_ERROR_503_BODY = {
   code: 'ServiceError',
   message:
     'InvalidOperation: This operation cannot be completed at this time. Retry your operation using exponential backoff.',
 } as const;
 
-/** The 429 body (msstore-cli#125). */
+/** The 429 body, as Store clients have seen it ("Try again in N seconds"). */
 export function renderRateLimitBody(seconds: number): { statusCode: 429; message: string } {
   return { statusCode: 429, message: `Rate limit is exceeded. Try again in ${seconds} seconds.` };
 }

@@ -4,7 +4,8 @@
  * body to send. Rollout operations change the state in place (the state is the simulator's own deep
  * copy, never the caller's object).
  *
- * Behaviour follows CONTRACT §2–§6 and §10. Where the docs are silent, the choice is marked [INFERRED].
+ * Behaviour follows Microsoft's "Create and manage submissions" pages (the methods, resources, rollout
+ * states and errors). Where the docs are silent, the choice is marked [INFERRED].
  */
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import type { RolloutAction, StoreRoute, SubmissionPath } from './routes.ts';
@@ -19,7 +20,7 @@ export interface StoreReply {
 }
 
 /**
- * The error body: `{code, message, target}`. Observed, not documented (CONTRACT §6, "Error body";
+ * The error body: `{code, message, target}`. Observed, not documented (Store clients' error handling;
  * windows-dev-center-vsts-extension#72).
  */
 export interface StoreErrorBody {
@@ -74,7 +75,7 @@ export function executeStoreRoute(
       'application',
     );
   }
-  // CONTRACT §6 (c): every method about such an app answers 409.
+  // Microsoft's method pages: every method about such an app answers 409.
   if (app.unsupportedFeature === true)
     return fail(409, 'InvalidState', UNSUPPORTED_FEATURE_MESSAGE, 'application');
 
@@ -180,7 +181,7 @@ export function findSubmission(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Rollout state machine (CONTRACT §5, §10)
+// Rollout state machine (Microsoft's "Gradual package rollout" and the halt, update and finalize pages)
 
 function applyRolloutAction(
   submission: SimSubmission,
@@ -243,7 +244,7 @@ export function nextRollout(
   }
 }
 
-/** A float from 0 to 100 (the docs state no range; StoreBroker and msstore-cli check 0–100, CONTRACT §2). */
+/** A float from 0 to 100 (the docs state no range; Store clients check 0–100). */
 function parsePercentage(raw: string | null): number | undefined {
   if (raw === null || !/^\s*[0-9]+(\.[0-9]+)?\s*$/.test(raw)) return undefined;
   const value = Number(raw);
@@ -257,7 +258,7 @@ function parsePercentage(raw: string | null): number | undefined {
  * Clones the last published submission as `PendingCommit` (create-an-app-submission.md). 409 "because
  * of the current state of the app" when [INFERRED]: a main-line rollout is in progress (it must be halted
  * or finalized first, gradual-package-rollout.md), a pending submission already exists (one in-progress
- * submission per app, StoreBroker#123), or there is nothing to clone.
+ * submission per app, as Store clients have seen), or there is nothing to clone.
  */
 function createSubmission(state: SimulatorState, app: SimApp): StoreReply {
   const rolling = app.submissions.find(
@@ -381,7 +382,7 @@ function getFlight(app: SimApp, flightId: string): StoreReply {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Resources, with the field names of CONTRACT §3
+// Resources, with the field names of Microsoft's "Manage app submissions" and "Get app data"
 
 function submissionRef(
   id: string | undefined,
@@ -459,7 +460,7 @@ function renderPackage(submission: SimSubmission): Record<string, unknown> {
   };
 }
 
-/** App submission resource: the fields of CONTRACT §3 (manage-app-submissions.md). */
+/** App submission resource: the fields of Microsoft's "Manage app submissions". */
 export function renderAppSubmission(submission: SimSubmission): Record<string, unknown> {
   return {
     id: submission.id,

@@ -1,6 +1,6 @@
 /**
  * Per-tenant sliding-window throttle, like the Store's "20 requests per minute per tenant"
- * (CONTRACT §8, StoreBroker USAGE.md). Only admitted requests count: a 429 spends nothing.
+ * (Microsoft documents no figure; StoreBroker's usage guide says 20 a minute). Only admitted requests count: a 429 spends nothing.
  */
 import type { ThrottleSettings } from './types.ts';
 

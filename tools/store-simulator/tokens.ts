@@ -1,5 +1,5 @@
 /**
- * The simulated Azure AD v1 token endpoint (client credentials, CONTRACT §1) and the registry of tokens
+ * The simulated Azure AD v1 token endpoint (client credentials, Microsoft's "Create and manage submissions") and the registry of tokens
  * it issued. The secret is compared, never stored in a reply or echoed in an error.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -160,7 +160,7 @@ export function checkTokenRequest(
 
 /**
  * The v1 success body. `expires_in`, `ext_expires_in`, `expires_on` and `not_before` are strings of
- * digits, as the v1 endpoint returns them (CONTRACT §1).
+ * digits, as the v1 endpoint returns them.
  */
 export function renderToken(
   token: string,

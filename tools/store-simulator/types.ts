@@ -67,7 +67,7 @@ export interface SimApp {
   lastPublishedSubmissionId?: string;
   pendingSubmissionId?: string;
   flights?: SimFlight[];
-  /** The app uses a feature the API does not support: every call about it answers 409 (CONTRACT §6 (c)). */
+  /** The app uses a feature the API does not support: every call about it answers 409 (Microsoft's method pages: 409). */
   unsupportedFeature?: boolean;
   /** Per package version: what the analytics API reports (`failurehits`, `usagedaily`); none when absent. */
   health?: SimVersionHealth[];
@@ -163,7 +163,7 @@ export interface SimulatorControl {
   gatherNext(options: { readonly count: number; readonly match?: RequestMatcher }): void;
   /** How many requests are held now, waiting for the rest of their gathering (see `gatherNext`). */
   readonly heldRequests: number;
-  /** The next `count` halt requests take effect, then answer 503 (StoreBroker#123). */
+  /** The next `count` halt requests take effect, then answer 503 (as Store clients have seen). */
   haltAppliesThen503(options?: { readonly count?: number }): void;
   /**
    * Drops every fault still queued (`failNext`, `hangNext`, `resetNext`, `haltAppliesThen503`) and lets

@@ -11,6 +11,7 @@ import { formatIssues } from '../config/watched-apps.ts';
 import { ALARM_STATES, type AlarmTransition } from '../domain/events.ts';
 import { BadInputError, WatchdogError } from '../errors.ts';
 import * as z from '../validation.ts';
+import { awsErrorDetail } from './aws-errors.ts';
 
 /** One history item, reduced to what a transition needs. */
 export interface HistoryItem {
@@ -138,11 +139,13 @@ export async function readAlarmHistory(
           { abortSignal: signal },
         )
         .catch((error: unknown) => {
-          const name = error instanceof Error ? error.name : 'Unknown';
           throw new WatchdogError(
             'upstream',
             'ALARM_HISTORY_UNREADABLE',
-            `CloudWatch DescribeAlarmHistory failed for ${alarmName} (${name}); the caller needs cloudwatch:DescribeAlarmHistory (on * for composite alarms)`,
+            `CloudWatch DescribeAlarmHistory failed for ${alarmName}${awsErrorDetail(
+              error,
+              'cloudwatch:DescribeAlarmHistory (on * for composite alarms)',
+            )}`,
             { cause: error, retryable: true },
           );
         });

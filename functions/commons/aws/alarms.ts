@@ -8,6 +8,7 @@
  */
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { WatchdogError } from '../errors.ts';
+import { describeAwsFailure } from './aws-errors.ts';
 
 /** `DescribeAlarms` accepts at most this many `AlarmNames`, and returns at most this many records a page. */
 export const MAX_ALARM_NAMES_PER_REQUEST = 100;
@@ -51,11 +52,10 @@ export function describeAlarmsPageWith(
         { abortSignal: signal },
       )
       .catch((error: unknown) => {
-        const name = error instanceof Error ? error.name : 'Unknown';
         throw new WatchdogError(
           'upstream',
           'ALARMS_UNREADABLE',
-          `CloudWatch DescribeAlarms failed (${name})`,
+          describeAwsFailure('CloudWatch DescribeAlarms', error, 'cloudwatch:DescribeAlarms'),
           {
             cause: error,
             retryable: true,

@@ -9,6 +9,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, WatchdogError } from '../errors.ts';
 import * as z from '../validation.ts';
+import { awsErrorDetail, describeAwsFailure, httpStatusOf } from './aws-errors.ts';
 
 /** Azure AD tenant: a GUID or a domain name. It goes into the token URL's path, so nothing else is allowed. */
 const TENANT_ID_PATTERN =
@@ -94,9 +95,11 @@ function describeSecretsManagerError(error: unknown, secretId: string): Watchdog
         cause: error,
       });
     case 'AccessDeniedException':
-      return new ConfigurationError('SECRET_ACCESS_DENIED', `not allowed to read secret ${secretId}`, {
-        cause: error,
-      });
+      return new ConfigurationError(
+        'SECRET_ACCESS_DENIED',
+        `not allowed to read secret ${secretId}${awsErrorDetail(error, 'secretsmanager:GetSecretValue on it')}`,
+        { cause: error },
+      );
     case 'DecryptionFailure':
       return new ConfigurationError('SECRET_DECRYPTION_FAILED', `cannot decrypt secret ${secretId}`, {
         cause: error,
@@ -109,21 +112,13 @@ function describeSecretsManagerError(error: unknown, secretId: string): Watchdog
       return new WatchdogError(
         'upstream',
         'SECRET_READ_FAILED',
-        `reading secret ${secretId} failed (${name})`,
+        describeAwsFailure(`reading secret ${secretId}`, error, 'secretsmanager:GetSecretValue on it'),
         {
           cause: error,
           retryable: true,
         },
       );
   }
-}
-
-/** The HTTP status the AWS SDK recorded on a service error (`$metadata.httpStatusCode`), if any. */
-function httpStatusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
-  const metadata: unknown = error.$metadata;
-  if (typeof metadata !== 'object' || metadata === null || !('httpStatusCode' in metadata)) return undefined;
-  return typeof metadata.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
 }
 
 export interface CredentialsSourceOptions {

@@ -1,5 +1,5 @@
 /**
- * Storms longer than one invocation. The Store allows a tenant about 20 requests a minute (CONTRACT §8),
+ * Storms longer than one invocation. The Store allows a tenant about 20 requests a minute (see docs/storms.md),
  * and one invocation may run 5 minutes: when an alarm names more apps than its budget window can serve,
  * the invocation halts what fits, and hands the apps it did not reach on to the next invocation in a
  * *continuation* (sent to a durable queue before the invocation ends; the queue invokes the function).
@@ -121,7 +121,7 @@ export function resolveContinuation(continuation: Continuation, config: TargetCo
   for (const [index, applicationId] of continuation.applicationIds.entries()) {
     if (!reachable.has(applicationId)) {
       throw invalid(
-        `continuation.applicationIds[${index}]: ${applicationId} is not an app in WATCHDOG_APPS that lists one of the continuation's alarms`,
+        `continuation.applicationIds[${index}]: ${applicationId} is not a watched app (an entry in "apps") that lists one of the continuation's alarms`,
       );
     }
     if (seen.has(applicationId))

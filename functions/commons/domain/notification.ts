@@ -434,9 +434,9 @@ function howToEnforce(planned: PlannedApp): string {
   if (planned.dryRunCause === undefined) return 'nothing to change: this app is enforced';
   switch (planned.dryRunCause) {
     case 'global':
-      return 'set the DRY_RUN environment variable of the watchdog to false (it overrides every app and every manual event)';
+      return 'set "dryRun": false in the watchdog config (cdk.json) and deploy (it overrides every app and every manual event)';
     case 'app-mode':
-      return `set "mode": "enforce" for ${planned.app.applicationId} in WATCHDOG_APPS and deploy (a manual "dryRun": false cannot override it)`;
+      return `set "mode": "enforce" on the entry of ${planned.app.applicationId} in "apps" (cdk.json) and deploy (a manual "dryRun": false cannot override it)`;
     case 'manual-event':
       return `invoke the watchdog with {"applicationId": "${planned.app.applicationId}", "dryRun": false}`;
     case 'notify-only':

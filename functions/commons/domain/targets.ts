@@ -121,7 +121,7 @@ function resolveAlarms(alarms: readonly AlarmTransition[], config: TargetConfig)
     const names = unique(unmatched).map((name) => `"${name}"`);
     return {
       kind: 'ignored',
-      ignored: `no app in WATCHDOG_APPS lists the alarm${names.length > 1 ? 's' : ''} ${names.join(', ')}`,
+      ignored: `no watched app (an entry in "apps") lists the alarm${names.length > 1 ? 's' : ''} ${names.join(', ')}`,
       warn: true,
     };
   }
@@ -201,7 +201,7 @@ function resolveManual(intake: Extract<Intake, { kind: 'manual' }>, config: Targ
   if (app === undefined) {
     throw new BadInputError(
       'UNKNOWN_APPLICATION',
-      `applicationId ${intake.applicationId} is not in WATCHDOG_APPS; only listed apps can be halted`,
+      `applicationId ${intake.applicationId} is not a watched app (no entry in "apps" of the watchdog config); only listed apps can be halted`,
     );
   }
   const requested = intake.enforce
@@ -237,8 +237,9 @@ function withMode(
     why: `${trigger}; dry run because ${because}`,
     alarmNames,
   });
-  if (config.dryRun) return dryRun('global', 'DRY_RUN is true for the whole watchdog');
-  if (app.mode === 'dry-run') return dryRun('app-mode', 'the app\'s mode is "dry-run" in WATCHDOG_APPS');
+  if (config.dryRun) return dryRun('global', '"dryRun" is true for the whole watchdog');
+  if (app.mode === 'dry-run')
+    return dryRun('app-mode', 'the app\'s "mode" is "dry-run" (its entry in "apps")');
   if (manualEnforce === false) return dryRun('manual-event', 'the manual event did not say "dryRun": false');
   return { app, dryRun: false, why: `${trigger}; the app's mode is "enforce"`, alarmNames };
 }

@@ -1,5 +1,5 @@
 /**
- * How the tenant's Store request budget (about 20 a minute, CONTRACT §8) is shared. The halt path may
+ * How the tenant's Store request budget (about 20 a minute; see docs/storms.md) is shared. The halt path may
  * use all of it; the scheduled readers (the self-check and the Store health probe, each its own
  * function and process) together never use more than half, so a halt always finds room at once.
  *
@@ -10,7 +10,7 @@
  */
 import { ConfigurationError } from '../errors.ts';
 
-/** The tenant's budget the watchdog assumes (CONTRACT §8). */
+/** The tenant's budget the watchdog assumes (see docs/storms.md, "The budget bound"). */
 export const TENANT_REQUESTS_PER_MINUTE = 20;
 
 /** What all scheduled readers together may use: half the tenant's budget. */

@@ -59,7 +59,7 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
 }
 
 /**
- * The wait the Store's 429 message asks for, "Try again in 14 seconds" (CONTRACT §6, msstore-cli#125),
+ * The wait the Store's 429 message asks for, "Try again in 14 seconds" (as Store clients have seen it),
  * for when no `Retry-After` header came with it.
  */
 export function parseRetryHintFromMessage(message: string | undefined): number | undefined {

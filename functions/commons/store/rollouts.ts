@@ -2,10 +2,10 @@
  * The Store side of the halt path (`RolloutPort`): which rollout is live, and halting it so that a
  * repeated or ambiguous halt never turns into a failure or a second halt.
  *
- * The live rollout is the one on the last published submission (CONTRACT §4). A pending submission
+ * The live rollout is the one on the last published submission (Microsoft's "Halt the rollout for an app submission": only a published submission's rollout can be halted). A pending submission
  * beside it is looked at only when the last published one is missing or not in progress, and is the
- * target only when it is itself `Published` with its rollout in progress (CONTRACT §4.5 step 4).
- * msstore-cli picks the pending one first, which can halt the wrong submission (CONTRACT §4.7).
+ * target only when it is itself `Published` with its rollout in progress.
+ * msstore-cli picks the pending one first, which can halt the wrong submission.
  */
 
 import { assertApplicationId, assertFlightId, assertSubmissionId } from '../domain/ids.ts';
@@ -65,7 +65,7 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
     return isRolloutInProgress(rollout) ? { state: 'in-progress' as const, ref, rollout } : undefined;
   };
 
-  /** CONTRACT §4.5 for one app or flight, given its two submission references. */
+  /** Finds the live rollout of one app or flight, given its two submission references. */
   const examine = async (
     target: Target,
     lastPublished: SubmissionRef | null | undefined,
@@ -215,7 +215,7 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
         fallbackSubmissionId: remembered.fallbackSubmissionId,
       };
       try {
-        // The Store halts only a published submission whose rollout is in progress (CONTRACT §4.2, §6 (a)),
+        // The Store halts only a published submission whose rollout is in progress (Microsoft's "Halt the rollout for an app submission"),
         // one per app and per flight: a success means this was the live rollout.
         const after = await client.haltPackageRollout(ref, signal);
         return {
@@ -261,7 +261,7 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
           const conflict = error instanceof StoreApiError && error.code === STORE_ERROR_CODES.conflict;
           if (!ambiguous && !conflict) throw error;
           mayHaveHalted ||= ambiguous;
-          // Never POST twice without reading in between (StoreBroker#123: a 503'd halt had worked).
+          // Never POST twice without reading in between (a halt answered 503 can have worked).
           const now = await readAfterFailure(ref, signal);
           if (now === undefined) throw error;
           if (now.packageRolloutStatus === 'PackageRolloutStopped') {

@@ -33,7 +33,7 @@ export interface StoreAccessOptions {
   readonly timeouts?: StoreDispatcherOptions;
   /**
    * The per-tenant budget, shared by the whole process; `false` turns it off.
-   * @default 20 requests per 60 s (CONTRACT §8)
+   * @default 20 requests per 60 s (see docs/storms.md)
    */
   readonly throttle?: ThrottleOptions | false;
   readonly retry?: Partial<RetryPolicy>;

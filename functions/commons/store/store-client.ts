@@ -1,11 +1,11 @@
 /**
- * The Microsoft Store submission API calls on the halt path (CONTRACT §2), over undici.
+ * The Microsoft Store submission API calls on the halt path (Microsoft's "Manage app submissions" and "Manage package flight submissions"), over undici.
  *
  * - IDs are validated before any URL is built, and URLs are built from IDs only, never from a
  *   `resourceLocation` (whose flight form lacks the `applications/{app}/` prefix, get-app-data.md).
  * - GETs are retried on 429, 5xx and network failures. A POST is retried only after a 429 (the Store
  *   did not act); any other failure of a POST is the caller's to resolve by reading the state first.
- * - A 401 renews the token once and repeats the call once (tokens live 60 minutes, CONTRACT §1).
+ * - A 401 renews the token once and repeats the call once (tokens live 60 minutes, Microsoft's "Create and manage submissions").
  */
 import type { Dispatcher } from 'undici';
 import { assertApplicationId, assertFlightId, assertSubmissionId } from '../domain/ids.ts';
@@ -151,7 +151,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
         let token = await tokenProvider.getToken(signal);
         response = await sendAuthorized(token, spec, what, url, signal);
         if (response.status === 401 && !renewedToken) {
-          // An expired or revoked token (CONTRACT §1): renew once, repeat once. The gateway rejected
+          // An expired or revoked token: renew once, repeat once. The gateway rejected
           // the call before the Store saw it, so repeating even a POST is safe.
           renewedToken = true;
           tokenProvider.invalidate(token);

@@ -28,7 +28,7 @@ export const STORE_ERROR_CODES = {
 /**
  * The Store's error body. Observed shapes: `{"code":"InvalidState","message":...,"target":...}`
  * (windows-dev-center-vsts-extension#72) and, from the API gateway,
- * `{"statusCode":401,"message":...}` (msstore-cli#50, #125).
+ * `{"statusCode":401,"message":...}` (the API gateway's own answer).
  */
 const errorBodySchema = z.object({
   code: z.optional(z.union([z.string(), z.number()])),
@@ -140,7 +140,7 @@ export function describeSchemaMismatch(error: z.core.$ZodError): string {
 
 /**
  * Whether a POST that failed this way may nevertheless have taken effect: a 5xx, a timeout or a
- * network failure (StoreBroker#123 saw a 503'd POST that had worked). Reading the state first is
+ * network failure (Store clients have seen a POST answered 503 that had worked). Reading the state first is
  * always safe, so even a refused connection counts. A 4xx or a 429 means the Store did not act.
  */
 export function isAmbiguousFailure(error: unknown): boolean {

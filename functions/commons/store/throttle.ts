@@ -1,6 +1,6 @@
 /**
  * A client-side request budget per tenant. The submission API reportedly allows a tenant about 20
- * requests per minute and answers 429 above that (CONTRACT §8, StoreBroker USAGE.md); waiting for a
+ * requests per minute and answers 429 above that (Microsoft documents no figure; StoreBroker's usage guide says 20 a minute); waiting for a
  * free slot here costs less than provoking a 429 and its `Retry-After`.
  *
  * The budget is spent depth first: a halt that has started finishes before new work starts. Requests

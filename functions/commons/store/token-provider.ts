@@ -93,7 +93,7 @@ export const AUTH_ERROR_CODES = {
   badResponse: 'AUTH_BAD_RESPONSE',
 } as const;
 
-/** Azure AD v1 returns `expires_in` as a string of digits, v2 as a number (CONTRACT §1). */
+/** Azure AD v1 returns `expires_in` as a string of digits, v2 as a number. */
 const tokenResponseSchema = z.object({
   access_token: z.string().check(z.minLength(1)),
   token_type: z.optional(z.string()),

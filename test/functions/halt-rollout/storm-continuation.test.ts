@@ -415,7 +415,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     });
     const rejected: Array<[string, unknown]> = [
       ['an app the alarm does not name', deliver({ ...valid, applicationIds: [b.applicationId] })],
-      ['an app not in WATCHDOG_APPS', deliver({ ...valid, applicationIds: ['9NZZ99999999'] })],
+      ['an app with no entry in "apps"', deliver({ ...valid, applicationIds: ['9NZZ99999999'] })],
       ['an alarm no app lists', deliver({ ...valid, alarms: [{ ...alarm, alarmName: 'not-listed' }] })],
       ['a transition into OK', deliver({ ...valid, alarms: [{ ...alarm, newState: 'OK' }] })],
       ['an unknown key', deliver({ ...valid, dryRun: false })],

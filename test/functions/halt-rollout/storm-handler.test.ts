@@ -86,7 +86,7 @@ describeWithMoto(`the handler hands a storm on through the continuation queue${M
         },
       ],
     });
-    expect(forged.error?.message).toContain('is not an app in WATCHDOG_APPS');
+    expect(forged.error?.message).toContain('is not a watched app (an entry in "apps")');
   }, 60_000);
 
   it('a malformed CONTINUATION_QUEUE_URL is a configuration error naming the variable', async () => {

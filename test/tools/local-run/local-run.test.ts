@@ -276,6 +276,23 @@ describe('local run: the command tells the story', () => {
     expect(stderr).toContain('Usage: npm start -- [options]');
   });
 
+  it('says it runs its own sample config and its dry-run setting, not cdk.json', async () => {
+    const halting = await runCommand([]);
+    expect(halting.stdout).toContain("\n  Config         this run's own sample config, not your cdk.json\n");
+    expect(halting.stdout).toContain(
+      `\n  "dryRun"       false in this run, so it halts (cdk.json's "dryRun" is for the deployed watchdog)\n`,
+    );
+
+    const dry = await runCommand(['--dry-run']);
+    expect(dry.stdout).toContain('\n  "dryRun"       true (--dry-run: decide and report, never halt)\n');
+
+    const help = await runCommand(['--help']);
+    expect(help.stdout).toContain(
+      'It runs its own sample config (the sample app, enforced, "dryRun": false unless --dry-run), not your\n' +
+        'cdk.json: the "dryRun" in cdk.json (true in the shipped sample) governs only the deployed watchdog.',
+    );
+  });
+
   it('--help prints the options and exits 0', async () => {
     const { code, stdout } = await runCommand(['--help']);
 

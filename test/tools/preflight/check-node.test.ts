@@ -1,12 +1,14 @@
 /**
- * On a Node.js older than the project needs, the four everyday commands stop at once with one line that
- * names the version found, the version needed and how to get it, and exit non-zero: no stack trace.
+ * On a Node.js older than the project needs, every command the docs show (the npm scripts and the CDK
+ * commands, whose app cdk.json runs) stops at once with one line that names the version found, the
+ * version needed and how to get it, and exits non-zero: no stack trace.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseMinimum, parseVersion, tooOldMessage } from '../../../tools/preflight/check-node.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -58,7 +60,7 @@ describe('the Node.js version check', () => {
     expect(parseVersion('v20.1.2')).toEqual([20, 1, 2]);
   });
 
-  it('runs first in npm start, npm test, npm run watchdog and npm run bench', () => {
+  it('runs first in npm start, npm test, npm run watchdog, npm run bench and npm run simulator', () => {
     const scripts =
       typeof pkg === 'object' &&
       pkg !== null &&
@@ -67,7 +69,7 @@ describe('the Node.js version check', () => {
       pkg.scripts !== null
         ? new Map(Object.entries(pkg.scripts))
         : new Map<string, unknown>();
-    for (const name of ['start', 'test', 'watchdog', 'bench']) {
+    for (const name of ['start', 'test', 'watchdog', 'bench', 'simulator']) {
       expect(String(scripts.get(name)), name).toMatch(/^node tools\/preflight\/check-node\.mjs && /);
     }
   });
@@ -101,4 +103,75 @@ describe('the Node.js version check', () => {
       }
     },
   );
+
+  it("runs first in cdk.json's app, so cdk synth, deploy, bootstrap and diff check it before loading the stack", () => {
+    const cdkJson: unknown = JSON.parse(readFileSync(resolve(root, 'cdk.json'), 'utf8'));
+    const app = typeof cdkJson === 'object' && cdkJson !== null && 'app' in cdkJson ? cdkJson.app : undefined;
+    expect(app).toBe('node tools/preflight/check-node.mjs && node infra/app.ts');
+  });
+
+  describe('with a Node.js that reports an old version (this Node, v20.20.2 to every script)', () => {
+    const oldVersion = 'v20.20.2';
+    const folder = mkdtempSync(join(tmpdir(), 'old-node-'));
+    afterAll(() => rmSync(folder, { recursive: true, force: true }));
+    // A `node` first on PATH that is this Node with `process.version` replaced before any script runs:
+    // every `node` the commands start (npm, npx, the CDK CLI and the app it runs) reports the old version.
+    const preload = join(folder, 'old-version.mjs');
+    writeFileSync(
+      preload,
+      `Object.defineProperty(process, 'version', { value: ${JSON.stringify(oldVersion)} });\n`,
+    );
+    const fakeNode = join(folder, 'node');
+    writeFileSync(
+      fakeNode,
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --import ${JSON.stringify(preload)} "$@"\n`,
+    );
+    chmodSync(fakeNode, 0o755);
+    // No AWS account is reachable from here, whatever happens: fake keys and an endpoint nothing listens on.
+    const env = {
+      PATH: `${folder}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+      HOME: process.env.HOME ?? folder,
+      AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
+      AWS_SECRET_ACCESS_KEY: 'fake',
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      CDK_DISABLE_VERSION_CHECK: 'true',
+      CDK_DISABLE_CLI_TELEMETRY: 'true',
+    };
+    const expected = tooOldMessage(oldVersion, minimum);
+
+    it('is seen by the check as the old version (so the cases below can fail)', () => {
+      const run = spawnSync(fakeNode, ['tools/preflight/check-node.mjs'], {
+        cwd: root,
+        env,
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe(`${expected}\n`);
+    });
+
+    const commands = [
+      { command: 'npx cdk synth', bin: 'npx', args: ['cdk', 'synth'] },
+      { command: 'npx cdk synth -q', bin: 'npx', args: ['cdk', 'synth', '-q'] },
+      { command: 'npx cdk deploy', bin: 'npx', args: ['cdk', 'deploy', '--require-approval', 'never'] },
+      { command: 'npx cdk bootstrap', bin: 'npx', args: ['cdk', 'bootstrap'] },
+      { command: 'npx cdk diff', bin: 'npx', args: ['cdk', 'diff'] },
+      { command: 'npm run simulator', bin: 'npm', args: ['--silent', 'run', 'simulator'] },
+      { command: 'npm start', bin: 'npm', args: ['--silent', 'start'] },
+    ];
+    for (const { command, bin, args } of commands) {
+      it(`${command} stops at once with the one line, non-zero, no stack trace`, () => {
+        const run = spawnSync(bin, args, { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+        expect(run.error, `${command} did not finish within 60 s`).toBeUndefined();
+        expect(run.status).not.toBe(0);
+        // Ours is the one line about the version; the CDK CLI may add its own notices around it (the AWS
+        // SDK inside it warns about an old Node when it has credentials, and it says the app exited 1).
+        const lines = run.stderr.split('\n').filter((line) => line.trim() !== '');
+        expect(lines.filter((line) => line.startsWith('store-rollout-watchdog'))).toEqual([expected]);
+        expect(`${run.stdout}\n${run.stderr}`).not.toMatch(/ERR_UNKNOWN_FILE_EXTENSION|^\s+at |Error:/m);
+        expect(run.stdout).not.toMatch(/Stack|Resources|listening/);
+      });
+    }
+  });
 });

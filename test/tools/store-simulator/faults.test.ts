@@ -204,7 +204,7 @@ describe('Store simulator: injected failures', () => {
     expect((await callStore(simulator, 'POST', `${livePath}/haltpackagerollout`, token)).status).toBe(200);
   });
 
-  it('lets a halt take effect and then answers 503, so the retry meets 409 (StoreBroker#123)', async () => {
+  it('lets a halt take effect and then answers 503, so the retry meets 409 (as Store clients have seen: a halt answered 503 had worked)', async () => {
     const simulator = await startSimulator();
     const token = await getToken(simulator);
     simulator.control.haltAppliesThen503();

@@ -98,7 +98,7 @@ describeWithMoto(`describeAlarmsPageWith, against moto${MOTO_SKIP_REASON}`, () =
     expect(found).toEqual(new Set([`${prefix}-crash-rate`, `${prefix}-sessions`]));
   });
 
-  it('turns a failed request into ALARMS_UNREADABLE, naming the AWS error only', async () => {
+  it("turns a failed request into ALARMS_UNREADABLE, with the SDK's own message and the error's name", async () => {
     const unreachable = new CloudWatchClient({
       ...motoClientConfig(),
       endpoint: 'http://127.0.0.1:9',
@@ -112,7 +112,7 @@ describeWithMoto(`describeAlarmsPageWith, against moto${MOTO_SKIP_REASON}`, () =
     expect(failure).toMatchObject({ code: 'ALARMS_UNREADABLE', retryable: true });
     expect(failure).toHaveProperty(
       'message',
-      expect.stringMatching(/^CloudWatch DescribeAlarms failed \(\w+\)$/),
+      expect.stringMatching(/^CloudWatch DescribeAlarms failed: .*ECONNREFUSED.* \(\w+\)$/),
     );
   });
 });

@@ -204,10 +204,10 @@ describe('buildNotification: text', () => {
   });
 
   it.each([
-    [{ globalDryRun: true }, /set the DRY_RUN environment variable of the watchdog to false/],
+    [{ globalDryRun: true }, /set "dryRun": false in the watchdog config \(cdk\.json\) and deploy/],
     [
       { apps: [{ ...PHOTOS, mode: 'dry-run' as const }] },
-      /set "mode": "enforce" for 9NBLGGH4R315 in WATCHDOG_APPS/,
+      /set "mode": "enforce" on the entry of 9NBLGGH4R315 in "apps" \(cdk\.json\)/,
     ],
     [
       { intake: parseEvent(loadEventFixture('manual-dry-run')) },

@@ -83,7 +83,7 @@ describe('resolveTargets: ignored events', () => {
 
     expect(plan).toEqual({
       kind: 'ignored',
-      ignored: 'no app in WATCHDOG_APPS lists the alarm "someone-elses-alarm"',
+      ignored: 'no watched app (an entry in "apps") lists the alarm "someone-elses-alarm"',
       warn: true,
     });
   });
@@ -151,12 +151,12 @@ describe('resolveTargets: alarms', () => {
 });
 
 describe('resolveTargets: manual events', () => {
-  it('rejects an app that is not in WATCHDOG_APPS', () => {
+  it('rejects an app that has no entry in "apps"', () => {
     const intake: Intake = { kind: 'manual', applicationId: '9PDX7ZQ4B0KW', enforce: true };
 
     expect(() => resolveTargets(intake, CONFIG)).toThrow(BadInputError);
     expect(() => resolveTargets(intake, CONFIG)).toThrow(
-      /applicationId 9PDX7ZQ4B0KW is not in WATCHDOG_APPS; only listed apps can be halted/,
+      /applicationId 9PDX7ZQ4B0KW is not a watched app \(no entry in "apps" of the watchdog config\); only listed apps can be halted/,
     );
   });
 
@@ -206,8 +206,10 @@ describe('resolveTargets: dry-run precedence', () => {
     };
     const manual: Intake = { kind: 'manual', applicationId: PHOTOS.applicationId, enforce: false };
 
-    expect(whyOf(configOf([PHOTOS], true), manual)).toMatch(/DRY_RUN is true/);
-    expect(whyOf(configOf([{ ...PHOTOS, mode: 'dry-run' }]), manual)).toMatch(/mode is "dry-run"/);
+    expect(whyOf(configOf([PHOTOS], true), manual)).toMatch(/"dryRun" is true for the whole watchdog/);
+    expect(whyOf(configOf([{ ...PHOTOS, mode: 'dry-run' }]), manual)).toMatch(
+      /"mode" is "dry-run" \(its entry in "apps"\)/,
+    );
     expect(whyOf(configOf([PHOTOS]), manual)).toBe(
       'a manual event asked for a dry run; dry run because the manual event did not say "dryRun": false',
     );

@@ -55,7 +55,7 @@ describe('parseRetryAfter', () => {
 });
 
 describe('parseRetryHintFromMessage', () => {
-  it("reads the wait from the Store's 429 message (msstore-cli#125)", () => {
+  it('reads the wait from the Store\'s 429 message ("Try again in N seconds")', () => {
     expect(parseRetryHintFromMessage('Rate limit is exceeded. Try again in 14 seconds.')).toBe(14_000);
     expect(parseRetryHintFromMessage('Try again in 1 second')).toBe(1_000);
   });

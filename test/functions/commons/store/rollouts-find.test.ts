@@ -34,7 +34,7 @@ function failedError(lookup: RolloutLookup | undefined): unknown {
   return collectError(lookup.error);
 }
 
-describe('findLiveRollouts: the main rollout (CONTRACT §4)', () => {
+describe('findLiveRollouts: the main rollout (on the last published submission)', () => {
   it('finds the in-progress rollout on the last published submission', async () => {
     const simulator = await startSimulator();
     const { rolloutPort } = connect(simulator);

@@ -24,7 +24,7 @@ describe('Store error bodies', () => {
     });
   });
 
-  it('reads the gateway shape {statusCode, message} (msstore-cli#50)', () => {
+  it('reads the gateway shape {statusCode, message} (the API gateway answers so itself)', () => {
     const body = JSON.stringify({
       statusCode: 401,
       message: 'APIM: Unauthorized. Access token is missing or invalid.',
