@@ -20,6 +20,7 @@ import { sendContinuation } from '../commons/aws/continuation-queue.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { publishNotification } from '../commons/aws/notify.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
+import { createClientAssertionSource, createStsClient } from '../commons/aws/web-identity.ts';
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { parseContinuationQueueUrl } from '../commons/config/storm-env.ts';
@@ -60,11 +61,14 @@ function wire(): Wiring {
   const secrets = new SecretsManagerClient({});
   const sns = new SNSClient({});
   const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
+  const getClientAssertion = createClientAssertionSource(createStsClient());
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,
     getCredentials: (signal) => credentials.get(signal),
     refreshCredentials: (signal) => credentials.refresh(signal),
+    // Used only when the secret says "credential": "aws-federation" (no key).
+    getClientAssertion,
     onCredentialsRejected: (error) =>
       logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
         error: describeError(error),

@@ -209,7 +209,9 @@ export async function startWatchdog(options: HarnessOptions = {}): Promise<Watch
   const givenSecret = readClientSecret(options.secretString);
   if (givenSecret !== undefined) suiteLeakCollector.watch('client secret', givenSecret);
   suiteLeakCollector.watchAll(function* () {
-    for (const tenant of simulator.control.snapshot().tenants) yield ['client secret', tenant.clientSecret];
+    for (const tenant of simulator.control.snapshot().tenants) {
+      if (tenant.clientSecret !== undefined) yield ['client secret', tenant.clientSecret];
+    }
     for (const token of simulator.control.issuedTokens()) yield ['access token', token];
   });
   const recordNotifications = (notifications: readonly ReceivedNotification[]) => {

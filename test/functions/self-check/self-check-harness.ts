@@ -105,7 +105,9 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
   const givenSecret = readClientSecret(options.secretString);
   if (givenSecret !== undefined) suiteLeakCollector.watch('client secret', givenSecret);
   suiteLeakCollector.watchAll(function* () {
-    for (const tenant of simulator.control.snapshot().tenants) yield ['client secret', tenant.clientSecret];
+    for (const tenant of simulator.control.snapshot().tenants) {
+      if (tenant.clientSecret !== undefined) yield ['client secret', tenant.clientSecret];
+    }
     for (const token of simulator.control.issuedTokens()) yield ['access token', token];
   });
 
