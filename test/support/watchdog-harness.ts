@@ -213,6 +213,7 @@ export async function startWatchdog(options: HarnessOptions = {}): Promise<Watch
       if (tenant.clientSecret !== undefined) yield ['client secret', tenant.clientSecret];
     }
     for (const token of simulator.control.issuedTokens()) yield ['access token', token];
+    for (const token of simulator.control.issuedAssertions()) yield ['identity token', token];
   });
   const recordNotifications = (notifications: readonly ReceivedNotification[]) => {
     for (const notification of notifications) {

@@ -130,6 +130,8 @@ export interface StsStandIn {
   /** The subject for an access key not in `principals`. */
   readonly defaultSubject: string;
   readonly now: () => number;
+  /** Every token issued, in issue order. */
+  readonly issued: string[];
 }
 
 /** The access key ID of a SigV4 `Authorization` header. */
@@ -193,6 +195,7 @@ export function answerSts(
     jti: randomUUID(),
     'https://sts.amazonaws.com/': { principal_id: subject },
   });
+  sts.issued.push(token);
   return {
     status: 200,
     xml:

@@ -317,6 +317,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     principals: options.federation?.principals ?? {},
     defaultSubject: options.federation?.defaultSubject ?? DEFAULT_SUBJECT,
     now: federationNow,
+    issued: [],
   };
   const federation = sts;
 
@@ -377,6 +378,9 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
         ...tenant,
         federatedCredentials: [...(tenant.federatedCredentials ?? []), structuredClone(credential)],
       };
+    },
+    issuedAssertions(): readonly string[] {
+      return [...federation.issued];
     },
     setOutboundFederation(enabled: boolean): void {
       federation.enabled = enabled;

@@ -202,6 +202,8 @@ export interface SimulatorControl {
    * federated-credential create` does); throws when no tenant has that application.
    */
   addFederatedCredential(clientId: string, credential: SimFederatedCredential): void;
+  /** Every web identity token the STS stand-in issued, in issue order (for leak checks, like `issuedTokens`). */
+  issuedAssertions(): readonly string[];
   /** Switches outbound identity federation on or off in the STS stand-in's account. */
   setOutboundFederation(enabled: boolean): void;
   /**

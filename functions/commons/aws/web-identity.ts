@@ -89,21 +89,21 @@ function describeStsError(error: unknown, signal: AbortSignal): WatchdogError {
   if (name === 'OutboundWebIdentityFederationDisabledException') {
     return new ConfigurationError(
       WEB_IDENTITY_ERROR_CODES.disabled,
-      `AWS STS will not issue a web identity token: outbound identity federation is switched off in this AWS account. Fix: ${fixWebIdentityFailure(WEB_IDENTITY_ERROR_CODES.disabled)}`,
-      { cause: error },
+      'AWS STS will not issue a web identity token: outbound identity federation is switched off in this AWS account',
+      { cause: error, fix: fixWebIdentityFailure(WEB_IDENTITY_ERROR_CODES.disabled) },
     );
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException') {
     return new ConfigurationError(
       WEB_IDENTITY_ERROR_CODES.denied,
-      `the function's role may not call sts:GetWebIdentityToken (${name}). Fix: ${fixWebIdentityFailure(WEB_IDENTITY_ERROR_CODES.denied)}`,
-      { cause: error },
+      `this AWS identity may not call sts:GetWebIdentityToken (${name})`,
+      { cause: error, fix: fixWebIdentityFailure(WEB_IDENTITY_ERROR_CODES.denied) },
     );
   }
   return new WatchdogError(
     'upstream',
     WEB_IDENTITY_ERROR_CODES.failed,
     `asking AWS STS for a web identity token failed (${name})`,
-    { cause: error, retryable: true },
+    { cause: error, retryable: true, fix: fixWebIdentityFailure(WEB_IDENTITY_ERROR_CODES.failed) },
   );
 }

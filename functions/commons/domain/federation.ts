@@ -68,7 +68,7 @@ export function fixAssertionRefusal(
     case '700211':
       return `No federated credential on ${where} names the issuer ${presented.issuer} (the account's outbound federation issuer; the stack output FederationIssuer): correct its issuer, or create it (${create}).`;
     case '700213':
-      return `The federated credentials on ${where} name another subject: each function signs in as its role, ${presented.subject}; create one for it (${create}).`;
+      return `The federated credentials on ${where} name another subject than the one presented, ${presented.subject} (a function's role ARN, or the AWS identity that runs the CLI): create one for it (${create}).`;
     case '700212':
       return `The federated credential on ${where} for ${presented.subject} must have the audience ${ENTRA_TOKEN_EXCHANGE_AUDIENCE} (and the function asks STS for exactly that): correct its audiences.`;
     case '700024':

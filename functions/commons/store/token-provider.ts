@@ -393,9 +393,9 @@ function createAuthErrorFromResponse(
     return new AuthError(
       AUTH_ERROR_CODES.rejected,
       `the token endpoint refused the AWS identity token of client ${credentials.clientId} in tenant ` +
-        `${credentials.tenantId} (issuer ${issuer}, subject ${subject}): ${status}${suffix}. Fix: ` +
-        fixAssertionRefusal(aadstsCodeOf(description), credentials, signIn.presented),
+        `${credentials.tenantId} (issuer ${issuer}, subject ${subject}): ${status}${suffix}`,
       details,
+      { fix: fixAssertionRefusal(aadstsCodeOf(description), credentials, signIn.presented) },
     );
   }
   if (status === 400 || status === 401) {

@@ -31,7 +31,26 @@ export interface SelfCheckHarnessOptions {
   readonly createAlarms?: readonly string[];
   /** Extra or overriding environment variables; `undefined` removes one. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Federated credentials: the secret says `"credential": "aws-federation"`, STS is the simulator's
+   * stand-in (`AWS_ENDPOINT_URL_STS`), and the function's role is `FUNCTION_ROLE_ARN`.
+   * `trust` is the federated credential the application holds (`null`: none).
+   */
+  readonly federation?: {
+    readonly trust?: { readonly subject?: string; readonly audiences?: readonly string[] } | null;
+    readonly enabled?: boolean;
+  };
 }
+
+/** The role the function runs as, in the federated harness (moto's access key `testing` maps to it). */
+export const FUNCTION_ROLE_ARN = 'arn:aws:iam::123456789012:role/Watchdog-SelfCheckRole-0123456789AB';
+
+/** The secret of a federated deployment: no key. */
+export const FEDERATED_SECRET_STRING = JSON.stringify({
+  tenantId: SAMPLE_TENANT.tenantId,
+  clientId: SAMPLE_TENANT.clientId,
+  credential: 'aws-federation',
+});
 
 export interface SelfCheckInvocation {
   readonly result?: SelfCheckReport;
@@ -79,7 +98,21 @@ export async function putAlarm(cloudWatch: CloudWatchClient, name: string): Prom
 
 /** Starts the simulator and the AWS resources, sets the environment, and imports a fresh handler. */
 export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Promise<SelfCheckHarness> {
-  const simulator = await start({ state: options.state ?? sampleState() });
+  const federation = options.federation;
+  const simulator = await start({
+    state: options.state ?? sampleState(),
+    ...(federation === undefined
+      ? {}
+      : { federation: { enabled: federation.enabled ?? true, principals: { testing: FUNCTION_ROLE_ARN } } }),
+  });
+  const trust = federation?.trust === undefined ? {} : federation.trust;
+  if (federation !== undefined && trust !== null) {
+    simulator.control.addFederatedCredential(SAMPLE_TENANT.clientId, {
+      issuer: simulator.federationIssuer,
+      subject: trust.subject ?? FUNCTION_ROLE_ARN,
+      audiences: trust.audiences ?? ['api://AzureADTokenExchange'],
+    });
+  }
   const clients = motoClients();
   const cloudWatch = new CloudWatchClient(motoClientConfig());
   const alarmName = `contoso-photos-crash-rate-${randomUUID()}`;
@@ -95,7 +128,10 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
   const secretId =
     options.secretString === null
       ? `arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-${randomUUID()}`
-      : await createSecret(clients.secrets, options.secretString ?? SAMPLE_SECRET_STRING);
+      : await createSecret(
+          clients.secrets,
+          options.secretString ?? (federation === undefined ? SAMPLE_SECRET_STRING : FEDERATED_SECRET_STRING),
+        );
   const toCreate =
     options.createAlarms?.map((name) => name.replace('{alarm}', alarmName)) ??
     apps.flatMap((app) => app.alarmNames ?? []);
@@ -109,6 +145,7 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
       if (tenant.clientSecret !== undefined) yield ['client secret', tenant.clientSecret];
     }
     for (const token of simulator.control.issuedTokens()) yield ['access token', token];
+    for (const token of simulator.control.issuedAssertions()) yield ['identity token', token];
   });
 
   const aws = motoClientConfig();
@@ -124,6 +161,7 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
     AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
     POWERTOOLS_METRICS_NAMESPACE: 'StoreRolloutWatchdogTest',
+    AWS_ENDPOINT_URL_STS: federation === undefined ? undefined : simulator.stsEndpoint,
     ...options.env,
   };
   const saved = new Map(Object.keys(env).map((key) => [key, process.env[key]]));

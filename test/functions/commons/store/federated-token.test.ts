@@ -153,7 +153,7 @@ describe('federated Store credentials', () => {
   });
 
   it.each([
-    ['a wrong subject', { subject: OTHER_ROLE }, '700213', /each function signs in as its role/],
+    ['a wrong subject', { subject: OTHER_ROLE }, '700213', /name another subject than the one presented/],
     [
       'a wrong audience',
       { audiences: ['api://SomethingElse'] },
