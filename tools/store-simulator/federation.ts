@@ -109,12 +109,13 @@ export interface StsReply {
 }
 
 const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 
-function stsError(status: number, code: string, message: string): StsReply {
+function stsError(status: number, code: string, message: string, namespace = STS_NAMESPACE): StsReply {
   return {
     status,
     xml:
-      `<ErrorResponse xmlns="${STS_NAMESPACE}"><Error><Type>Sender</Type><Code>${code}</Code>` +
+      `<ErrorResponse xmlns="${namespace}"><Error><Type>Sender</Type><Code>${code}</Code>` +
       `<Message>${escapeXml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
   };
 }
@@ -139,8 +140,50 @@ function accessKeyOf(authorization: string | undefined): string | undefined {
   return /Credential=([^/,\s]+)\//.exec(authorization ?? '')?.[1];
 }
 
+/** An IAM AWS Query success body. */
+function iamResult(action: string, result: string): StsReply {
+  return {
+    status: 200,
+    xml:
+      `<${action}Response xmlns="${IAM_NAMESPACE}"><${action}Result>${result}</${action}Result>` +
+      `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
+  };
+}
+
 /**
- * Answers an STS AWS Query request (form body with `Action`). Only `GetWebIdentityToken` is served;
+ * The account's side in IAM (`AWS_ENDPOINT_URL_IAM` points the SDK here): switching outbound identity
+ * federation on (`FeatureEnabled`, 409, when it already is) and reading its issuer.
+ */
+function answerIam(sts: StsStandIn, action: string): StsReply {
+  if (action === 'EnableOutboundWebIdentityFederation') {
+    if (sts.enabled) {
+      return stsError(
+        409,
+        'FeatureEnabled',
+        'Outbound identity federation is already enabled for this account.',
+        IAM_NAMESPACE,
+      );
+    }
+    sts.enabled = true;
+    return iamResult(action, `<IssuerIdentifier>${sts.issuer}</IssuerIdentifier>`);
+  }
+  if (!sts.enabled) {
+    return stsError(
+      409,
+      'FeatureDisabled',
+      'Outbound identity federation is not enabled for this account.',
+      IAM_NAMESPACE,
+    );
+  }
+  return iamResult(
+    action,
+    `<IssuerIdentifier>${sts.issuer}</IssuerIdentifier><JwtVendingEnabled>true</JwtVendingEnabled>`,
+  );
+}
+
+/**
+ * Answers an STS (or IAM) AWS Query request (form body with `Action`). Served: `GetWebIdentityToken`,
+ * and IAM's `EnableOutboundWebIdentityFederation` and `GetOutboundWebIdentityFederationInfo`;
  * parameters are checked as the API reference says.
  */
 export function answerSts(
@@ -149,6 +192,9 @@ export function answerSts(
   authorization: string | undefined,
 ): StsReply {
   const action = form.get('Action');
+  if (action === 'EnableOutboundWebIdentityFederation' || action === 'GetOutboundWebIdentityFederationInfo') {
+    return answerIam(sts, action);
+  }
   if (action !== 'GetWebIdentityToken') {
     return stsError(
       400,
