@@ -181,6 +181,20 @@ const federationSchema = z.strictObject({
    * `aws iam enable-outbound-web-identity-federation` once instead. @default true
    */
   enableInAccount: z._default(z.boolean(), true),
+  /**
+   * The Entra ID application's client ID (not a secret), so the printed `az` commands are ready to run.
+   * @default a `<clientId>` placeholder in them
+   */
+  clientId: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+          'must be the application (client) ID, a GUID',
+        ),
+      ),
+  ),
 });
 
 /** The `watchdog` context value. */
