@@ -4,42 +4,24 @@
  * switches outbound identity federation on, the outputs a user pastes into Entra ID, and the cdk-nag
  * gate. Without `"federation"` nothing of it exists.
  */
-import { readFileSync } from 'node:fs';
 import type { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { CfnRole } from 'aws-cdk-lib/aws-iam';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WatchdogFunction } from '../../infra/constructs/watchdog-function.ts';
-import { createWatchdogApp } from '../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../infra/watchdog-stack.ts';
-import { actionsOf, statementsAllowing, statementsOf } from './template-helpers.ts';
+import {
+  actionsOf,
+  CDK_CONTEXT,
+  nagFindings,
+  statementsAllowing,
+  statementsOf,
+  synthesizeWatchdog,
+} from './template-helpers.ts';
 
-const cdkContext: Record<string, unknown> = JSON.parse(
-  readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
-).context;
-const shipped: Record<string, unknown> = { ...Object(cdkContext.watchdog) };
+const shipped: Record<string, unknown> = { ...Object(CDK_CONTEXT.watchdog) };
 const CLIENT_ID = '0b7d3f4e-2c1a-4e5f-9a8b-7c6d5e4f3a21';
-
-function synthesize(watchdog: Record<string, unknown>): {
-  app: App;
-  stack: WatchdogStack;
-  template: Template;
-} {
-  const { app, stack } = createWatchdogApp({ context: { ...cdkContext, watchdog } });
-  const assembly = app.synth();
-  return { app, stack, template: Template.fromJSON(assembly.getStackByName(stack.stackName).template) };
-}
-
-function nagFindings(app: App): string[] {
-  return [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
-    pack
-      .validateScope(app)
-      .violations.map(
-        (v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
-      ),
-  );
-}
+const synthesize = synthesizeWatchdog;
 
 /** The logical IDs of the roles whose policies allow `action`. */
 function rolesAllowed(template: Template, action: string): string[] {

@@ -15,7 +15,6 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { parseStoreCredentials } from '../../functions/commons/aws/credentials.ts';
 import { createClientAssertionSource } from '../../functions/commons/aws/web-identity.ts';
-import { parseEnvironment } from '../../functions/commons/config/env.ts';
 import { safeError } from '../../functions/commons/domain/decide.ts';
 import {
   ENTRA_TOKEN_EXCHANGE_AUDIENCE,
@@ -38,7 +37,7 @@ import {
 } from '../store-simulator/sample-state.ts';
 import type { RecordedRequest } from '../store-simulator/types.ts';
 import { createStoryLogger, createStoryRecorder } from './narrate.ts';
-import { loadLocalRunEvent } from './scenario.ts';
+import { LOCAL_RUN_APPS, loadLocalRunEvent, localRunConfig } from './scenario.ts';
 
 /** The halt-rollout function's role, as the stack would name it. */
 const HALT_ROLE = 'arn:aws:iam::123456789012:role/StoreRolloutWatchdog-HaltRolloutRole-LOCALRUN0001';
@@ -163,21 +162,7 @@ export async function runFederatedStory(): Promise<FederatedStory> {
     );
 
     simulator.control.clearRequests();
-    const config = parseEnvironment({
-      STORE_CREDENTIALS_SECRET_ID: 'local-run-secret',
-      NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:local-run-prints-the-notification',
-      WATCHDOG_APPS: JSON.stringify([
-        {
-          applicationId: SAMPLE_APP_ID,
-          name: 'Contoso Photos',
-          alarmNames: ['contoso-photos-crash-rate'],
-          mode: 'enforce',
-        },
-      ]),
-      DRY_RUN: 'false',
-      STORE_API_BASE_URL: simulator.storeBaseUrl,
-      AZURE_AD_AUTHORITY: simulator.authority,
-    });
+    const config = localRunConfig(simulator, LOCAL_RUN_APPS, false);
     const recorder = createStoryRecorder();
     const ports: WatchdogPorts = {
       rollouts: store.rolloutPort,

@@ -103,6 +103,8 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
   let haltsThen503 = 0;
   let effectiveHalts = 0;
   let entraSkewMs = 0;
+  /** The STS stand-in's clock; Entra ID's is it plus `entraSkewMs`. */
+  const federationNow = options.federation?.now ?? Date.now;
   /** Set once listening: the issuer is the simulator's own URL. */
   let sts: StsStandIn | undefined;
   const issuerKeys = createIssuerKeys();
@@ -448,11 +450,6 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
       return closing;
     },
   };
-}
-
-/** The STS clock and the issuer's: the wall clock (Entra ID's may be skewed from it). */
-function federationNow(): number {
-  return Date.now();
 }
 
 /** What kind of request this is, from its path (the STS stand-in answers `POST /`). */

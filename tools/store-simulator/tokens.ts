@@ -109,6 +109,18 @@ function quoteClaim(value: string): string {
   return value.replace(/[^\w.:/@=+,-]/g, '?').slice(0, 200);
 }
 
+/** The form field `name` must be `expected`: missing is AADSTS900144, another value `mismatch(value)`. */
+function checkParameter(
+  form: URLSearchParams,
+  name: string,
+  expected: string,
+  mismatch: (value: string) => TokenReply,
+): TokenReply | undefined {
+  const value = form.get(name);
+  if (value === null || value === '') return missingParameter(name);
+  return value === expected ? undefined : mismatch(value);
+}
+
 /** Tenant, grant_type, client_id: the checks both endpoints start with. */
 function checkClient(
   state: SimulatorState,
@@ -126,11 +138,10 @@ function checkClient(
       `Tenant '${quote(tenantSegment)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
     );
   }
-  const grantType = form.get('grant_type');
-  if (grantType === null || grantType === '') return missingParameter('grant_type');
-  if (grantType !== 'client_credentials') {
-    return aadError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
-  }
+  const badGrant = checkParameter(form, 'grant_type', 'client_credentials', () =>
+    aadError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'),
+  );
+  if (badGrant !== undefined) return badGrant;
   const clientId = form.get('client_id');
   if (clientId === null || clientId === '') return missingParameter('client_id');
   return { tenant, clientId };
@@ -182,17 +193,15 @@ export function checkTokenRequest(
   }
   const refused = checkSecret(tenant, clientId, clientSecret);
   if (refused !== undefined) return refused;
-  const resource = form.get('resource');
-  if (resource === null || resource === '') return missingParameter('resource');
-  if (resource !== STORE_RESOURCE) {
-    return aadError(
+  const badResource = checkParameter(form, 'resource', STORE_RESOURCE, (resource) =>
+    aadError(
       400,
       'invalid_resource',
       500011,
       `The resource principal named ${quote(resource)} was not found in the tenant named ${tenant.tenantId}.`,
-    );
-  }
-  return { tenant };
+    ),
+  );
+  return badResource ?? { tenant };
 }
 
 /** What the v2 endpoint needs to verify an assertion: its clock and a way to read the issuer's keys. */
@@ -233,17 +242,15 @@ export async function checkV2TokenRequest(
       "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
     );
   }
-  const scope = form.get('scope');
-  if (scope === null || scope === '') return missingParameter('scope');
-  if (scope !== STORE_SCOPE) {
-    return aadError(
+  const badScope = checkParameter(form, 'scope', STORE_SCOPE, (scope) =>
+    aadError(
       400,
       'invalid_scope',
       1002012,
       `The provided value for scope ${quote(scope)} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
-    );
-  }
-  return { tenant };
+    ),
+  );
+  return badScope ?? { tenant };
 }
 
 async function checkAssertion(
@@ -253,16 +260,15 @@ async function checkAssertion(
   assertion: string,
   verifier: AssertionVerifier,
 ): Promise<TokenReply | undefined> {
-  const assertionType = form.get('client_assertion_type');
-  if (assertionType === null || assertionType === '') return missingParameter('client_assertion_type');
-  if (assertionType !== JWT_BEARER) {
-    return aadError(
+  const badType = checkParameter(form, 'client_assertion_type', JWT_BEARER, () =>
+    aadError(
       400,
       'invalid_request',
       50027,
       'Invalid client_assertion_type: only JWT bearer assertions are accepted.',
-    );
-  }
+    ),
+  );
+  if (badType !== undefined) return badType;
   const jwt = decodeJwt(assertion);
   if (jwt === undefined) {
     return aadError(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
@@ -284,31 +290,16 @@ async function checkAssertion(
   }
   const forIssuer = credentials.filter((credential) => credential.issuer === issuer);
   if (forIssuer.length === 0) {
-    return aadError(
-      400,
-      'invalid_client',
-      700211,
-      `No matching federated identity record found for presented assertion issuer '${quoteClaim(issuer)}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.`,
-    );
+    return noMatchingRecord(700211, 'issuer', quoteClaim(issuer));
   }
   const forSubject = forIssuer.filter((credential) => credential.subject === subject);
   if (forSubject.length === 0) {
-    return aadError(
-      400,
-      'invalid_client',
-      700213,
-      `No matching federated identity record found for presented assertion subject '${quoteClaim(subject)}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.`,
-    );
+    return noMatchingRecord(700213, 'subject', quoteClaim(subject));
   }
   if (
     !forSubject.some((credential) => credential.audiences.some((audience) => audiences.includes(audience)))
   ) {
-    return aadError(
-      400,
-      'invalid_client',
-      700212,
-      `No matching federated identity record found for presented assertion audience '${quoteClaim(audiences.join(','))}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.`,
-    );
+    return noMatchingRecord(700212, 'audience', quoteClaim(audiences.join(',')));
   }
   const discovery = await verifier.fetchJson(`${issuer}/.well-known/openid-configuration`);
   const jwksUri =
@@ -328,6 +319,16 @@ async function checkAssertion(
     return aadError(400, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
   }
   return undefined;
+}
+
+/** Entra ID's refusal of an assertion whose `claim` no federated credential of the application names. */
+function noMatchingRecord(aadsts: number, claim: string, value: string): TokenReply {
+  return aadError(
+    400,
+    'invalid_client',
+    aadsts,
+    `No matching federated identity record found for presented assertion ${claim} '${value}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.`,
+  );
 }
 
 function isString(value: unknown): value is string {

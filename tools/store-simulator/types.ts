@@ -126,6 +126,11 @@ export interface FederationSettings {
   readonly principals?: Readonly<Record<string, string>>;
   /** The `sub` for any other caller. @default `arn:aws:iam::123456789012:role/store-watchdog-local` */
   readonly defaultSubject?: string;
+  /**
+   * The STS clock (`iat`, `nbf`, `exp`), in milliseconds; Entra ID's is it plus `skewEntraClock`. A test
+   * fixes it so that a token's validity is exact. @default Date.now
+   */
+  readonly now?: () => number;
 }
 
 export interface ThrottleSettings {

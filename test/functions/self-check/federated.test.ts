@@ -9,6 +9,7 @@ import type { CheckResult } from '../../../functions/self-check/checks.ts';
 import { SAMPLE_TENANT } from '../../../tools/store-simulator/sample-state.ts';
 import { describeWithMoto, MOTO_SKIP_REASON } from '../../support/aws.ts';
 import {
+  checksOf,
   FUNCTION_ROLE_ARN,
   type SelfCheckHarness,
   type SelfCheckHarnessOptions,
@@ -25,21 +26,6 @@ async function selfCheck(options: SelfCheckHarnessOptions): Promise<SelfCheckHar
 afterEach(async () => {
   await Promise.all(harnesses.splice(0).map((harness) => harness.close()));
 });
-
-function checksOf(invocation: SelfCheckInvocation): readonly CheckResult[] {
-  const report =
-    invocation.result ??
-    (invocation.error !== undefined && 'report' in invocation.error ? invocation.error.report : undefined);
-  if (
-    typeof report !== 'object' ||
-    report === null ||
-    !('checks' in report) ||
-    !Array.isArray(report.checks)
-  ) {
-    throw new Error(`no report: ${invocation.error?.message}`);
-  }
-  return report.checks;
-}
 
 function tokenCheck(invocation: SelfCheckInvocation): CheckResult | undefined {
   return checksOf(invocation).find((check) => check.check === 'token');

@@ -12,7 +12,7 @@ import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand } from '@a
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { vi } from 'vitest';
 import type { WatchedAppInput } from '../../../functions/commons/config/watched-apps.ts';
-import type { SelfCheckReport } from '../../../functions/self-check/checks.ts';
+import type { CheckResult, SelfCheckReport } from '../../../functions/self-check/checks.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
 import { SAMPLE_APP_ID, SAMPLE_TENANT, sampleState } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator, SimulatorState } from '../../../tools/store-simulator/types.ts';
@@ -73,6 +73,22 @@ export interface SelfCheckHarness {
   /** Every line since the harness started. */
   readonly allLogs: readonly string[];
   close(): Promise<void>;
+}
+
+/** The checks of a run, whether it passed (the result) or failed (the error's report). */
+export function checksOf(invocation: SelfCheckInvocation): readonly CheckResult[] {
+  const report =
+    invocation.result ??
+    (invocation.error !== undefined && 'report' in invocation.error ? invocation.error.report : undefined);
+  if (
+    typeof report !== 'object' ||
+    report === null ||
+    !('checks' in report) ||
+    !Array.isArray(report.checks)
+  ) {
+    throw new Error(`no report: ${invocation.error?.message}`);
+  }
+  return report.checks;
 }
 
 /** The sample app watched by `{alarm}`, main rollout and every flight. */

@@ -28,6 +28,7 @@ import {
 const ROLE = 'arn:aws:iam::123456789012:role/Watchdog-HaltRolloutRole-ABC123';
 const OTHER_ROLE = 'arn:aws:iam::123456789012:role/Watchdog-SelfCheckRole-XYZ789';
 const ACCESS_KEY = 'ASIAHALTROLLOUT00001';
+const STS_NOW = Date.UTC(2026, 11, 7, 22, 0, 0);
 const FEDERATED = {
   tenantId: SAMPLE_TENANT.tenantId,
   clientId: SAMPLE_TENANT.clientId,
@@ -55,7 +56,10 @@ function stsFor(simulator: RunningSimulator): STSClient {
 async function federatedSimulator(
   credential: { issuer?: string; subject?: string; audiences?: string[] } | null = {},
 ) {
-  const simulator = await startSimulator({ federation: { principals: { [ACCESS_KEY]: ROLE } } });
+  const simulator = await startSimulator({
+    // A fixed STS clock: a token's 300 s are exact for Entra ID's (skewed) clock.
+    federation: { principals: { [ACCESS_KEY]: ROLE }, now: () => STS_NOW },
+  });
   if (credential !== null) {
     simulator.control.addFederatedCredential(SAMPLE_TENANT.clientId, {
       issuer: credential.issuer ?? simulator.federationIssuer,
@@ -193,7 +197,7 @@ describe('federated Store credentials', () => {
 
     expect(String(error)).toContain('AADSTS700024');
     expect(String(error)).toMatch(/outside its valid time.*clock/);
-    simulator.control.skewEntraClock(299_000);
+    simulator.control.skewEntraClock(300_000); // exactly at exp: still valid
     expect((await access.tokenProvider.getToken(roomySignal())).tenantId).toBe(SAMPLE_TENANT.tenantId);
   });
 
