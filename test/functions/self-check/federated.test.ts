@@ -74,7 +74,7 @@ describeWithMoto(`self-check of federated credentials${MOTO_SKIP_REASON}`, () =>
       { trust: null },
       'AUTH_REJECTED',
       /AADSTS70021/,
-      /az ad app federated-credential create --id 00000000-0000-4000-8000-0000000000c1 --parameters '\{"name":"store-watchdog","issuer":"http:\/\/127\.0\.0\.1:\d+\/outbound-federation","subject":"arn:aws:iam::123456789012:role\/Watchdog-SelfCheckRole-0123456789AB","audiences":\["api:\/\/AzureADTokenExchange"\]\}'/,
+      /az ad app federated-credential create --id 00000000-0000-4000-8000-0000000000c1 --parameters '\{"name":"store-watchdog","issuer":"http:\/\/127\.0\.0\.1:\d+\/outbound-federation","subject":"arn:aws:iam::123456789012:role\/Watchdog-FunctionRole-0123456789AB","audiences":\["api:\/\/AzureADTokenExchange"\]\}'/,
     ],
     [
       'a federated credential for another role',

@@ -19,7 +19,15 @@ import type { RunningSimulator, SimulatorState } from '../../../tools/store-simu
 import { motoClientConfig } from '../../support/aws.ts';
 import { createSecret, motoClients } from '../../support/aws-resources.ts';
 import { describeThrown, readClientSecret, suiteLeakCollector } from '../../support/secret-leaks.ts';
-import { lambdaContext, SAMPLE_SECRET_STRING } from '../../support/watchdog-harness.ts';
+import {
+  FEDERATED_SECRET_STRING,
+  FUNCTION_ROLE_ARN,
+  lambdaContext,
+  SAMPLE_SECRET_STRING,
+  trustRole,
+} from '../../support/watchdog-harness.ts';
+
+export { FUNCTION_ROLE_ARN } from '../../support/watchdog-harness.ts';
 
 export interface SelfCheckHarnessOptions {
   readonly state?: SimulatorState;
@@ -41,16 +49,6 @@ export interface SelfCheckHarnessOptions {
     readonly enabled?: boolean;
   };
 }
-
-/** The role the function runs as, in the federated harness (moto's access key `testing` maps to it). */
-export const FUNCTION_ROLE_ARN = 'arn:aws:iam::123456789012:role/Watchdog-SelfCheckRole-0123456789AB';
-
-/** The secret of a federated deployment: no key. */
-export const FEDERATED_SECRET_STRING = JSON.stringify({
-  tenantId: SAMPLE_TENANT.tenantId,
-  clientId: SAMPLE_TENANT.clientId,
-  credential: 'aws-federation',
-});
 
 export interface SelfCheckInvocation {
   readonly result?: SelfCheckReport;
@@ -122,13 +120,7 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
       : { federation: { enabled: federation.enabled ?? true, principals: { testing: FUNCTION_ROLE_ARN } } }),
   });
   const trust = federation?.trust === undefined ? {} : federation.trust;
-  if (federation !== undefined && trust !== null) {
-    simulator.control.addFederatedCredential(SAMPLE_TENANT.clientId, {
-      issuer: simulator.federationIssuer,
-      subject: trust.subject ?? FUNCTION_ROLE_ARN,
-      audiences: trust.audiences ?? ['api://AzureADTokenExchange'],
-    });
-  }
+  if (federation !== undefined && trust !== null) trustRole(simulator, trust);
   const clients = motoClients();
   const cloudWatch = new CloudWatchClient(motoClientConfig());
   const alarmName = `contoso-photos-crash-rate-${randomUUID()}`;
