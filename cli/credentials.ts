@@ -72,37 +72,24 @@ export async function resolveCliCredentials(
 
 async function readSecret(secretId: string, named: string): Promise<CliCredentials> {
   // Loaded only when a secret is used: the SDK is the slowest import of the CLI.
-  const [{ SecretsManagerClient }, { createCredentialsSource }] = await Promise.all([
-    import('@aws-sdk/client-secrets-manager'),
-    import('../functions/commons/aws/credentials.ts'),
-  ]);
+  const [{ SecretsManagerClient }, { createCredentialsSource }, { lazyClientAssertionSource }] =
+    await Promise.all([
+      import('@aws-sdk/client-secrets-manager'),
+      import('../functions/commons/aws/credentials.ts'),
+      import('../functions/commons/aws/lazy-web-identity.ts'),
+    ]);
   const client = new SecretsManagerClient({});
   const source = createCredentialsSource(client, secretId);
   // STS only when the secret is federated; loaded on first use.
-  let sts:
-    | Promise<{
-        readonly assert: (signal: AbortSignal) => Promise<ClientAssertion>;
-        readonly close: () => void;
-      }>
-    | undefined;
-  const loadSts = async () => {
-    const { createClientAssertionSource, createStsClient } = await import(
-      '../functions/commons/aws/web-identity.ts'
-    );
-    const stsClient = createStsClient();
-    return { assert: createClientAssertionSource(stsClient), close: () => stsClient.destroy() };
-  };
+  const assertions = lazyClientAssertionSource();
   return {
     origin: `from Secrets Manager secret ${secretId} (${named})`,
     get: (signal) => source.get(signal),
     refresh: (signal) => source.refresh(signal),
-    getClientAssertion: async (signal) => {
-      sts ??= loadSts();
-      return (await sts).assert(signal);
-    },
+    getClientAssertion: (signal) => assertions(signal),
     close: () => {
       client.destroy();
-      sts?.then((loaded) => loaded.close()).catch(() => {});
+      assertions.close();
     },
   };
 }

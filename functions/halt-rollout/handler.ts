@@ -18,9 +18,9 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { sendContinuation } from '../commons/aws/continuation-queue.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
+import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { publishNotification } from '../commons/aws/notify.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
-import { createClientAssertionSource, createStsClient } from '../commons/aws/web-identity.ts';
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { parseContinuationQueueUrl } from '../commons/config/storm-env.ts';
@@ -61,7 +61,7 @@ function wire(): Wiring {
   const secrets = new SecretsManagerClient({});
   const sns = new SNSClient({});
   const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
-  const getClientAssertion = createClientAssertionSource(createStsClient());
+  const getClientAssertion = lazyClientAssertionSource();
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,

@@ -19,8 +19,8 @@ import type { Context } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import { createAlarmLookup, describeAlarmsPageWith } from '../commons/aws/alarms.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
+import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
-import { createClientAssertionSource, createStsClient } from '../commons/aws/web-identity.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { rememberingLookups } from '../commons/domain/memory.ts';
 import { describeError } from '../commons/errors.ts';
@@ -73,7 +73,7 @@ function wire(): Wiring {
     memoryTable === undefined ? undefined : createRolloutMemory(new DynamoDBClient({}), memoryTable, logger);
   // Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_REGION, ...).
   const secrets = new SecretsManagerClient({});
-  const getClientAssertion = createClientAssertionSource(createStsClient());
+  const getClientAssertion = lazyClientAssertionSource();
   const describeAlarms = createAlarmLookup(describeAlarmsPageWith(new CloudWatchClient({}), true));
   const dispatcher: Dispatcher = createStoreDispatcher();
   const createPorts = (): SelfCheckPorts => {

@@ -16,7 +16,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
-import { createClientAssertionSource, createStsClient } from '../commons/aws/web-identity.ts';
+import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createAnalyticsReader } from '../commons/store/analytics.ts';
@@ -69,7 +69,7 @@ function wire(): Wiring {
     return { ok: false, error };
   }
   const credentials = createCredentialsSource(new SecretsManagerClient({}), config.storeCredentialsSecretId);
-  const getClientAssertion = createClientAssertionSource(createStsClient());
+  const getClientAssertion = lazyClientAssertionSource();
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,

@@ -25,7 +25,13 @@ import type { RunningSimulator } from '../../tools/store-simulator/types.ts';
 import { loadEventFixture } from '../fixtures/events/load.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../support/aws.ts';
 import { createNotificationSink, createSecret, motoClients } from '../support/aws-resources.ts';
-import { SAMPLE_APPS, SAMPLE_SECRET_STRING } from '../support/watchdog-harness.ts';
+import {
+  FEDERATED_SECRET_STRING,
+  FUNCTION_ROLE_ARN,
+  SAMPLE_APPS,
+  SAMPLE_SECRET_STRING,
+  trustRole,
+} from '../support/watchdog-harness.ts';
 
 /** Imports the artifact, invokes `handler` once with a Lambda-like context, and writes the result. */
 const INVOKER = `
@@ -134,6 +140,59 @@ describeWithMoto(`the deployed artifact${MOTO_SKIP_REASON}`, () => {
     ).toBe('PackageRolloutStopped');
     const notifications = await sink.drain({ expect: 1 });
     expect(notifications.map((notification) => notification.attributes.outcome)).toEqual(['halted']);
+  });
+
+  it('halts with federated credentials (no key): its STS client, loaded on first use, reaches AWS_ENDPOINT_URL_STS', async () => {
+    const federated = await start({
+      state: sampleState(),
+      federation: { principals: { [motoClientConfig().credentials.accessKeyId]: FUNCTION_ROLE_ARN } },
+    });
+    try {
+      trustRole(federated);
+      const clients = motoClients();
+      const secretId = await createSecret(clients.secrets, FEDERATED_SECRET_STRING);
+      const sink = await createNotificationSink(clients.sns, clients.sqs);
+      const aws = motoClientConfig();
+      const eventFile = join(workdir, 'federated-event.json');
+      const resultFile = join(workdir, 'federated-result.json');
+      writeFileSync(eventFile, JSON.stringify(loadEventFixture('sns-alarm')));
+
+      const { code, output } = await runNode(
+        [
+          '--input-type=module',
+          '-e',
+          INVOKER,
+          pathToFileURL(join(workdir, 'index.mjs')).href,
+          eventFile,
+          resultFile,
+        ],
+        {
+          PATH: process.env.PATH,
+          STORE_CREDENTIALS_SECRET_ID: secretId,
+          NOTIFICATION_TOPIC_ARN: sink.topicArn,
+          WATCHDOG_APPS: JSON.stringify(WATCHED),
+          STORE_API_BASE_URL: federated.storeBaseUrl,
+          AZURE_AD_AUTHORITY: federated.authority,
+          AWS_ENDPOINT_URL: aws.endpoint,
+          AWS_ENDPOINT_URL_STS: federated.stsEndpoint,
+          AWS_REGION: aws.region,
+          AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+        },
+      );
+
+      expect(code, output).toBe(0);
+      expect(JSON.parse(readFileSync(resultFile, 'utf8'))).toEqual({
+        result: { targets: [expect.objectContaining({ result: 'halted' })] },
+      });
+      expect(federated.control.requests.filter((request) => request.kind === 'sts').length).toBeGreaterThan(
+        0,
+      );
+      expect(output).not.toContain(federated.control.issuedAssertions()[0] ?? 'no token issued');
+      await sink.drain({ expect: 1 });
+    } finally {
+      await federated.close();
+    }
   });
 
   it('reads the app list built into it when WATCHDOG_APPS is "bundled", and halts from it', async () => {
