@@ -3,7 +3,7 @@
  * a deployment that signs in with its key never evaluates the STS client (it stays out of the cold
  * start; the bundler keeps it in the same file, evaluated lazily).
  */
-import type { ClientAssertion } from '../store/token-provider.ts';
+import type { ClientAssertion } from '../store/client-assertion.ts';
 
 /** `getClientAssertion`, plus `close` to release the STS client if one was made. */
 export interface LazyClientAssertionSource {

@@ -16,13 +16,7 @@ import {
   WEB_IDENTITY_ERROR_CODES,
 } from '../domain/federation.ts';
 import { ConfigurationError, DeadlineExceededError, WatchdogError } from '../errors.ts';
-import { ClientAssertion } from '../store/token-provider.ts';
-import * as z from '../validation.ts';
-
-const claimsSchema = z.object({
-  iss: z.string().check(z.minLength(1)),
-  sub: z.string().check(z.minLength(1)),
-});
+import { ClientAssertion } from '../store/client-assertion.ts';
 
 /**
  * An STS client for the functions: the SDK's regional endpoint and standard configuration, a few
@@ -39,12 +33,19 @@ export function createStsClient(): STSClient {
 export function readPresentedIdentity(token: string): PresentedIdentity | undefined {
   const payload = token.split('.')[1];
   if (payload === undefined) return undefined;
+  let claims: unknown;
   try {
-    const parsed = claimsSchema.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
-    return parsed.success ? { issuer: parsed.data.iss, subject: parsed.data.sub } : undefined;
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch {
     return undefined;
   }
+  // Two string claims: read by hand (this module is loaded lazily, and stays out of zod's module graph).
+  if (typeof claims !== 'object' || claims === null || !('iss' in claims) || !('sub' in claims))
+    return undefined;
+  const { iss, sub } = claims;
+  return typeof iss === 'string' && iss !== '' && typeof sub === 'string' && sub !== ''
+    ? { issuer: iss, subject: sub }
+    : undefined;
 }
 
 /** Obtains a fresh assertion of the caller's AWS identity for Entra ID (`getClientAssertion`). */

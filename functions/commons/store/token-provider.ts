@@ -20,6 +20,7 @@ import {
 } from '../domain/federation.ts';
 import { AuthError, ConfigurationError, type WatchdogError } from '../errors.ts';
 import * as z from '../validation.ts';
+import type { ClientAssertion } from './client-assertion.ts';
 import { deadlineExceeded } from './deadline.ts';
 import { classifyFailure, readHeader, sendHttpRequest } from './http.ts';
 import {
@@ -35,6 +36,8 @@ import {
 /** The `resource` the Store API tokens are issued for. */
 export const STORE_API_RESOURCE = 'https://manage.devcenter.microsoft.com';
 
+export { ClientAssertion } from './client-assertion.ts';
+
 /** The v2 scope that stands for the Store API (the v1 `resource` plus `/.default`). */
 export const STORE_API_SCOPE = `${STORE_API_RESOURCE}/.default`;
 
@@ -49,35 +52,6 @@ export interface ClientCredentials {
   readonly clientSecret?: string | undefined;
   /** `aws-federation`: no key; the function presents an AWS web identity token instead. */
   readonly credential?: typeof AWS_FEDERATION | undefined;
-}
-
-/**
- * A signed token that proves the function's identity to Azure AD (an STS web identity token), with the
- * claims Azure AD matches against its federated credentials. Logs and serializes without the token.
- */
-export class ClientAssertion implements PresentedIdentity {
-  readonly issuer: string;
-  readonly subject: string;
-  readonly #value: string;
-
-  constructor(value: string, presented: PresentedIdentity) {
-    this.#value = value;
-    this.issuer = presented.issuer;
-    this.subject = presented.subject;
-  }
-
-  /** The token itself, for the `client_assertion` form field only. */
-  get value(): string {
-    return this.#value;
-  }
-
-  toJSON(): { issuer: string; subject: string; value: string } {
-    return { issuer: this.issuer, subject: this.subject, value: '[redacted]' };
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `ClientAssertion { issuer: '${this.issuer}', subject: '${this.subject}', value: [redacted] }`;
-  }
 }
 
 /** A bearer token and the tenant it was issued in. Logs and serializes without its value. */
