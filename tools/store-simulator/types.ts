@@ -149,7 +149,7 @@ export interface RequestMatcher {
 }
 
 /**
- * `token`: Azure AD (v1 or v2); `store`: the Store API; `sts`: the AWS STS stand-in; `oidc`: the
+ * `token`: Azure AD (v1 or v2); `store`: the Store API; `sts`: the AWS STS and IAM stand-in; `oidc`: the
  * issuer's discovery document and JWKS.
  */
 export type RequestKind = 'token' | 'store' | 'sts' | 'oidc';
