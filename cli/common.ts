@@ -82,12 +82,15 @@ export function createCliStore(
   credentials: CliCredentials,
   options: { readonly background?: boolean } = {},
 ): StoreAccess {
-  const { refresh } = credentials;
+  const { refresh, getClientAssertion } = credentials;
   return createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,
     getCredentials: (signal) => credentials.get(signal),
     ...(refresh === undefined ? {} : { refreshCredentials: (signal: AbortSignal) => refresh(signal) }),
+    ...(getClientAssertion === undefined
+      ? {}
+      : { getClientAssertion: (signal: AbortSignal) => getClientAssertion(signal) }),
     // A reader that never halts: its requests take the capped background place in the budget.
     ...(options.background === true ? { background: true } : {}),
   });

@@ -6,7 +6,7 @@
  * client secret into a message.
  */
 import { ConfigurationError } from '../functions/commons/errors.ts';
-import type { ClientCredentials } from '../functions/commons/store/token-provider.ts';
+import type { ClientAssertion, ClientCredentials } from '../functions/commons/store/token-provider.ts';
 
 /** The variables that carry the credentials themselves. */
 export const CREDENTIAL_VARIABLES = ['STORE_TENANT_ID', 'STORE_CLIENT_ID', 'STORE_CLIENT_SECRET'] as const;
@@ -17,6 +17,12 @@ export interface CliCredentials {
   get(signal: AbortSignal): Promise<ClientCredentials>;
   /** Re-reads a secret after Azure AD rejected the cached value; absent for the environment. */
   refresh?(signal: AbortSignal): Promise<{ credentials: ClientCredentials; changed: boolean }>;
+  /**
+   * For a secret that says `"credential": "aws-federation"`: a web identity token of the AWS identity
+   * running the CLI (STS `GetWebIdentityToken`, the SDK's standard configuration). Absent for the
+   * environment.
+   */
+  getClientAssertion?(signal: AbortSignal): Promise<ClientAssertion>;
   /** Releases the AWS client, if any. */
   close(): void;
 }
@@ -66,16 +72,24 @@ export async function resolveCliCredentials(
 
 async function readSecret(secretId: string, named: string): Promise<CliCredentials> {
   // Loaded only when a secret is used: the SDK is the slowest import of the CLI.
-  const [{ SecretsManagerClient }, { createCredentialsSource }] = await Promise.all([
-    import('@aws-sdk/client-secrets-manager'),
-    import('../functions/commons/aws/credentials.ts'),
-  ]);
+  const [{ SecretsManagerClient }, { createCredentialsSource }, { lazyClientAssertionSource }] =
+    await Promise.all([
+      import('@aws-sdk/client-secrets-manager'),
+      import('../functions/commons/aws/credentials.ts'),
+      import('../functions/commons/aws/lazy-web-identity.ts'),
+    ]);
   const client = new SecretsManagerClient({});
   const source = createCredentialsSource(client, secretId);
+  // STS only when the secret is federated; loaded on first use.
+  const assertions = lazyClientAssertionSource();
   return {
     origin: `from Secrets Manager secret ${secretId} (${named})`,
     get: (signal) => source.get(signal),
     refresh: (signal) => source.refresh(signal),
-    close: () => client.destroy(),
+    getClientAssertion: (signal) => assertions(signal),
+    close: () => {
+      client.destroy();
+      assertions.close();
+    },
   };
 }

@@ -170,11 +170,40 @@ const selfCheckSchema = z.strictObject({
   ),
 });
 
+/**
+ * Federated Store credentials (docs/federated-credentials.md): the Store-calling functions may ask STS
+ * for a web identity token, and the stack prints what to create in Entra ID.
+ */
+const federationSchema = z.strictObject({
+  /**
+   * Switch IAM outbound identity federation on in the account from the stack (a custom resource that
+   * also reads the issuer). `false` when your policies forbid it: run
+   * `aws iam enable-outbound-web-identity-federation` once instead. @default true
+   */
+  enableInAccount: z._default(z.boolean(), true),
+  /**
+   * The Entra ID application's client ID (not a secret), so the printed `az` commands are ready to run.
+   * @default a `<clientId>` placeholder in them
+   */
+  clientId: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+          'must be the application (client) ID, a GUID',
+        ),
+      ),
+  ),
+});
+
 /** The `watchdog` context value. */
 export const watchdogConfigSchema = z
   .strictObject({
     /** The Store credentials secret. @default the stack creates an empty one */
     secret: z.optional(secretSchema),
+    /** Sign in to the Store with no key (docs/federated-credentials.md). @default off: the key in the secret */
+    federation: z.optional(federationSchema),
     /** E-mail addresses subscribed to the notification topic (each must confirm). @default none */
     notificationEmails: z._default(z.array(z.email('must be an e-mail address')), []),
     /** Global dry run: decide and notify, never halt. Opt in to halting with `false`. @default true */

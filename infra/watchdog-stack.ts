@@ -13,11 +13,16 @@ import { CompositeAlarms } from './constructs/composite-alarms.ts';
 import { ConsoleTestEvents } from './constructs/console-test-events.ts';
 import { DrillAlarm } from './constructs/drill-alarm.ts';
 import { Notifications } from './constructs/notifications.ts';
+import { OutboundFederation } from './constructs/outbound-federation.ts';
 import { PagerForwarder } from './constructs/pager-forwarder.ts';
 import { SelfAlarms } from './constructs/self-alarms.ts';
 import { SelfCheck } from './constructs/self-check.ts';
 import { StateTable } from './constructs/state-table.ts';
-import { SECRET_TEMPLATE, StoreCredentials } from './constructs/store-credentials.ts';
+import {
+  FEDERATED_SECRET_TEMPLATE,
+  SECRET_TEMPLATE,
+  StoreCredentials,
+} from './constructs/store-credentials.ts';
 import { StoreHealth } from './constructs/store-health.ts';
 import { StormContinuation } from './constructs/storm-continuation.ts';
 import { WatchdogFunction } from './constructs/watchdog-function.ts';
@@ -64,6 +69,8 @@ export class WatchdogStack extends Stack {
   readonly storeHealth: StoreHealth | undefined;
   readonly stateTable: StateTable;
   readonly stormContinuation: StormContinuation;
+  /** Federated Store credentials, when the config has `federation`. */
+  readonly federation: OutboundFederation | undefined;
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
@@ -186,6 +193,23 @@ export class WatchdogStack extends Stack {
       'Apps of an alarm storm that the halt-rollout function handed on could not be handled and wait in the storm continuation dead-letter queue: check their rollouts by hand.',
     );
 
+    // Federated credentials: only the functions that call the Store may ask STS for a web identity token.
+    this.federation =
+      config.federation === undefined
+        ? undefined
+        : new OutboundFederation(this, 'OutboundFederation', {
+            enableInAccount: config.federation.enableInAccount,
+            clientId: config.federation.clientId,
+          });
+    if (this.federation !== undefined) {
+      this.federation.grantWebIdentityTo('HaltRollout', this.haltRollout);
+      this.federation.grantWebIdentityTo('SelfCheck', this.selfCheck.function);
+      if (this.storeHealth !== undefined) {
+        this.federation.grantWebIdentityTo('StoreHealth', this.storeHealth.function);
+      }
+      this.federation.addOutputs(this);
+    }
+
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'Subscribe here (e-mail, chat, pager) to hear every decision of the watchdog',
       value: this.notifications.topic.topicArn,
@@ -217,8 +241,11 @@ export class WatchdogStack extends Stack {
     });
     if (this.credentials.createdSecret !== undefined) {
       new CfnOutput(this, 'FillSecretCommand', {
-        description: 'Run once after the first deploy, with your Azure AD tenant ID, client ID and key',
-        value: `aws secretsmanager put-secret-value --region ${Aws.REGION} --secret-id ${this.credentials.secretId} --secret-string '${SECRET_TEMPLATE.replaceAll('""', '"..."')}'`,
+        description:
+          this.federation === undefined
+            ? 'Run once after the first deploy, with your Azure AD tenant ID, client ID and key'
+            : 'Run once after the first deploy, with your Azure AD tenant ID and client ID (federated: no key)',
+        value: `aws secretsmanager put-secret-value --region ${Aws.REGION} --secret-id ${this.credentials.secretId} --secret-string '${(this.federation === undefined ? SECRET_TEMPLATE : FEDERATED_SECRET_TEMPLATE).replaceAll('""', '"..."')}'`,
       });
     }
   }

@@ -5,9 +5,15 @@
  */
 import { parseArgs } from 'node:util';
 import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
-import { runWatchdog, safeError, type WatchdogRun } from '../../functions/commons/domain/decide.ts';
+import {
+  redactTokens,
+  runWatchdog,
+  safeError,
+  type WatchdogRun,
+} from '../../functions/commons/domain/decide.ts';
+import { AWS_FEDERATION } from '../../functions/commons/domain/federation.ts';
 import type { ActingPlan } from '../../functions/commons/domain/targets.ts';
-import { StoreApiError } from '../../functions/commons/errors.ts';
+import { messageWithoutFix, StoreApiError, WatchdogError } from '../../functions/commons/errors.ts';
 import type { StoreAccess } from '../../functions/commons/store/store-access.ts';
 import {
   COMMON_HELP,
@@ -129,6 +135,7 @@ export async function runDrill(argv: readonly string[], io: CliIo): Promise<numb
 
   const signal = AbortSignal.timeout(COMMAND_TIMEOUT_MS);
   let credentials: CliCredentials | undefined;
+  let federated = false;
   try {
     credentials = await resolveCliCredentials(
       {
@@ -138,8 +145,15 @@ export async function runDrill(argv: readonly string[], io: CliIo): Promise<numb
       io.env,
     );
     const read = await credentials.get(signal);
+    federated = read.credential === AWS_FEDERATION;
+    const mode = federated
+      ? 'federated (no key: signs in with the AWS identity running this command)'
+      : 'signs in with the key';
     report(
-      pass('credentials readable', `tenant ${read.tenantId}, client ${read.clientId}, ${credentials.origin}`),
+      pass(
+        'credentials readable',
+        `tenant ${read.tenantId}, client ${read.clientId}, ${mode}, ${credentials.origin}`,
+      ),
     );
   } catch (error) {
     report(fail('credentials readable', error, fixForCredentials(error)));
@@ -147,7 +161,7 @@ export async function runDrill(argv: readonly string[], io: CliIo): Promise<numb
 
   const store = credentials === undefined ? undefined : createCliStore(config, credentials);
   try {
-    await runStoreSteps(store, config, applicationId, app, signal, report);
+    await runStoreSteps(store, config, applicationId, app, signal, report, federated);
   } finally {
     if (store !== undefined && credentials !== undefined) await closeCliStore(store, credentials);
     else credentials?.close();
@@ -213,6 +227,7 @@ async function runStoreSteps(
   app: WatchedApp | undefined,
   signal: AbortSignal,
   report: (step: DrillStep) => void,
+  federated: boolean,
 ): Promise<void> {
   if (store === undefined) {
     for (const name of DRILL_STEPS.slice(3)) report(skip(name, 'needs the credentials'));
@@ -223,7 +238,9 @@ async function runStoreSteps(
     report(
       pass(
         'token obtained',
-        `Azure AD (${config.azureAdAuthority}) issued a token for tenant ${token.tenantId}`,
+        federated
+          ? `AWS STS issued a web identity token and Azure AD (${config.azureAdAuthority}) exchanged it for a token for tenant ${token.tenantId}`
+          : `Azure AD (${config.azureAdAuthority}) issued a token for tenant ${token.tenantId}`,
       ),
     );
   } catch (error) {
@@ -400,7 +417,10 @@ function skip(name: string, why: string): DrillStep {
 }
 
 function fail(name: string, error: unknown, fix: string): DrillStep {
-  const { code, message } = safeError(error);
+  const { code, message: said } = safeError(error);
+  // The fix goes on a line of its own: not twice when the error carries it (our own, bounded words).
+  const message =
+    error instanceof WatchdogError && error.fix !== undefined ? redactTokens(messageWithoutFix(error)) : said;
   return { name, status: 'FAIL', detail: `${code}: ${message}`, fix };
 }
 
@@ -425,13 +445,15 @@ function fixForCredentials(error: unknown): string {
       return 'use AWS credentials allowed secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key)';
     case 'SECRET_EMPTY':
     case 'SECRET_MALFORMED':
-      return 'store {"tenantId": "...", "clientId": "...", "clientSecret": "..."} in the secret (aws secretsmanager put-secret-value)';
+      return 'store {"tenantId": "...", "clientId": "...", "clientSecret": "..."} in the secret (aws secretsmanager put-secret-value), or with no key {"tenantId": "...", "clientId": "...", "credential": "aws-federation"} (docs/federated-credentials.md)';
     default:
       return 'check the AWS credentials, region and network, then run the drill again';
   }
 }
 
 function fixForToken(error: unknown): string {
+  // Federated sign-in failures know their own fix (which claim did not match, federation off, ...).
+  if (error instanceof WatchdogError && error.fix !== undefined) return error.fix;
   switch (codeOf(error)) {
     case 'AUTH_REJECTED':
       return (

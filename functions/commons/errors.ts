@@ -10,19 +10,27 @@ export type ErrorKind = 'configuration' | 'bad-input' | 'upstream' | 'auth' | 't
 export interface WatchdogErrorOptions {
   readonly cause?: unknown;
   readonly retryable?: boolean;
+  /** What the user does about it; appended to the message as `Fix: …`. */
+  readonly fix?: string;
 }
 
 export class WatchdogError extends Error {
   readonly code: string;
   readonly kind: ErrorKind;
   readonly retryable: boolean;
+  /** What the user does about it, when the error knows (also the end of `message`). */
+  readonly fix: string | undefined;
 
   constructor(kind: ErrorKind, code: string, message: string, options: WatchdogErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.fix === undefined ? message : `${message}. Fix: ${options.fix}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'WatchdogError';
     this.kind = kind;
     this.code = code;
     this.retryable = options.retryable ?? false;
+    this.fix = options.fix;
   }
 }
 
@@ -113,6 +121,14 @@ export class AuthError extends WatchdogError {
     this.storeCode = details.storeCode;
     this.storeMessage = details.storeMessage;
   }
+}
+
+/** An error's message without its `Fix: …` (for a report that shows the fix on a line of its own). */
+export function messageWithoutFix(error: unknown): string {
+  const { message } = describeError(error);
+  if (!(error instanceof WatchdogError) || error.fix === undefined) return message;
+  const suffix = `. Fix: ${error.fix}`;
+  return message.endsWith(suffix) ? message.slice(0, -suffix.length) : message;
 }
 
 /** A short, safe description of any thrown value, for logs, results and notifications. */

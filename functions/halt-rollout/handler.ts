@@ -18,6 +18,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { sendContinuation } from '../commons/aws/continuation-queue.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
+import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { publishNotification } from '../commons/aws/notify.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
@@ -60,11 +61,14 @@ function wire(): Wiring {
   const secrets = new SecretsManagerClient({});
   const sns = new SNSClient({});
   const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
+  const getClientAssertion = lazyClientAssertionSource();
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,
     getCredentials: (signal) => credentials.get(signal),
     refreshCredentials: (signal) => credentials.refresh(signal),
+    // Used only when the secret says "credential": "aws-federation" (no key).
+    getClientAssertion,
     onCredentialsRejected: (error) =>
       logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
         error: describeError(error),

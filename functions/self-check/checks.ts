@@ -12,8 +12,9 @@
  * minute; see docs/storms.md) is shared with the halt-rollout function.
  */
 import type { WatchedApp } from '../commons/config/watched-apps.ts';
+import { AWS_FEDERATION } from '../commons/domain/federation.ts';
 import type { RolloutLookup, RolloutPort } from '../commons/domain/ports.ts';
-import { describeError, WatchdogError } from '../commons/errors.ts';
+import { describeError, messageWithoutFix, WatchdogError } from '../commons/errors.ts';
 
 /** What a check found. */
 export type CheckStatus = 'PASS' | 'FAIL' | 'SKIP';
@@ -66,11 +67,15 @@ export interface SelfCheckConfig {
 
 /** What the self-check needs from the outside world. None of these can change anything. */
 export interface SelfCheckPorts {
-  /** Reads the Store credentials (Secrets Manager); only the tenant and client are looked at. */
-  readonly getCredentials: (
-    signal: AbortSignal,
-  ) => Promise<{ readonly tenantId: string; readonly clientId: string }>;
-  /** Obtains a Store API token (Azure AD); the token itself is never looked at. */
+  /**
+   * Reads the Store credentials (Secrets Manager); only the tenant, the client and how it signs in
+   * (`credential`: `aws-federation`, or absent for a key) are looked at.
+   */
+  readonly getCredentials: (signal: AbortSignal) => Promise<CheckedCredentials>;
+  /**
+   * Obtains a Store API token (Azure AD; federated: after an AWS STS web identity token); the token
+   * itself is never looked at.
+   */
   readonly getToken: (signal: AbortSignal) => Promise<unknown>;
   /** The Store's read side of the halt path: `RolloutPort.findLiveRollouts`. */
   readonly findLiveRollouts: RolloutPort['findLiveRollouts'];
@@ -78,6 +83,13 @@ export interface SelfCheckPorts {
   readonly describeAlarms: (names: readonly string[], signal: AbortSignal) => Promise<ReadonlySet<string>>;
   /** Milliseconds, for `elapsedMs`. */
   readonly now: () => number;
+}
+
+/** What the self-check reads of the credentials. */
+export interface CheckedCredentials {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly credential?: typeof AWS_FEDERATION | undefined;
 }
 
 /** Code of a `FAIL` for a watched alarm that does not exist. */
@@ -150,7 +162,7 @@ async function checkStore(
       reason: `not read: ${because}`,
     }));
 
-  let credentials: { readonly tenantId: string; readonly clientId: string };
+  let credentials: CheckedCredentials;
   try {
     credentials = await ports.getCredentials(signal);
   } catch (error) {
@@ -169,8 +181,17 @@ async function checkStore(
     ];
   }
   const client = `client ${credentials.clientId} in tenant ${credentials.tenantId}`;
+  const federated = credentials.credential === AWS_FEDERATION;
+  const mode = federated
+    ? 'federated: no key, it signs in with the AWS identity of its role (docs/federated-credentials.md)'
+    : 'it signs in with the key in the secret';
   const results: CheckResult[] = [
-    { check: 'credentials', subject: secretId, status: 'PASS', reason: `read the credentials of ${client}` },
+    {
+      check: 'credentials',
+      subject: secretId,
+      status: 'PASS',
+      reason: `read the credentials of ${client}; ${mode}`,
+    },
   ];
 
   try {
@@ -179,17 +200,20 @@ async function checkStore(
       check: 'token',
       subject: client,
       status: 'PASS',
-      reason: 'Azure AD issued a Store API token',
+      reason: federated
+        ? 'AWS STS issued a web identity token, and Azure AD accepted it for a Store API token'
+        : 'Azure AD issued a Store API token',
     });
   } catch (error) {
-    const { code, message } = describeError(error);
+    const { code } = describeError(error);
+    const known = error instanceof WatchdogError ? error.fix : undefined;
     results.push(
       {
         check: 'token',
         subject: client,
         status: 'FAIL',
-        reason: message,
-        fix: fixToken(code, credentials, secretId),
+        reason: messageWithoutFix(error),
+        fix: known ?? fixToken(code, credentials, secretId),
         code,
       },
       ...skipApps('no Store API token'),
@@ -320,7 +344,7 @@ function describeLookup(lookup: RolloutLookup): string {
 }
 
 const FILL_SECRET = (secretId: string) =>
-  `aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string '{"tenantId":"...","clientId":"...","clientSecret":"..."}'`;
+  `aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string '{"tenantId":"...","clientId":"...","clientSecret":"..."}' (or, with no key, '{"tenantId":"...","clientId":"...","credential":"${AWS_FEDERATION}"}': docs/federated-credentials.md)`;
 
 function fixSecret(code: string, secretId: string): string {
   switch (code) {
@@ -337,19 +361,16 @@ function fixSecret(code: string, secretId: string): string {
   }
 }
 
-function fixToken(
-  code: string,
-  credentials: { readonly tenantId: string; readonly clientId: string },
-  secretId: string,
-): string {
-  if (code === 'AUTH_REJECTED') {
+function fixToken(code: string, credentials: CheckedCredentials, secretId: string): string {
+  if (code === 'AUTH_REJECTED' && credentials.credential !== AWS_FEDERATION) {
     // [create-and-manage-submissions-using-windows-store-services.md]: keys are made on the application's page.
     return (
       `Azure AD refused the key of client ${credentials.clientId}: it has probably expired or been deleted. ` +
       'In Partner Center (Account settings > Users > Azure AD applications) open the application, click "Add new key", ' +
       `and store the new key: aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string ` +
       `'{"tenantId":"${credentials.tenantId}","clientId":"${credentials.clientId}","clientSecret":"<the new key>"}'. ` +
-      'The halt-rollout function reads it again at its next rejection.'
+      'The halt-rollout function reads it again at its next rejection. ' +
+      'A key has an expiry that this check finds only once it has passed: federated credentials have none (docs/federated-credentials.md).'
     );
   }
   return 'Azure AD could not be reached or failed; the next run retries. If it persists, check the network path to the Azure AD authority.';

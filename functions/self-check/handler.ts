@@ -19,6 +19,7 @@ import type { Context } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import { createAlarmLookup, describeAlarmsPageWith } from '../commons/aws/alarms.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
+import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { rememberingLookups } from '../commons/domain/memory.ts';
@@ -72,6 +73,7 @@ function wire(): Wiring {
     memoryTable === undefined ? undefined : createRolloutMemory(new DynamoDBClient({}), memoryTable, logger);
   // Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_REGION, ...).
   const secrets = new SecretsManagerClient({});
+  const getClientAssertion = lazyClientAssertionSource();
   const describeAlarms = createAlarmLookup(describeAlarmsPageWith(new CloudWatchClient({}), true));
   const dispatcher: Dispatcher = createStoreDispatcher();
   const createPorts = (): SelfCheckPorts => {
@@ -82,6 +84,8 @@ function wire(): Wiring {
       dispatcher,
       getCredentials: (signal) => credentials.get(signal),
       refreshCredentials: (signal) => credentials.refresh(signal),
+      // Used only when the secret says "credential": "aws-federation" (no key).
+      getClientAssertion,
       onCredentialsRejected: (error) =>
         logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
           error: describeError(error),

@@ -16,6 +16,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
+import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createAnalyticsReader } from '../commons/store/analytics.ts';
@@ -68,11 +69,14 @@ function wire(): Wiring {
     return { ok: false, error };
   }
   const credentials = createCredentialsSource(new SecretsManagerClient({}), config.storeCredentialsSecretId);
+  const getClientAssertion = lazyClientAssertionSource();
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,
     getCredentials: (signal) => credentials.get(signal),
     refreshCredentials: (signal) => credentials.refresh(signal),
+    // Used only when the secret says "credential": "aws-federation" (no key).
+    getClientAssertion,
     onCredentialsRejected: (error) =>
       logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
         error: describeError(error),

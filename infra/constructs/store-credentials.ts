@@ -11,6 +11,8 @@ import type { WatchdogFunction } from './watchdog-function.ts';
 
 /** The value of a created secret: the shape to fill in, with nothing that could pass for a credential. */
 export const SECRET_TEMPLATE = '{"tenantId":"","clientId":"","clientSecret":""}';
+/** The shape of a federated secret (docs/federated-credentials.md): no key at all. */
+export const FEDERATED_SECRET_TEMPLATE = '{"tenantId":"","clientId":"","credential":"aws-federation"}';
 
 /** An existing secret: exactly one of `name` or `arn`. */
 export interface ExistingSecret {

@@ -83,7 +83,7 @@ describeWithMoto('store-watchdog: credentials from Secrets Manager (moto)', () =
 
     expect(code).toBe(0);
     expect(stdout).toContain(
-      `PASS  credentials readable  tenant ${store.tenant.tenantId}, client ${store.tenant.clientId}, from Secrets Manager secret ${name} (the config's "secret")`,
+      `PASS  credentials readable  tenant ${store.tenant.tenantId}, client ${store.tenant.clientId}, signs in with the key, from Secrets Manager secret ${name} (the config's "secret")`,
     );
   });
 

@@ -43,7 +43,7 @@ afterEach(async () => {
 
 /** A fresh tenant owning the sample apps (or `state`'s), and a simulator with it (closed after the test). */
 export async function startCliStore(change?: (state: SimulatorState) => void): Promise<CliStore> {
-  const tenant: SimTenant = {
+  const tenant: SimTenant & { readonly clientSecret: string } = {
     tenantId: randomUUID(),
     clientId: randomUUID(),
     clientSecret: `cli-test-secret-${randomUUID()}`,

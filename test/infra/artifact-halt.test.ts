@@ -25,7 +25,13 @@ import type { RunningSimulator } from '../../tools/store-simulator/types.ts';
 import { loadEventFixture } from '../fixtures/events/load.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../support/aws.ts';
 import { createNotificationSink, createSecret, motoClients } from '../support/aws-resources.ts';
-import { SAMPLE_APPS, SAMPLE_SECRET_STRING } from '../support/watchdog-harness.ts';
+import {
+  FEDERATED_SECRET_STRING,
+  FUNCTION_ROLE_ARN,
+  SAMPLE_APPS,
+  SAMPLE_SECRET_STRING,
+  trustRole,
+} from '../support/watchdog-harness.ts';
 
 /** Imports the artifact, invokes `handler` once with a Lambda-like context, and writes the result. */
 const INVOKER = `
@@ -83,41 +89,57 @@ function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number
   });
 }
 
+/**
+ * Invokes the artifact `asset` (below the work folder) once in a fresh process, with a new secret holding
+ * `secretString`, a new notification sink, the Store at `store`, and `env` on top; `name` keeps its
+ * files apart. Returns the exit code, the output, the result file and the sink.
+ */
+async function invokeArtifact(options: {
+  readonly asset: string;
+  readonly name: string;
+  readonly store: RunningSimulator;
+  readonly secretString: string;
+  readonly env?: Readonly<Record<string, string>>;
+}) {
+  const clients = motoClients();
+  const secretId = await createSecret(clients.secrets, options.secretString);
+  const sink = await createNotificationSink(clients.sns, clients.sqs);
+  const aws = motoClientConfig();
+  const eventFile = join(workdir, `${options.name}-event.json`);
+  const resultFile = join(workdir, `${options.name}-result.json`);
+  writeFileSync(eventFile, JSON.stringify(loadEventFixture('sns-alarm')));
+  const asset = pathToFileURL(join(workdir, options.asset)).href;
+  const { code, output } = await runNode(
+    ['--input-type=module', '-e', INVOKER, asset, eventFile, resultFile],
+    {
+      PATH: process.env.PATH,
+      STORE_CREDENTIALS_SECRET_ID: secretId,
+      NOTIFICATION_TOPIC_ARN: sink.topicArn,
+      WATCHDOG_APPS: JSON.stringify(WATCHED),
+      STORE_API_BASE_URL: options.store.storeBaseUrl,
+      AZURE_AD_AUTHORITY: options.store.authority,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+      ...options.env,
+    },
+  );
+  const result: unknown = code === 0 ? JSON.parse(readFileSync(resultFile, 'utf8')) : undefined;
+  return { code, output, result, sink };
+}
+
 describeWithMoto(`the deployed artifact${MOTO_SKIP_REASON}`, () => {
   it('runs on its own and halts the live rollout of an SNS-delivered alarm, notifying through SNS', async () => {
-    const clients = motoClients();
-    const secretId = await createSecret(clients.secrets, SAMPLE_SECRET_STRING);
-    const sink = await createNotificationSink(clients.sns, clients.sqs);
-    const aws = motoClientConfig();
-    const eventFile = join(workdir, 'event.json');
-    const resultFile = join(workdir, 'result.json');
-    writeFileSync(eventFile, JSON.stringify(loadEventFixture('sns-alarm')));
-
-    const { code, output } = await runNode(
-      [
-        '--input-type=module',
-        '-e',
-        INVOKER,
-        pathToFileURL(join(workdir, 'index.mjs')).href,
-        eventFile,
-        resultFile,
-      ],
-      {
-        PATH: process.env.PATH,
-        STORE_CREDENTIALS_SECRET_ID: secretId,
-        NOTIFICATION_TOPIC_ARN: sink.topicArn,
-        WATCHDOG_APPS: JSON.stringify(WATCHED),
-        STORE_API_BASE_URL: simulator.storeBaseUrl,
-        AZURE_AD_AUTHORITY: simulator.authority,
-        AWS_ENDPOINT_URL: aws.endpoint,
-        AWS_REGION: aws.region,
-        AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
-      },
-    );
+    const { code, output, result, sink } = await invokeArtifact({
+      asset: 'index.mjs',
+      name: 'key',
+      store: simulator,
+      secretString: SAMPLE_SECRET_STRING,
+    });
 
     expect(code, output).toBe(0);
-    expect(JSON.parse(readFileSync(resultFile, 'utf8'))).toEqual({
+    expect(result).toEqual({
       result: {
         targets: [
           expect.objectContaining({
@@ -136,36 +158,46 @@ describeWithMoto(`the deployed artifact${MOTO_SKIP_REASON}`, () => {
     expect(notifications.map((notification) => notification.attributes.outcome)).toEqual(['halted']);
   });
 
+  it('halts with federated credentials (no key): its STS client, loaded on first use, reaches AWS_ENDPOINT_URL_STS', async () => {
+    const federated = await start({
+      state: sampleState(),
+      federation: { principals: { [motoClientConfig().credentials.accessKeyId]: FUNCTION_ROLE_ARN } },
+    });
+    try {
+      trustRole(federated);
+
+      const { code, output, result, sink } = await invokeArtifact({
+        asset: 'index.mjs',
+        name: 'federated',
+        store: federated,
+        secretString: FEDERATED_SECRET_STRING,
+        env: { AWS_ENDPOINT_URL_STS: federated.stsEndpoint },
+      });
+
+      expect(code, output).toBe(0);
+      expect(result).toEqual({ result: { targets: [expect.objectContaining({ result: 'halted' })] } });
+      const [assertion] = federated.control.issuedAssertions();
+      expect(assertion).toBeDefined();
+      expect(output).not.toContain(assertion);
+      await sink.drain({ expect: 1 });
+    } finally {
+      await federated.close();
+    }
+  });
+
   it('reads the app list built into it when WATCHDOG_APPS is "bundled", and halts from it', async () => {
     const fresh = await start({ state: sampleState() });
     try {
-      const clients = motoClients();
-      const secretId = await createSecret(clients.secrets, SAMPLE_SECRET_STRING);
-      const sink = await createNotificationSink(clients.sns, clients.sqs);
-      const aws = motoClientConfig();
-      const eventFile = join(workdir, 'bundled-event.json');
-      const resultFile = join(workdir, 'bundled-result.json');
-      writeFileSync(eventFile, JSON.stringify(loadEventFixture('sns-alarm')));
-      const asset = pathToFileURL(join(workdir, 'bundled/index.mjs')).href;
-
-      const { code, output } = await runNode(
-        ['--input-type=module', '-e', INVOKER, asset, eventFile, resultFile],
-        {
-          PATH: process.env.PATH,
-          STORE_CREDENTIALS_SECRET_ID: secretId,
-          NOTIFICATION_TOPIC_ARN: sink.topicArn,
-          WATCHDOG_APPS: 'bundled',
-          STORE_API_BASE_URL: fresh.storeBaseUrl,
-          AZURE_AD_AUTHORITY: fresh.authority,
-          AWS_ENDPOINT_URL: aws.endpoint,
-          AWS_REGION: aws.region,
-          AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
-        },
-      );
+      const { code, output, result, sink } = await invokeArtifact({
+        asset: 'bundled/index.mjs',
+        name: 'bundled',
+        store: fresh,
+        secretString: SAMPLE_SECRET_STRING,
+        env: { WATCHDOG_APPS: 'bundled' },
+      });
 
       expect(code, output).toBe(0);
-      expect(JSON.parse(readFileSync(resultFile, 'utf8'))).toEqual({
+      expect(result).toEqual({
         result: {
           targets: [
             expect.objectContaining({

@@ -4,16 +4,21 @@
  */
 import { readFileSync } from 'node:fs';
 import type { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseWatchdogConfig, type WatchdogConfigInput } from '../../infra/config.ts';
 import { CHAT_READ_ACTIONS } from '../../infra/constructs/chat-channels.ts';
 import { DRILL_METRIC } from '../../infra/constructs/drill-alarm.ts';
 import { PAGER_MAX_RECEIVE_COUNT } from '../../infra/constructs/pager-forwarder.ts';
-import { createWatchdogApp } from '../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../infra/watchdog-stack.ts';
-import { actionsOf, identityStatements, resourcesOf, statementsOf } from './template-helpers.ts';
+import {
+  actionsOf,
+  identityStatements,
+  nagFindings,
+  resourcesOf,
+  statementsOf,
+  synthesizeWatchdog,
+} from './template-helpers.ts';
 
 const cdkContext: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
@@ -32,19 +37,7 @@ const WITH_PEOPLE: WatchdogConfigInput = {
 };
 
 function synthesize(watchdog: WatchdogConfigInput): { app: App; stack: WatchdogStack; template: Template } {
-  const { app, stack } = createWatchdogApp({ context: { ...cdkContext, watchdog } });
-  const assembly = app.synth();
-  return { app, stack, template: Template.fromJSON(assembly.getStackByName(stack.stackName).template) };
-}
-
-function nagFindings(app: App): string[] {
-  return [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
-    pack
-      .validateScope(app)
-      .violations.map(
-        (v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
-      ),
-  );
+  return synthesizeWatchdog(watchdog);
 }
 
 describe('the drill alarm (shipped config: no chat, no pager)', () => {

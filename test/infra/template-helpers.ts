@@ -2,7 +2,40 @@
  * Small readers over a synthesized template, for assertions about intent (statements, grants) that
  * `Template.hasResourceProperties` cannot express on its own.
  */
-import type { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import type { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { createWatchdogApp } from '../../infra/watchdog-app.ts';
+import type { WatchdogStack } from '../../infra/watchdog-stack.ts';
+
+/** The CDK context shipped in cdk.json. */
+export const CDK_CONTEXT: Record<string, unknown> = JSON.parse(
+  readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
+).context;
+
+/** The app synthesized with cdk.json's context and this `watchdog` config (bundling the real handlers). */
+export function synthesizeWatchdog(watchdog: unknown): {
+  readonly app: App;
+  readonly stack: WatchdogStack;
+  readonly template: Template;
+} {
+  const { app, stack } = createWatchdogApp({ context: { ...CDK_CONTEXT, watchdog } });
+  const assembly = app.synth();
+  return { app, stack, template: Template.fromJSON(assembly.getStackByName(stack.stackName).template) };
+}
+
+/** Every unacknowledged AwsSolutions or Serverless finding, as `rule at path: what`. */
+export function nagFindings(app: App): string[] {
+  return [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
+    pack
+      .validateScope(app)
+      .violations.map(
+        (v) =>
+          `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`,
+      ),
+  );
+}
 
 /** One IAM statement, as written in a template. */
 export interface TemplateStatement {

@@ -48,7 +48,9 @@ describe('parseStoreCredentials, property-based', () => {
           const credentials = outcome.value;
           expect(credentials).toBeInstanceOf(StoreCredentials);
           expect(credentials.clientId.length).toBeGreaterThan(0);
-          expect(credentials.clientSecret.length).toBeGreaterThan(0);
+          // Either a key or federation, never both, never neither.
+          expect(credentials.clientSecret === undefined).toBe(credentials.credential === 'aws-federation');
+          expect(credentials.clientSecret?.length ?? 1).toBeGreaterThan(0);
           // Logged or serialized, the credentials show everything but the secret.
           if (credentials.clientSecret === secret) {
             expect(JSON.stringify(credentials)).not.toContain(secret);

@@ -8,7 +8,7 @@
  */
 
 /** What a watched value is, for the failure message (which never shows the value). */
-export type SecretKind = 'client secret' | 'access token';
+export type SecretKind = 'client secret' | 'access token' | 'identity token';
 
 /** One watched value found in one recorded text. */
 export interface LeakFinding {

@@ -58,6 +58,28 @@ export const SAMPLE_SECRET_STRING = JSON.stringify({
   clientSecret: SAMPLE_TENANT.clientSecret,
 });
 
+/** A federated deployment's secret: no key (docs/federated-credentials.md). */
+export const FEDERATED_SECRET_STRING = JSON.stringify({
+  tenantId: SAMPLE_TENANT.tenantId,
+  clientId: SAMPLE_TENANT.clientId,
+  credential: 'aws-federation',
+});
+
+/** The role a function runs as in the federated harnesses: the STS stand-in maps moto's access key `testing` to it. */
+export const FUNCTION_ROLE_ARN = 'arn:aws:iam::123456789012:role/Watchdog-FunctionRole-0123456789AB';
+
+/** Entra ID trusts `subject` (default: the function's role) as the sample application, as `az` would set it. */
+export function trustRole(
+  simulator: RunningSimulator,
+  trust: { readonly subject?: string; readonly audiences?: readonly string[] } = {},
+): void {
+  simulator.control.addFederatedCredential(SAMPLE_TENANT.clientId, {
+    issuer: simulator.federationIssuer,
+    subject: trust.subject ?? FUNCTION_ROLE_ARN,
+    audiences: trust.audiences ?? ['api://AzureADTokenExchange'],
+  });
+}
+
 /** Where the AWS resources live and who the function runs as. */
 export interface AwsTarget {
   /** The emulator's URL (what `AWS_ENDPOINT_URL` is set to). */
@@ -209,8 +231,11 @@ export async function startWatchdog(options: HarnessOptions = {}): Promise<Watch
   const givenSecret = readClientSecret(options.secretString);
   if (givenSecret !== undefined) suiteLeakCollector.watch('client secret', givenSecret);
   suiteLeakCollector.watchAll(function* () {
-    for (const tenant of simulator.control.snapshot().tenants) yield ['client secret', tenant.clientSecret];
+    for (const tenant of simulator.control.snapshot().tenants) {
+      if (tenant.clientSecret !== undefined) yield ['client secret', tenant.clientSecret];
+    }
     for (const token of simulator.control.issuedTokens()) yield ['access token', token];
+    for (const token of simulator.control.issuedAssertions()) yield ['identity token', token];
   });
   const recordNotifications = (notifications: readonly ReceivedNotification[]) => {
     for (const notification of notifications) {

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, WatchdogError } from '../../functions/commons/errors.ts';
+import { runFederatedStory } from './federated-story.ts';
 import { runLocalRun } from './local-run.ts';
 import { renderJson, renderStory } from './render.ts';
 import { runStoreHealthStory } from './store-health-story.ts';
@@ -49,6 +50,9 @@ Options:
   --event FILE      handle your own event instead (JSON: SNS, EventBridge or manual)
   --store-health    the Store health probe's story instead: a crash spike in the Store's own failure
                     reports, the probe's figures, the alarm (evaluated by hand), the halt, the notification
+  --federated       the federated credentials story instead: a secret with no key; outbound identity
+                    federation off, then switched on; Entra ID refusing an unknown function, then
+                    trusting it; the halt signed in with the function's AWS identity
   --json            print the outcome as one JSON object only
   -h, --help        show this help
 
@@ -64,6 +68,7 @@ const OPTIONS = {
   latency: { type: 'string' },
   event: { type: 'string' },
   'store-health': { type: 'boolean' },
+  federated: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -84,6 +89,27 @@ export async function runLocalRunCommand(argv: readonly string[], io: LocalRunIo
   if (values.help === true) {
     io.stdout.write(LOCAL_RUN_HELP);
     return EXIT_OK;
+  }
+  if (values.federated === true) {
+    const others = [
+      'dry-run',
+      'manual',
+      'enforce',
+      'already-halted',
+      'flaky',
+      'latency',
+      'event',
+      'store-health',
+    ] as const;
+    const clash = others.find((name) => values[name] !== undefined);
+    if (clash !== undefined) return usage(`--federated tells its own story; leave out --${clash}`);
+    const story = await runFederatedStory();
+    io.stdout.write(
+      values.json === true
+        ? `${JSON.stringify({ ok: story.ok, problems: story.problems, refusals: story.refusals, halted: story.halted }, null, 2)}\n`
+        : `${story.lines.join('\n')}\n`,
+    );
+    return story.ok ? EXIT_OK : EXIT_FAILED;
   }
   if (values['store-health'] === true) {
     const others = ['dry-run', 'manual', 'enforce', 'already-halted', 'flaky', 'latency', 'event'] as const;

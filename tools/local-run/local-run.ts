@@ -5,7 +5,7 @@
  * edges differ: the credentials are the simulator's sample tenant instead of Secrets Manager, and the
  * notification is captured to be printed instead of published to SNS.
  */
-import { parseEnvironment, type WatchdogConfig } from '../../functions/commons/config/env.ts';
+import type { WatchdogConfig } from '../../functions/commons/config/env.ts';
 import { safeError } from '../../functions/commons/domain/decide.ts';
 import { type Intake, parseEvent } from '../../functions/commons/domain/events.ts';
 import type { Notification } from '../../functions/commons/domain/notification.ts';
@@ -28,7 +28,13 @@ import {
 } from '../store-simulator/sample-state.ts';
 import type { RecordedRequest, SimulatorControl } from '../store-simulator/types.ts';
 import { createStoryLogger, createStoryRecorder, narrateRollouts, type StoryEvent } from './narrate.ts';
-import { buildScenario, LOCAL_RUN_APPS, type Scenario, type ScenarioOptions } from './scenario.ts';
+import {
+  buildScenario,
+  LOCAL_RUN_APPS,
+  localRunConfig,
+  type Scenario,
+  type ScenarioOptions,
+} from './scenario.ts';
 
 /** The time an invocation gets, as the deployed function's 60 s timeout gives it. */
 const INVOCATION_MS = 60_000;
@@ -87,14 +93,7 @@ export async function runLocalRun(options: LocalRunOptions): Promise<LocalRunOut
   try {
     simulator.control.setLatency(latencyMs);
     // The Lambda's own environment parser; the secret and the topic are not used here.
-    const config = parseEnvironment({
-      STORE_CREDENTIALS_SECRET_ID: 'local-run-uses-the-simulator-sample-tenant',
-      NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:local-run-prints-the-notification',
-      WATCHDOG_APPS: JSON.stringify(LOCAL_RUN_APPS),
-      DRY_RUN: String(scenario.dryRun),
-      STORE_API_BASE_URL: simulator.storeBaseUrl,
-      AZURE_AD_AUTHORITY: simulator.authority,
-    });
+    const config = localRunConfig(simulator, LOCAL_RUN_APPS, scenario.dryRun);
     const store = createStoreAccess({
       baseUrl: config.storeApiBaseUrl,
       authority: config.azureAdAuthority,

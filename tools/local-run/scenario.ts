@@ -3,6 +3,7 @@
  * fired, which faults are injected, and what must be true at the end for the run to count as a success.
  */
 import { readFileSync } from 'node:fs';
+import { parseEnvironment, type WatchdogConfig } from '../../functions/commons/config/env.ts';
 import type { WatchedAppInput } from '../../functions/commons/config/watched-apps.ts';
 import type { TargetResultKind } from '../../functions/commons/domain/results.ts';
 import { WatchdogError } from '../../functions/commons/errors.ts';
@@ -12,7 +13,7 @@ import {
   SAMPLE_PUBLISHED_SUBMISSION_ID,
   sampleState,
 } from '../store-simulator/sample-state.ts';
-import type { SimulatorControl, SimulatorState } from '../store-simulator/types.ts';
+import type { RunningSimulator, SimulatorControl, SimulatorState } from '../store-simulator/types.ts';
 
 /** The alarm the sample SNS event carries and the sample app lists. */
 export const SAMPLE_ALARM_NAME = 'contoso-photos-crash-rate';
@@ -29,6 +30,25 @@ export const LOCAL_RUN_APPS: readonly WatchedAppInput[] = [
     mode: 'enforce',
   },
 ];
+
+/**
+ * The halt-rollout function's configuration in a local story, as its environment would give it: the
+ * simulator's URLs, `apps`, the dry run; the notification is printed, not published.
+ */
+export function localRunConfig(
+  simulator: RunningSimulator,
+  apps: readonly WatchedAppInput[],
+  dryRun: boolean,
+): WatchdogConfig {
+  return parseEnvironment({
+    STORE_CREDENTIALS_SECRET_ID: 'local-run-uses-the-simulator-sample-tenant',
+    NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:local-run-prints-the-notification',
+    WATCHDOG_APPS: JSON.stringify(apps),
+    DRY_RUN: String(dryRun),
+    STORE_API_BASE_URL: simulator.storeBaseUrl,
+    AZURE_AD_AUTHORITY: simulator.authority,
+  });
+}
 
 /** The sample events shipped with the local run (copies of the documented test fixtures). */
 export const LOCAL_RUN_EVENTS = ['sns-alarm', 'manual-dry-run', 'manual-enforce'] as const;

@@ -7,7 +7,6 @@
  * so; the alarm's state change then reaches the halt path (`handleWatchdogEvent`) like any alarm, which
  * halts the rollout and builds the notification.
  */
-import { parseEnvironment } from '../../functions/commons/config/env.ts';
 import { safeError } from '../../functions/commons/domain/decide.ts';
 import type { Notification } from '../../functions/commons/domain/notification.ts';
 import {
@@ -34,6 +33,7 @@ import {
   sampleState,
 } from '../store-simulator/sample-state.ts';
 import { createStoryLogger, createStoryRecorder } from './narrate.ts';
+import { localRunConfig } from './scenario.ts';
 
 /** The package the story's spike hits: the one the sample rollout ships at 20 %. */
 const BAD_VERSION = '1.4.0.0';
@@ -221,16 +221,11 @@ export async function runStoreHealthStory(): Promise<StoreHealthStory> {
       lines.push(
         `     -> ALARM: "${alarmName}" goes OK -> ALARM and reaches the halt-rollout function through the alarm topic`,
       );
-      const config = parseEnvironment({
-        STORE_CREDENTIALS_SECRET_ID: 'local-run-uses-the-simulator-sample-tenant',
-        NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:local-run-prints-the-notification',
-        WATCHDOG_APPS: JSON.stringify([
-          { applicationId: SAMPLE_APP_ID, name: 'Contoso Photos', alarmNames: [alarmName], mode: 'enforce' },
-        ]),
-        DRY_RUN: 'false',
-        STORE_API_BASE_URL: simulator.storeBaseUrl,
-        AZURE_AD_AUTHORITY: simulator.authority,
-      });
+      const config = localRunConfig(
+        simulator,
+        [{ applicationId: SAMPLE_APP_ID, name: 'Contoso Photos', alarmNames: [alarmName], mode: 'enforce' }],
+        false,
+      );
       const halting = createStoreAccess({
         baseUrl: config.storeApiBaseUrl,
         authority: config.azureAdAuthority,

@@ -2,7 +2,7 @@
  * Injected faults: a queue of one-shot (or n-shot) misbehaviours applied to the next matching requests,
  * in the order they were registered. A faulted request changes nothing in the state.
  */
-import type { RequestMatcher } from './types.ts';
+import type { RequestKind, RequestMatcher } from './types.ts';
 
 export type FaultAction =
   | {
@@ -16,7 +16,7 @@ export type FaultAction =
 
 /** What a matcher is tested against. */
 export interface RequestFacts {
-  readonly kind: 'token' | 'store';
+  readonly kind: RequestKind;
   readonly method: string;
   readonly path: string;
 }

@@ -27,10 +27,18 @@ export type StoreRoute =
 /** The path prefix of the Store API (the base URL is `https://manage.devcenter.microsoft.com/v1.0/my/`). */
 export const STORE_PATH_PREFIX = '/v1.0/my/';
 
-/** Azure AD v1 token path: `/{tenantId}/oauth2/token`. Returns the tenant segment, or `undefined`. */
-export function matchTokenPath(path: string): string | undefined {
-  const match = /^\/([^/]+)\/oauth2\/token\/?$/.exec(path);
-  return match?.[1] === undefined ? undefined : decodeSegment(match[1]);
+/**
+ * Azure AD token paths: `/{tenantId}/oauth2/token` (v1) and `/{tenantId}/oauth2/v2.0/token` (v2).
+ * Returns the tenant segment and the version, or `undefined`.
+ */
+export function matchTokenPath(
+  path: string,
+): { readonly tenantSegment: string; readonly version: 1 | 2 } | undefined {
+  const match = /^\/([^/]+)\/oauth2\/(v2\.0\/)?token\/?$/.exec(path);
+  const tenantSegment = match?.[1] === undefined ? undefined : decodeSegment(match[1]);
+  return tenantSegment === undefined
+    ? undefined
+    : { tenantSegment, version: match?.[2] === undefined ? 1 : 2 };
 }
 
 const ROLLOUT_ACTIONS: Readonly<Record<string, RolloutAction>> = {

@@ -15,7 +15,8 @@ import type {
   SubmissionStatus,
 } from './types.ts';
 
-export const SAMPLE_TENANT: SimTenant = {
+/** The sample application signs in with its key (`federatedTenant` adds federated credentials). */
+export const SAMPLE_TENANT: SimTenant & { readonly clientSecret: string } = {
   tenantId: '00000000-0000-4000-8000-000000000001',
   clientId: '00000000-0000-4000-8000-0000000000c1',
   clientSecret: 'sim-secret-not-a-real-credential',

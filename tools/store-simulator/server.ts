@@ -1,7 +1,9 @@
 /**
- * The HTTP layer of the Store simulator: a node:http server on loopback that serves the Azure AD v1
- * token endpoint and the Store API, records every request and applies the injected faults. What the
- * calls do is decided in `store-model.ts` and `tokens.ts`.
+ * The HTTP layer of the Store simulator: a node:http server on loopback that serves the Azure AD v1 and
+ * v2 token endpoints, the Store API, and for federated credentials an AWS STS stand-in
+ * (`GetWebIdentityToken`, `POST /`) and its issuer's discovery document and JWKS; it records every
+ * request and applies the injected faults. What the calls do is decided in `store-model.ts`,
+ * `tokens.ts` and `federation.ts`.
  *
  * Order of checks for a request (first match wins):
  * 1. The body is read, then the configured latency passes (`setLatency`), then the request waits for the
@@ -9,8 +11,8 @@
  * 2. Throttle (Store calls only, per tenant of the bearer token, even an expired one): 429 + `Retry-After`.
  *    Token requests go to Azure AD and are never counted; requests without a known token are not counted.
  * 3. Injected faults, in registration order (`failNext`, `hangNext`, `resetNext`).
- * 4. Token requests: the token endpoint. Store calls: authorization (401), then routing (404 for an
- *    unknown route), then the operation.
+ * 4. Token requests: the token endpoint. STS and OIDC requests: the stand-in. Store calls:
+ *    authorization (401), then routing (404 for an unknown route), then the operation.
  * 5. `haltAppliesThen503`: a halt that took effect answers 503 instead of 200.
  * A 429, an injected fault or a 401 changes nothing. A request whose client gave up during the latency
  * is still carried out, as a real server that received it would (a timed-out halt may have halted).
@@ -23,12 +25,27 @@ import { BadInputError } from '../../functions/commons/errors.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import { executeAnalytics, matchAnalyticsRoute } from './analytics-model.ts';
 import { type FaultAction, FaultQueue, GatheringQueue, type RequestFacts } from './faults.ts';
+import {
+  answerSts,
+  createIssuerKeys,
+  ISSUER_PATH,
+  renderDiscovery,
+  renderJwks,
+  type StsStandIn,
+} from './federation.ts';
 import { matchStoreRoute, matchTokenPath, STORE_PATH_PREFIX } from './routes.ts';
 import { executeStoreRoute, findSubmission } from './store-model.ts';
 import { SlidingWindowThrottle } from './throttle.ts';
-import { checkTokenRequest, renderToken, TokenRegistry } from './tokens.ts';
+import {
+  checkTokenRequest,
+  checkV2TokenRequest,
+  renderToken,
+  renderV2Token,
+  TokenRegistry,
+} from './tokens.ts';
 import type {
   RecordedRequest,
+  RequestKind,
   RunningSimulator,
   SimulatorControl,
   SimulatorOptions,
@@ -62,7 +79,12 @@ interface Reply {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Sent as is (the STS stand-in's XML) instead of `body` as JSON. */
+  readonly raw?: { readonly contentType: string; readonly text: string };
 }
+
+/** The subject of a caller the STS stand-in does not know. */
+const DEFAULT_SUBJECT = 'arn:aws:iam::123456789012:role/store-watchdog-local';
 
 /** Starts a simulator on 127.0.0.1 with a deep copy of `options.state`. */
 export async function start(options: SimulatorOptions): Promise<RunningSimulator> {
@@ -80,14 +102,20 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
   let latencyMs = 0;
   let haltsThen503 = 0;
   let effectiveHalts = 0;
+  let entraSkewMs = 0;
+  /** The STS stand-in's clock; Entra ID's is it plus `entraSkewMs`. */
+  const federationNow = options.federation?.now ?? Date.now;
+  /** Set once listening: the issuer is the simulator's own URL. */
+  let sts: StsStandIn | undefined;
+  const issuerKeys = createIssuerKeys();
 
   function send(res: ServerResponse, record: RecordedRequest, reply: Reply): void {
     if (res.headersSent || res.destroyed) return;
-    const body = JSON.stringify(reply.body);
+    const body = reply.raw?.text ?? JSON.stringify(reply.body);
     record.status = reply.status;
     record.endedAt = performance.now();
     res.writeHead(reply.status, {
-      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Type': reply.raw?.contentType ?? 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(body),
       'MS-CorrelationId': randomUUID(),
       ...reply.headers,
@@ -118,23 +146,55 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     }
   }
 
-  function answerToken(tenantSegment: string, req: IncomingMessage, rawBody: string): Reply {
-    // A body that is not form-encoded reads as an empty form: Azure AD then misses `grant_type`.
+  /** The request's form, or an empty one when the body is not form-encoded (Azure AD then misses `grant_type`). */
+  function readForm(req: IncomingMessage, rawBody: string): URLSearchParams {
     const isForm = (req.headers['content-type'] ?? '')
       .toLowerCase()
       .startsWith('application/x-www-form-urlencoded');
-    const checked = checkTokenRequest(state, tenantSegment, new URLSearchParams(isForm ? rawBody : ''));
+    return new URLSearchParams(isForm ? rawBody : '');
+  }
+
+  async function answerToken(
+    token: { readonly tenantSegment: string; readonly version: 1 | 2 },
+    req: IncomingMessage,
+    rawBody: string,
+  ): Promise<Reply> {
+    const form = readForm(req, rawBody);
+    if (token.version === 1) {
+      const checked = checkTokenRequest(state, token.tenantSegment, form);
+      if ('status' in checked) return checked;
+      const { token: issued, expiresAtMs } = tokens.issue(checked.tenant.tenantId, lifetimeSeconds);
+      return renderToken(issued, lifetimeSeconds, expiresAtMs, Date.now());
+    }
+    const checked = await checkV2TokenRequest(state, token.tenantSegment, form, {
+      now: () => federationNow() + entraSkewMs,
+      fetchJson: readJson,
+    });
     if ('status' in checked) return checked;
-    const { token, expiresAtMs } = tokens.issue(checked.tenant.tenantId, lifetimeSeconds);
-    return renderToken(token, lifetimeSeconds, expiresAtMs, Date.now());
+    return renderV2Token(tokens.issue(checked.tenant.tenantId, lifetimeSeconds).token, lifetimeSeconds);
+  }
+
+  function answerOidc(path: string): Reply {
+    if (sts === undefined) return notFound();
+    if (path === `${ISSUER_PATH}/.well-known/openid-configuration`) {
+      return { status: 200, body: renderDiscovery(sts.issuer) };
+    }
+    if (path === `${ISSUER_PATH}/.well-known/jwks.json`) return { status: 200, body: renderJwks(issuerKeys) };
+    return notFound();
+  }
+
+  function answerStsRequest(req: IncomingMessage, rawBody: string): Reply {
+    if (sts === undefined) return notFound();
+    const reply = answerSts(sts, readForm(req, rawBody), req.headers.authorization);
+    return { status: reply.status, body: undefined, raw: { contentType: 'text/xml', text: reply.xml } };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
-    const tenantSegment = matchTokenPath(url.pathname);
+    const tokenPath = matchTokenPath(url.pathname);
     const facts: RequestFacts = {
-      kind: tenantSegment === undefined ? 'store' : 'token',
+      kind: kindOf(tokenPath !== undefined, method, url.pathname),
       method,
       path: url.pathname,
     };
@@ -185,8 +245,16 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
       return;
     }
 
-    if (tenantSegment !== undefined) {
-      send(res, record, method === 'POST' ? answerToken(tenantSegment, req, rawBody) : notFound());
+    if (tokenPath !== undefined) {
+      send(res, record, method === 'POST' ? await answerToken(tokenPath, req, rawBody) : notFound());
+      return;
+    }
+    if (facts.kind === 'sts') {
+      send(res, record, answerStsRequest(req, rawBody));
+      return;
+    }
+    if (facts.kind === 'oidc') {
+      send(res, record, answerOidc(url.pathname));
       return;
     }
     if (!url.pathname.startsWith(STORE_PATH_PREFIX)) {
@@ -244,6 +312,16 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
   const address = server.address();
   const port = isAddressInfo(address) ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
+  sts = {
+    issuer: `${url}${ISSUER_PATH}`,
+    keys: issuerKeys,
+    enabled: options.federation?.enabled ?? true,
+    principals: options.federation?.principals ?? {},
+    defaultSubject: options.federation?.defaultSubject ?? DEFAULT_SUBJECT,
+    now: federationNow,
+    issued: [],
+  };
+  const federation = sts;
 
   const control: SimulatorControl = {
     get requests(): readonly RecordedRequest[] {
@@ -292,6 +370,27 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
       gatherings.releaseAll();
       haltsThen503 = 0;
     },
+    addFederatedCredential(clientId, credential): void {
+      const index = state.tenants.findIndex((tenant) => tenant.clientId === clientId);
+      const tenant = state.tenants[index];
+      if (tenant === undefined) {
+        throw new BadInputError('SIMULATOR_NO_SUCH_CLIENT', `No application ${clientId} in any tenant`);
+      }
+      state.tenants[index] = {
+        ...tenant,
+        federatedCredentials: [...(tenant.federatedCredentials ?? []), structuredClone(credential)],
+      };
+    },
+    issuedAssertions(): readonly string[] {
+      return [...federation.issued];
+    },
+    setOutboundFederation(enabled: boolean): void {
+      federation.enabled = enabled;
+    },
+    skewEntraClock(ms: number): void {
+      if (!Number.isFinite(ms)) throw new RangeError(`skew must be a finite number, got ${ms}`);
+      entraSkewMs = ms;
+    },
     expireAllTokens(): void {
       tokens.expireAll();
     },
@@ -337,6 +436,8 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     url,
     storeBaseUrl: `${url}${STORE_PATH_PREFIX}`,
     authority: url,
+    stsEndpoint: url,
+    federationIssuer: federation.issuer,
     control,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
@@ -349,6 +450,24 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
       return closing;
     },
   };
+}
+
+/** What kind of request this is, from its path (the STS stand-in answers `POST /`). */
+function kindOf(isToken: boolean, method: string, path: string): RequestKind {
+  if (isToken) return 'token';
+  if (method === 'POST' && path === '/') return 'sts';
+  if (path.startsWith(`${ISSUER_PATH}/`)) return 'oidc';
+  return 'store';
+}
+
+/** GETs a JSON document (the issuer's discovery and JWKS, on this very server); `undefined` on failure. */
+async function readJson(url: string): Promise<unknown> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    return response.ok ? await response.json() : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function notFound(): Reply {

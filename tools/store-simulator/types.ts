@@ -26,7 +26,17 @@ export type SubmissionStatus =
 export interface SimTenant {
   readonly tenantId: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** The application's key; without one it signs in only with a federated assertion. */
+  readonly clientSecret?: string;
+  /** Federated identity credentials: which external tokens the v2 endpoint accepts as the application. */
+  readonly federatedCredentials?: readonly SimFederatedCredential[];
+}
+
+/** An Entra ID federated identity credential (issuer, subject, audiences), as `az ad app federated-credential create` makes it. */
+export interface SimFederatedCredential {
+  readonly issuer: string;
+  readonly subject: string;
+  readonly audiences: readonly string[];
 }
 
 export interface SimSubmission {
@@ -105,6 +115,22 @@ export interface SimulatorOptions {
   readonly now?: () => number;
   /** Per-tenant throttle like the real service; default off. */
   readonly throttle?: ThrottleSettings | null;
+  /** The AWS STS stand-in for federated credentials (see `federation.ts`). */
+  readonly federation?: FederationSettings;
+}
+
+export interface FederationSettings {
+  /** Outbound identity federation switched on in the account. @default true */
+  readonly enabled?: boolean;
+  /** Access key ID (of the caller's SigV4 signature) → the role ARN that becomes the token's `sub`. */
+  readonly principals?: Readonly<Record<string, string>>;
+  /** The `sub` for any other caller. @default `arn:aws:iam::123456789012:role/store-watchdog-local` */
+  readonly defaultSubject?: string;
+  /**
+   * The STS clock (`iat`, `nbf`, `exp`), in milliseconds; Entra ID's is it plus `skewEntraClock`. A test
+   * fixes it so that a token's validity is exact. @default Date.now
+   */
+  readonly now?: () => number;
 }
 
 export interface ThrottleSettings {
@@ -116,14 +142,20 @@ export interface ThrottleSettings {
 
 /** Which requests a fault applies to. Every given field must match; an empty matcher matches all. */
 export interface RequestMatcher {
-  readonly kind?: 'token' | 'store';
+  readonly kind?: RequestKind;
   readonly method?: 'GET' | 'POST';
   /** Substring of, or pattern for, the request path (without query). */
   readonly path?: string | RegExp;
 }
 
+/**
+ * `token`: Azure AD (v1 or v2); `store`: the Store API; `sts`: the AWS STS and IAM stand-in; `oidc`: the
+ * issuer's discovery document and JWKS.
+ */
+export type RequestKind = 'token' | 'store' | 'sts' | 'oidc';
+
 export interface RecordedRequest {
-  readonly kind: 'token' | 'store';
+  readonly kind: RequestKind;
   readonly method: string;
   /** Path without the query string. */
   readonly path: string;
@@ -170,6 +202,20 @@ export interface SimulatorControl {
    * gathered requests go on: the service has recovered. Requests already hanging keep hanging.
    */
   clearFaults(): void;
+  /**
+   * Adds a federated identity credential to the application `clientId` (as `az ad app
+   * federated-credential create` does); throws when no tenant has that application.
+   */
+  addFederatedCredential(clientId: string, credential: SimFederatedCredential): void;
+  /** Every web identity token the STS stand-in issued, in issue order (for leak checks, like `issuedTokens`). */
+  issuedAssertions(): readonly string[];
+  /** Switches outbound identity federation on or off in the STS stand-in's account. */
+  setOutboundFederation(enabled: boolean): void;
+  /**
+   * Sets Entra ID's clock this far ahead of the STS stand-in's (negative: behind), as a skewed clock
+   * or an assertion held up in transit would look to the v2 endpoint. @default 0
+   */
+  skewEntraClock(ms: number): void;
   /** Every token issued so far is now expired (the next Store call with one answers 401). */
   expireAllTokens(): void;
   /**
@@ -205,6 +251,10 @@ export interface RunningSimulator {
   readonly storeBaseUrl: string;
   /** Azure AD authority, `${url}` (token URL `${authority}/{tenantId}/oauth2/token`). */
   readonly authority: string;
+  /** The STS stand-in's endpoint (what `AWS_ENDPOINT_URL_STS` is set to): `${url}`. */
+  readonly stsEndpoint: string;
+  /** The outbound federation issuer (the `iss` of its tokens): `${url}/outbound-federation`. */
+  readonly federationIssuer: string;
   readonly control: SimulatorControl;
   close(): Promise<void>;
 }

@@ -1,12 +1,15 @@
 /**
  * Store API credentials from Secrets Manager: `{"tenantId","clientId","clientSecret"}` (the Azure AD
- * application that has the Manager role in Partner Center).
+ * application that has the Manager role in Partner Center), or `{"tenantId","clientId","credential":
+ * "aws-federation"}`: no key at all, the function signs in with its AWS identity
+ * (docs/federated-credentials.md).
  *
  * Cached in memory for a bounded time; `refresh()` re-reads the secret once when the token endpoint
  * rejects the cached credentials (the secret may have been rotated). No error message ever contains the
  * secret's value: malformed secrets are described by field name only.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AWS_FEDERATION } from '../domain/federation.ts';
 import { ConfigurationError, WatchdogError } from '../errors.ts';
 import * as z from '../validation.ts';
 import { awsErrorDetail, describeAwsFailure, httpStatusOf } from './aws-errors.ts';
@@ -20,31 +23,58 @@ const credentialsSchema = z.object({
     .string()
     .check(z.regex(TENANT_ID_PATTERN, 'must be the Azure AD tenant ID (a GUID) or its domain name')),
   clientId: z.string().check(z.minLength(1, 'must not be empty')),
-  clientSecret: z.string().check(z.minLength(1, 'must not be empty')),
+  clientSecret: z.optional(z.string().check(z.minLength(1, 'must not be empty'))),
+  credential: z.optional(z.literal(AWS_FEDERATION, `must be "${AWS_FEDERATION}"`)),
 });
 
-/** Credentials for the Azure AD client-credentials flow. Serializes and inspects without the secret. */
+/** The shapes the secret may have, for messages. */
+const SECRET_SHAPES = `{"tenantId","clientId","clientSecret"} or {"tenantId","clientId","credential":"${AWS_FEDERATION}"}`;
+
+/** How the function signs in: with the key in the secret, or with its AWS identity (no key). */
+export type CredentialMode = 'client-secret' | typeof AWS_FEDERATION;
+
+/**
+ * Credentials for the Azure AD client-credentials flow: a key, or `credential: "aws-federation"`.
+ * Serializes and inspects without the secret.
+ */
 export class StoreCredentials {
   readonly tenantId: string;
   readonly clientId: string;
-  readonly #clientSecret: string;
+  /** `aws-federation` when the secret holds no key; absent for a key. */
+  readonly credential: typeof AWS_FEDERATION | undefined;
+  readonly #clientSecret: string | undefined;
 
-  constructor(value: { tenantId: string; clientId: string; clientSecret: string }) {
+  constructor(
+    value:
+      | { tenantId: string; clientId: string; clientSecret: string }
+      | { tenantId: string; clientId: string; credential: typeof AWS_FEDERATION },
+  ) {
     this.tenantId = value.tenantId;
     this.clientId = value.clientId;
-    this.#clientSecret = value.clientSecret;
+    this.credential = 'credential' in value ? value.credential : undefined;
+    this.#clientSecret = 'clientSecret' in value ? value.clientSecret : undefined;
   }
 
-  get clientSecret(): string {
+  get clientSecret(): string | undefined {
     return this.#clientSecret;
   }
 
-  toJSON(): { tenantId: string; clientId: string; clientSecret: string } {
-    return { tenantId: this.tenantId, clientId: this.clientId, clientSecret: '[redacted]' };
+  get mode(): CredentialMode {
+    return this.credential ?? 'client-secret';
+  }
+
+  toJSON(): { tenantId: string; clientId: string; clientSecret?: string; credential?: string } {
+    return {
+      tenantId: this.tenantId,
+      clientId: this.clientId,
+      ...(this.credential === undefined ? { clientSecret: '[redacted]' } : { credential: this.credential }),
+    };
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `StoreCredentials { tenantId: '${this.tenantId}', clientId: '${this.clientId}', clientSecret: [redacted] }`;
+    const how =
+      this.credential === undefined ? 'clientSecret: [redacted]' : `credential: '${this.credential}'`;
+    return `StoreCredentials { tenantId: '${this.tenantId}', clientId: '${this.clientId}', ${how} }`;
   }
 }
 
@@ -56,7 +86,7 @@ export function parseStoreCredentials(secretString: string | undefined, secretId
   if (secretString === undefined || secretString.trim() === '') {
     throw new ConfigurationError(
       'SECRET_EMPTY',
-      `secret ${secretId} has no value yet: store {"tenantId","clientId","clientSecret"} in it (see README, "Fill the secret")`,
+      `secret ${secretId} has no value yet: store ${SECRET_SHAPES} in it (see README, "Fill the secret", and docs/federated-credentials.md)`,
     );
   }
   let json: unknown;
@@ -65,7 +95,7 @@ export function parseStoreCredentials(secretString: string | undefined, secretId
   } catch {
     throw new ConfigurationError(
       'SECRET_MALFORMED',
-      `secret ${secretId} is not JSON: expected {"tenantId","clientId","clientSecret"}`,
+      `secret ${secretId} is not JSON: expected ${SECRET_SHAPES}`,
     );
   }
   const parsed = credentialsSchema.safeParse(json);
@@ -80,7 +110,19 @@ export function parseStoreCredentials(secretString: string | undefined, secretId
     });
     throw new ConfigurationError('SECRET_MALFORMED', `secret ${secretId} is malformed: ${fields.join('; ')}`);
   }
-  return new StoreCredentials(parsed.data);
+  const { tenantId, clientId, clientSecret, credential } = parsed.data;
+  if (clientSecret !== undefined && credential !== undefined) {
+    throw new ConfigurationError(
+      'SECRET_MALFORMED',
+      `secret ${secretId} is malformed: it has both clientSecret and credential; keep clientSecret to sign in with the key, or credential ("${AWS_FEDERATION}") to sign in without one (then remove clientSecret)`,
+    );
+  }
+  if (clientSecret !== undefined) return new StoreCredentials({ tenantId, clientId, clientSecret });
+  if (credential !== undefined) return new StoreCredentials({ tenantId, clientId, credential });
+  throw new ConfigurationError(
+    'SECRET_MALFORMED',
+    `secret ${secretId} is malformed: it has neither clientSecret nor credential; add clientSecret (the application's key) or "credential": "${AWS_FEDERATION}" (docs/federated-credentials.md)`,
+  );
 }
 
 /** The AWS error names Secrets Manager uses, mapped to a clear watchdog error. */
@@ -184,6 +226,7 @@ export function createCredentialsSource(
         fresh.versionId !== before.versionId ||
         fresh.credentials.clientId !== before.credentials.clientId ||
         fresh.credentials.clientSecret !== before.credentials.clientSecret ||
+        fresh.credentials.credential !== before.credentials.credential ||
         fresh.credentials.tenantId !== before.credentials.tenantId;
       return { credentials: fresh.credentials, changed };
     },

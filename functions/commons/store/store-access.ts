@@ -11,7 +11,12 @@ import type { RetryEnvironment, RetryPolicy } from './retry.ts';
 import { createRolloutPort } from './rollouts.ts';
 import { createStoreClient, DEFAULT_STORE_BASE_URL, type StoreClient } from './store-client.ts';
 import { getTenantThrottle, type ThrottleOptions } from './throttle.ts';
-import { type ClientCredentials, createTokenProvider, type TokenProvider } from './token-provider.ts';
+import {
+  type ClientAssertion,
+  type ClientCredentials,
+  createTokenProvider,
+  type TokenProvider,
+} from './token-provider.ts';
 
 /** Azure AD's public authority [create-and-manage-submissions-using-windows-store-services.md]. */
 export const DEFAULT_AZURE_AD_AUTHORITY = 'https://login.microsoftonline.com';
@@ -28,6 +33,11 @@ export interface StoreAccessOptions {
     signal: AbortSignal,
   ) => Promise<{ readonly credentials: ClientCredentials; readonly changed: boolean }>;
   readonly onCredentialsRejected?: (error: AuthError) => void;
+  /**
+   * For credentials that say `credential: "aws-federation"`: the function's AWS identity token (e.g.
+   * `createClientAssertionSource` over STS). @default none: such credentials are a configuration error
+   */
+  readonly getClientAssertion?: (signal: AbortSignal) => Promise<ClientAssertion>;
   /** @default a new keep-alive dispatcher with `timeouts` */
   readonly dispatcher?: Dispatcher;
   readonly timeouts?: StoreDispatcherOptions;
@@ -64,6 +74,7 @@ export function createStoreAccess(options: StoreAccessOptions): StoreAccess {
     ...(options.onCredentialsRejected === undefined
       ? {}
       : { onCredentialsRejected: options.onCredentialsRejected }),
+    ...(options.getClientAssertion === undefined ? {} : { getClientAssertion: options.getClientAssertion }),
     ...shared,
   });
   const throttle = options.throttle;

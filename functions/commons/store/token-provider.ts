@@ -1,13 +1,26 @@
 /**
- * Azure AD access tokens for the Store API: the v1 client-credentials flow
- * [create-and-manage-submissions-using-windows-store-services.md], cached in memory and renewed early.
+ * Azure AD access tokens for the Store API, cached in memory and renewed early. One provider, two ways
+ * for the application to prove who it is:
+ * - its key: the v1 client-credentials flow [create-and-manage-submissions-using-windows-store-services.md];
+ * - federated (`credential: "aws-federation"`): a web identity token AWS STS issued to the function's
+ *   role, presented as the `client_assertion` of the v2 client-credentials flow
+ *   (docs/federated-credentials.md).
  *
- * Neither the client secret nor a token ever goes into an error message: messages name the tenant,
- * the client ID, the HTTP status and Azure AD's `error` code and description only.
+ * Neither the client secret, the assertion nor a token ever goes into an error message: messages name
+ * the tenant, the client ID, the issuer and subject presented, the HTTP status and Azure AD's `error`
+ * code and description only.
  */
 import type { Dispatcher } from 'undici';
-import { AuthError, type WatchdogError } from '../errors.ts';
+import {
+  AWS_FEDERATION,
+  aadstsCodeOf,
+  fixAssertionRefusal,
+  JWT_BEARER_ASSERTION_TYPE,
+  type PresentedIdentity,
+} from '../domain/federation.ts';
+import { AuthError, ConfigurationError, type WatchdogError } from '../errors.ts';
 import * as z from '../validation.ts';
+import type { ClientAssertion } from './client-assertion.ts';
 import { deadlineExceeded } from './deadline.ts';
 import { classifyFailure, readHeader, sendHttpRequest } from './http.ts';
 import {
@@ -23,11 +36,22 @@ import {
 /** The `resource` the Store API tokens are issued for. */
 export const STORE_API_RESOURCE = 'https://manage.devcenter.microsoft.com';
 
-/** The Azure AD application's credentials (Partner Center: tenant ID, client ID, key). */
+export { ClientAssertion } from './client-assertion.ts';
+
+/** The v2 scope that stands for the Store API (the v1 `resource` plus `/.default`). */
+export const STORE_API_SCOPE = `${STORE_API_RESOURCE}/.default`;
+
+/**
+ * The Azure AD application's credentials (Partner Center: tenant ID, client ID, and either its key or
+ * `credential: "aws-federation"`).
+ */
 export interface ClientCredentials {
   readonly tenantId: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** The application's key; absent when it signs in federated. */
+  readonly clientSecret?: string | undefined;
+  /** `aws-federation`: no key; the function presents an AWS web identity token instead. */
+  readonly credential?: typeof AWS_FEDERATION | undefined;
 }
 
 /** A bearer token and the tenant it was issued in. Logs and serializes without its value. */
@@ -62,7 +86,10 @@ export interface TokenProvider {
 }
 
 export interface TokenProviderOptions {
-  /** e.g. `https://login.microsoftonline.com`; the token URL is `{authority}/{tenantId}/oauth2/token`. */
+  /**
+   * e.g. `https://login.microsoftonline.com`; the token URL is `{authority}/{tenantId}/oauth2/token`
+   * (key) or `{authority}/{tenantId}/oauth2/v2.0/token` (federated).
+   */
   readonly authority: string;
   readonly dispatcher: Dispatcher;
   /** The current credentials (the Lambda reads them from Secrets Manager and caches them). */
@@ -74,6 +101,11 @@ export interface TokenProviderOptions {
   readonly refreshCredentials?: (
     signal: AbortSignal,
   ) => Promise<{ readonly credentials: ClientCredentials; readonly changed: boolean }>;
+  /**
+   * Obtains a fresh assertion of the function's identity (`GetWebIdentityToken`), for credentials that
+   * say `credential: "aws-federation"`. Without it such credentials are a configuration error.
+   */
+  readonly getClientAssertion?: (signal: AbortSignal) => Promise<ClientAssertion>;
   /** Told about every rejection (for a log line or a metric), before any re-read. */
   readonly onCredentialsRejected?: (error: AuthError) => void;
   /** Renew this long before expiry (at most half the token's lifetime). @default 300_000 */
@@ -110,6 +142,17 @@ const azureErrorSchema = z.object({
   error_description: z.optional(z.string()),
 });
 
+/** A token request's endpoint below the tenant and its form, and what no message may contain. */
+interface SignIn {
+  /** `oauth2/token` (v1, key) or `oauth2/v2.0/token` (v2, assertion). */
+  readonly endpoint: string;
+  readonly form: Readonly<Record<string, string>>;
+  /** The key or the assertion. */
+  readonly hide: string;
+  /** What a federated sign-in presented (for messages), `undefined` for a key. */
+  readonly presented: PresentedIdentity | undefined;
+}
+
 /** Used when Azure AD does not say how long the token lives (StoreBroker assumes the same). */
 const DEFAULT_LIFETIME_SECONDS = 59 * 60;
 
@@ -121,15 +164,53 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   const authority = options.authority.replace(/\/+$/, '');
   let cached: { token: AccessToken; renewAt: number } | undefined;
 
-  const requestToken = (credentials: ClientCredentials, signal: AbortSignal) => {
-    const what = `POST ${credentials.tenantId}/oauth2/token`;
-    const url = new URL(`${authority}/${encodeURIComponent(credentials.tenantId)}/oauth2/token`);
-    const body = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: credentials.clientId,
-      client_secret: credentials.clientSecret,
-      resource: STORE_API_RESOURCE,
-    }).toString();
+  /** How this application proves who it is, as the token request's path and form. */
+  const prepareSignIn = async (credentials: ClientCredentials, signal: AbortSignal): Promise<SignIn> => {
+    if (credentials.credential === AWS_FEDERATION) {
+      if (options.getClientAssertion === undefined) {
+        throw new ConfigurationError(
+          'FEDERATION_UNAVAILABLE',
+          `the secret of client ${credentials.clientId} says "credential": "${AWS_FEDERATION}", but this program cannot obtain an AWS identity token: store the clientSecret instead`,
+        );
+      }
+      const assertion = await options.getClientAssertion(signal);
+      return {
+        endpoint: 'oauth2/v2.0/token',
+        form: {
+          grant_type: 'client_credentials',
+          client_id: credentials.clientId,
+          client_assertion: assertion.value,
+          client_assertion_type: JWT_BEARER_ASSERTION_TYPE,
+          scope: STORE_API_SCOPE,
+        },
+        hide: assertion.value,
+        presented: { issuer: assertion.issuer, subject: assertion.subject },
+      };
+    }
+    if (credentials.clientSecret === undefined || credentials.clientSecret === '') {
+      throw new ConfigurationError(
+        'SECRET_MALFORMED',
+        `the credentials of client ${credentials.clientId} have neither clientSecret nor "credential": "${AWS_FEDERATION}"`,
+      );
+    }
+    return {
+      endpoint: 'oauth2/token',
+      form: {
+        grant_type: 'client_credentials',
+        client_id: credentials.clientId,
+        client_secret: credentials.clientSecret,
+        resource: STORE_API_RESOURCE,
+      },
+      hide: credentials.clientSecret,
+      presented: undefined,
+    };
+  };
+
+  const requestToken = async (credentials: ClientCredentials, signal: AbortSignal) => {
+    const signIn = await prepareSignIn(credentials, signal);
+    const what = `POST ${credentials.tenantId}/${signIn.endpoint}`;
+    const url = new URL(`${authority}/${encodeURIComponent(credentials.tenantId)}/${signIn.endpoint}`);
+    const body = new URLSearchParams(signIn.form).toString();
     const attempt = async (): Promise<AttemptResult<{ token: AccessToken; lifetimeMs: number }>> => {
       try {
         const response = await sendHttpRequest(options.dispatcher, {
@@ -145,7 +226,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
         if (response.status === 200) {
           return { ok: true, value: parseTokenResponse(response.text, credentials.tenantId) };
         }
-        const error = createAuthErrorFromResponse(response.status, response.text, credentials);
+        const error = createAuthErrorFromResponse(response.status, response.text, credentials, signIn);
         const retryAfterMs = parseRetryAfter(readHeader(response.headers, 'Retry-After'), environment.now());
         return {
           ok: false,
@@ -260,6 +341,7 @@ function createAuthErrorFromResponse(
   status: number,
   text: string,
   credentials: ClientCredentials,
+  signIn: SignIn,
 ): AuthError {
   let body: z.infer<typeof azureErrorSchema> = {};
   try {
@@ -268,12 +350,11 @@ function createAuthErrorFromResponse(
   } catch {
     // Not JSON: the status alone has to do.
   }
-  const code =
-    body.error === undefined ? undefined : cleanAzureText(body.error, credentials.clientSecret, 100);
+  const code = body.error === undefined ? undefined : cleanAzureText(body.error, signIn.hide, 100);
   const description =
     body.error_description === undefined
       ? undefined
-      : cleanAzureText(body.error_description, credentials.clientSecret, 300);
+      : cleanAzureText(body.error_description, signIn.hide, 300);
   const details = {
     status,
     ...(code === undefined ? {} : { storeCode: code }),
@@ -281,6 +362,16 @@ function createAuthErrorFromResponse(
   };
   const said = [code, description].filter((part) => part !== undefined).join(': ');
   const suffix = said === '' ? '' : ` (${said})`;
+  if ((status === 400 || status === 401) && signIn.presented !== undefined) {
+    const { issuer, subject } = signIn.presented;
+    return new AuthError(
+      AUTH_ERROR_CODES.rejected,
+      `the token endpoint refused the AWS identity token of client ${credentials.clientId} in tenant ` +
+        `${credentials.tenantId} (issuer ${issuer}, subject ${subject}): ${status}${suffix}`,
+      details,
+      { fix: fixAssertionRefusal(aadstsCodeOf(description), credentials, signIn.presented) },
+    );
+  }
   if (status === 400 || status === 401) {
     return new AuthError(
       AUTH_ERROR_CODES.rejected,

@@ -219,7 +219,8 @@ describeWithMoto(`halt-rollout handler: contract v2 signals${MOTO_SKIP_REASON}`,
 
       expect(result).toBeUndefined();
       expect(error?.message).toMatch(
-        new RegExp(`${SAMPLE_APP_ID} main rollout: SECRET_MALFORMED: .*the field clientSecret is missing`),
+        // A secret with neither a key nor federation names both fields (was "clientSecret is missing").
+        new RegExp(`${SAMPLE_APP_ID} main rollout: SECRET_MALFORMED: .*neither clientSecret nor credential`),
       );
       expect(error?.message).not.toContain(SAMPLE_TENANT.clientSecret);
       onlyNotification(await harness.sink.drain({ expect: 1 }));

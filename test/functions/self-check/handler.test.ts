@@ -14,6 +14,7 @@ import {
 import { describeWithMoto, MOTO_SKIP_REASON } from '../../support/aws.ts';
 import { startCloudWatchStandIn } from '../../support/cloudwatch-stand-in.ts';
 import {
+  checksOf,
   readMetrics,
   type SelfCheckHarness,
   type SelfCheckHarnessOptions,
@@ -36,22 +37,6 @@ function requestsOf(harness: SelfCheckHarness): string[] {
   return harness.simulator.control.requests.map(
     (request) => `${request.kind} ${request.method} ${request.path.replace('/v1.0/my/', '')}`,
   );
-}
-
-/** The checks of a run, whether it passed (the result) or failed (the error's report). */
-function checksOf(invocation: SelfCheckInvocation): readonly CheckResult[] {
-  const report =
-    invocation.result ??
-    (invocation.error !== undefined && 'report' in invocation.error ? invocation.error.report : undefined);
-  if (
-    typeof report !== 'object' ||
-    report === null ||
-    !('checks' in report) ||
-    !Array.isArray(report.checks)
-  ) {
-    throw new Error(`no report: ${invocation.error?.message}`);
-  }
-  return report.checks;
 }
 
 function statusOf(checks: readonly CheckResult[]): string[] {

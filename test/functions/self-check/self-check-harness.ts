@@ -12,14 +12,22 @@ import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand } from '@a
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { vi } from 'vitest';
 import type { WatchedAppInput } from '../../../functions/commons/config/watched-apps.ts';
-import type { SelfCheckReport } from '../../../functions/self-check/checks.ts';
+import type { CheckResult, SelfCheckReport } from '../../../functions/self-check/checks.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
 import { SAMPLE_APP_ID, SAMPLE_TENANT, sampleState } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator, SimulatorState } from '../../../tools/store-simulator/types.ts';
 import { motoClientConfig } from '../../support/aws.ts';
 import { createSecret, motoClients } from '../../support/aws-resources.ts';
 import { describeThrown, readClientSecret, suiteLeakCollector } from '../../support/secret-leaks.ts';
-import { lambdaContext, SAMPLE_SECRET_STRING } from '../../support/watchdog-harness.ts';
+import {
+  FEDERATED_SECRET_STRING,
+  FUNCTION_ROLE_ARN,
+  lambdaContext,
+  SAMPLE_SECRET_STRING,
+  trustRole,
+} from '../../support/watchdog-harness.ts';
+
+export { FUNCTION_ROLE_ARN } from '../../support/watchdog-harness.ts';
 
 export interface SelfCheckHarnessOptions {
   readonly state?: SimulatorState;
@@ -31,6 +39,15 @@ export interface SelfCheckHarnessOptions {
   readonly createAlarms?: readonly string[];
   /** Extra or overriding environment variables; `undefined` removes one. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Federated credentials: the secret says `"credential": "aws-federation"`, STS is the simulator's
+   * stand-in (`AWS_ENDPOINT_URL_STS`), and the function's role is `FUNCTION_ROLE_ARN`.
+   * `trust` is the federated credential the application holds (`null`: none).
+   */
+  readonly federation?: {
+    readonly trust?: { readonly subject?: string; readonly audiences?: readonly string[] } | null;
+    readonly enabled?: boolean;
+  };
 }
 
 export interface SelfCheckInvocation {
@@ -56,6 +73,22 @@ export interface SelfCheckHarness {
   close(): Promise<void>;
 }
 
+/** The checks of a run, whether it passed (the result) or failed (the error's report). */
+export function checksOf(invocation: SelfCheckInvocation): readonly CheckResult[] {
+  const report =
+    invocation.result ??
+    (invocation.error !== undefined && 'report' in invocation.error ? invocation.error.report : undefined);
+  if (
+    typeof report !== 'object' ||
+    report === null ||
+    !('checks' in report) ||
+    !Array.isArray(report.checks)
+  ) {
+    throw new Error(`no report: ${invocation.error?.message}`);
+  }
+  return report.checks;
+}
+
 /** The sample app watched by `{alarm}`, main rollout and every flight. */
 export const SELF_CHECK_SAMPLE_APPS: readonly WatchedAppInput[] = [
   { applicationId: SAMPLE_APP_ID, name: 'Contoso Photos', alarmNames: ['{alarm}'], flights: 'all' },
@@ -79,7 +112,15 @@ export async function putAlarm(cloudWatch: CloudWatchClient, name: string): Prom
 
 /** Starts the simulator and the AWS resources, sets the environment, and imports a fresh handler. */
 export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Promise<SelfCheckHarness> {
-  const simulator = await start({ state: options.state ?? sampleState() });
+  const federation = options.federation;
+  const simulator = await start({
+    state: options.state ?? sampleState(),
+    ...(federation === undefined
+      ? {}
+      : { federation: { enabled: federation.enabled ?? true, principals: { testing: FUNCTION_ROLE_ARN } } }),
+  });
+  const trust = federation?.trust === undefined ? {} : federation.trust;
+  if (federation !== undefined && trust !== null) trustRole(simulator, trust);
   const clients = motoClients();
   const cloudWatch = new CloudWatchClient(motoClientConfig());
   const alarmName = `contoso-photos-crash-rate-${randomUUID()}`;
@@ -95,7 +136,10 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
   const secretId =
     options.secretString === null
       ? `arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-${randomUUID()}`
-      : await createSecret(clients.secrets, options.secretString ?? SAMPLE_SECRET_STRING);
+      : await createSecret(
+          clients.secrets,
+          options.secretString ?? (federation === undefined ? SAMPLE_SECRET_STRING : FEDERATED_SECRET_STRING),
+        );
   const toCreate =
     options.createAlarms?.map((name) => name.replace('{alarm}', alarmName)) ??
     apps.flatMap((app) => app.alarmNames ?? []);
@@ -105,8 +149,11 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
   const givenSecret = readClientSecret(options.secretString);
   if (givenSecret !== undefined) suiteLeakCollector.watch('client secret', givenSecret);
   suiteLeakCollector.watchAll(function* () {
-    for (const tenant of simulator.control.snapshot().tenants) yield ['client secret', tenant.clientSecret];
+    for (const tenant of simulator.control.snapshot().tenants) {
+      if (tenant.clientSecret !== undefined) yield ['client secret', tenant.clientSecret];
+    }
     for (const token of simulator.control.issuedTokens()) yield ['access token', token];
+    for (const token of simulator.control.issuedAssertions()) yield ['identity token', token];
   });
 
   const aws = motoClientConfig();
@@ -122,6 +169,7 @@ export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Pro
     AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
     POWERTOOLS_METRICS_NAMESPACE: 'StoreRolloutWatchdogTest',
+    AWS_ENDPOINT_URL_STS: federation === undefined ? undefined : simulator.stsEndpoint,
     ...options.env,
   };
   const saved = new Map(Object.keys(env).map((key) => [key, process.env[key]]));

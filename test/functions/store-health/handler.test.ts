@@ -12,6 +12,7 @@ import {
   publishedSubmission,
   SAMPLE_APP_ID,
   SAMPLE_QUIET_APP_ID,
+  SAMPLE_TENANT,
   sampleState,
   stateWith,
   submission,
@@ -195,5 +196,18 @@ describeWithMoto(`store-health handler${MOTO_SKIP_REASON}`, () => {
     const invocation = await harness.invoke();
 
     expect(figuresOf(invocation.logs, SAMPLE_APP_ID)?.values.InsufficientData).toBe(1);
+  });
+});
+
+describeWithMoto(`store-health handler with federated credentials${MOTO_SKIP_REASON}`, () => {
+  it('signs in with its role’s web identity token (no key) and publishes the figures', async () => {
+    const harness = await probe({ federated: true });
+
+    const invocation = await harness.invoke();
+
+    expect(invocation.error).toBeUndefined();
+    expect(figuresOf(invocation.logs, SAMPLE_APP_ID)?.values.InsufficientData).toBe(0);
+    const kinds = harness.simulator.control.requests.map((request) => `${request.kind} ${request.path}`);
+    expect(kinds.slice(0, 2)).toEqual(['sts /', `token /${SAMPLE_TENANT.tenantId}/oauth2/v2.0/token`]);
   });
 });

@@ -14,7 +14,13 @@ import type { RunningSimulator, SimulatorState } from '../../../tools/store-simu
 import { motoClientConfig } from '../../support/aws.ts';
 import { createSecret, motoClients } from '../../support/aws-resources.ts';
 import { describeThrown, suiteLeakCollector } from '../../support/secret-leaks.ts';
-import { lambdaContext, SAMPLE_SECRET_STRING } from '../../support/watchdog-harness.ts';
+import {
+  FEDERATED_SECRET_STRING,
+  FUNCTION_ROLE_ARN,
+  lambdaContext,
+  SAMPLE_SECRET_STRING,
+  trustRole,
+} from '../../support/watchdog-harness.ts';
 
 export interface StoreHealthHarnessOptions {
   readonly state?: SimulatorState;
@@ -25,6 +31,8 @@ export interface StoreHealthHarnessOptions {
    * for a unit test); the budget itself is proven in reader-budget.test.ts. @default true
    */
   readonly roomyBudget?: boolean;
+  /** Federated credentials: no key in the secret, STS is the simulator's stand-in, Entra ID trusts the role. */
+  readonly federated?: boolean;
 }
 
 export interface StoreHealthInvocation {
@@ -44,11 +52,20 @@ export const SAMPLE_HEALTH_APPS: readonly WatchedAppInput[] = [
 ];
 
 export async function startStoreHealth(options: StoreHealthHarnessOptions = {}): Promise<StoreHealthHarness> {
-  const simulator = await start({ state: options.state ?? sampleState() });
-  const secretId = await createSecret(motoClients().secrets, SAMPLE_SECRET_STRING);
+  const federated = options.federated === true;
+  const simulator = await start({
+    state: options.state ?? sampleState(),
+    ...(federated ? { federation: { principals: { testing: FUNCTION_ROLE_ARN } } } : {}),
+  });
+  if (federated) trustRole(simulator);
+  const secretId = await createSecret(
+    motoClients().secrets,
+    federated ? FEDERATED_SECRET_STRING : SAMPLE_SECRET_STRING,
+  );
   suiteLeakCollector.watch('client secret', SAMPLE_TENANT.clientSecret);
   suiteLeakCollector.watchAll(function* () {
     for (const token of simulator.control.issuedTokens()) yield ['access token', token];
+    for (const token of simulator.control.issuedAssertions()) yield ['identity token', token];
   });
   const aws = motoClientConfig();
   const env: Record<string, string | undefined> = {
@@ -62,6 +79,7 @@ export async function startStoreHealth(options: StoreHealthHarnessOptions = {}):
     AWS_REGION: aws.region,
     AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_STS: federated ? simulator.stsEndpoint : undefined,
     ...options.env,
   };
   const saved = new Map(Object.keys(env).map((key) => [key, process.env[key]]));

@@ -18,6 +18,7 @@ import { StoreCredentials } from '../../../infra/constructs/store-credentials.ts
 import {
   actionsOf,
   identityStatements,
+  nagFindings,
   resourcesOf,
   statementsAllowing,
   statementsOf,
@@ -63,18 +64,6 @@ function build(props: Partial<SelfCheckProps> = {}, options: { bundle?: boolean 
 
 function templateOf(built: Built): Template {
   return Template.fromJSON(built.app.synth().getStackByName(built.stack.stackName).template);
-}
-
-/** Every unacknowledged AwsSolutions or Serverless finding, as `rule at path: what`. */
-function nagFindings(app: App): string[] {
-  return [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
-    pack
-      .validateScope(app)
-      .violations.map(
-        (v) =>
-          `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`,
-      ),
-  );
 }
 
 function alarmArn(stack: Stack, name: string): unknown {

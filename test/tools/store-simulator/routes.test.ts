@@ -57,11 +57,13 @@ describe('Store simulator: route table', () => {
     });
   });
 
-  it('recognises the Azure AD v1 token path and its tenant', () => {
-    expect(matchTokenPath('/00000000-0000-4000-8000-000000000001/oauth2/token')).toBe(
-      '00000000-0000-4000-8000-000000000001',
-    );
-    expect(matchTokenPath('/tenant/oauth2/v2.0/token')).toBeUndefined();
+  it('recognises the Azure AD v1 and v2 token paths and their tenant', () => {
+    expect(matchTokenPath('/00000000-0000-4000-8000-000000000001/oauth2/token')).toEqual({
+      tenantSegment: '00000000-0000-4000-8000-000000000001',
+      version: 1,
+    });
+    expect(matchTokenPath('/tenant/oauth2/v2.0/token')).toEqual({ tenantSegment: 'tenant', version: 2 });
+    expect(matchTokenPath('/tenant/oauth2/v3.0/token')).toBeUndefined();
     expect(matchTokenPath('/v1.0/my/applications')).toBeUndefined();
   });
 });

@@ -22,6 +22,21 @@ describe('parseStoreCredentials', () => {
     expect(credentials.clientSecret).toBe(SECRET_VALUE);
   });
 
+  it('reads a federated secret: no key, "credential": "aws-federation"', () => {
+    const credentials = parseStoreCredentials(
+      JSON.stringify({ tenantId: TENANT, clientId: 'client', credential: 'aws-federation' }),
+      'sid',
+    );
+    expect(credentials).toMatchObject({ tenantId: TENANT, clientId: 'client', credential: 'aws-federation' });
+    expect(credentials.mode).toBe('aws-federation');
+    expect(credentials.clientSecret).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(credentials))).toEqual({
+      tenantId: TENANT,
+      clientId: 'client',
+      credential: 'aws-federation',
+    });
+  });
+
   it('never shows the secret when serialized or inspected', () => {
     const credentials = parseStoreCredentials(
       JSON.stringify({ tenantId: TENANT, clientId: 'client', clientSecret: SECRET_VALUE }),
@@ -33,7 +48,16 @@ describe('parseStoreCredentials', () => {
   });
 
   it.each([
-    [{ tenantId: TENANT, clientId: 'c' }, /the field clientSecret is missing/],
+    // Neither a key nor federation (this case said "clientSecret is missing" before federation).
+    [{ tenantId: TENANT, clientId: 'c' }, /neither clientSecret nor credential/],
+    [
+      { tenantId: TENANT, clientId: 'c', clientSecret: SECRET_VALUE, credential: 'aws-federation' },
+      /has both clientSecret and credential/,
+    ],
+    [
+      { tenantId: TENANT, clientId: 'c', credential: 'federation' },
+      /the field credential must be "aws-federation"/,
+    ],
     [{ clientId: 'c', clientSecret: SECRET_VALUE }, /the field tenantId is missing/],
     [{ tenantId: TENANT, clientId: 7, clientSecret: SECRET_VALUE }, /the field clientId must be a string/],
     [

@@ -20,6 +20,7 @@ import {
   type ThrottleOptions,
 } from '../../../../functions/commons/store/throttle.ts';
 import {
+  type ClientAssertion,
   type ClientCredentials,
   createTokenProvider,
   type TokenProvider,
@@ -97,6 +98,8 @@ export interface AccessOptions {
     signal: AbortSignal,
   ) => Promise<{ readonly credentials: ClientCredentials; readonly changed: boolean }>;
   readonly throttle?: ThrottleOptions | false;
+  /** For federated credentials: where the assertion comes from (e.g. the simulator's STS stand-in). */
+  readonly getClientAssertion?: (signal: AbortSignal) => Promise<ClientAssertion>;
   readonly retry?: Partial<RetryPolicy>;
   readonly environment?: Partial<RetryEnvironment>;
   readonly timeouts?: StoreDispatcherOptions;
@@ -109,7 +112,7 @@ export interface AccessOptions {
  */
 export function connect(simulator: RunningSimulator, options: AccessOptions = {}): StoreAccess {
   const credentials = options.credentials ?? SAMPLE_TENANT;
-  secrets.add(credentials.clientSecret);
+  if (credentials.clientSecret !== undefined) secrets.add(credentials.clientSecret);
   const dispatcher = createStoreDispatcher(options.timeouts);
   dispatchers.push(dispatcher);
   const retry = { baseDelayMs: 20, maxDelayMs: 100, ...options.retry };
@@ -119,6 +122,9 @@ export function connect(simulator: RunningSimulator, options: AccessOptions = {}
       authority: simulator.authority,
       dispatcher,
       getCredentials: async () => credentials,
+      ...(options.getClientAssertion === undefined
+        ? {}
+        : { getClientAssertion: recordAssertions(options.getClientAssertion) }),
       ...(options.refreshCredentials === undefined ? {} : { refreshCredentials: options.refreshCredentials }),
       retry,
       ...environment,
@@ -151,6 +157,17 @@ function createThrottleOnce(options: ThrottleOptions): RequestBudget {
     throttles.set(options, throttle);
   }
   return throttle;
+}
+
+/** Remembers every assertion presented, for the end-of-file secret check. */
+function recordAssertions(
+  getClientAssertion: (signal: AbortSignal) => Promise<ClientAssertion>,
+): (signal: AbortSignal) => Promise<ClientAssertion> {
+  return async (signal) => {
+    const assertion = await getClientAssertion(signal);
+    secrets.add(assertion.value);
+    return assertion;
+  };
 }
 
 /** Remembers every token the provider hands out, for the end-of-file secret check. */
