@@ -61,3 +61,23 @@ export function onlyResourceProperties(template: Template, type: string): Record
 function isStatement(value: unknown): value is TemplateStatement {
   return typeof value === 'object' && value !== null;
 }
+
+/**
+ * `value` with every `{ "Ref": P }` of a nested stack's parameter P replaced by what the main stack
+ * passes to it (`parameters`), so that a nested template reads as the main stack's references.
+ */
+export function resolveParameters(value: unknown, parameters: Readonly<Record<string, unknown>>): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveParameters(item, parameters));
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  const [first] = entries;
+  if (
+    entries.length === 1 &&
+    first?.[0] === 'Ref' &&
+    typeof first[1] === 'string' &&
+    first[1] in parameters
+  ) {
+    return parameters[first[1]];
+  }
+  return Object.fromEntries(entries.map(([key, item]) => [key, resolveParameters(item, parameters)]));
+}
