@@ -2,7 +2,10 @@
  * Small readers over a synthesized template, for assertions about intent (statements, grants) that
  * `Template.hasResourceProperties` cannot express on its own.
  */
-import type { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NestedStack, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 
 /** One IAM statement, as written in a template. */
 export interface TemplateStatement {
@@ -80,4 +83,27 @@ export function resolveParameters(value: unknown, parameters: Readonly<Record<st
     return parameters[first[1]];
   }
   return Object.fromEntries(entries.map(([key, item]) => [key, resolveParameters(item, parameters)]));
+}
+
+/**
+ * One template holding the main stack's resources and every nested stack's (their logical IDs prefixed
+ * with the nested stack's path, their parameters replaced by what the main stack passes), so that an
+ * assertion about "an alarm of the stack" holds wherever the alarm lives. Reads the nested templates
+ * from the cloud assembly the stack was synthesized into.
+ */
+export function templateWithNested(stack: Stack, parent: Template, assemblyDirectory: string): Template {
+  const main = parent.toJSON();
+  const resources: Record<string, unknown> = { ...main.Resources };
+  for (const nested of stack.node.findAll().filter(NestedStack.isNestedStack)) {
+    const body = JSON.parse(readFileSync(join(assemblyDirectory, nested.templateFile), 'utf8'));
+    const resource = nested.nestedStackResource;
+    const parameters: Record<string, unknown> =
+      resource === undefined
+        ? {}
+        : (main.Resources?.[stack.getLogicalId(resource)]?.Properties?.Parameters ?? {});
+    for (const [id, value] of Object.entries(body.Resources ?? {})) {
+      resources[`${nested.node.id}${id}`] = resolveParameters(value, parameters);
+    }
+  }
+  return Template.fromJSON({ ...main, Resources: resources });
 }
