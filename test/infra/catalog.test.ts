@@ -245,6 +245,24 @@ describe('500 apps whose alarms the stack builds: a crash alarm each, Store heal
     expect(listed).toEqual([`${CATALOG_ALARM_PREFIX}fleet-crash-rate`]);
   });
 
+  it('splits the Store health dashboard into pages of 50 apps, each in its own stack after the first, each status widget within 100 alarms', () => {
+    const dashboards = synthesized.templates.flatMap((template) =>
+      resourcesOf(template.template, 'AWS::CloudWatch::Dashboard').map((dashboard) => ({
+        path: template.path,
+        name: dashboard.Properties?.DashboardName,
+        alarms: JSON.stringify(dashboard.Properties?.DashboardBody).split(':alarm:').length - 1,
+      })),
+    );
+    expect(dashboards.map((dashboard) => dashboard.name)).toEqual([
+      'StoreRolloutWatchdog-store-health',
+      ...Array.from({ length: 9 }, (_, page) => `StoreRolloutWatchdog-store-health-${page + 2}`),
+    ]);
+    expect(dashboards[0]?.path).toBe(synthesized.stack.node.path);
+    expect(new Set(dashboards.map((dashboard) => dashboard.path)).size).toBe(10);
+    // Per page: the status widget (50 apps and the probe's two alarms) and each app's own alarm widget.
+    for (const dashboard of dashboards) expect(dashboard.alarms, String(dashboard.name)).toBe(52 + 50);
+  });
+
   it('names each Store health alarm after the stack', () => {
     const names = alarmsOf(synthesized.templates).map((alarm) => alarm.name);
     expect(names).toContain(`${synthesized.stack.stackName}-store-health-${catalogAppId(0)}`);
