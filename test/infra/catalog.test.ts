@@ -15,7 +15,12 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveWatchedApps, listCreatedAlarmNames, parseWatchdogConfig } from '../../infra/config.ts';
+import {
+  deriveWatchedApps,
+  listCreatedAlarmNames,
+  listWatchedAlarmNames,
+  parseWatchdogConfig,
+} from '../../infra/config.ts';
 import { MAX_EVENT_PATTERN_LENGTH } from '../../infra/constructs/alarm-rules.ts';
 import { createWatchdogApp } from '../../infra/watchdog-app.ts';
 import {
@@ -261,6 +266,23 @@ describe('500 apps whose alarms the stack builds: a crash alarm each, Store heal
     expect(new Set(dashboards.map((dashboard) => dashboard.path)).size).toBe(10);
     // Per page: the status widget (50 apps and the probe's two alarms) and each app's own alarm widget.
     for (const dashboard of dashboards) expect(dashboard.alarms, String(dashboard.name)).toBe(52 + 50);
+  });
+
+  it('gives every watched alarm exactly one path to the function: a rule for the one made elsewhere, the alarm topic for each built one', () => {
+    const { stack } = synthesized;
+    const topic = JSON.stringify([stack.resolve(stack.intake.alarmTopic.topicArn)]);
+    const byTopic = new Set(
+      alarmsOf(synthesized.templates)
+        .filter((alarm) => JSON.stringify(alarm.actions) === topic)
+        .map((alarm) => alarm.name),
+    );
+    const byRule = alarmPatterns(synthesized.template).flatMap(alarmNameMatchers);
+    const watched = [...listWatchedAlarmNames(parseWatchdogConfig(config)), stack.drill.alarmName];
+    expect(watched).toHaveLength(1_002);
+    for (const name of watched) {
+      const paths = (byTopic.has(name) ? 1 : 0) + byRule.filter((listed) => listed === name).length;
+      expect(paths, name).toBe(1);
+    }
   });
 
   it('names each Store health alarm after the stack', () => {
