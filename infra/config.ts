@@ -28,8 +28,10 @@ import {
   splitAlarmNames,
 } from './alarm-config.ts';
 import { chatConfigSchema, pagerDutyConfigSchema } from './config-people.ts';
+import { STACK_NAME } from './stack-name.ts';
 import {
   appStoreHealthSchema,
+  listStoreHealthApps,
   resolveStoreHealth,
   STORE_HEALTH_DEFAULTS,
   storeHealthConfigSchema,
@@ -156,8 +158,12 @@ const secretSchema = z
 
 /** The scheduled self-check (see `infra/constructs/self-check.ts`). */
 const selfCheckSchema = z.strictObject({
-  /** How often the self-check runs, in hours: 0.25 to 12, whole minutes. @default 6 */
-  scheduleHours: z._default(
+  /**
+   * How often the self-check runs, in hours: 0.25 to 12, whole minutes. @default derived from the
+   * catalog: every 6 hours while a run reads every app, else as often as it takes to read each app at
+   * least once a day within the self-check's share of the Store budget (synth says what it chose)
+   */
+  scheduleHours: z.optional(
     z.number().check(
       z.gte(0.25, 'must be at least 0.25 (15 minutes)'),
       z.lte(12, 'must be at most 12'),
@@ -166,7 +172,6 @@ const selfCheckSchema = z.strictObject({
         'must be a whole number of minutes (e.g. 0.25, 1.5, 6)',
       ),
     ),
-    6,
   ),
 });
 
@@ -209,8 +214,8 @@ export const watchdogConfigSchema = z
     /** Global dry run: decide and notify, never halt. Opt in to halting with `false`. @default true */
     dryRun: z._default(z.boolean(), true),
     apps: z.array(configuredAppSchema).check(z.minLength(1, 'must list at least one app')),
-    /** The scheduled self-check. @default every 6 hours */
-    selfCheck: z._default(selfCheckSchema, { scheduleHours: 6 }),
+    /** The scheduled self-check. @default a schedule derived from the catalog (every 6 hours for a few apps) */
+    selfCheck: z._default(selfCheckSchema, {}),
     /** Slack and Microsoft Teams channels through AWS Chatbot (see `config-people.ts`). @default none */
     chat: z.optional(chatConfigSchema),
     /** Failures and health alarms to PagerDuty (see `config-people.ts`). @default none */
@@ -364,9 +369,10 @@ export function loadWatchdogConfig(scope: Construct): WatchdogConfig {
 
 /**
  * `WATCHDOG_APPS` for the function: each app with the names of its existing and created alarms, and
- * without the stack-only fields. Checked with the function's own schema.
+ * without the stack-only fields. Checked with the function's own schema. `stackName` names the Store
+ * health alarms (`<stack name>-store-health-<Store ID>`).
  */
-export function deriveWatchedApps(config: WatchdogConfig): WatchedApp[] {
+export function deriveWatchedApps(config: WatchdogConfig, stackName: string = STACK_NAME): WatchedApp[] {
   const apps = config.apps.map((app) => {
     const {
       alarms: _alarms,
@@ -378,7 +384,7 @@ export function deriveWatchedApps(config: WatchdogConfig): WatchedApp[] {
     } = app;
     const { alarmNames, notifyAlarmNames } = splitAlarmNames(app);
     // The app's Store health alarm halts or only notifies, as configured.
-    const health = resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix);
+    const health = resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix, stackName);
     return {
       ...rest,
       alarmNames: [...new Set([...alarmNames, ...(health?.action === 'halt' ? [health.alarmName] : [])])],
@@ -394,9 +400,27 @@ export function deriveWatchedApps(config: WatchdogConfig): WatchedApp[] {
  * Every alarm name the watchdog listens to (existing and created, halting and notify-only), each once,
  * in config order.
  */
-export function listWatchedAlarmNames(config: WatchdogConfig): string[] {
+export function listWatchedAlarmNames(config: WatchdogConfig, stackName: string = STACK_NAME): string[] {
   return [
-    ...new Set(deriveWatchedApps(config).flatMap((app) => [...app.alarmNames, ...app.notifyAlarmNames])),
+    ...new Set(
+      deriveWatchedApps(config, stackName).flatMap((app) => [...app.alarmNames, ...app.notifyAlarmNames]),
+    ),
+  ];
+}
+
+/**
+ * Every alarm name the stack creates from the config: `alarms[]`, `composites[]` and the Store health
+ * alarms, each once, in config order (the drill alarm is the stack's own and not listed).
+ */
+export function listCreatedAlarmNames(config: WatchdogConfig, stackName: string = STACK_NAME): string[] {
+  return [
+    ...new Set([
+      ...config.apps.flatMap((app) => [
+        ...app.alarms.map((spec) => spec.alarmName),
+        ...app.composites.map((spec) => spec.alarmName),
+      ]),
+      ...listStoreHealthApps(config, stackName).map((app) => app.alarmName),
+    ]),
   ];
 }
 

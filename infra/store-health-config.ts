@@ -10,6 +10,7 @@
 import { ConfigurationError } from '../functions/commons/errors.ts';
 import * as z from '../functions/commons/validation.ts';
 import { MAX_WINDOW_HOURS } from '../functions/store-health/environment.ts';
+import { STACK_NAME } from './stack-name.ts';
 
 /** One day: CloudWatch's longest evaluation range (period × evaluation periods). */
 const MAX_EVALUATION_RANGE_MINUTES = 1_440;
@@ -106,11 +107,16 @@ export interface ResolvedStoreHealth {
 }
 
 /**
- * The name of an app's Store health alarm. The halt path's notification quotes the alarm's name, so
- * the name says where the signal comes from.
+ * The name of an app's Store health alarm: `<stack name>-store-health-<Store ID>` (after the config's
+ * `alarmNamePrefix`, if any), so that two watchdog stacks in one account never share an alarm. The halt
+ * path's notification quotes the name, so it says where the signal comes from.
  */
-export function storeHealthAlarmName(applicationId: string, alarmNamePrefix = ''): string {
-  return `${alarmNamePrefix}store-failure-reports-${applicationId}-crash-rate-ratio`;
+export function storeHealthAlarmName(
+  applicationId: string,
+  alarmNamePrefix = '',
+  stackName: string = STACK_NAME,
+): string {
+  return `${alarmNamePrefix}${stackName}-store-health-${applicationId}`;
 }
 
 /**
@@ -125,6 +131,7 @@ export function resolveStoreHealth(
     readonly storeHealth?: AppStoreHealth | undefined;
   },
   alarmNamePrefix?: string,
+  stackName: string = STACK_NAME,
 ): ResolvedStoreHealth | undefined {
   const base = top ?? storeHealthConfigSchema.parse({});
   if (app.storeHealth === false) return undefined;
@@ -133,7 +140,7 @@ export function resolveStoreHealth(
   return {
     applicationId: app.applicationId,
     appName: app.name ?? app.applicationId,
-    alarmName: storeHealthAlarmName(app.applicationId, alarmNamePrefix),
+    alarmName: storeHealthAlarmName(app.applicationId, alarmNamePrefix, stackName),
     scheduleMinutes: base.scheduleMinutes,
     windowHours: own.windowHours ?? base.windowHours,
     minCrashDevices: own.minCrashDevices ?? base.minCrashDevices,
@@ -194,18 +201,21 @@ export interface ProbeSettings {
 /** Room for per-app settings in the probe's environment (Lambda allows 4 KB for all variables). */
 export const MAX_PROBE_APP_SETTINGS_LENGTH = 2_048;
 
-/** Every app whose Store health signal is on, in config order. */
-export function listStoreHealthApps(config: {
-  readonly storeHealth?: StoreHealthConfig | undefined;
-  readonly alarmNamePrefix?: string | undefined;
-  readonly apps: readonly {
-    readonly applicationId: string;
-    readonly name?: string | undefined;
-    readonly storeHealth?: AppStoreHealth | undefined;
-  }[];
-}): ResolvedStoreHealth[] {
+/** Every app whose Store health signal is on, in config order (alarm names for the stack `stackName`). */
+export function listStoreHealthApps(
+  config: {
+    readonly storeHealth?: StoreHealthConfig | undefined;
+    readonly alarmNamePrefix?: string | undefined;
+    readonly apps: readonly {
+      readonly applicationId: string;
+      readonly name?: string | undefined;
+      readonly storeHealth?: AppStoreHealth | undefined;
+    }[];
+  },
+  stackName: string = STACK_NAME,
+): ResolvedStoreHealth[] {
   return config.apps.flatMap((app) => {
-    const resolved = resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix);
+    const resolved = resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix, stackName);
     return resolved === undefined ? [] : [resolved];
   });
 }

@@ -6,10 +6,11 @@ import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { loadWatchdogConfig } from './config.ts';
+import { STACK_NAME } from './stack-name.ts';
 import { WatchdogStack } from './watchdog-stack.ts';
 
 /** The stack's name (and the prefix of the watchdog's own alarm names). */
-export const STACK_NAME = 'StoreRolloutWatchdog';
+export { STACK_NAME };
 
 /** Registers the cdk-nag packs on `scope` (an App or Stage): synth fails on any unacknowledged finding. */
 export function addNagChecks(scope: IConstruct): void {

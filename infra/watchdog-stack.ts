@@ -3,11 +3,18 @@
  * picture). Environment-agnostic: it synthesizes without AWS credentials or network.
  */
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { type Alarm, CfnAlarm, CfnCompositeAlarm, type CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
 import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
 import { SCHEDULED_READER_SHARES } from '../functions/commons/store/reader-budget.ts';
-import { deriveWatchedApps, listWatchedAlarmNames, type WatchdogConfig } from './config.ts';
+import {
+  deriveWatchedApps,
+  listCreatedAlarmNames,
+  listWatchedAlarmNames,
+  type WatchdogConfig,
+} from './config.ts';
 import { AlarmIntake } from './constructs/alarm-intake.ts';
+import { AlarmStacks } from './constructs/alarm-stacks.ts';
 import { ChatChannels } from './constructs/chat-channels.ts';
 import { CompositeAlarms } from './constructs/composite-alarms.ts';
 import { ConsoleTestEvents } from './constructs/console-test-events.ts';
@@ -45,8 +52,7 @@ export interface WatchdogStackProps extends StackProps {
    * The most halt-rollout invocations that run at once. With 1, the function's process-wide request
    * budget is the tenant's whole budget: concurrent alarms wait in Lambda's asynchronous event queue
    * (retried within the function's maximum event age, none lost) instead of each environment spending
-   * its own 20 calls and meeting the Store's 429s; duplicates (SNS and EventBridge) run one after the
-   * other, and the second reports `already-halted`.
+   * its own 20 calls and meeting the Store's 429s.
    * @default 1
    */
   readonly haltRolloutConcurrency?: number;
@@ -58,6 +64,8 @@ export class WatchdogStack extends Stack {
   readonly notifications: Notifications;
   readonly credentials: StoreCredentials;
   readonly intake: AlarmIntake;
+  /** The nested stacks that hold the alarms built from the config (and Store health dashboard pages). */
+  readonly alarmStacks: AlarmStacks;
   readonly watchedAlarms: WatchedAlarms;
   readonly compositeAlarms: CompositeAlarms;
   readonly selfAlarms: SelfAlarms;
@@ -75,8 +83,8 @@ export class WatchdogStack extends Stack {
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const watchedApps = deriveWatchedApps(config);
-    const storeHealthApps = listStoreHealthApps(config);
+    const watchedApps = deriveWatchedApps(config, this.stackName);
+    const storeHealthApps = listStoreHealthApps(config, this.stackName);
 
     this.haltRollout = new WatchdogFunction(this, 'HaltRollout', {
       entry: HALT_ROLLOUT_ENTRY,
@@ -97,7 +105,12 @@ export class WatchdogStack extends Stack {
     this.notifications = new Notifications(this, 'Notifications', { emails: config.notificationEmails });
     this.notifications.grantPublishTo(this.haltRollout);
 
-    this.watchedAlarms = new WatchedAlarms(this, 'WatchedAlarms', { specs: describeAlarmSpecs(config) });
+    // The alarms built from the config live in nested stacks, so no template passes CloudFormation's limits.
+    this.alarmStacks = new AlarmStacks(this, 'CatalogAlarms');
+    this.watchedAlarms = new WatchedAlarms(this, 'WatchedAlarms', {
+      specs: describeAlarmSpecs(config, watchedApps),
+      scopeFor: (name) => this.alarmStacks.scopeFor(name),
+    });
     // With an alarm-name prefix, the drill alarm's name carries it too, so the prefix rule delivers it.
     this.drill = new DrillAlarm(
       this,
@@ -107,9 +120,13 @@ export class WatchdogStack extends Stack {
         : { alarmName: `${config.alarmNamePrefix}${this.stackName}-drill` },
     );
     this.haltRollout.addEnvironment('DRILL_ALARM_NAME', this.drill.alarmName);
+    // Each watched alarm reaches the function one way: an alarm created here by its alarm action (the
+    // alarm topic), one created elsewhere by an EventBridge rule. With an alarm-name prefix the one rule
+    // matches every name with it, created here or not, so those created here get no alarm action.
+    const created = new Set([...listCreatedAlarmNames(config, this.stackName), this.drill.alarmName]);
     this.intake = new AlarmIntake(this, 'AlarmIntake', {
       target: this.haltRollout,
-      alarmNames: [...listWatchedAlarmNames(config), this.drill.alarmName],
+      alarmNames: listWatchedAlarmNames(config, this.stackName).filter((name) => !created.has(name)),
       ...(config.alarmNamePrefix === undefined ? {} : { alarmNamePrefix: config.alarmNamePrefix }),
     });
     this.compositeAlarms = new CompositeAlarms(this, 'CompositeAlarms', {
@@ -117,6 +134,7 @@ export class WatchdogStack extends Stack {
         app.composites.map((spec) => ({ spec, appNames: appNamesWatching(watchedApps, spec.alarmName) })),
       ),
       created: this.watchedAlarms.byName,
+      scopeFor: (name) => this.alarmStacks.scopeFor(name, 'composites'),
     });
     new ConsoleTestEvents(this, 'ConsoleTestEvents', {
       function: this.haltRollout.function,
@@ -125,7 +143,7 @@ export class WatchdogStack extends Stack {
       alarmTopic: this.intake.alarmTopic,
     });
     for (const alarm of [...this.watchedAlarms.alarms, ...this.compositeAlarms.alarms, this.drill.alarm]) {
-      this.intake.addAlarm(alarm);
+      this.deliverCreatedAlarm(alarm, config.alarmNamePrefix);
     }
 
     this.selfAlarms = new SelfAlarms(this, 'SelfAlarms', { notifications: this.notifications });
@@ -154,12 +172,14 @@ export class WatchdogStack extends Stack {
     }
 
     // Its own alarms (a failed run; no run for two periods) notify people. Its failure queue is not
-    // watched: every failed run lands there, which would duplicate the failed-run alarm.
+    // watched: every failed run lands there, which would duplicate the failed-run alarm. Without a
+    // configured schedule, the self-check derives one from the apps.
+    const { scheduleHours } = config.selfCheck;
     this.selfCheck = new SelfCheck(this, 'SelfCheck', {
       apps: watchedApps,
       credentials: this.credentials,
       notifications: this.notifications,
-      schedule: Duration.minutes(Math.round(config.selfCheck.scheduleHours * 60)),
+      ...(scheduleHours === undefined ? {} : { schedule: Duration.minutes(Math.round(scheduleHours * 60)) }),
       // Both scheduled readers together keep to half the tenant's budget (reader-budget.ts).
       ...(storeHealthApps.length === 0 ? {} : { requestsPerMinute: SCHEDULED_READER_SHARES.selfCheck }),
     });
@@ -175,8 +195,18 @@ export class WatchdogStack extends Stack {
             credentials: this.credentials,
             notifications: this.notifications,
             schedule: Duration.minutes(config.storeHealth.scheduleMinutes),
+            scopes: {
+              alarm: (name) => this.alarmStacks.scopeFor(name),
+              dashboardPage: (page) =>
+                this.alarmStacks.namedStack(
+                  `StoreHealthDashboard${page}`,
+                  `Store rollout watchdog: page ${page} of the Store health dashboard`,
+                ),
+            },
           });
-    for (const alarm of this.storeHealth?.appAlarms ?? []) this.intake.addAlarm(alarm);
+    for (const alarm of this.storeHealth?.appAlarms ?? []) {
+      this.deliverCreatedAlarm(alarm, config.alarmNamePrefix);
+    }
     // Each app's live rollout, remembered by the self-check, so that a halt of it is one Store request.
     this.stateTable = new StateTable(this, 'State');
     this.stateTable.connect(this.selfCheck.function);
@@ -249,11 +279,22 @@ export class WatchdogStack extends Stack {
       });
     }
   }
+
+  /**
+   * Makes an alarm this stack creates reach the function one way: its alarm action (the alarm topic),
+   * unless the alarm-name prefix rule already matches its name.
+   */
+  private deliverCreatedAlarm(alarm: Alarm | CompositeAlarm, alarmNamePrefix: string | undefined): void {
+    const cfn = alarm.node.defaultChild;
+    const name =
+      cfn instanceof CfnAlarm ? cfn.alarmName : cfn instanceof CfnCompositeAlarm ? cfn.alarmName : undefined;
+    if (alarmNamePrefix !== undefined && name?.startsWith(alarmNamePrefix) === true) return;
+    this.intake.addAlarm(alarm);
+  }
 }
 
 /** Each created alarm with the display names of every app it watches (its own and those naming it). */
-function describeAlarmSpecs(config: WatchdogConfig): WatchedAlarmSpec[] {
-  const watchedApps = deriveWatchedApps(config);
+function describeAlarmSpecs(config: WatchdogConfig, watchedApps: readonly WatchedApp[]): WatchedAlarmSpec[] {
   return config.apps.flatMap((app) =>
     app.alarms.map((spec) => ({ spec, appNames: appNamesWatching(watchedApps, spec.alarmName) })),
   );

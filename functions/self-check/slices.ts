@@ -115,6 +115,38 @@ export function countSlices(
   return slices;
 }
 
+/** The schedule while one short run reads every app: every 6 hours. */
+export const DEFAULT_SCHEDULE_MINUTES = 6 * 60;
+
+/** A short run (5 minutes), while it reads every app; else Lambda's longest (15 minutes). */
+export const SHORT_RUN_SECONDS = 5 * 60;
+export const LONG_RUN_SECONDS = 15 * 60;
+
+/** The shortest schedule the self-check takes (more often spends Store requests for nothing). */
+export const MIN_SCHEDULE_MINUTES = 15;
+
+/**
+ * The schedule that follows from the catalog when none is configured: every 6 hours while one short
+ * run reads every app; else runs of 15 minutes, as often as it takes for the slices to cover every app
+ * at least once a day (never more often than needed, never less often than every 6 hours). Throws a
+ * `ConfigurationError` when even a run every 15 minutes cannot read every app daily.
+ */
+export function deriveScheduleMinutes(
+  apps: readonly WatchedApp[],
+  requestsPerMinute: number = SELF_CHECK_STORE_REQUESTS_PER_MINUTE,
+): number {
+  if (fitsOneRun(apps, SHORT_RUN_SECONDS, requestsPerMinute)) return DEFAULT_SCHEDULE_MINUTES;
+  const slices = countSlices(apps, LONG_RUN_SECONDS, requestsPerMinute);
+  const longest = Math.floor(CHECK_EVERY_APP_WITHIN_MINUTES / slices);
+  if (longest < MIN_SCHEDULE_MINUTES) {
+    throw new ConfigurationError(
+      'INVALID_WATCHDOG_CONFIG',
+      `invalid watchdog config: watchdog.apps: the self-check cannot read all ${apps.length} apps at least once a day: at ${requestsPerMinute} Store requests a minute (its share of the tenant's budget) they take ${slices} runs of 15 minutes, more than a run every 15 minutes makes in a day; watch fewer apps (or fewer flights) per stack`,
+    );
+  }
+  return Math.min(DEFAULT_SCHEDULE_MINUTES, longest);
+}
+
 /** Whether one run of `runSeconds` reads every app (no slicing needed). */
 export function fitsOneRun(
   apps: readonly WatchedApp[],

@@ -1,13 +1,15 @@
 /**
- * How alarms reach the function, by two independent paths (duplicates are harmless: a second halt of
- * the same rollout comes out as `already-halted`):
+ * How alarms reach the function, each by exactly one path:
  *
- * - EventBridge: rules on `CloudWatch Alarm State Change` into ALARM for exactly the watched alarm
- *   names (split over several rules, each pattern within EventBridge's 2,048 characters), or one rule
- *   for every alarm name with the configured prefix (`./alarm-rules.ts`). They watch existing alarms
- *   without touching them.
- * - SNS: an encrypted alarm topic that the alarms the stack creates use as their alarm action.
+ * - SNS: an encrypted alarm topic that the alarms the stack creates use as their alarm action
+ *   (`addAlarm`).
+ * - EventBridge: rules on `CloudWatch Alarm State Change` into ALARM for the alarms created elsewhere,
+ *   which the stack watches without touching: exactly their names (split over several rules, each
+ *   pattern within EventBridge's 2,048 characters), or one rule for every alarm name with the
+ *   configured prefix (`./alarm-rules.ts`). No rule when every watched alarm is created by the stack.
  *
+ * With a prefix, the rule matches every alarm with it, created or not; the stack then gives the alarms
+ * it creates with the prefix no alarm action (see `WatchdogStack`), so that they too arrive once.
  * Whatever cannot be delivered to the function lands in one encrypted dead-letter queue.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -25,7 +27,10 @@ import type { WatchdogFunction } from './watchdog-function.ts';
 export interface AlarmIntakeProps {
   /** The function that receives the alarm state changes. */
   readonly target: WatchdogFunction;
-  /** Every watched alarm name, existing and created: the EventBridge rules match exactly these. */
+  /**
+   * The watched alarms created elsewhere (not by this stack): the EventBridge rules match exactly these.
+   * May be empty: then no rule, unless `alarmNamePrefix` is given.
+   */
   readonly alarmNames: readonly string[];
   /**
    * When given, one rule matches every alarm whose name starts with it (each watched name must), instead
@@ -42,7 +47,7 @@ export interface AlarmIntakeProps {
 export class AlarmIntake extends Construct {
   /** The topic created alarms notify (their alarm action). */
   readonly alarmTopic: ITopic;
-  /** The EventBridge rules, in order (one with a prefix or a small config). */
+  /** The EventBridge rules, in order (one with a prefix or a small config; none without external alarms). */
   readonly rules: readonly Rule[];
   /** Alarm events that EventBridge or SNS could not deliver to the function (watch its depth). */
   readonly deadLetterQueue: Queue;
@@ -50,9 +55,6 @@ export class AlarmIntake extends Construct {
 
   constructor(scope: Construct, id: string, props: AlarmIntakeProps) {
     super(scope, id);
-    if (props.alarmNames.length === 0) {
-      throw new Error(`${this.node.path}: alarmNames must list at least one alarm`);
-    }
 
     // SQS-managed encryption: EventBridge and SNS can deliver to it without a key policy of their own.
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
@@ -73,7 +75,10 @@ export class AlarmIntake extends Construct {
       maxEventAge: props.maxEventAge ?? Duration.hours(1),
       deadLetterQueue: this.deadLetterQueue,
     });
-    const matches = planAlarmRules(props.alarmNames, props.alarmNamePrefix);
+    const matches =
+      props.alarmNames.length === 0 && props.alarmNamePrefix === undefined
+        ? []
+        : planAlarmRules(props.alarmNames, props.alarmNamePrefix);
     this.rules = matches.map((match, index) => {
       const pattern = alarmRulePattern(match);
       // The first keeps the id of the single rule of earlier versions, so an update replaces nothing.
@@ -100,14 +105,14 @@ export class AlarmIntake extends Construct {
     );
   }
 
-  /** The first rule (the only one unless the names need several). */
+  /** The first rule (the only one unless the names need several); throws when there is none. */
   get rule(): Rule {
     const [first] = this.rules;
     if (first === undefined) throw new Error(`${this.node.path} has no rule`);
     return first;
   }
 
-  /** Makes a created alarm deliver to the function through the alarm topic (its alarm action). */
+  /** Makes a created alarm deliver to the function through the alarm topic (its alarm action), its only path. */
   addAlarm(alarm: Alarm | CompositeAlarm): void {
     this.encrypted.notifyOnAlarm(alarm);
   }

@@ -63,7 +63,9 @@ export function planAlarmRules(
   const maxLength = limits.maxPatternLength ?? MAX_EVENT_PATTERN_LENGTH;
   const maxRules = limits.maxRules ?? MAX_ALARM_RULES;
   const names = [...new Set(alarmNames)];
-  if (names.length === 0) throw new ConfigurationError('INVALID_WATCHDOG_CONFIG', 'no alarm names to watch');
+  if (names.length === 0 && alarmNamePrefix === undefined) {
+    throw new ConfigurationError('INVALID_WATCHDOG_CONFIG', 'no alarm names to watch');
+  }
 
   if (alarmNamePrefix !== undefined) {
     const outside = names.filter((name) => !name.startsWith(alarmNamePrefix));
@@ -94,7 +96,7 @@ export function planAlarmRules(
   if (rules.length > maxRules) {
     throw new ConfigurationError(
       'INVALID_WATCHDOG_CONFIG',
-      `invalid watchdog config: watchdog.apps: the ${names.length} watched alarm names need ${rules.length} EventBridge rules (each pattern at most ${maxLength} characters), more than the ${maxRules} the stack creates; give the alarms a common prefix and set watchdog.alarmNamePrefix (see docs/catalog.md)`,
+      `invalid watchdog config: watchdog.apps: the ${names.length} watched alarm names created elsewhere need ${rules.length} EventBridge rules (each pattern at most ${maxLength} characters), more than the ${maxRules} the stack creates; give the alarms a common prefix and set watchdog.alarmNamePrefix (see docs/catalog.md)`,
     );
   }
   return rules.map((group) => ({ names: group }));

@@ -19,6 +19,11 @@ export interface CompositeAlarmsProps {
   readonly specs: readonly WatchedCompositeSpec[];
   /** Alarms this stack creates, by name: a child among them is created before the composite. */
   readonly created: ReadonlyMap<string, Alarm>;
+  /**
+   * The scope each composite is created in, by its name (a nested stack: `AlarmStacks.scopeFor`).
+   * @default this construct
+   */
+  readonly scopeFor?: (alarmName: string) => Construct;
 }
 
 /** See the module comment. */
@@ -28,18 +33,23 @@ export class CompositeAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: CompositeAlarmsProps) {
     super(scope, id);
+    const scopeFor = props.scopeFor ?? (() => this);
     this.alarms = props.specs.map(({ spec, appNames }) => {
       const effect =
         spec.action === 'halt'
           ? `ALARM halts the in-progress rollout of ${appNames.join(', ')}`
           : `ALARM notifies about ${appNames.join(', ')} (notify-only: never halts)`;
-      const alarm = new CompositeAlarm(this, `Composite-${encodeURIComponent(spec.alarmName)}`, {
-        compositeAlarmName: spec.alarmName,
-        alarmDescription:
-          spec.description ??
-          `Store rollout watchdog: in ALARM when ${spec.allOf.join(' and ')} are all in ALARM; ${effect}`,
-        alarmRule: AlarmRule.fromString(compositeRule(spec)),
-      });
+      const alarm = new CompositeAlarm(
+        scopeFor(spec.alarmName),
+        `Composite-${encodeURIComponent(spec.alarmName)}`,
+        {
+          compositeAlarmName: spec.alarmName,
+          alarmDescription:
+            spec.description ??
+            `Store rollout watchdog: in ALARM when ${spec.allOf.join(' and ')} are all in ALARM; ${effect}`,
+          alarmRule: AlarmRule.fromString(compositeRule(spec)),
+        },
+      );
       for (const child of spec.allOf) {
         const created = props.created.get(child);
         if (created !== undefined) alarm.node.addDependency(created);

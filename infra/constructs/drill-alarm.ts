@@ -2,9 +2,9 @@
  * The drill alarm (Lambda contract, "Drill"): an alarm with nothing to measure, driven by hand with
  * `SetAlarmState`. A CloudWatch alarm needs a metric, so it watches one that nobody publishes, with
  * missing data not breaching: it rests in OK, goes into ALARM only when a person sets it, and CloudWatch
- * puts it back to OK at its next evaluation (about a minute later). The stack wires it like any watched
- * alarm (EventBridge rule and alarm topic) and passes its name as `DRILL_ALARM_NAME`, so its ALARM
- * transitions run the whole path as a dry run.
+ * puts it back to OK at its next evaluation (about a minute later). The stack wires it like every alarm
+ * it creates (its alarm action, the alarm topic, its one path to the function) and passes its name as
+ * `DRILL_ALARM_NAME`, so its ALARM transitions run the whole path as a dry run.
  */
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';

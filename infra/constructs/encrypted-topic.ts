@@ -1,8 +1,10 @@
 /**
  * An SNS topic encrypted with its own customer managed KMS key (rotation on), refusing non-TLS
  * requests, that CloudWatch alarms can publish to. Only the alarms handed to `notifyOnAlarm` may
- * publish or use the key: the topic and key policies name their exact ARNs (confused-deputy guard:
- * `aws:SourceAccount` and `aws:SourceArn`).
+ * publish or use the key: the topic and key policies name their ARNs (confused-deputy guard:
+ * `aws:SourceAccount` and `aws:SourceArn`): each exact ARN while they are few, else name patterns
+ * (`alarmArnPatterns`) that cover them, because a topic policy holds 30 KB and a key policy 32 KB,
+ * less than a catalog's ARNs take.
  */
 import { ArnFormat, Aws, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { type Alarm, CfnAlarm, CfnCompositeAlarm, type CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
@@ -21,7 +23,7 @@ export interface EncryptedTopicProps {
 export class EncryptedTopic extends Construct {
   readonly key: Key;
   readonly topic: Topic;
-  private readonly alarmArns: string[] = [];
+  private readonly alarmNames: string[] = [];
 
   constructor(scope: Construct, id: string, props: EncryptedTopicProps) {
     super(scope, id);
@@ -47,22 +49,27 @@ export class EncryptedTopic extends Construct {
    * (key → alarm → topic → key).
    */
   notifyOnAlarm(alarm: Alarm | CompositeAlarm): void {
-    if (this.alarmArns.length === 0) this.allowCloudWatchAlarms();
-    this.alarmArns.push(
-      Stack.of(this).formatArn({
-        service: 'cloudwatch',
-        resource: 'alarm',
-        resourceName: literalAlarmName(alarm),
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-    );
+    if (this.alarmNames.length === 0) this.allowCloudWatchAlarms();
+    this.alarmNames.push(literalAlarmName(alarm));
     alarm.addAlarmAction(new SnsAction(this.topic));
   }
 
   private allowCloudWatchAlarms(): void {
     const conditions = {
       StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-      ArnLike: { 'aws:SourceArn': Lazy.list({ produce: () => this.alarmArns }) },
+      ArnLike: {
+        'aws:SourceArn': Lazy.list({
+          produce: () =>
+            alarmArnPatterns(this.alarmNames).map((resourceName) =>
+              Stack.of(this).formatArn({
+                service: 'cloudwatch',
+                resource: 'alarm',
+                resourceName,
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            ),
+        }),
+      },
     };
     const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
     this.topic.addToResourcePolicy(
@@ -99,4 +106,27 @@ function literalAlarmName(alarm: Alarm | CompositeAlarm): string {
     );
   }
   return name;
+}
+
+/** The most alarm ARNs (or patterns) a policy condition lists. */
+export const MAX_ALARM_ARN_PATTERNS = 40;
+
+/**
+ * The alarm-name parts of the ARNs a policy lists for `names`: the names themselves while there are at
+ * most `max`, else the longest common beginnings that make at most `max` patterns (`<beginning>*`,
+ * `ArnLike` wildcards), down to `*` (every alarm of the account) when the names share nothing. A
+ * pattern lets more alarms of the same account publish, never fewer; the function still acts only on
+ * the alarm names it watches.
+ */
+export function alarmArnPatterns(names: readonly string[], max: number = MAX_ALARM_ARN_PATTERNS): string[] {
+  const unique = [...new Set(names)];
+  if (unique.length <= max) return unique;
+  const longest = Math.max(...unique.map((name) => name.length));
+  for (let length = longest - 1; length > 0; length--) {
+    const patterns = [
+      ...new Set(unique.map((name) => (name.length <= length ? name : `${name.slice(0, length)}*`))),
+    ];
+    if (patterns.length <= max) return patterns;
+  }
+  return ['*'];
 }

@@ -41,7 +41,7 @@ export class SelfAlarms extends Construct {
    * event queue: an event dropped, or one waiting longer than `maxEventWait`. Throttles alarm only when
    * they are not expected: a function with reserved concurrency (halt-rollout has 1, so that one
    * process's request budget is the tenant's) is throttled by design whenever two events arrive
-   * together (every alarm the stack creates arrives twice, by SNS and EventBridge), and Lambda's
+   * together (a storm of alarms, or a delivery retried), and Lambda's
    * asynchronous queue retries them.
    * @param label short kebab-case name of the function in alarm names, e.g. `halt-rollout`
    */

@@ -12,7 +12,7 @@
  * "You can't return information about composite alarms if your cloudwatch:DescribeAlarms permission has
  * a narrower scope"), so the grant is on `*`: a read of alarm configurations, nothing more.
  */
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -22,6 +22,8 @@ import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts'
 import { READER_SHARE_VARIABLE } from '../../functions/commons/store/reader-budget.ts';
 import { SELF_CHECK_SERVICE_NAME } from '../../functions/self-check/environment.ts';
 import {
+  DEFAULT_SCHEDULE_MINUTES,
+  deriveScheduleMinutes,
   fitsOneRun,
   planSlices,
   SELF_CHECK_STORE_REQUESTS_PER_MINUTE,
@@ -34,8 +36,8 @@ import { WatchdogFunction } from './watchdog-function.ts';
 /** The handler of the self-check function, relative to the project root. */
 export const SELF_CHECK_ENTRY = 'functions/self-check/handler.ts';
 
-/** How often the self-check runs unless told otherwise. */
-export const DEFAULT_SELF_CHECK_SCHEDULE = Duration.hours(6);
+/** How often the self-check runs unless told otherwise, while one run reads every app. */
+export const DEFAULT_SELF_CHECK_SCHEDULE = Duration.minutes(DEFAULT_SCHEDULE_MINUTES);
 
 /**
  * Bounds of the schedule. More often than every 15 minutes spends Store requests (shared with halts)
@@ -54,7 +56,8 @@ export interface SelfCheckProps {
   readonly notifications: Notifications;
   /**
    * How often the self-check runs: whole minutes, from 15 minutes to 12 hours.
-   * @default Duration.hours(6)
+   * @default derived from the apps (`deriveScheduleMinutes`): every 6 hours while one run reads every
+   * app, else as often as it takes to check every app at least once a day; an info annotation says which
    */
   readonly schedule?: Duration;
   /**
@@ -86,6 +89,8 @@ export class SelfCheck extends Construct {
   readonly didNotRunAlarm: Alarm;
   /** The schedule in effect. */
   readonly schedule: Duration;
+  /** Whether the schedule was derived from the apps (no `schedule` given). */
+  readonly scheduleDerived: boolean;
   /** How the apps are spread over the runs (`functions/self-check/slices.ts`). */
   readonly slicePlan: SlicePlan;
   /** The longest an app goes between two checks: every slice once. */
@@ -95,8 +100,9 @@ export class SelfCheck extends Construct {
 
   constructor(scope: Construct, id: string, props: SelfCheckProps) {
     super(scope, id);
-    this.schedule = props.schedule ?? DEFAULT_SELF_CHECK_SCHEDULE;
     const requestsPerMinute = props.requestsPerMinute ?? SELF_CHECK_STORE_REQUESTS_PER_MINUTE;
+    this.scheduleDerived = props.schedule === undefined;
+    this.schedule = props.schedule ?? Duration.minutes(deriveScheduleMinutes(props.apps, requestsPerMinute));
     const timeout = props.timeout ?? chooseTimeout(props.apps, this.schedule, requestsPerMinute);
     const prefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
     validate(this.node.path, this.schedule, timeout, prefix);
@@ -106,6 +112,12 @@ export class SelfCheck extends Construct {
       runSeconds: timeout.toSeconds(),
       requestsPerMinute,
     });
+
+    if (this.scheduleDerived) {
+      Annotations.of(this).addInfo(
+        `self-check schedule: every ${this.schedule.toHumanString()} (derived from ${props.apps.length} app${props.apps.length === 1 ? '' : 's'}: ${this.slicePlan.slices === 1 ? 'one run reads every app' : `${this.slicePlan.slices} runs of ${timeout.toHumanString()} at ${requestsPerMinute} Store requests a minute, so every app is checked at least every ${this.everyAppCheckedWithin.toHumanString()}`}); set watchdog.selfCheck.scheduleHours to choose another`,
+      );
+    }
 
     this.function = new WatchdogFunction(this, 'Function', {
       entry: SELF_CHECK_ENTRY,

@@ -4,9 +4,12 @@
  * `CrashRateRatio` (missing data not breaching: too little data never halts), the probe's own alarms
  * (a failed run, no run for two periods), and a dashboard per stack.
  *
- * The per-app alarms are handed to the stack, which watches them like any alarm (alarm topic and
- * EventBridge rule); whether one halts or only notifies is decided by the app's `WATCHDOG_APPS` entry
- * (`alarmNames` or `notifyAlarmNames`, see `deriveWatchedApps`).
+ * The per-app alarms (`<stack name>-store-health-<Store ID>`) are handed to the stack, which wires
+ * them like every alarm it creates (the alarm topic as their alarm action); whether one halts or only
+ * notifies is decided by the app's `WATCHDOG_APPS` entry (`alarmNames` or `notifyAlarmNames`, see
+ * `deriveWatchedApps`). For a catalog they live in nested stacks (`scopes`), and the dashboard has a
+ * page per `DASHBOARD_PAGE_APPS` apps (CloudWatch shows at most 100 alarms in an alarm status widget),
+ * the first in the main stack, the others in nested stacks of their own.
  */
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import {
@@ -56,7 +59,18 @@ export interface StoreHealthProps {
   readonly schedule: Duration;
   /** Prefix of the probe's own alarm names and of the dashboard's name (literal). @default the stack name */
   readonly namePrefix?: string;
+  /**
+   * Where the per-app alarms (by name) and the dashboard pages after the first (by page, 1-based) are
+   * created. @default this construct, for both
+   */
+  readonly scopes?: {
+    readonly alarm: (alarmName: string) => Construct;
+    readonly dashboardPage: (page: number) => Construct;
+  };
 }
+
+/** Apps per dashboard page: each page's alarm status widget lists their alarms and the probe's two. */
+export const DASHBOARD_PAGE_APPS = 50;
 
 /** See the module comment. */
 export class StoreHealth extends Construct {
@@ -68,7 +82,10 @@ export class StoreHealth extends Construct {
   readonly failedAlarm: Alarm;
   /** `Invocations < 1` over two periods: the probe stopped running. */
   readonly didNotRunAlarm: Alarm;
+  /** The first dashboard page (`<prefix>-store-health`). */
   readonly dashboard: Dashboard;
+  /** Every dashboard page, in order: `<prefix>-store-health`, then `<prefix>-store-health-2`, ... */
+  readonly dashboards: readonly Dashboard[];
 
   constructor(scope: Construct, id: string, props: StoreHealthProps) {
     super(scope, id);
@@ -120,20 +137,26 @@ export class StoreHealth extends Construct {
       ],
     });
 
+    const alarmScope = props.scopes?.alarm ?? (() => this);
     this.appAlarms = props.apps.map((app) => {
       const consequence =
         app.action === 'halt' ? 'ALARM halts its in-progress rollout' : 'ALARM notifies people (notify-only)';
-      return new Alarm(this, `Alarm-${app.applicationId}`, {
-        alarmName: app.alarmName,
-        alarmDescription: `From the Microsoft Store's own failure reports (Store health probe): the crash rate of ${app.appName} (${app.applicationId})'s rolled-out package is more than ${app.ratioThreshold} times its fallback package's over ${app.windowHours} h, for ${app.evaluationPeriods} runs in a row. ${consequence}. The Store's reports lag by hours.`,
-        metric: ratioMetric(app.applicationId, props.schedule, undefined),
-        threshold: app.ratioThreshold,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: app.evaluationPeriods,
-        datapointsToAlarm: app.evaluationPeriods,
-        // No ratio is published with too little data: that must never halt.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+      const scope = alarmScope(app.alarmName);
+      return new Alarm(
+        scope,
+        scope === this ? `Alarm-${app.applicationId}` : `StoreHealth-${app.applicationId}`,
+        {
+          alarmName: app.alarmName,
+          alarmDescription: `From the Microsoft Store's own failure reports (Store health probe): the crash rate of ${app.appName} (${app.applicationId})'s rolled-out package is more than ${app.ratioThreshold} times its fallback package's over ${app.windowHours} h, for ${app.evaluationPeriods} runs in a row. ${consequence}. The Store's reports lag by hours.`,
+          metric: ratioMetric(app.applicationId, props.schedule, undefined),
+          threshold: app.ratioThreshold,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: app.evaluationPeriods,
+          datapointsToAlarm: app.evaluationPeriods,
+          // No ratio is published with too little data: that must never halt.
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        },
+      );
     });
 
     const logGroup = this.function.logGroup.logGroupName;
@@ -159,27 +182,62 @@ export class StoreHealth extends Construct {
     props.notifications.notifyOnAlarm(this.failedAlarm);
     props.notifications.notifyOnAlarm(this.didNotRunAlarm);
 
-    this.dashboard = new Dashboard(this, 'Dashboard', {
-      dashboardName: `${prefix}-store-health`,
+    const pages: Dashboard[] = [];
+    for (let first = 0; first < props.apps.length; first += DASHBOARD_PAGE_APPS) {
+      const page = first / DASHBOARD_PAGE_APPS + 1;
+      const scope = page === 1 ? this : (props.scopes?.dashboardPage(page) ?? this);
+      pages.push(
+        this.addDashboardPage(scope, page, prefix, props, first, {
+          failed: this.failedAlarm.alarmName,
+          didNotRun: this.didNotRunAlarm.alarmName,
+        }),
+      );
+    }
+    const [first] = pages;
+    if (first === undefined) throw new Error(`${this.node.path}: no dashboard page`);
+    this.dashboard = first;
+    this.dashboards = pages;
+  }
+
+  /**
+   * Page `page` (1-based) of the dashboard, for the apps from index `first`, in `scope`. Alarms are
+   * referenced by name, not by resource: they may live in other (nested) stacks.
+   */
+  private addDashboardPage(
+    scope: Construct,
+    page: number,
+    prefix: string,
+    props: StoreHealthProps,
+    first: number,
+    probeAlarms: { readonly failed: string; readonly didNotRun: string },
+  ): Dashboard {
+    const apps = props.apps.slice(first, first + DASHBOARD_PAGE_APPS);
+    const pageId = (id: string) => (scope === this ? id : `Page${page}${id}`);
+    const byName = (id: string, name: string) => Alarm.fromAlarmName(scope, pageId(id), name);
+    const dashboard = new Dashboard(scope, page === 1 ? 'Dashboard' : pageId('Dashboard'), {
+      dashboardName: page === 1 ? `${prefix}-store-health` : `${prefix}-store-health-${page}`,
       defaultInterval: Duration.hours(24),
     });
-    this.dashboard.addWidgets(
+    const pages = Math.ceil(props.apps.length / DASHBOARD_PAGE_APPS);
+    dashboard.addWidgets(
       new TextWidget({
-        markdown:
-          "## Store health (from the Microsoft Store's own failure reports)\nPer app: the crash rate of the rolled-out package against its fallback's, their ratio against the alarm threshold, and the alarm. The reports lag by hours; gaps are runs with too little data (never a ratio).",
+        markdown: `## Store health (from the Microsoft Store's own failure reports)${pages === 1 ? '' : ` — page ${page} of ${pages}`}\nPer app: the crash rate of the rolled-out package against its fallback's, their ratio against the alarm threshold, and the alarm. The reports lag by hours; gaps are runs with too little data (never a ratio).`,
         width: 24,
         height: 2,
       }),
       new AlarmStatusWidget({
         title: 'Store health probe',
-        alarms: [...this.appAlarms, this.failedAlarm, this.didNotRunAlarm],
+        alarms: [
+          ...apps.map((app) => byName(`AlarmRef-${app.applicationId}`, app.alarmName)),
+          byName('FailedRef', probeAlarms.failed),
+          byName('DidNotRunRef', probeAlarms.didNotRun),
+        ],
         width: 24,
         height: 3,
       }),
     );
-    props.apps.forEach((app, index) => {
-      const alarm = this.appAlarms[index];
-      this.dashboard.addWidgets(
+    for (const app of apps) {
+      dashboard.addWidgets(
         new GraphWidget({
           title: `${app.appName}: crash rate, rollout vs fallback (%)`,
           left: [
@@ -204,11 +262,12 @@ export class StoreHealth extends Construct {
         }),
         new AlarmStatusWidget({
           title: `${app.appName}: alarm`,
-          alarms: alarm === undefined ? [] : [alarm],
+          alarms: [byName(`AppAlarmRef-${app.applicationId}`, app.alarmName)],
           width: 4,
         }),
       );
-    });
+    }
+    return dashboard;
   }
 
   /** The probe's own alarms. */

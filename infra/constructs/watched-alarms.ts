@@ -39,6 +39,11 @@ export interface WatchedAlarmSpec {
 
 export interface WatchedAlarmsProps {
   readonly specs: readonly WatchedAlarmSpec[];
+  /**
+   * The scope each alarm is created in, by its name (a nested stack: `AlarmStacks.scopeFor`).
+   * @default this construct
+   */
+  readonly scopeFor?: (alarmName: string) => Construct;
 }
 
 /** See the module comment. */
@@ -50,6 +55,7 @@ export class WatchedAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: WatchedAlarmsProps) {
     super(scope, id);
+    const scopeFor = props.scopeFor ?? (() => this);
     this.alarms = props.specs.map(({ spec, appNames }) => {
       const effect =
         spec.action === 'halt'
@@ -66,14 +72,14 @@ export class WatchedAlarms extends Construct {
         datapointsToAlarm: spec.datapointsToAlarm ?? spec.evaluationPeriods,
       };
       if (spec.kind === 'rate') {
-        return new Alarm(this, id, {
+        return new Alarm(scopeFor(spec.alarmName), id, {
           ...common,
           metric: rateMetric(spec),
           comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
           treatMissingData: TreatMissingData.NOT_BREACHING,
         });
       }
-      return new Alarm(this, id, {
+      return new Alarm(scopeFor(spec.alarmName), id, {
         ...common,
         metric: thresholdMetric(spec),
         comparisonOperator: COMPARISON[spec.comparison],

@@ -105,8 +105,8 @@ describe('parseWatchdogConfig', () => {
     });
   });
 
-  it('runs the self-check every 6 hours unless told otherwise', () => {
-    expect(parseWatchdogConfig(configWith()).selfCheck).toEqual({ scheduleHours: 6 });
+  it('leaves the self-check schedule to the stack (derived from the catalog) unless told otherwise', () => {
+    expect(parseWatchdogConfig(configWith()).selfCheck).toEqual({});
     expect(parseWatchdogConfig(configWith({ selfCheck: { scheduleHours: 1.5 } })).selfCheck).toEqual({
       scheduleHours: 1.5,
     });

@@ -3,7 +3,8 @@
  * `Template.hasResourceProperties` cannot express on its own.
  */
 import { readFileSync } from 'node:fs';
-import type { App } from 'aws-cdk-lib';
+import { join } from 'node:path';
+import { type App, NestedStack, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { createWatchdogApp } from '../../infra/watchdog-app.ts';
@@ -93,4 +94,47 @@ export function onlyResourceProperties(template: Template, type: string): Record
 
 function isStatement(value: unknown): value is TemplateStatement {
   return typeof value === 'object' && value !== null;
+}
+
+/**
+ * `value` with every `{ "Ref": P }` of a nested stack's parameter P replaced by what the main stack
+ * passes to it (`parameters`), so that a nested template reads as the main stack's references.
+ */
+export function resolveParameters(value: unknown, parameters: Readonly<Record<string, unknown>>): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveParameters(item, parameters));
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  const [first] = entries;
+  if (
+    entries.length === 1 &&
+    first?.[0] === 'Ref' &&
+    typeof first[1] === 'string' &&
+    first[1] in parameters
+  ) {
+    return parameters[first[1]];
+  }
+  return Object.fromEntries(entries.map(([key, item]) => [key, resolveParameters(item, parameters)]));
+}
+
+/**
+ * One template holding the main stack's resources and every nested stack's (their logical IDs prefixed
+ * with the nested stack's path, their parameters replaced by what the main stack passes), so that an
+ * assertion about "an alarm of the stack" holds wherever the alarm lives. Reads the nested templates
+ * from the cloud assembly the stack was synthesized into.
+ */
+export function templateWithNested(stack: Stack, parent: Template, assemblyDirectory: string): Template {
+  const main = parent.toJSON();
+  const resources: Record<string, unknown> = { ...main.Resources };
+  for (const nested of stack.node.findAll().filter(NestedStack.isNestedStack)) {
+    const body = JSON.parse(readFileSync(join(assemblyDirectory, nested.templateFile), 'utf8'));
+    const resource = nested.nestedStackResource;
+    const parameters: Record<string, unknown> =
+      resource === undefined
+        ? {}
+        : (main.Resources?.[stack.getLogicalId(resource)]?.Properties?.Parameters ?? {});
+    for (const [id, value] of Object.entries(body.Resources ?? {})) {
+      resources[`${nested.node.id}${id}`] = resolveParameters(value, parameters);
+    }
+  }
+  return Template.fromJSON({ ...main, Resources: resources });
 }

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -35,6 +38,45 @@ describe('infra/app.ts, as the CDK CLI runs it', () => {
     expect(run.stderr.trim()).toBe(
       'invalid watchdog config (cdk.json, context "watchdog"): watchdog: Unrecognized key: "dryrun"',
     );
+  });
+});
+
+describe('infra/app.ts with a config that parses but cannot be built', () => {
+  it('stops at the config error: its one line, exit status 1, no CDK stack trace and no template synthesized', () => {
+    // 30 apps watching every flight cannot all be read in the two runs a day of a 12-hour schedule: the
+    // self-check finds that while the stack is being built, after the app exists.
+    const apps = Array.from({ length: 30 }, (_, index) => ({
+      applicationId: `9NCAT${String(index).padStart(7, '0')}`,
+      alarmNames: [`contoso-${index}-crash-rate`],
+      flights: 'all',
+    }));
+    const outdir = mkdtempSync(join(tmpdir(), 'watchdog-app-'));
+    try {
+      const run = spawnSync(process.execPath, ['infra/app.ts'], {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        env: {
+          PATH: process.env.PATH,
+          CDK_OUTDIR: outdir,
+          CDK_CONTEXT_JSON: JSON.stringify({
+            watchdog: { apps, selfCheck: { scheduleHours: 12 } },
+            'aws:cdk:bundling-stacks': [],
+          }),
+        },
+        encoding: 'utf8',
+        timeout: 90_000,
+      });
+      expect(run.error, 'infra/app.ts did not finish within 90 s').toBeUndefined();
+
+      expect(run.status).toBe(1);
+      expect(run.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /^invalid watchdog config: watchdog\.selfCheck\.scheduleHours: the self-check cannot read all 30 apps at least once a day: .*; set watchdog\.selfCheck\.scheduleHours to at most/,
+        ),
+      ]);
+      expect(readdirSync(outdir).filter((name) => name.endsWith('.template.json'))).toEqual([]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
 

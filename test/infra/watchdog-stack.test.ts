@@ -23,6 +23,7 @@ import {
   statementsAllowing,
   statementsOf,
   type TemplateStatement,
+  templateWithNested,
 } from './template-helpers.ts';
 
 const cdkContext: Record<string, unknown> = JSON.parse(
@@ -33,6 +34,8 @@ interface Synthesized {
   readonly app: App;
   readonly stack: WatchdogStack;
   readonly template: Template;
+  /** The main template with every nested stack's resources (the alarms built from the config). */
+  readonly withNested: Template;
   readonly assemblyDirectory: string;
 }
 
@@ -40,10 +43,12 @@ function synthesize(context: Record<string, unknown>): Synthesized {
   const { app, stack } = createWatchdogApp({ context });
   // The cdk-nag packs are registered on the app: this throws on any unacknowledged finding.
   const assembly = app.synth();
+  const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
   return {
     app,
     stack,
-    template: Template.fromJSON(assembly.getStackByName(stack.stackName).template),
+    template,
+    withNested: templateWithNested(stack, template, assembly.directory),
     assemblyDirectory: assembly.directory,
   };
 }
@@ -250,44 +255,21 @@ describe('the stack with the config shipped in cdk.json', () => {
     );
   });
 
-  it('routes exactly the watched alarms going into ALARM from EventBridge to the function', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        source: ['aws.cloudwatch'],
-        'detail-type': ['CloudWatch Alarm State Change'],
-        // The drill alarm is watched like any other (contract v2, "Drill").
-        detail: {
-          alarmName: ['contoso-photos-crash-rate', 'StoreRolloutWatchdog-drill'],
-          state: { value: ['ALARM'] },
-        },
-      },
-      Targets: [
-        {
-          Arn: stack.resolve(stack.haltRollout.function.functionArn),
-          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
-          DeadLetterConfig: { Arn: stack.resolve(stack.intake.deadLetterQueue.queueArn) },
-          Id: Match.anyValue(),
-        },
-      ],
-    });
-    template.hasResourceProperties('AWS::Lambda::Permission', {
-      Principal: 'events.amazonaws.com',
-      SourceArn: stack.resolve(stack.intake.rule.ruleArn),
-    });
+  it('creates no EventBridge alarm rule: every watched alarm is created here and arrives by its alarm action only', () => {
+    const alarmRules = Object.values(template.findResources('AWS::Events::Rule')).filter(
+      (rule) => rule.Properties.EventPattern !== undefined,
+    );
+    expect(alarmRules).toEqual([]);
+    expect(stack.intake.rules).toEqual([]);
   });
 
-  it('lets EventBridge and the alarm topic, and nothing else, send to the intake dead-letter queue', () => {
+  it('lets the alarm topic, and nothing else, send to the intake dead-letter queue', () => {
     const policy = onlyProperties(template, 'AWS::SQS::QueuePolicy', {
       Queues: [stack.resolve(stack.intake.deadLetterQueue.queueUrl)],
     });
     const allows = statementsOf(policy.PolicyDocument).filter((s) => s.Effect === 'Allow');
 
     expect(allows).toEqual([
-      expect.objectContaining({
-        Principal: { Service: 'events.amazonaws.com' },
-        Action: 'sqs:SendMessage',
-        Condition: { ArnEquals: { 'aws:SourceArn': stack.resolve(stack.intake.rule.ruleArn) } },
-      }),
       expect.objectContaining({
         Principal: { Service: 'sns.amazonaws.com' },
         Action: 'sqs:SendMessage',
@@ -307,8 +289,13 @@ describe('the stack with the config shipped in cdk.json', () => {
     });
   });
 
-  it('creates the configured alarm: 10-second period, 2 of 3, missing data not breaching, acting on the alarm topic', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+  it('creates the configured alarm in a nested stack: 10-second period, 2 of 3, missing data not breaching, acting on the alarm topic', () => {
+    expect(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { AlarmName: 'contoso-photos-crash-rate' },
+      }),
+    ).toEqual({});
+    synthesized.withNested.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'contoso-photos-crash-rate',
       Namespace: 'ContosoPhotos/Telemetry',
       MetricName: 'CrashRate',
@@ -595,28 +582,36 @@ describe('the stack with an existing secret, e-mail subscriptions and two apps',
     });
   });
 
-  it('watches every alarm name once on EventBridge, and changes no existing alarm', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
+  it('watches each alarm made elsewhere once on EventBridge, each created one only by its alarm action, and changes no existing alarm', () => {
+    const patterns = Object.values(template.findResources('AWS::Events::Rule'))
+      .map((rule) => rule.Properties.EventPattern)
+      .filter((pattern) => pattern !== undefined);
+    expect(patterns).toEqual([
+      {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
         detail: {
-          alarmName: [
-            'photos-crash-rate-existing',
-            'photos-crash-count',
-            'notes-crash-rate-existing',
-            'StoreRolloutWatchdog-drill',
-          ],
+          alarmName: ['photos-crash-rate-existing', 'notes-crash-rate-existing'],
           state: { value: ['ALARM'] },
         },
       },
-    });
-    const created = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+    ]);
+    const alarms = Object.values(synthesized.withNested.findResources('AWS::CloudWatch::Alarm'));
+    const created = alarms
       .map((alarm) => alarm.Properties.AlarmName)
       .filter((name) => !String(name).startsWith('StoreRolloutWatchdog-'));
     expect(created).toEqual(['photos-crash-count']);
+    const topic = stack.resolve(stack.intake.alarmTopic.topicArn);
+    for (const name of ['photos-crash-count', 'StoreRolloutWatchdog-drill']) {
+      expect(
+        alarms.find((alarm) => alarm.Properties.AlarmName === name)?.Properties.AlarmActions,
+        name,
+      ).toEqual([topic]);
+    }
   });
 
   it('creates the alarm with datapoints defaulting to the evaluation periods, naming both apps it watches', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    synthesized.withNested.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'photos-crash-count',
       Period: 60,
       EvaluationPeriods: 2,

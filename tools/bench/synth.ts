@@ -2,8 +2,10 @@
  * `npm run bench -- --synth`: how long a whole catalog takes to synthesize and how large the result is
  * (issue 11). Each synth runs in a fresh Node process (`synth-child.ts`), bundling both functions as
  * `cdk synth` does; the cdk-nag packs run as in `cdk synth`. Figures: the synth itself (building the app
- * and `app.synth()`), the whole process (Node start, imports, synth), the template's size and resource
- * count, the EventBridge alarm rules and their longest pattern, and the assets' sizes.
+ * and `app.synth()`), the whole process (Node start, imports, synth), the main template's size and
+ * resource count, the nested stacks (how many templates in all, the largest nested one's size and
+ * resources, all resources together), the EventBridge alarm rules and their longest pattern, and the
+ * assets' sizes.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,25 +14,43 @@ import { computeMedian } from './stats.ts';
 
 export interface SynthFigures {
   readonly apps: number;
-  readonly mode: 'listed' | 'prefix';
+  readonly mode: SynthMode;
   readonly synthMs: number;
   readonly processMs: number;
   readonly templateBytes: number;
   readonly resources: number;
   readonly alarmRules: number;
   readonly longestPattern: number;
+  /** Templates in all: the main stack's and its nested stacks'. */
+  readonly templates: number;
+  readonly largestNestedBytes: number;
+  readonly largestNestedResources: number;
+  readonly totalResources: number;
   readonly appsJsonBytes: number;
   readonly assetBytes: readonly number[];
 }
 
+/**
+ * `listed`: ten apps' alarms built by the stack, the rest existing and listed in the rules; `prefix`: the
+ * same through one prefix rule; `built`: every app's crash alarm built, Store health on, flights "all".
+ */
+export type SynthMode = 'listed' | 'prefix' | 'built';
+
 const CHILD = fileURLToPath(new URL('./synth-child.ts', import.meta.url));
 
-/** The cases: a one-app config like the shipped one, and 500 apps with names listed and with a prefix. */
-export const SYNTH_CASES: ReadonlyArray<{ apps: number; mode: 'listed' | 'prefix' }> = [
+/** The cases: a one-app config like the shipped one; 500 apps listed, with a prefix, and all built. */
+export const SYNTH_CASES: ReadonlyArray<{ apps: number; mode: SynthMode }> = [
   { apps: 1, mode: 'listed' },
   { apps: 500, mode: 'listed' },
   { apps: 500, mode: 'prefix' },
+  { apps: 500, mode: 'built' },
 ];
+
+const MODE_LABELS: Record<SynthMode, string> = {
+  listed: 'names listed',
+  prefix: 'alarmNamePrefix',
+  built: 'alarms built, Store health, all flights',
+};
 
 /**
  * Runs each case `runs` times in fresh processes, the cases interleaved (1, 500, 500-prefix, 1, ...) so
@@ -75,19 +95,25 @@ export function renderSynthSection(figures: readonly SynthFigures[], runs: numbe
         { header: 'config' },
         { header: 'synth', align: 'right' },
         { header: 'process', align: 'right' },
-        { header: 'template', align: 'right' },
+        { header: 'main template', align: 'right' },
         { header: 'resources', align: 'right' },
+        { header: 'templates', align: 'right' },
+        { header: 'largest nested: size; most resources', align: 'right' },
+        { header: 'all resources', align: 'right' },
         { header: 'alarm rules (longest pattern)', align: 'right' },
         { header: 'app list', align: 'right' },
         { header: 'assets (index.mjs)', align: 'right' },
       ],
       figures.map((f) => [
-        `${f.apps} app${f.apps === 1 ? '' : 's'}, ${f.mode === 'prefix' ? 'alarmNamePrefix' : 'names listed'}`,
+        `${f.apps} app${f.apps === 1 ? '' : 's'}, ${MODE_LABELS[f.mode]}`,
         `${(f.synthMs / 1000).toFixed(1)} s`,
         `${(f.processMs / 1000).toFixed(1)} s`,
         formatBytes(f.templateBytes),
         String(f.resources),
-        `${f.alarmRules} (${f.longestPattern} chars)`,
+        String(f.templates),
+        f.templates === 1 ? '–' : `${formatBytes(f.largestNestedBytes)}; ${f.largestNestedResources}`,
+        String(f.totalResources),
+        f.alarmRules === 0 ? '0' : `${f.alarmRules} (${f.longestPattern} chars)`,
         formatBytes(f.appsJsonBytes),
         f.assetBytes.map(formatBytes).join(' / '),
       ]),

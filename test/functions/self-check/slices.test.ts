@@ -3,7 +3,10 @@ import type { WatchedApp } from '../../../functions/commons/config/watched-apps.
 import { ConfigurationError } from '../../../functions/commons/errors.ts';
 import { scheduledTimeOf } from '../../../functions/self-check/handler.ts';
 import {
+  CHECK_EVERY_APP_WITHIN_MINUTES,
   countSlices,
+  DEFAULT_SCHEDULE_MINUTES,
+  deriveScheduleMinutes,
   estimateStoreRequests,
   fitsOneRun,
   planSlices,
@@ -101,6 +104,45 @@ describe('planSlices', () => {
   it('uses a slower share of the budget when given one: more slices', () => {
     const apps = catalog(200);
     expect(countSlices(apps, FIFTEEN_MINUTES, 5)).toBeGreaterThan(countSlices(apps, FIFTEEN_MINUTES, 10));
+  });
+});
+
+describe('deriveScheduleMinutes', () => {
+  it('keeps every 6 hours while one short run reads every app', () => {
+    expect(deriveScheduleMinutes(catalog(10))).toBe(DEFAULT_SCHEDULE_MINUTES);
+  });
+
+  it('runs a catalog as often as its slices need to cover every app daily, and planSlices accepts that schedule', () => {
+    for (const [apps, share] of [
+      [500, SELF_CHECK_STORE_REQUESTS_PER_MINUTE],
+      [500, 5],
+      [120, 5],
+    ] as const) {
+      const minutes = deriveScheduleMinutes(catalog(apps), share);
+      const slices = countSlices(catalog(apps), FIFTEEN_MINUTES, share);
+      expect(minutes).toBe(
+        Math.min(DEFAULT_SCHEDULE_MINUTES, Math.floor(CHECK_EVERY_APP_WITHIN_MINUTES / slices)),
+      );
+      expect(minutes).toBeGreaterThanOrEqual(15);
+      const plan = planSlices({
+        apps: catalog(apps),
+        periodMinutes: minutes,
+        runSeconds: FIFTEEN_MINUTES,
+        requestsPerMinute: share,
+      });
+      expect(plan.slices * plan.periodMinutes).toBeLessThanOrEqual(CHECK_EVERY_APP_WITHIN_MINUTES);
+      // Not needlessly often: one minute longer would miss the day.
+      if (minutes < DEFAULT_SCHEDULE_MINUTES) {
+        expect(slices * (minutes + 1)).toBeGreaterThan(CHECK_EVERY_APP_WITHIN_MINUTES);
+      }
+    }
+  });
+
+  it('refuses a catalog no schedule of 15 minutes or more can check daily, saying so', () => {
+    expect(() => deriveScheduleMinutes(catalog(5_000), 5)).toThrow(ConfigurationError);
+    expect(() => deriveScheduleMinutes(catalog(5_000), 5)).toThrow(
+      /watchdog\.apps: the self-check cannot read all 5000 apps at least once a day: .* runs of 15 minutes, more than a run every 15 minutes makes in a day/,
+    );
   });
 });
 

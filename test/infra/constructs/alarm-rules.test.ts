@@ -69,7 +69,7 @@ describe('planAlarmRules', () => {
 
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error instanceof Error ? error.message : '').toMatch(
-      /the 200 watched alarm names need \d+ EventBridge rules \(each pattern at most 2048 characters\), more than the 3 the stack creates; give the alarms a common prefix and set watchdog\.alarmNamePrefix/,
+      /the 200 watched alarm names created elsewhere need \d+ EventBridge rules \(each pattern at most 2048 characters\), more than the 3 the stack creates; give the alarms a common prefix and set watchdog\.alarmNamePrefix/,
     );
   });
 });

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WatchedApp } from '../../../functions/commons/config/watched-apps.ts';
@@ -288,6 +288,33 @@ describe('SelfCheck over a catalog', () => {
 
     expect(built.selfCheck.slicePlan.slices).toBe(1);
     templateOf(built).hasResourceProperties('AWS::Lambda::Function', { Timeout: 900 });
+  });
+
+  it('without a schedule, derives one that reads 300 apps daily, and says so in an info annotation', () => {
+    const built = build({ apps: catalog(300) }, { bundle: false });
+    const { selfCheck } = built;
+
+    expect(selfCheck.scheduleDerived).toBe(true);
+    // 300 apps of 2 requests take 6 runs of 15 minutes at 10 a minute: a run every 4 hours covers a day.
+    expect(selfCheck.slicePlan.slices).toBe(6);
+    expect(selfCheck.schedule.toMinutes()).toBe(240);
+    expect(selfCheck.everyAppCheckedWithin.toHours()).toBe(24);
+    Annotations.fromStack(built.stack).hasInfo(
+      '/SelfCheckUnderTest/SelfCheck',
+      'self-check schedule: every 4 hours (derived from 300 apps: 6 runs of 15 minutes at 10 Store requests a minute, so every app is checked at least every 1 day); set watchdog.selfCheck.scheduleHours to choose another',
+    );
+  });
+
+  it('without a schedule, keeps every 6 hours for a few apps; with one, derives nothing and says nothing', () => {
+    const derived = build({}, { bundle: false });
+    expect(derived.selfCheck.schedule.toHours()).toBe(6);
+    Annotations.fromStack(derived.stack).hasInfo(
+      '/SelfCheckUnderTest/SelfCheck',
+      Match.stringLikeRegexp('every 6 hours \\(derived from 2 apps: one run reads every app\\)'),
+    );
+    const given = build({ schedule: Duration.hours(6) }, { bundle: false });
+    expect(given.selfCheck.scheduleDerived).toBe(false);
+    Annotations.fromStack(given.stack).hasNoInfo('/SelfCheckUnderTest/SelfCheck', Match.anyValue());
   });
 
   it('fails the synth when the schedule cannot check every app daily, naming the field and what would', () => {

@@ -1,9 +1,10 @@
 /**
  * The Store health probe in the stack: the whole app synthesized from a config with the signal on
  * (bundling skipped: only the template is read), gated by cdk-nag. The function's construct path
- * contains `StoreHealth`; one alarm per app on `CrashRateRatio` (missing data not breaching), watched
- * like any alarm (alarm topic and EventBridge rule) and listed as halting or notify-only; the probe's
- * own alarms; the dashboard; the config's defaults, overrides and errors.
+ * contains `StoreHealth`; one alarm per app on `CrashRateRatio` (missing data not breaching), named
+ * after the stack, built in a nested stack and reaching the function by its alarm action only (never
+ * also by an EventBridge rule), listed as halting or notify-only; the probe's own alarms; the dashboard
+ * pages; the config's defaults, overrides and errors.
  */
 import { readFileSync } from 'node:fs';
 import type { App } from 'aws-cdk-lib';
@@ -21,6 +22,7 @@ import {
 } from '../../../infra/store-health-config.ts';
 import { createWatchdogApp } from '../../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
+import { templateWithNested } from '../template-helpers.ts';
 
 const cdkContext: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8'),
@@ -41,7 +43,12 @@ const CONFIG: WatchdogConfigInput = {
   ],
 };
 
-function synthesize(config: WatchdogConfigInput): { app: App; stack: WatchdogStack; template: Template } {
+function synthesize(config: WatchdogConfigInput): {
+  app: App;
+  stack: WatchdogStack;
+  template: Template;
+  withNested: Template;
+} {
   const { app, stack } = createWatchdogApp({
     // Path metadata as `cdk synth` writes it (the CLI turns it on).
     context: {
@@ -53,7 +60,8 @@ function synthesize(config: WatchdogConfigInput): { app: App; stack: WatchdogSta
   });
   // The cdk-nag packs are registered on the app: synth throws on any unacknowledged finding.
   const assembly = app.synth();
-  return { app, stack, template: Template.fromJSON(assembly.getStackByName(stack.stackName).template) };
+  const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
+  return { app, stack, template, withNested: templateWithNested(stack, template, assembly.directory) };
 }
 
 describe('store health config', () => {
@@ -170,7 +178,7 @@ describe('store health config', () => {
 });
 
 describe('store health in the stack', () => {
-  const { stack, template } = synthesize(CONFIG);
+  const { stack, template, withNested } = synthesize(CONFIG);
 
   it('deploys the probe as a scheduled function whose path contains StoreHealth, one run at a time', () => {
     expect(stack.storeHealth?.function.node.path).toContain('StoreHealth');
@@ -210,13 +218,13 @@ describe('store health in the stack', () => {
     );
   });
 
-  it('alarms per app on CrashRateRatio, missing data not breaching, through the alarm topic', () => {
+  it('alarms per app on CrashRateRatio, named after the stack, missing data not breaching, through the alarm topic', () => {
     for (const [applicationId, threshold] of [
       [PHOTOS, 4],
       [NOTES, 4],
     ] as const) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: storeHealthAlarmName(applicationId),
+      withNested.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `${stack.stackName}-store-health-${applicationId}`,
         Namespace: 'StoreRolloutWatchdog/StoreHealth',
         MetricName: 'CrashRateRatio',
         Dimensions: [{ Name: 'ApplicationId', Value: applicationId }],
@@ -225,30 +233,43 @@ describe('store health in the stack', () => {
         ComparisonOperator: 'GreaterThanThreshold',
         EvaluationPeriods: 2,
         TreatMissingData: 'notBreaching',
-        AlarmActions: [Match.anyValue()],
+        AlarmActions: [stack.resolve(stack.intake.alarmTopic.topicArn)],
         AlarmDescription: Match.stringLikeRegexp("Microsoft Store's own failure reports"),
       });
     }
+    expect(storeHealthAlarmName(PHOTOS)).toBe(`${stack.stackName}-store-health-${PHOTOS}`);
     expect(
       Object.values(
-        template.findResources('AWS::CloudWatch::Alarm', {
+        withNested.findResources('AWS::CloudWatch::Alarm', {
           Properties: { AlarmName: storeHealthAlarmName(GAMES) },
         }),
       ),
     ).toHaveLength(0);
   });
 
-  it('the EventBridge rule watches the Store health alarms too', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { detail: { alarmName: Match.arrayWith([storeHealthAlarmName(NOTES)]) } },
-    });
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
+  it('no EventBridge rule lists a Store health alarm: its alarm action is its one path to the function', () => {
+    const patterns = Object.values(template.findResources('AWS::Events::Rule'))
+      .map((rule) => rule.Properties.EventPattern)
+      .filter((pattern) => pattern !== undefined);
+    expect(patterns).toEqual([
+      expect.objectContaining({
         detail: {
-          alarmName: Match.arrayWith([storeHealthAlarmName(PHOTOS)]),
+          alarmName: ['contoso-photos-crash-rate', 'contoso-games-crash-rate'],
+          state: { value: ['ALARM'] },
         },
-      },
-    });
+      }),
+    ]);
+  });
+
+  it('names the alarms after the stack, so two watchdog stacks in one account never share one', () => {
+    const other = listStoreHealthApps(parseWatchdogConfig(CONFIG), 'StoreRolloutWatchdogEurope');
+    expect(other.map((app) => app.alarmName)).toEqual([
+      `StoreRolloutWatchdogEurope-store-health-${PHOTOS}`,
+      `StoreRolloutWatchdogEurope-store-health-${NOTES}`,
+    ]);
+    expect(
+      deriveWatchedApps(parseWatchdogConfig(CONFIG), 'StoreRolloutWatchdogEurope')[1]?.alarmNames,
+    ).toEqual([`StoreRolloutWatchdogEurope-store-health-${NOTES}`]);
   });
 
   it("alarms on the probe's failed run and on no run", () => {

@@ -34,7 +34,7 @@ describe('local run: the Store health story', () => {
     expect(story.halted).toBe(true);
     expect(story.notification?.subject).toContain('HALTED Contoso Photos');
     // The notification says the signal came from the Store's own failure reports (the alarm's name).
-    expect(story.notification?.text).toContain('Alarm "store-failure-reports-9NBLGGH4R315-crash-rate-ratio"');
+    expect(story.notification?.text).toContain('Alarm "StoreRolloutWatchdog-store-health-9NBLGGH4R315"');
     const text = story.lines.join('\n');
     expect(text).toContain('SIMULATED: no CloudWatch on this machine');
     expect(text).toMatch(/1\.4\.0\.0 {2}[\d.]+ crash devices/);
