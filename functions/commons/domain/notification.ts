@@ -400,7 +400,7 @@ function describeTarget({ target, detail }: Entry, trigger: Trigger): string[] {
     ['Result', RESULT_LABELS[target.result]],
     ['Submission', target.submissionId ?? 'none found'],
     [
-      'Live percentage',
+      detail.percentageSeenAt === undefined ? 'Live percentage' : 'Percentage',
       target.rolloutPercentage === undefined
         ? undefined
         : detail.percentageSeenAt === undefined

@@ -99,7 +99,9 @@ describeWithMoto(`halt-rollout handler: the drill and the chat message${MOTO_SKI
 
       const { result } = await harness.invoke(alarmEvent('eventbridge', DRILL));
 
-      expect(new Set(result?.targets.map((target) => target.applicationId))).toEqual(new Set([SAMPLE_APP_ID]));
+      expect(new Set(result?.targets.map((target) => target.applicationId))).toEqual(
+        new Set([SAMPLE_APP_ID]),
+      );
       expect(result?.targets.every((target) => target.result === 'would-halt')).toBe(true);
       const storePaths = harness.simulator.control.requests
         .filter((request) => request.kind === 'store')
