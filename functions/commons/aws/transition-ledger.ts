@@ -43,7 +43,7 @@ const KEEP_SECONDS = 7 * 24 * 3600;
 /** Identities longer than this (many transitions in one event) are hashed into the key. */
 const MAX_IDENTITY_KEY_LENGTH = 1024;
 /** A claim contended by another delivery is read again at most this many times. */
-const MAX_CLAIM_ROUNDS = 3;
+const MAX_CLAIM_ROUNDS = 4;
 
 const recordSchema = z.object({
   attempts: z.object({ N: z.string() }),
@@ -105,10 +105,14 @@ export function createTransitionLedger(
       const Key = transitionKey(request.identity, request.part);
       try {
         for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
-          const read = await client.send(
-            new GetItemCommand({ TableName: tableName, Key, ConsistentRead: true }),
-            { abortSignal: signal },
-          );
+          // Most transitions are new: the first round claims without reading (one write before the
+          // halt path starts); only when the item exists is it read and decided on.
+          const read =
+            round === 0
+              ? { Item: undefined }
+              : await client.send(new GetItemCommand({ TableName: tableName, Key, ConsistentRead: true }), {
+                  abortSignal: signal,
+                });
           const record = parseTransitionRecord(read.Item);
           const decision = decideClaim(
             read.Item === undefined ? undefined : record,
