@@ -32,6 +32,7 @@ import {
   sampleState,
 } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
+import { loadEventFixture } from '../../fixtures/events/load.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
 import type { NotificationSink, ReceivedNotification } from '../../support/aws-resources.ts';
 import { createStateTable, motoDynamo } from '../../support/state-table.ts';
@@ -506,6 +507,37 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
     expect(after.result).toEqual({ duplicate: true, targets: [] });
     const [item] = await ledgerItems(on.tableName);
     expect([item?.attempts?.N, item?.state?.S]).toEqual(['2', 'done']);
+  });
+
+  it('a composite alarm is just an alarm here: its SNS and EventBridge deliveries are one transition', async () => {
+    const on = await stack();
+    const composite = 'contoso-photos-corroborated';
+    const harness = await container(on, { apps: [{ ...SAMPLE_APPS[0], alarmNames: [composite] }] });
+
+    const viaSns = await harness.invoke(loadEventFixture('sns-composite-alarm'));
+    const viaEventBridge = await harness.invoke(loadEventFixture('eventbridge-composite-alarm'));
+
+    expect(viaSns.result?.targets.map((target) => target.result)).toEqual(['halted', 'halted']);
+    expect(viaEventBridge.result).toEqual({ duplicate: true, targets: [] });
+    expect(await harness.sink.drain({ waitMs: 0 })).toHaveLength(1);
+  });
+
+  it('manual events have no transition identity: each is handled on its own', async () => {
+    const on = await stack();
+    const harness = await container(on);
+    const manual = { applicationId: SAMPLE_APP_ID, reason: 'a person looks', dryRun: false };
+
+    const first = await harness.invoke(manual);
+    const second = await harness.invoke(manual);
+
+    expect(first.result?.targets.map((target) => target.result)).toEqual(['halted', 'halted']);
+    expect(second.result?.targets.map((target) => target.result)).toEqual([
+      'already-halted',
+      'already-halted',
+    ]);
+    expect(second.result?.duplicate).toBeUndefined();
+    expect(await harness.sink.drain({ waitMs: 0 })).toHaveLength(2);
+    expect(await ledgerItems(on.tableName)).toEqual([]);
   });
 
   it('a storm continuation delivered twice: the second is a duplicate', async () => {
