@@ -41,7 +41,8 @@ export interface WatchdogPorts {
   readonly memory?: RolloutMemory;
   /**
    * Hands the apps of a storm this invocation could not reach on to the next invocation (a durable
-   * queue that invokes the function); absent: they are reported `failed`, and Lambda retries the event.
+   * queue that invokes the function), and schedules the retry of failed targets on it (delayed);
+   * absent: such apps are reported `failed`, and no retry is scheduled.
    */
   readonly handOn?: (continuation: Continuation, signal: AbortSignal, delaySeconds?: number) => Promise<void>;
   /**
@@ -96,7 +97,10 @@ export interface InvocationReport {
   readonly notification?: Notification;
 }
 
-/** Thrown after the notification went out when at least one target failed, so Lambda retries the event. */
+/**
+ * Thrown after the notification went out when at least one target failed, so the event is kept (the
+ * failure destination, or the queue's redelivery); the failed targets' retry is scheduled separately.
+ */
 export class TargetsFailedError extends WatchdogError {
   readonly report: InvocationReport;
 
