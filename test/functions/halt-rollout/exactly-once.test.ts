@@ -18,6 +18,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTopicCommand,
+  DeleteTopicCommand,
+  ListSubscriptionsByTopicCommand,
+  SNSClient,
+  SubscribeCommand,
+} from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -612,6 +619,48 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
     expect(none.error).toBeUndefined();
     expect(none.result?.ignored).toMatch(/9NBLGGH29DM8.*no longer reached/);
     expect(await harness.sink.drain({ waitMs: 0 })).toEqual([]);
+  });
+
+  it('a notification that could not be published: the redelivery examines again what was examined, reports it and tells people', async () => {
+    const on = await stack();
+    const harness = await container(on);
+    const transition = newTransition();
+    const sns = new SNSClient(motoClientConfig());
+    const topicArn = harness.sink.topicArn;
+    const listed = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
+    const subscribers = (listed.Subscriptions ?? []).flatMap((subscription) => subscription.Endpoint ?? []);
+    await sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
+
+    const lost = await harness.invoke(snsEvent(transition));
+    expect(lost.error).toBeDefined();
+    expect(on.simulator.control.effectiveHalts).toBe(2);
+    // The topic is back (same name, same ARN); the event comes back.
+    await sns.send(new CreateTopicCommand({ Name: topicArn.split(':').at(-1) ?? '' }));
+    for (const endpoint of subscribers) {
+      await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: endpoint }));
+    }
+    const redelivered = await harness.invoke(eventBridgeEvent(transition));
+
+    expect(redelivered.error).toBeUndefined();
+    expect(redelivered.result?.targets.map((target) => target.result)).toEqual([
+      'already-halted',
+      'already-halted',
+    ]);
+    const [told] = await harness.sink.drain({ expect: 1, waitMs: 0 });
+    expect(told?.subject).toMatch(/ - attempt 2 of 3$/);
+    expect(on.simulator.control.effectiveHalts).toBe(2);
+  });
+
+  it('a ledger that cannot be read or written never stands between an alarm and a halt: the delivery is handled on its own', async () => {
+    const on = await stack();
+    const harness = await container(on, { env: { ROLLOUT_MEMORY_TABLE: `missing-${randomUUID()}` } });
+
+    const { result, error, logs } = await harness.invoke(snsEvent(newTransition()));
+
+    expect(error).toBeUndefined();
+    expect(result?.targets.map((target) => target.result)).toEqual(['halted', 'halted']);
+    expect(logged(logs, 'transition ledger not available; handling the delivery on its own')).toHaveLength(1);
+    expect(await harness.sink.drain({ waitMs: 0 })).toHaveLength(1);
   });
 
   it('a malformed event is rejected and never retried: nothing claimed, nothing scheduled, no Store request', async () => {
