@@ -5,7 +5,7 @@
  * | item | `pk` | `sk` |
  * |---|---|---|
  * | a remembered live rollout | `app#<application ID>` | `main` or `flight#<flight ID in lower case>` |
- * | a handled alarm transition (`transition-ledger.ts`; expires a week after its last write) | `transition#<alarm ARN or name>\|<new state>\|<epoch ms>` | `part#<storm part>` |
+ * | a handled alarm transition (`transition-ledger.ts`; expires a week after its last write) | `transition#<alarm name>\|<new state>\|<epoch ms>` | `part#<storm part>` |
  */
 
 /** The table's key attributes (the stack creates the table with them). */

@@ -1,7 +1,8 @@
 /**
  * One transition, one decision, one message (see the Lambda contract, "Duplicates and retries"): the
- * plain logic of the transition ledger. An alarm transition is identified by the alarm (its ARN where
- * the event carries one, else its name), its new state and the state-change time as an instant (SNS
+ * plain logic of the transition ledger. An alarm transition is identified by the alarm's name (how apps
+ * list alarms; the ARN, which one path may lack in a hand-made event, would split one transition in
+ * two), its new state and the state-change time as an instant (SNS
  * prints `2026-12-01T10:00:00.000+0000`, EventBridge `2026-12-01T10:00:00.000Z`: both are normalized to
  * epoch milliseconds). The ledger (an adapter: `functions/commons/aws/transition-ledger.ts`) keeps one
  * record per transition and storm part; this module decides, from that record, whether a delivery is a
@@ -52,11 +53,10 @@ export function transitionInstant(time: string): number | undefined {
   return Number.isFinite(parsed) ? parsed : undefined;
 }
 
-/** One transition's identity: `<alarm ARN or name>|<new state>|<epoch ms>` (the raw time when unparsable). */
+/** One transition's identity: `<alarm name>|<new state>|<epoch ms>` (the raw time when unparsable). */
 export function transitionIdentity(transition: AlarmTransition): string {
   const instant = transitionInstant(transition.time);
-  const alarm = transition.alarmArn ?? transition.alarmName;
-  return `${alarm}|${transition.newState}|${instant === undefined ? transition.time.trim() : String(instant)}`;
+  return `${transition.alarmName}|${transition.newState}|${instant === undefined ? transition.time.trim() : String(instant)}`;
 }
 
 /**

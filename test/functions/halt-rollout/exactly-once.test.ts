@@ -98,11 +98,11 @@ function snsEvent(transition: Transition, state = 'ALARM'): unknown {
   };
 }
 
-function eventBridgeEvent(transition: Transition): unknown {
+function eventBridgeEvent(transition: Transition, { withArn = true } = {}): unknown {
   return {
     source: 'aws.cloudwatch',
     'detail-type': 'CloudWatch Alarm State Change',
-    resources: [ALARM_ARN],
+    ...(withArn ? { resources: [ALARM_ARN] } : {}),
     detail: {
       alarmName: SAMPLE_ALARM,
       state: { value: 'ALARM', reason: transition.reason, timestamp: transition.eventBridge },
@@ -264,14 +264,17 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
     const notifications = await harness.sink.drain({ waitMs: 0 });
     expect(notifications.map((notification) => notification.attributes.outcome)).toEqual(['halted']);
     const [line] = logged(second.logs, 'duplicate delivery of an alarm transition: nothing done');
-    expect(line?.repeats).toBe(`${ALARM_ARN}|ALARM|${transition.ms} (part 1)`);
+    expect(line?.repeats).toBe(`${SAMPLE_ALARM}|ALARM|${transition.ms} (part 1)`);
     expect(line?.why).toBe('already handled (attempt 1)');
     // One record, of the one transition.
     const items = await ledgerItems(on.tableName);
     expect(items.map((item) => [item.pk?.S, item.sk?.S, item.state?.S, item.attempts?.N])).toEqual([
-      [`transition#${ALARM_ARN}|ALARM|${transition.ms}`, 'part#1', 'done', '1'],
+      [`transition#${SAMPLE_ALARM}|ALARM|${transition.ms}`, 'part#1', 'done', '1'],
     ]);
     expect(Number(items[0]?.expiresAt?.N)).toBeGreaterThan(Date.now() / 1000);
+    // A hand-made event without the alarm's ARN is the same transition too.
+    const withoutArn = await harness.invoke(eventBridgeEvent(transition, { withArn: false }));
+    expect(withoutArn.result).toEqual({ duplicate: true, targets: [] });
   });
 
   it('both paths at once (two containers): the delivery that arrives while the first is handled is a duplicate; one message in all', async () => {
@@ -575,7 +578,7 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
     expect(once.result?.targets.map((target) => target.result)).toEqual(['halted', 'halted']);
     expect(twice.result).toEqual({ duplicate: true, targets: [] });
     const [line] = logged(twice.logs, 'duplicate delivery of an alarm transition: nothing done');
-    expect(line?.repeats).toBe(`${ALARM_ARN}|ALARM|${transition.ms} (part 2)`);
+    expect(line?.repeats).toBe(`${SAMPLE_ALARM}|ALARM|${transition.ms} (part 2)`);
   });
 
   it('a config change mid-storm narrows a continuation to the apps still watched and reports the others; none left: ignored with a warning', async () => {
