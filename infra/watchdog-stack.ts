@@ -95,6 +95,10 @@ export class WatchdogStack extends Stack {
       environment: { DRY_RUN: String(config.dryRun) },
       timeout: props.haltRolloutTimeout ?? Duration.minutes(5),
       reservedConcurrentExecutions: props.haltRolloutConcurrency ?? 1,
+      // No blind retry of the whole event: a malformed event is not retried (it goes straight to the
+      // failure queue), and failed targets are retried alone, with backoff, through the continuation
+      // queue (at most three attempts per alarm transition; see docs/reliability.md).
+      retryAttempts: 0,
     });
 
     this.credentials = new StoreCredentials(this, 'StoreCredentials', {
@@ -210,7 +214,7 @@ export class WatchdogStack extends Stack {
     // Each app's live rollout, remembered by the self-check, so that a halt of it is one Store request.
     this.stateTable = new StateTable(this, 'State');
     this.stateTable.connect(this.selfCheck.function);
-    this.stateTable.connect(this.haltRollout);
+    this.stateTable.connect(this.haltRollout, { transitions: true });
 
     // Storms longer than one invocation: the apps not reached are handed on through this queue.
     this.stormContinuation = new StormContinuation(this, 'StormContinuation', {

@@ -157,7 +157,7 @@ export async function runDrillThroughAws(options: DrillThroughAwsOptions, io: Cl
       );
     }
     step(`notification received: "${decision.subject ?? '(no subject)'}", outcome ${decision.outcome}`);
-    return report(decision, drillAttribute, options.applicationId, io);
+    return report(decision, drillAttribute, options, io);
   } catch (error) {
     if (stop.signal.aborted) {
       io.stdout.write('\nInterrupted: cleaning up.\n');
@@ -250,9 +250,14 @@ async function waitForDrill(
 function report(
   decision: Decision,
   drillAttribute: boolean,
-  applicationId: string | undefined,
+  options: Pick<DrillThroughAwsOptions, 'applicationId' | 'alarmName'>,
   io: CliIo,
 ): number {
+  const { applicationId } = options;
+  const examined = [...new Set(decision.targets.map((target) => target.applicationId))];
+  io.stdout.write(
+    `\nThe deployed drill examined ${examined.length === 0 ? 'no app' : examined.join(', ')} (the apps that list the drill alarm, or the first app in "apps" when none does).\n`,
+  );
   const targets = decision.targets.filter(
     (target) => applicationId === undefined || target.applicationId === applicationId,
   );
@@ -272,7 +277,9 @@ function report(
   const problems = [
     ...(decision.drill === true && drillAttribute ? [] : ['the notification is not marked as a drill']),
     ...(applicationId !== undefined && targets.length === 0
-      ? [`the drill did not examine ${applicationId}`]
+      ? [
+          `the drill did not examine ${applicationId}. To drill it, add "${options.alarmName}" to its "notifyAlarmNames" in cdk.json and deploy (a drill never halts, and the drill alarm only ever drills)`,
+        ]
       : []),
     ...(decision.targets.some((target) => target.result === 'halted')
       ? ['a rollout was HALTED by a drill']

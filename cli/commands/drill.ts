@@ -57,7 +57,10 @@ sqs:CreateQueue/SetQueueAttributes/ReceiveMessage/DeleteQueue.
   --topic-arn ARN     the notification topic (default: NOTIFICATION_TOPIC_ARN; stack output NotificationTopicArn)
   --alarm-name NAME   the drill alarm (default: DRILL_ALARM_NAME, else ${DEFAULT_DRILL_ALARM_NAME}; output DrillAlarmName)
   --timeout SECONDS   how long to wait for the notification (default ${DEFAULT_DRILL_TIMEOUT_SECONDS})
-  --app ID            report only this app, and fail when the drill did not examine it
+  --app ID            drill this app: report only it, and fail when the drill did not examine it. The
+                      deployed function drills the apps that list the drill alarm, or, when none does,
+                      only the first app in "apps": to drill another one, add the drill alarm's name to
+                      that app's "notifyAlarmNames" in cdk.json and deploy (the CLI says so when needed)
 
 ${COMMON_HELP}
 Exit status: 0 when every step passed, 1 when one failed, 2 for a usage error.

@@ -21,6 +21,7 @@ import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { publishNotification } from '../commons/aws/notify.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
+import { createTransitionLedger } from '../commons/aws/transition-ledger.ts';
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { parseContinuationQueueUrl } from '../commons/config/storm-env.ts';
@@ -74,11 +75,15 @@ function wire(): Wiring {
         error: describeError(error),
       }),
   });
+  const dynamo = memoryTable === undefined ? undefined : new DynamoDBClient({});
   const ports: WatchdogPorts = {
     rollouts: store.rolloutPort,
-    ...(memoryTable === undefined
+    ...(dynamo === undefined || memoryTable === undefined
       ? {}
-      : { memory: createRolloutMemory(new DynamoDBClient({}), memoryTable, logger) }),
+      : {
+          memory: createRolloutMemory(dynamo, memoryTable, logger),
+          ledger: createTransitionLedger(dynamo, memoryTable, logger),
+        }),
     ...(continuationQueueUrl === undefined
       ? {}
       : { handOn: handOnTo(new SQSClient({}), continuationQueueUrl) }),
@@ -105,8 +110,8 @@ function wire(): Wiring {
 }
 
 function handOnTo(sqs: SQSClient, queueUrl: string): NonNullable<WatchdogPorts['handOn']> {
-  return async (continuation, signal) => {
-    await sendContinuation(sqs, queueUrl, continuation, signal);
+  return async (continuation, signal, delaySeconds) => {
+    await sendContinuation(sqs, queueUrl, continuation, signal, delaySeconds);
   };
 }
 
@@ -134,7 +139,8 @@ async function haltRollout(event: unknown, context: Context | undefined): Promis
       wiring.ports,
       budgetFromRemaining(remaining),
       (report) => {
-        if (report.run === undefined) metrics.addMetric('IgnoredEvents', MetricUnit.Count, 1);
+        if (report.result.duplicate === true) metrics.addMetric('DuplicateDeliveries', MetricUnit.Count, 1);
+        else if (report.run === undefined) metrics.addMetric('IgnoredEvents', MetricUnit.Count, 1);
         else recordRun(metrics, report.run);
       },
     );

@@ -10,6 +10,7 @@ import {
   type PendingApps,
   readContinuation,
   resolveContinuation,
+  retryContinuation,
   splitPending,
 } from '../commons/domain/continuation.ts';
 import { type DecisionLogger, runWatchdog, type WatchdogRun } from '../commons/domain/decide.ts';
@@ -17,7 +18,19 @@ import { parseEvent } from '../commons/domain/events.ts';
 import { buildNotification, type Notification } from '../commons/domain/notification.ts';
 import type { RolloutMemory, RolloutPort } from '../commons/domain/ports.ts';
 import type { TargetResult, WatchdogResult } from '../commons/domain/results.ts';
-import { type ActingPlan, resolveTargets } from '../commons/domain/targets.ts';
+import { type ActingPlan, type Plan, resolveTargets } from '../commons/domain/targets.ts';
+import {
+  type AttemptInfo,
+  type ClaimOutcome,
+  failedTargetKeys,
+  handlingIdentity,
+  MAX_ATTEMPTS,
+  narrowToTargets,
+  retryDelaySeconds,
+  type TargetKey,
+  type TransitionLedger,
+  wholeAppKeys,
+} from '../commons/domain/transitions.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
 
@@ -28,9 +41,15 @@ export interface WatchdogPorts {
   readonly memory?: RolloutMemory;
   /**
    * Hands the apps of a storm this invocation could not reach on to the next invocation (a durable
-   * queue that invokes the function); absent: they are reported `failed`, and Lambda retries the event.
+   * queue that invokes the function), and schedules the retry of failed targets on it (delayed);
+   * absent: such apps are reported `failed`, and no retry is scheduled.
    */
-  readonly handOn?: (continuation: Continuation, signal: AbortSignal) => Promise<void>;
+  readonly handOn?: (continuation: Continuation, signal: AbortSignal, delaySeconds?: number) => Promise<void>;
+  /**
+   * The record of handled alarm transitions (`ROLLOUT_MEMORY_TABLE`): duplicates are dropped, retries
+   * re-examine only failed targets, at most three attempts. Absent: every delivery on its own (v2).
+   */
+  readonly ledger?: TransitionLedger;
   /** Wall-clock milliseconds (when a storm started). @default Date.now */
   readonly wallClock?: () => number;
   /** Publishes the one notification of an acting invocation. */
@@ -49,6 +68,11 @@ export interface InvocationBudget {
   readonly decideSignal: AbortSignal;
   /** Aborts the notification: just before the Lambda's own timeout. */
   readonly notifySignal: AbortSignal;
+  /**
+   * Milliseconds until the Lambda's timeout: after that this invocation cannot still be running, so its
+   * claim on a transition lapses. @default 900 000 (Lambda's longest timeout)
+   */
+  readonly remainingMs?: number;
 }
 
 /** Splits the time left into the Store work and a reserve for the notification. */
@@ -61,6 +85,7 @@ export function budgetFromRemaining(remainingMs: number): InvocationBudget {
   return {
     decideSignal: createDeadline({ timeoutMs: decideMs }),
     notifySignal: createDeadline({ timeoutMs: notifyMs }),
+    remainingMs,
   };
 }
 
@@ -72,7 +97,10 @@ export interface InvocationReport {
   readonly notification?: Notification;
 }
 
-/** Thrown after the notification went out when at least one target failed, so Lambda retries the event. */
+/**
+ * Thrown after the notification went out when at least one target failed, so the event is kept (the
+ * failure destination, or the queue's redelivery); the failed targets' retry is scheduled separately.
+ */
 export class TargetsFailedError extends WatchdogError {
   readonly report: InvocationReport;
 
@@ -159,14 +187,27 @@ export async function handleWatchdogEvent(
   onReport?: (report: InvocationReport) => void,
 ): Promise<WatchdogResult> {
   const continuation = readContinuation(event);
-  const plan =
-    continuation === undefined
-      ? resolveTargets(parseEvent(event), config)
-      : resolveContinuation(continuation, config);
+  const wallClock = ports.wallClock ?? Date.now;
+  let resolved: Plan;
+  let leftOut: readonly string[] = [];
+  if (continuation === undefined) {
+    resolved = resolveTargets(parseEvent(event), config);
+  } else {
+    const fromContinuation = resolveContinuation(continuation, config);
+    resolved = fromContinuation.plan;
+    leftOut = fromContinuation.dropped;
+    if (leftOut.length > 0) {
+      ports.logger.warn('continuation apps left out: the config no longer pairs them with its alarms', {
+        leftOut,
+        continuationPart: continuation.part,
+      });
+    }
+  }
   const storm = continuation ?? {
     part: 1,
-    stormStartedAt: new Date((ports.wallClock ?? Date.now)()).toISOString(),
+    stormStartedAt: new Date(wallClock()).toISOString(),
   };
+  const plan = resolved;
   if (plan.kind === 'ignored') {
     const log = plan.warn ? ports.logger.warn : ports.logger.info;
     log.call(ports.logger, 'event ignored', { ignored: plan.ignored });
@@ -188,8 +229,25 @@ export async function handleWatchdogEvent(
     ports.logger.warn('alarms in ALARM that no app lists were ignored', { alarmNames: plan.unmatchedAlarms });
   }
 
+  const claimed = await claimTransition(plan, continuation, storm.part, ports, budget);
+  if (claimed.kind === 'duplicate') {
+    const report = { result: { duplicate: true as const, targets: [] } };
+    onReport?.(report);
+    return report.result;
+  }
+  const acting = claimed.plan;
+  if (acting.apps.length === 0) {
+    // A retry whose targets' apps the config no longer holds: nothing is left to examine.
+    const ignored = 'the targets to retry belong to apps the config no longer pairs with the alarm';
+    ports.logger.warn('retry ignored', { ignored });
+    await settle(claimed, [], ports, budget);
+    const report = { result: { ignored, targets: [] } };
+    onReport?.(report);
+    return report.result;
+  }
+
   const decided = await runWatchdog(
-    plan,
+    acting,
     {
       rollouts: ports.rollouts,
       now: ports.now,
@@ -198,28 +256,201 @@ export async function handleWatchdogEvent(
     },
     budget.decideSignal,
   );
-  const { run, pending } = await handOnPending(plan, decided, storm, ports, budget);
+  const { run, pending } = await handOnPending(acting, decided, storm, ports, budget);
+  const failedKeys = failedTargetKeys(run);
+  const nextInSeconds =
+    failedKeys.length > 0
+      ? await scheduleRetry(acting, failedKeys, storm, claimed, ports, budget)
+      : undefined;
+  const attempt: AttemptInfo | undefined =
+    claimed.kind === 'claimed'
+      ? {
+          attempt: claimed.attempt,
+          of: MAX_ATTEMPTS,
+          retry: claimed.attempt > 1,
+          ...(nextInSeconds === undefined ? {} : { nextInSeconds }),
+        }
+      : undefined;
   const result: WatchdogResult = {
-    ...(plan.drill === true ? { drill: true } : {}),
+    ...(acting.drill === true ? { drill: true } : {}),
     targets: run.targets,
     ...(pending === undefined ? {} : { pending: pending.applicationIds }),
   };
-  const notification = buildNotification(plan, run, pending);
-  const report: InvocationReport = { result, plan, run, notification };
+  const notification = buildNotification(acting, run, {
+    ...(pending === undefined ? {} : { pending }),
+    ...(attempt === undefined ? {} : { attempt }),
+    leftOut,
+  });
+  const report: InvocationReport = { result, plan: acting, run, notification };
   onReport?.(report);
 
   try {
     await ports.publish(notification, budget.notifySignal);
   } catch (error) {
-    // The halts stand; failing makes Lambda retry the event, and the retry reports `already-halted`.
+    // The halts stand, but nobody was told: a redelivery re-examines everything this attempt examined
+    // (and reports `already-halted`), so the attempt is settled as failed without a list of targets.
     ports.logger.error('notification not published', {
       error: describeError(error),
       outcome: notification.outcome,
     });
+    if (claimed.kind === 'claimed') {
+      if (nextInSeconds === undefined) {
+        await scheduleRetry(acting, wholeAppKeys(acting), storm, claimed, ports, budget);
+      }
+      await settle(claimed, undefined, ports, budget);
+    }
     throw error;
   }
+  await settle(claimed, failedKeys, ports, budget);
 
   const failed = run.targets.filter((target) => target.result === 'failed').length;
   if (failed > 0) throw new TargetsFailedError(report, failed);
   return result;
+}
+
+/** The outcome of the claim, with the plan the attempt examines. */
+type Claimed =
+  | { readonly kind: 'duplicate' }
+  | {
+      readonly kind: 'claimed';
+      readonly plan: ActingPlan;
+      readonly identity: string;
+      readonly part: number;
+      readonly attempt: number;
+    }
+  /** No ledger, a manual event, or the ledger unavailable: handled on its own. */
+  | { readonly kind: 'unclaimed'; readonly plan: ActingPlan };
+
+/**
+ * Claims the transition(s) of an alarm plan in the ledger (see the Lambda contract, "Duplicates and
+ * retries"). A duplicate is logged with the transition it repeats; a retry narrows the plan to the
+ * targets to re-examine.
+ */
+async function claimTransition(
+  plan: ActingPlan,
+  continuation: Continuation | undefined,
+  part: number,
+  ports: WatchdogPorts,
+  budget: InvocationBudget,
+): Promise<Claimed> {
+  const scheduled = continuation?.retry;
+  const unclaimed = (): Claimed => ({
+    kind: 'unclaimed',
+    // Without the ledger, a scheduled retry still re-examines only what it carries.
+    plan: scheduled === undefined ? plan : narrowToTargets(plan, scheduled.targets),
+  });
+  if (ports.ledger === undefined || plan.trigger.kind !== 'alarm') return unclaimed();
+  const transitions = plan.trigger.alarms;
+  const identity = handlingIdentity(transitions);
+  const nowMs = (ports.wallClock ?? Date.now)();
+  const outcome: ClaimOutcome = await ports.ledger.claim(
+    {
+      identity,
+      part,
+      delivery: scheduled === undefined ? {} : { scheduledAttempt: scheduled.attempt },
+      nowMs,
+      claimUntilMs: nowMs + (budget.remainingMs ?? 900_000),
+      alarmNames: [...new Set(transitions.map((alarm) => alarm.alarmName))],
+    },
+    budget.decideSignal,
+  );
+  const about = {
+    transition: identity,
+    part,
+    transitions: transitions.map((alarm) => ({
+      alarmName: alarm.alarmName,
+      newState: alarm.newState,
+      time: alarm.time,
+      source: alarm.source,
+    })),
+  };
+  switch (outcome.kind) {
+    case 'unavailable':
+      return unclaimed();
+    case 'duplicate':
+      ports.logger.info('duplicate delivery of an alarm transition: nothing done', {
+        ...about,
+        repeats: `${identity} (part ${part})`,
+        why: outcome.why,
+      });
+      return { kind: 'duplicate' };
+    case 'claimed': {
+      const reexamine: readonly TargetKey[] | 'all' =
+        outcome.reexamine === 'all' && scheduled !== undefined ? scheduled.targets : outcome.reexamine;
+      if (outcome.attempt > 1) {
+        ports.logger.info('retrying an alarm transition', {
+          ...about,
+          attempt: outcome.attempt,
+          of: MAX_ATTEMPTS,
+          lapsed: outcome.lapsed,
+          reexamine,
+        });
+      }
+      return {
+        kind: 'claimed',
+        plan: reexamine === 'all' ? plan : narrowToTargets(plan, reexamine),
+        identity,
+        part,
+        attempt: outcome.attempt,
+      };
+    }
+  }
+}
+
+/** Records how the attempt ended (a no-op without a claim). */
+async function settle(
+  claimed: Claimed,
+  failedTargets: readonly TargetKey[] | undefined,
+  ports: WatchdogPorts,
+  budget: InvocationBudget,
+): Promise<void> {
+  if (claimed.kind !== 'claimed' || ports.ledger === undefined) return;
+  await ports.ledger.settle(
+    {
+      identity: claimed.identity,
+      part: claimed.part,
+      attempt: claimed.attempt,
+      failedTargets,
+      nowMs: (ports.wallClock ?? Date.now)(),
+    },
+    budget.notifySignal,
+  );
+}
+
+/**
+ * Schedules the next attempt at the failed targets alone, delayed (backoff), on the continuation queue:
+ * only with the ledger (it counts the attempts) and a queue, and only while attempts remain. Resolves
+ * to the delay in seconds, or `undefined` when no retry was scheduled.
+ */
+async function scheduleRetry(
+  plan: ActingPlan,
+  targets: readonly TargetKey[],
+  storm: { readonly part: number; readonly stormStartedAt: string },
+  claimed: Claimed,
+  ports: WatchdogPorts,
+  budget: InvocationBudget,
+): Promise<number | undefined> {
+  if (claimed.kind !== 'claimed' || ports.handOn === undefined) return undefined;
+  const attempt = claimed.attempt + 1;
+  if (attempt > MAX_ATTEMPTS) return undefined;
+  const retry = retryContinuation(plan, targets, storm, attempt);
+  if (retry === undefined) return undefined;
+  const delaySeconds = retryDelaySeconds(attempt);
+  try {
+    await ports.handOn(retry, budget.notifySignal, delaySeconds);
+  } catch (error) {
+    ports.logger.error('retry of the failed targets not scheduled', {
+      error: describeError(error),
+      attempt,
+      targets,
+    });
+    return undefined;
+  }
+  ports.logger.info('retry of the failed targets scheduled', {
+    attempt,
+    of: MAX_ATTEMPTS,
+    delaySeconds,
+    targets,
+  });
+  return delaySeconds;
 }

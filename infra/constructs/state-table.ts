@@ -1,6 +1,7 @@
 /**
  * The stack's durable state: one DynamoDB table for what the functions share between invocations (each
- * app's remembered live rollout; see `functions/commons/aws/state-table.ts` for the item kinds).
+ * app's remembered live rollout, and the halt path's record of handled alarm transitions; see
+ * `functions/commons/aws/state-table.ts` for the item kinds).
  *
  * Generic keys (`pk`, `sk`) so every kind of item lives in the one table, and a TTL attribute
  * (`expiresAt`, epoch seconds) so short-lived items are swept by DynamoDB. Encrypted (AWS managed key),
@@ -34,9 +35,19 @@ export class StateTable extends Construct {
     });
   }
 
-  /** Lets the function read, remember and forget rollouts, and tells it the table. */
-  connect(target: WatchdogFunction): void {
-    this.table.grant(target, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+  /**
+   * Lets the function read, remember and forget rollouts, and tells it the table. With `transitions`
+   * (the halt-rollout function), it may also read and conditionally update the record of handled alarm
+   * transitions (`GetItem`, `UpdateItem`).
+   */
+  connect(target: WatchdogFunction, options: { readonly transitions?: boolean } = {}): void {
+    this.table.grant(
+      target,
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      ...(options.transitions === true ? ['dynamodb:GetItem', 'dynamodb:UpdateItem'] : []),
+    );
     target.function.addEnvironment(STATE_TABLE_VARIABLE, this.table.tableName);
   }
 }

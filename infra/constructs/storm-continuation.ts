@@ -3,12 +3,17 @@
  * could not reach within the tenant's request budget, and the event source mapping that invokes the
  * function with them, one continuation at a time (see `functions/commons/domain/continuation.ts`).
  *
+ * The same queue carries the retries of failed targets (delayed: `DelaySeconds` backoff), at most
+ * three attempts per alarm transition, counted in the state table.
+ *
  * The queue keeps a message until an invocation that received it succeeded, so a crash in the middle of
- * a storm loses nothing: the message comes back after the visibility timeout (six times the function's
- * timeout, as Lambda advises) and the next invocation reports the halts already made as
- * `already-halted`. The function runs with reserved concurrency 1, so deliveries that find it busy are
- * throttled and come back; `maxReceiveCount` is high enough that throttling alone never moves a message
- * to the dead-letter queue. A message that still lands there is watched by an alarm (wired by the stack).
+ * a storm loses nothing: the message comes back after the visibility timeout (twice the function's
+ * timeout: by then the crashed invocation's claim on its transition has lapsed, so the redelivery takes
+ * it over). A message whose invocation failed comes back once more and is then a duplicate of an attempt
+ * already made (or the last one): it succeeds and is deleted. `maxReceiveCount` (5) covers those
+ * deliveries and a few throttled ones; a message that keeps failing beyond them (processing that throws
+ * before its transition is recorded) goes to the dead-letter queue, watched by an alarm (wired by the
+ * stack), instead of looping.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
@@ -22,9 +27,9 @@ export const CONTINUATION_QUEUE_VARIABLE = 'CONTINUATION_QUEUE_URL';
 export interface StormContinuationProps {
   /** The halt-rollout function: it sends continuations and the queue invokes it. */
   readonly target: WatchdogFunction;
-  /** The function's timeout (the queue's visibility timeout is six times it). */
+  /** The function's timeout (the queue's visibility timeout is twice it). */
   readonly functionTimeout: Duration;
-  /** Receives before a message goes to the dead-letter queue. @default 100 */
+  /** Receives before a message goes to the dead-letter queue. @default 5 */
   readonly maxReceiveCount?: number;
 }
 
@@ -51,8 +56,8 @@ export class StormContinuation extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
-      visibilityTimeout: Duration.seconds(props.functionTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 100 },
+      visibilityTimeout: Duration.seconds(props.functionTimeout.toSeconds() * 2),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
     // One continuation per invocation; the function may receive and delete on exactly this queue.
     const mapping = new EventSourceMapping(this, 'Mapping', {

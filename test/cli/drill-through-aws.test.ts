@@ -197,7 +197,13 @@ describeWithMoto(`store-watchdog drill --through-aws (moto)${MOTO_SKIP_REASON}`,
     ]);
 
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('FAIL: the drill did not examine 9WZDNCRFJ3TJ.');
+    // It says which app the deployed drill examined, and how to make it the one asked for.
+    expect(run.stdout).toContain(
+      `The deployed drill examined ${PHOTOS.applicationId} (the apps that list the drill alarm`,
+    );
+    expect(run.stdout).toContain(
+      `FAIL: the drill did not examine 9WZDNCRFJ3TJ. To drill it, add "${alarmName}" to its "notifyAlarmNames" in cdk.json and deploy`,
+    );
   });
 
   it('cleans up when interrupted while waiting: alarm back to OK, subscription and queue removed', async () => {

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { indexAppsByAlarm } from '../../functions/commons/config/env.ts';
 import { watchedAppsSchema } from '../../functions/commons/config/watched-apps.ts';
+import { resolveTargets } from '../../functions/commons/domain/targets.ts';
 import { ConfigurationError } from '../../functions/commons/errors.ts';
 import {
   deriveWatchedApps,
@@ -262,6 +264,38 @@ describe('deriveWatchedApps', () => {
     ]);
     expect(watchedAppsSchema.parse(JSON.parse(JSON.stringify(apps)))).toEqual(apps);
     expect(listWatchedAlarmNames(config)).toEqual(['existing-crash-alarm', 'contoso-photos-crash-rate']);
+  });
+});
+
+describe('drilling an app other than the first', () => {
+  it('an app lists the drill alarm in notifyAlarmNames: the drill then examines that app, and only it', () => {
+    const drillAlarm = 'StoreRolloutWatchdog-drill';
+    const config = parseWatchdogConfig({
+      apps: [
+        { applicationId: '9NBLGGH4R315', alarmNames: ['photos-crash-rate'] },
+        { applicationId: '9WZDNCRFJ3PS', alarmNames: ['notes-crash-rate'], notifyAlarmNames: [drillAlarm] },
+      ],
+    });
+    const apps = deriveWatchedApps(config);
+    const plan = resolveTargets(
+      {
+        kind: 'alarm',
+        alarms: [
+          {
+            alarmName: drillAlarm,
+            newState: 'ALARM',
+            reason: 'drill',
+            time: '2026-12-01T10:00:00Z',
+            source: 'eventbridge',
+          },
+        ],
+      },
+      { apps, alarmIndex: indexAppsByAlarm(apps), dryRun: false, drillAlarmName: drillAlarm },
+    );
+    if (plan.kind !== 'act') throw new Error(plan.ignored);
+    expect(plan.apps.map((planned) => [planned.app.applicationId, planned.dryRunCause])).toEqual([
+      ['9WZDNCRFJ3PS', 'drill'],
+    ]);
   });
 });
 

@@ -278,10 +278,10 @@ describe('the stack with the config shipped in cdk.json', () => {
     ]);
   });
 
-  it('retries a failed alarm event twice within an hour, then keeps it in the failure queue', () => {
+  it('never retries a failed alarm event whole (failed targets are retried alone through the continuation queue): it keeps it in the failure queue', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: stack.resolve(stack.haltRollout.function.functionName),
-      MaximumRetryAttempts: 2,
+      MaximumRetryAttempts: 0,
       MaximumEventAgeInSeconds: 3600,
       DestinationConfig: {
         OnFailure: { Destination: stack.resolve(stack.haltRollout.failureQueue.queueArn) },

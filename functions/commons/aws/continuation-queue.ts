@@ -13,10 +13,16 @@ export async function sendContinuation(
   queueUrl: string,
   continuation: Continuation,
   signal?: AbortSignal,
+  /** Seconds before the queue delivers it (SQS `DelaySeconds`, at most 900): a retry's backoff. */
+  delaySeconds?: number,
 ): Promise<string> {
   try {
     const output = await client.send(
-      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(continuation) }),
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(continuation),
+        ...(delaySeconds === undefined ? {} : { DelaySeconds: Math.max(0, Math.min(900, delaySeconds)) }),
+      }),
       signal === undefined ? {} : { abortSignal: signal },
     );
     return output.MessageId ?? '';

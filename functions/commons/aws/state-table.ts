@@ -5,6 +5,7 @@
  * | item | `pk` | `sk` |
  * |---|---|---|
  * | a remembered live rollout | `app#<application ID>` | `main` or `flight#<flight ID in lower case>` |
+ * | a handled alarm transition (`transition-ledger.ts`; expires a week after its last write) | `transition#<alarm name>\|<new state>\|<epoch ms>` | `part#<storm part>` |
  */
 
 /** The table's key attributes (the stack creates the table with them). */
@@ -16,4 +17,9 @@ export const STATE_TABLE_TTL_ATTRIBUTE = 'expiresAt';
 /** The partition of an app's remembered rollouts. */
 export function appPartition(applicationId: string): string {
   return `app#${applicationId}`;
+}
+
+/** The partition of a handled alarm transition (see `transition-ledger.ts`). */
+export function transitionPartition(identity: string): string {
+  return `transition#${identity}`;
 }

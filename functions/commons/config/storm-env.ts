@@ -1,8 +1,8 @@
 /**
  * `CONTINUATION_QUEUE_URL`: the SQS queue where an invocation hands on the apps of a storm it could not
- * reach within the tenant's request budget; the queue invokes the function with them. Optional: without
- * it, such apps are reported `failed` and Lambda retries the event (the behaviour before storms were
- * handed on). Kept apart from `env.ts`.
+ * reach within the tenant's request budget, and the delayed retries of failed targets; the queue invokes
+ * the function with them. Optional: without it, such apps are reported `failed` and no retry is
+ * scheduled. Kept apart from `env.ts`.
  */
 import { ConfigurationError } from '../errors.ts';
 

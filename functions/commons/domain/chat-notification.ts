@@ -131,7 +131,13 @@ function describeTarget(target: NotificationTarget): string {
   const which = target.flightId === undefined ? 'main rollout' : `package flight ${target.flightId}`;
   const facts = [
     `Submission: ${target.submissionId ?? 'none found'}`,
-    ...(target.rolloutPercentage === undefined ? [] : [`Live: ${target.rolloutPercentage}%`]),
+    ...(target.rolloutPercentage === undefined
+      ? []
+      : [
+          target.percentageSeenAt === undefined
+            ? `Live: ${target.rolloutPercentage}%`
+            : `Percentage: ${target.rolloutPercentage}% ${lastSeenWords(target.percentageSeenAt)} (remembered)`,
+        ]),
     ...(target.fallbackSubmissionId === undefined ? [] : [`Fallback: ${target.fallbackSubmissionId}`]),
     ...(target.alarmNames.length === 0 ? [] : [`Alarm: ${target.alarmNames.join(', ')}`]),
     `${target.result === 'halted' ? 'Time to halt' : 'Decided after'}: ${formatMs(target.elapsedMs)}`,
@@ -150,4 +156,16 @@ function cut(text: string, max: number): string {
 
 function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
+}
+
+/**
+ * `when last seen at 09:58 UTC` (or the full time when it is not an ISO time): a remembered percentage
+ * is never shown as if it were live.
+ */
+export function lastSeenWords(seenAt: string): string {
+  const match = /^\d{4}-\d{2}-\d{2}T(\d{2}:\d{2})/.exec(seenAt);
+  const at = match?.[1];
+  return at === undefined || !seenAt.endsWith('Z')
+    ? `when last seen at ${seenAt}`
+    : `when last seen at ${at} UTC`;
 }

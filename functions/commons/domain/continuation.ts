@@ -7,8 +7,12 @@
  * A continuation is an internal event, validated like any other and trusted no more than the alarm it
  * carries: it is resolved exactly as that alarm would be (only apps in `WATCHDOG_APPS` that list one of
  * its alarms, with their current modes), and it may only narrow that to the apps it names. An app it
- * names that the alarm would not reach rejects the whole event. A duplicate halts nothing twice (the
- * second halt finds the rollout stopped).
+ * names that the alarm no longer reaches (the config changed mid-storm) is left out and reported; the
+ * other apps are still handled. A duplicate halts nothing twice (the transition ledger makes it a
+ * duplicate; without it, the second halt finds the rollout stopped).
+ *
+ * The same queue carries the retry of failed targets (`retry`): the transition, the part of the storm
+ * it retries, the attempt it is scheduled to make and only the targets that failed.
  */
 import { formatIssues } from '../config/watched-apps.ts';
 import { BadInputError } from '../errors.ts';
@@ -16,7 +20,8 @@ import * as z from '../validation.ts';
 import type { WatchdogRun } from './decide.ts';
 import { ALARM_STATES, type AlarmTransition } from './events.ts';
 import { APPLICATION_ID_PATTERN } from './ids.ts';
-import { type ActingPlan, resolveTargets, type TargetConfig } from './targets.ts';
+import { type ActingPlan, type Plan, resolveTargets, type TargetConfig } from './targets.ts';
+import { MAX_ATTEMPTS, TARGET_KEY_PATTERN } from './transitions.ts';
 
 /** The `kind` that marks a continuation. */
 export const CONTINUATION_KIND = 'store-rollout-watchdog-continuation';
@@ -35,6 +40,8 @@ export interface Continuation {
   readonly part: number;
   /** When the storm's first invocation started (ISO 8601). */
   readonly stormStartedAt: string;
+  /** A retry of the targets of `part` that failed: the attempt it makes and the targets (`TargetKey`s). */
+  readonly retry?: { readonly attempt: number; readonly targets: readonly string[] };
 }
 
 /** What is still to do after an invocation, as the notification and the result tell it. */
@@ -67,10 +74,18 @@ const continuationSchema = z.strictObject({
   applicationIds: z
     .array(z.string().check(z.regex(APPLICATION_ID_PATTERN, 'must be 12 upper-case letters and digits')))
     .check(z.minLength(1), z.maxLength(10_000)),
-  part: z.number().check(z.int(), z.gte(2), z.lte(MAX_CONTINUATION_PART)),
+  part: z.number().check(z.int(), z.gte(1), z.lte(MAX_CONTINUATION_PART)),
   stormStartedAt: z
     .string()
     .check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'must be an ISO 8601 UTC time')),
+  retry: z.optional(
+    z.strictObject({
+      attempt: z.number().check(z.int(), z.gte(2), z.lte(MAX_ATTEMPTS)),
+      targets: z
+        .array(z.string().check(z.regex(TARGET_KEY_PATTERN, 'must be a target key')))
+        .check(z.minLength(1), z.maxLength(10_000)),
+    }),
+  ),
 });
 
 const sqsEventSchema = z.object({
@@ -97,6 +112,12 @@ export function readContinuation(event: unknown): Continuation | undefined {
   }
   const parsed = continuationSchema.safeParse(json);
   if (!parsed.success) throw invalid(formatIssues('continuation', parsed.error));
+  if (parsed.data.part < 2 && parsed.data.retry === undefined) {
+    throw invalid(
+      'continuation.part: must be at least 2 (part 1 is the alarm event itself), unless it is a retry',
+    );
+  }
+  const { retry, ...rest } = parsed.data;
   const alarms = parsed.data.alarms.map((alarm): AlarmTransition => {
     const { previousState, alarmArn, composite, ...required } = alarm;
     return {
@@ -106,29 +127,49 @@ export function readContinuation(event: unknown): Continuation | undefined {
       ...(composite === undefined ? {} : { composite }),
     };
   });
-  return { ...parsed.data, alarms };
+  return { ...rest, alarms, ...(retry === undefined ? {} : { retry }) };
+}
+
+/** A continuation resolved against the current config. */
+export interface ResolvedContinuation {
+  /** The apps still watched that it names (an `ignored` plan when none is left). */
+  readonly plan: Plan;
+  /** Apps it names that its alarms no longer reach in `WATCHDOG_APPS` (the config changed): left out. */
+  readonly dropped: readonly string[];
 }
 
 /**
  * The plan of a continuation: its alarms resolved against the current config, narrowed to the apps it
- * names. Throws `BadInputError` when an app it names is not one its alarms reach in `WATCHDOG_APPS`.
+ * names. Apps its alarms no longer reach (removed from `WATCHDOG_APPS`, or no longer listing the alarm)
+ * are left out and returned in `dropped`, never acted on; the others are handled. Throws `BadInputError`
+ * when it names an app twice.
  */
-export function resolveContinuation(continuation: Continuation, config: TargetConfig): ActingPlan {
-  const plan = resolveTargets({ kind: 'alarm', alarms: continuation.alarms }, config);
-  if (plan.kind !== 'act') throw invalid(`the continuation's alarms reach no app: ${plan.ignored}`);
-  const reachable = new Set(plan.apps.map((planned) => planned.app.applicationId));
+export function resolveContinuation(continuation: Continuation, config: TargetConfig): ResolvedContinuation {
   const seen = new Set<string>();
   for (const [index, applicationId] of continuation.applicationIds.entries()) {
-    if (!reachable.has(applicationId)) {
-      throw invalid(
-        `continuation.applicationIds[${index}]: ${applicationId} is not a watched app (an entry in "apps") that lists one of the continuation's alarms`,
-      );
-    }
     if (seen.has(applicationId))
       throw invalid(`continuation.applicationIds[${index}]: ${applicationId} appears twice`);
     seen.add(applicationId);
   }
-  return { ...plan, apps: plan.apps.filter((planned) => seen.has(planned.app.applicationId)) };
+  const resolved = resolveTargets({ kind: 'alarm', alarms: continuation.alarms }, config);
+  const reachable = new Set(
+    resolved.kind === 'act' ? resolved.apps.map((planned) => planned.app.applicationId) : [],
+  );
+  const dropped = continuation.applicationIds.filter((applicationId) => !reachable.has(applicationId));
+  if (resolved.kind !== 'act' || dropped.length === continuation.applicationIds.length) {
+    return {
+      plan: {
+        kind: 'ignored',
+        ignored: `the continuation's apps (${dropped.join(', ')}) are no longer watched apps (entries in "apps") that list its alarms (the config changed): left out`,
+        warn: true,
+      },
+      dropped,
+    };
+  }
+  return {
+    plan: { ...resolved, apps: resolved.apps.filter((planned) => seen.has(planned.app.applicationId)) },
+    dropped,
+  };
 }
 
 /**
@@ -191,4 +232,31 @@ function isQueueDelivery(event: unknown): boolean {
 
 function invalid(message: string): BadInputError {
   return new BadInputError('INVALID_CONTINUATION', message);
+}
+
+/**
+ * The retry of a part's failed targets: the same transitions and part, the attempt it is to make and
+ * only the targets to re-examine (their apps in `applicationIds`). `undefined` for a manual event.
+ */
+export function retryContinuation(
+  plan: ActingPlan,
+  targets: readonly string[],
+  current: { readonly part: number; readonly stormStartedAt: string },
+  attempt: number,
+): Continuation | undefined {
+  if (plan.trigger.kind !== 'alarm' || targets.length === 0) return undefined;
+  const apps = new Set(targets.map((key) => key.slice(0, key.indexOf('#'))));
+  const applicationIds = plan.apps
+    .map((planned) => planned.app.applicationId)
+    .filter((applicationId) => apps.has(applicationId));
+  if (applicationIds.length === 0) return undefined;
+  return {
+    kind: CONTINUATION_KIND,
+    version: 1,
+    alarms: plan.trigger.alarms,
+    applicationIds,
+    part: current.part,
+    stormStartedAt: current.stormStartedAt,
+    retry: { attempt, targets },
+  };
 }

@@ -53,6 +53,11 @@ export interface TargetDetail {
    * such an app on to the next invocation instead of failing it.
    */
   readonly outOfTime?: true;
+  /**
+   * For `failed`, when more than the target's own rollout went unexamined: `flights` (the app's list of
+   * flights could not be read) or `app` (nothing of the app could be examined). A retry re-examines that.
+   */
+  readonly failedScope?: 'flights' | 'app';
 }
 
 /** The outcome of one decision. */
@@ -98,11 +103,19 @@ async function decideApp(
   signal: AbortSignal,
   elapsed: () => number,
 ): Promise<Decided[]> {
-  const { applicationId, flights } = planned.app;
+  const { applicationId } = planned.app;
+  const { scope } = planned;
+  const flights = scope === undefined ? planned.app.flights : scope.flights;
   const lessons: (Lesson | undefined)[] = [];
   try {
     const haltFromMemory = ports.rollouts.haltRemembered?.bind(ports.rollouts);
-    if (ports.memory !== undefined && haltFromMemory !== undefined && !planned.dryRun) {
+    // A retry of failed targets (a `scope`) reads first: what failed before is looked at afresh.
+    if (
+      ports.memory !== undefined &&
+      haltFromMemory !== undefined &&
+      !planned.dryRun &&
+      scope === undefined
+    ) {
       const remembered = usableMemories(planned.app, await recall(ports.memory, applicationId, signal));
       if (remembered.length > 0) {
         return await decideFromMemory(planned, remembered, haltFromMemory, ports, signal, elapsed, lessons);
@@ -110,7 +123,10 @@ async function decideApp(
     }
     let lookups: RolloutLookup[];
     try {
-      lookups = await ports.rollouts.findLiveRollouts({ applicationId, flights }, signal);
+      lookups = await ports.rollouts.findLiveRollouts(
+        scope === undefined ? { applicationId, flights } : { applicationId, flights, main: scope.main },
+        signal,
+      );
     } catch (error) {
       // The port promises not to reject for Store failures; anything else still must reach a person.
       return [failedApp(planned, safeError(error), ports, elapsed())];
@@ -303,7 +319,7 @@ async function decideRollout(
       // Not so after a halt POST without a clear answer: it may have halted the rollout, and only this
       // invocation knows that, so the target stays failed (a person is told) instead of being handed on.
       const outOfTime = READ_OUT_OF_TIME_CODES.has(error.code) && unanswered === undefined;
-      return withOutOfTime(
+      const decided = withOutOfTime(
         done({
           applicationId: lookup.applicationId,
           ...optional('flightId', lookup.flightId),
@@ -313,6 +329,9 @@ async function decideRollout(
         }),
         outOfTime,
       );
+      return lookup.flightList === true
+        ? { ...decided, detail: { ...decided.detail, failedScope: 'flights' } }
+        : decided;
     }
     case 'none':
       return done(
@@ -409,7 +428,7 @@ function failedApp(
   elapsedMs: number,
 ): Decided {
   const target: TargetResult = { applicationId: planned.app.applicationId, result: 'failed', error };
-  const detail: TargetDetail = { planned, elapsedMs };
+  const detail: TargetDetail = { planned, elapsedMs, failedScope: 'app' };
   logDecision(ports.logger, target, detail);
   return { target, detail };
 }

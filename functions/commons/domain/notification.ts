@@ -6,12 +6,13 @@
  * Built only from our own words, IDs, percentages, alarm data and safe error descriptions: never a token
  * or the client secret (there is none in the inputs).
  */
-import { buildChatNotification } from './chat-notification.ts';
+import { buildChatNotification, lastSeenWords } from './chat-notification.ts';
 import type { PendingApps } from './continuation.ts';
 import { redactTokens, type TargetDetail, type WatchdogRun } from './decide.ts';
 import type { AlarmTransition } from './events.ts';
 import { type TargetResult, type TargetResultKind, worstResult } from './results.ts';
 import type { ActingPlan, DryRunCause, PlannedApp, Trigger } from './targets.ts';
+import type { AttemptInfo } from './transitions.ts';
 
 /** SNS rejects a `Subject` of 100 characters or more ("less than 100 characters long"), or with line breaks. */
 export const MAX_SUBJECT_LENGTH = 99;
@@ -67,6 +68,17 @@ export interface NotificationJson {
   readonly drill?: true;
   /** Apps of a storm handed on to the next invocation, which notifies about them (absent when none). */
   readonly pending?: PendingApps;
+  /** Which attempt at the alarm transition this message reports (with the transition ledger). */
+  readonly attempt?: AttemptInfo;
+  /** Apps a storm continuation named that the config no longer pairs with its alarm: left out. */
+  readonly leftOut?: readonly string[];
+}
+
+/** What a message says beyond the plan and the run. */
+export interface NotificationExtras {
+  readonly pending?: PendingApps;
+  readonly attempt?: AttemptInfo;
+  readonly leftOut?: readonly string[];
 }
 
 /** Partner Center's overview page of an app, where a person halts, inspects or replaces a rollout. */
@@ -75,17 +87,26 @@ export function partnerCenterUrl(applicationId: string): string {
 }
 
 /** Builds the notification for an acting plan and the decision's run. */
-export function buildNotification(plan: ActingPlan, run: WatchdogRun, pending?: PendingApps): Notification {
+export function buildNotification(
+  plan: ActingPlan,
+  run: WatchdogRun,
+  extras: NotificationExtras = {},
+): Notification {
+  const { pending, attempt } = extras;
+  const leftOut = extras.leftOut ?? [];
   // An acting plan always examines at least one rollout; should it not, a person must look.
   const outcome = worstResult(run.targets) ?? 'failed';
   const entries = zip(run);
   const drill = plan.drill === true;
   // The pending suffix goes on last, so a long subject never loses it.
-  const subject = withPending(
-    drill ? drillSubject(buildSubject(outcome, entries)) : buildSubject(outcome, entries),
-    pending,
+  const subject = withSuffix(
+    withSuffix(
+      drill ? drillSubject(buildSubject(outcome, entries)) : buildSubject(outcome, entries),
+      attemptSuffix(attempt, outcome),
+    ),
+    pending === undefined ? undefined : ` (+${pending.applicationIds.length} pending)`,
   );
-  const body = buildText(plan, run, outcome, entries, pending);
+  const body = buildText(plan, run, outcome, entries, { pending, attempt, leftOut });
   const text = drill ? `${DRILL_HEADLINE}\n\n${body}` : body;
   const json: NotificationJson = {
     schemaVersion: NOTIFICATION_SCHEMA_VERSION,
@@ -96,6 +117,8 @@ export function buildNotification(plan: ActingPlan, run: WatchdogRun, pending?: 
     timings: { decisionMs: run.elapsedMs },
     ...(drill ? { drill: true } : {}),
     ...(pending === undefined ? {} : { pending }),
+    ...(attempt === undefined ? {} : { attempt }),
+    ...(leftOut.length === 0 ? {} : { leftOut }),
   };
   const notification = { subject, text, json, outcome, drill };
   return { ...notification, snsMessage: buildMessageStructure(notification) };
@@ -188,7 +211,7 @@ function buildSubject(outcome: TargetResultKind, entries: readonly Entry[]): str
   if (only !== undefined) {
     const name = appName(only.detail.planned);
     const what = only.target.flightId === undefined ? 'rollout' : 'flight rollout';
-    const live = percentSuffix(only.target.rolloutPercentage);
+    const live = percentSuffix(only.target.rolloutPercentage, only.detail.percentageSeenAt);
     switch (outcome) {
       case 'halted':
         return fitSubject('HALTED ', name, ` ${what}${live}`);
@@ -218,8 +241,12 @@ function buildSubject(outcome: TargetResultKind, entries: readonly Entry[]): str
   }
 }
 
-function percentSuffix(percentage: number | undefined): string {
-  return percentage === undefined ? '' : ` (${formatPercent(percentage)})`;
+/** ` (20%)` for a percentage read live; ` (20% when last seen at 09:58 UTC)` for a remembered one. */
+function percentSuffix(percentage: number | undefined, seenAt: string | undefined): string {
+  if (percentage === undefined) return '';
+  return seenAt === undefined
+    ? ` (${formatPercent(percentage)})`
+    : ` (${formatPercent(percentage)} ${lastSeenWords(seenAt)})`;
 }
 
 /** `[Store watchdog] {before}{name}{after}`, ASCII, shortening only the name so the facts around it stay. */
@@ -269,9 +296,21 @@ function buildText(
   run: WatchdogRun,
   outcome: TargetResultKind,
   entries: readonly Entry[],
-  pending: PendingApps | undefined,
+  extras: {
+    readonly pending: PendingApps | undefined;
+    readonly attempt: AttemptInfo | undefined;
+    readonly leftOut: readonly string[];
+  },
 ): string {
+  const { pending, attempt, leftOut } = extras;
   const lines: string[] = [HEADLINES[outcome], '', 'What happened', ...describeTrigger(plan.trigger), ''];
+  if (attempt !== undefined) lines.push(...describeAttempt(attempt, outcome), '');
+  if (leftOut.length > 0) {
+    lines.push(
+      `Left out: ${leftOut.length} app(s) of this storm that the configuration no longer pairs with its alarm (removed from apps, or no longer listing the alarm): ${leftOut.join(', ')}. They were not examined; check them by hand if they still matter.`,
+      '',
+    );
+  }
   if (pending !== undefined) lines.push(...describePending(plan, pending), '');
   for (const entry of entries) lines.push(...describeTarget(entry, plan.trigger), '');
   lines.push(
@@ -295,12 +334,39 @@ function describePending(plan: ActingPlan, pending: PendingApps): string[] {
   ];
 }
 
-/** The subject with `(+N pending)` at its end, shortening the subject when it would not fit. */
-function withPending(subject: string, pending: PendingApps | undefined): string {
-  if (pending === undefined) return subject;
-  const suffix = ` (+${pending.applicationIds.length} pending)`;
+/** The subject with `suffix` at its end, shortening the subject when it would not fit. */
+function withSuffix(subject: string, suffix: string | undefined): string {
+  if (suffix === undefined) return subject;
   if (subject.length + suffix.length <= MAX_SUBJECT_LENGTH) return `${subject}${suffix}`;
   return `${subject.slice(0, MAX_SUBJECT_LENGTH - suffix.length - 3)}...${suffix}`;
+}
+
+/** ` - attempt 2 of 3` on a retry's message and on every message that reports a failure. */
+function attemptSuffix(attempt: AttemptInfo | undefined, outcome: TargetResultKind): string | undefined {
+  if (attempt === undefined || (attempt.attempt === 1 && outcome !== 'failed')) return undefined;
+  return ` - attempt ${attempt.attempt} of ${attempt.of}`;
+}
+
+/** What people need to know about the attempt: what was examined again, and what comes next. */
+function describeAttempt(attempt: AttemptInfo, outcome: TargetResultKind): string[] {
+  const lines = [
+    attempt.retry
+      ? `Attempt ${attempt.attempt} of ${attempt.of} for this alarm transition: only the rollouts that failed (or were not finished) before were examined again.`
+      : `Attempt ${attempt.attempt} of ${attempt.of} for this alarm transition.`,
+  ];
+  if (outcome !== 'failed') return lines;
+  if (attempt.nextInSeconds !== undefined) {
+    lines.push(
+      `The watchdog will try the failed rollouts once more by itself in about ${attempt.nextInSeconds} s (attempt ${attempt.attempt + 1} of ${attempt.of}) and send one more message. Do not wait for it: halt them by hand now.`,
+    );
+  } else {
+    lines.push(
+      attempt.attempt >= attempt.of
+        ? 'This was the last attempt: the watchdog will not try again by itself.'
+        : 'No further attempt could be scheduled: the watchdog will not try again by itself.',
+    );
+  }
+  return lines;
 }
 
 function describeTrigger(trigger: Trigger): string[] {
@@ -334,12 +400,12 @@ function describeTarget({ target, detail }: Entry, trigger: Trigger): string[] {
     ['Result', RESULT_LABELS[target.result]],
     ['Submission', target.submissionId ?? 'none found'],
     [
-      'Live percentage',
+      detail.percentageSeenAt === undefined ? 'Live percentage' : 'Percentage',
       target.rolloutPercentage === undefined
         ? undefined
         : detail.percentageSeenAt === undefined
           ? `${formatPercent(target.rolloutPercentage)} when the watchdog found it`
-          : `${formatPercent(target.rolloutPercentage)} as last seen at ${detail.percentageSeenAt} (remembered, not read again before the halt)`,
+          : `${formatPercent(target.rolloutPercentage)} ${lastSeenWords(detail.percentageSeenAt)} (${detail.percentageSeenAt}; remembered, not read again before the halt)`,
     ],
     [
       'Fallback submission',
@@ -415,7 +481,7 @@ export function nextStep(target: TargetResult, detail: TargetDetail): string {
       return (
         `ACT NOW: halt the rollout by hand in Partner Center: open the app's overview (link above) and choose "Halt package rollout" for ${submission}` +
         `${target.flightId === undefined ? '' : ` of package flight ${target.flightId}`}. ` +
-        'Lambda will retry this event, but do not wait for it.'
+        'Do not wait for the watchdog to try again.'
       );
     case 'already-halted':
       return (

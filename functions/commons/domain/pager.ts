@@ -14,6 +14,7 @@
 import { formatIssues } from '../config/watched-apps.ts';
 import { BadInputError } from '../errors.ts';
 import * as z from '../validation.ts';
+import { lastSeenWords } from './chat-notification.ts';
 
 /** PagerDuty Events API v2 limits: `summary` 1024 characters, `dedup_key` 255, `source` 255. */
 export const PAGER_LIMITS = { summary: 1024, dedupKey: 255 } as const;
@@ -49,6 +50,8 @@ const decisionTargetSchema = z.object({
   submissionId: z.optional(z.string()),
   result: z.string(),
   rolloutPercentage: z.optional(z.number()),
+  /** Set when the percentage is a remembered one (ISO 8601): it is then never shown as live. */
+  percentageSeenAt: z.optional(z.string()),
   fallbackSubmissionId: z.optional(z.string()),
   error: z.optional(z.object({ code: z.string(), message: z.string() })),
   appName: z.optional(z.string()),
@@ -113,7 +116,12 @@ function planDecision(decision: z.output<typeof decisionSchema>): PagerPlan {
     const app = `${first?.appName ?? first?.applicationId} (${first?.applicationId})`;
     const submission =
       first?.submissionId === undefined ? 'its live submission' : `submission ${first.submissionId}`;
-    const live = first?.rolloutPercentage === undefined ? '' : ` at ${first.rolloutPercentage}%`;
+    const live =
+      first?.rolloutPercentage === undefined
+        ? ''
+        : first.percentageSeenAt === undefined
+          ? ` at ${first.rolloutPercentage}%`
+          : ` at ${first.rolloutPercentage}% ${lastSeenWords(first.percentageSeenAt)}`;
     const flights = targets.flatMap((target) => (target.flightId === undefined ? [] : [target.flightId]));
     const which = flights.length > 0 ? ` (package flight ${flights.join(', ')})` : '';
     const why = first?.error === undefined ? '' : ` Cause: ${first.error.code}: ${first.error.message}.`;
@@ -138,6 +146,7 @@ function planDecision(decision: z.output<typeof decisionSchema>): PagerPlan {
           ...(target.flightId === undefined ? {} : { flightId: target.flightId }),
           ...(target.submissionId === undefined ? {} : { submissionId: target.submissionId }),
           ...(target.rolloutPercentage === undefined ? {} : { rolloutPercentage: target.rolloutPercentage }),
+          ...(target.percentageSeenAt === undefined ? {} : { percentageSeenAt: target.percentageSeenAt }),
           ...(target.fallbackSubmissionId === undefined
             ? {}
             : { fallbackSubmissionId: target.fallbackSubmissionId }),

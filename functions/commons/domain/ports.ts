@@ -27,6 +27,8 @@ export type RolloutLookup =
       readonly flightId?: string;
       readonly submissionId?: string;
       readonly error: unknown;
+      /** The app's list of package flights could not be read (so no flight was examined). */
+      readonly flightList?: true;
     };
 
 /** The typed result of a halt request. Failures are thrown (`StoreApiError`, `DeadlineExceededError`). */

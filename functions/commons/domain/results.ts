@@ -28,6 +28,11 @@ export interface TargetResult {
 /** What the handler returns. */
 export interface WatchdogResult {
   readonly ignored?: string;
+  /**
+   * Present (and true) when the delivery repeats an alarm transition that is handled or being handled
+   * (the Lambda contract, "Duplicates and retries"): nothing was examined or published.
+   */
+  readonly duplicate?: true;
   /** Present (and true) when the drill alarm set the watchdog going: nothing was halted. */
   readonly drill?: true;
   readonly targets: readonly TargetResult[];

@@ -38,6 +38,19 @@ export interface PlannedApp {
   readonly why: string;
   /** For an alarm: the alarms (in ALARM) that name this app; empty for a manual event. */
   readonly alarmNames: readonly string[];
+  /**
+   * Only these of the app's rollouts (a retry re-examines only what failed before; see
+   * `transitions.ts`); absent: the main rollout and every watched flight.
+   */
+  readonly scope?: TargetScope;
+}
+
+/** Which of an app's rollouts to examine. */
+export interface TargetScope {
+  /** The main rollout. */
+  readonly main: boolean;
+  /** Flights: all of them (listed again), the named ones, or none. */
+  readonly flights: 'all' | readonly string[] | undefined;
 }
 
 /** What set the watchdog going, kept for the notification. */
@@ -154,8 +167,8 @@ function resolveAlarms(alarms: readonly AlarmTransition[], config: TargetConfig)
 
 /**
  * The drill (contract "Drill"): a transition into ALARM of `DRILL_ALARM_NAME` is a dry run, whatever the
- * modes, on the apps that list the alarm (in `alarmNames` or `notifyAlarmNames`), or on every watched app
- * when none lists it. Other alarms in the same event are resolved as usual; an app named by both is a
+ * modes, on the apps that list the alarm (in `alarmNames` or `notifyAlarmNames`), or, when none lists
+ * it, on one app: the first in `WATCHDOG_APPS` (a drill never reads a whole catalog). Other alarms in the same event are resolved as usual; an app named by both is a
  * drill (a drill never halts).
  */
 function resolveDrill(
@@ -167,7 +180,9 @@ function resolveDrill(
   const listing = config.apps.filter(
     (app) => app.alarmNames.includes(drillName) || app.notifyAlarmNames.includes(drillName),
   );
-  const drillIds = new Set((listing.length > 0 ? listing : config.apps).map((app) => app.applicationId));
+  const drillIds = new Set(
+    (listing.length > 0 ? listing : config.apps.slice(0, 1)).map((app) => app.applicationId),
+  );
   const rest = others.length > 0 ? resolveAlarms(others, config) : undefined;
   const restApps = rest?.kind === 'act' ? rest.apps : [];
   const why =

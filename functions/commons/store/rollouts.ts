@@ -138,7 +138,7 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
         listed = await client.listFlights(applicationId, signal);
       } catch (error) {
         const message = `the package flights of ${applicationId} could not be listed`;
-        return [{ state: 'failed', applicationId, error: addContext(error, message) }];
+        return [{ state: 'failed', applicationId, error: addContext(error, message), flightList: true }];
       }
       // Paging can repeat a flight when the list changes between pages: examine (and halt) each once.
       const unique = [...new Map(listed.map((flight) => [flight.flightId.toLowerCase(), flight])).values()];

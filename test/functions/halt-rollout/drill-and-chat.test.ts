@@ -93,16 +93,21 @@ describeWithMoto(`halt-rollout handler: the drill and the chat message${MOTO_SKI
       });
     });
 
-    it('acts on every watched app when no app lists it', async () => {
+    it('examines one app, the first in WATCHDOG_APPS, when no app lists it: the other is never read', async () => {
       const apps = [...SAMPLE_APPS, { applicationId: SAMPLE_QUIET_APP_ID, alarmNames: ['quiet-crash-rate'] }];
       const harness = await watchdog({ apps });
 
       const { result } = await harness.invoke(alarmEvent('eventbridge', DRILL));
 
       expect(new Set(result?.targets.map((target) => target.applicationId))).toEqual(
-        new Set([SAMPLE_APP_ID, SAMPLE_QUIET_APP_ID]),
+        new Set([SAMPLE_APP_ID]),
       );
-      expect(result?.targets.every((target) => target.result !== 'halted')).toBe(true);
+      expect(result?.targets.every((target) => target.result === 'would-halt')).toBe(true);
+      const storePaths = harness.simulator.control.requests
+        .filter((request) => request.kind === 'store')
+        .map((request) => request.path);
+      expect(storePaths.length).toBeGreaterThan(0);
+      expect(storePaths.filter((path) => path.includes(SAMPLE_QUIET_APP_ID))).toEqual([]);
     });
 
     it('acts only on the apps that list it, when one does (here in notifyAlarmNames)', async () => {

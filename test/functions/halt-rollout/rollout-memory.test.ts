@@ -112,6 +112,10 @@ describeWithMoto(`rollout memory: a warm halt of a remembered rollout is one POS
     expect(JSON.parse(notification?.message ?? '{}').targets).toEqual([
       expect.objectContaining({ result: 'halted', rolloutPercentage: 20, percentageSeenAt: SEEN_AT }),
     ]);
+    // Never shown as if it were live: the subject says when it was last seen.
+    expect(notification?.subject).toBe(
+      '[Store watchdog] HALTED Contoso Photos rollout (20% when last seen at 18:00 UTC)',
+    );
     // Halted: nothing live is remembered any more.
     expect(await memoryContents(dynamo, tableName)).toEqual([]);
   });

@@ -388,7 +388,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     expect(posts.every((request) => request.status === 200)).toBe(true);
   }, 180_000);
 
-  it('a continuation is checked like any event: it never reaches an app or alarm the config does not pair', async ({
+  it('a continuation is checked like any event: it never reaches an app or alarm the config does not pair (those are left out), and a malformed one is rejected', async ({
     onTestFinished,
   }) => {
     const storm = await startStorm({ series: 'SF', alarmPerApp: true, onTestFinished });
@@ -413,10 +413,21 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     const deliver = (body: unknown) => ({
       Records: [{ eventSource: 'aws:sqs', body: JSON.stringify(body) }],
     });
-    const rejected: Array<[string, unknown]> = [
+    // Apps the config does not pair with the alarm are left out (the config may have changed mid-storm),
+    // never acted on: with none left, the continuation is ignored.
+    const leftOut: Array<[string, unknown]> = [
       ['an app the alarm does not name', deliver({ ...valid, applicationIds: [b.applicationId] })],
       ['an app with no entry in "apps"', deliver({ ...valid, applicationIds: ['9NZZ99999999'] })],
       ['an alarm no app lists', deliver({ ...valid, alarms: [{ ...alarm, alarmName: 'not-listed' }] })],
+    ];
+    for (const [what, event] of leftOut) {
+      const result = await handleWatchdogEvent(event, storm.config, storm.ports, scaledBudget());
+      expect(result.targets, what).toEqual([]);
+      expect(result.ignored, what).toMatch(
+        /no longer watched apps \(entries in "apps"\) that list its alarms/,
+      );
+    }
+    const rejected: Array<[string, unknown]> = [
       ['a transition into OK', deliver({ ...valid, alarms: [{ ...alarm, newState: 'OK' }] })],
       ['an unknown key', deliver({ ...valid, dryRun: false })],
       ['a malformed app ID', deliver({ ...valid, applicationIds: ['../x'] })],

@@ -76,8 +76,10 @@ describeWithMoto(`the handler hands a storm on through the continuation queue${M
     });
     expect(notification?.subject).toContain(`(+${pending.length} pending)`);
 
-    // The queue's delivery is accepted (the tenant's budget is spent for this minute, so it is only
-    // parsed and resolved here: a malformed one would be rejected before any Store call).
+    // The queue's delivery is accepted and resolved against the config (the tenant's budget is spent for
+    // this minute, so it is only parsed and resolved here): an app the config does not pair with the
+    // alarm is left out, never examined.
+    const requestsBefore = harness.simulator.control.requests.length;
     const forged = await harness.invoke({
       Records: [
         {
@@ -86,7 +88,12 @@ describeWithMoto(`the handler hands a storm on through the continuation queue${M
         },
       ],
     });
-    expect(forged.error?.message).toContain('is not a watched app (an entry in "apps")');
+    expect(forged.error).toBeUndefined();
+    expect(forged.result?.targets).toEqual([]);
+    expect(forged.result?.ignored).toMatch(
+      /9NZZ00000000\) are no longer watched apps \(entries in "apps"\) that list its alarms/,
+    );
+    expect(harness.simulator.control.requests.length).toBe(requestsBefore);
   }, 60_000);
 
   it('a malformed CONTINUATION_QUEUE_URL is a configuration error naming the variable', async () => {

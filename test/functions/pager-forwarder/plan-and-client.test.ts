@@ -65,6 +65,35 @@ describe('planPage', () => {
     expect(plan.triggers[0]?.links).toEqual([]);
   });
 
+  it('never pages a remembered percentage as if it were live: it says when it was last seen', () => {
+    const target = {
+      applicationId: '9NBLGGH4R315',
+      appName: 'Contoso Photos',
+      submissionId: '1152921504621243680',
+      result: 'failed',
+      error: { code: 'STORE_HTTP_500', message: 'unavailable' },
+    };
+    const remembered = planPage(
+      envelope({
+        schemaVersion: 1,
+        outcome: 'failed',
+        targets: [{ ...target, rolloutPercentage: 20, percentageSeenAt: '2026-12-01T09:58:00.000Z' }],
+      }),
+    );
+    const live = planPage(
+      envelope({ schemaVersion: 1, outcome: 'failed', targets: [{ ...target, rolloutPercentage: 20 }] }),
+    );
+
+    if (remembered.kind !== 'page' || live.kind !== 'page') throw new Error('expected pages');
+    expect(remembered.triggers[0]?.summary).toContain(
+      'submission 1152921504621243680 at 20% when last seen at 09:58 UTC.',
+    );
+    expect(remembered.triggers[0]?.customDetails).toMatchObject({
+      targets: [expect.objectContaining({ percentageSeenAt: '2026-12-01T09:58:00.000Z' })],
+    });
+    expect(live.triggers[0]?.summary).toContain('submission 1152921504621243680 at 20%.');
+  });
+
   it('says DRILL FAILED for a failed drill (nothing to halt by hand, something to fix)', () => {
     const plan = planPage(
       envelope({

@@ -59,19 +59,30 @@ describe('the rollout memory table and the storm continuation queue', () => {
     expect(findings).toEqual([]);
   });
 
-  it('lets both functions query, put and delete items of exactly this table, and names it to them', () => {
+  it('lets both functions query, put and delete items of exactly this table, the halt function also get and update items (the transition ledger), and names it to them', () => {
     const tableArn = { 'Fn::GetAtt': [tableRef().Ref, 'Arn'] };
     for (const action of ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) {
       const statements = statementsAllowing(template, action);
       expect(statements).toHaveLength(2);
-      for (const statement of statements) {
-        expect(resourcesOf(statement)).toEqual([tableArn]);
-        expect(actionsOf(statement).sort()).toEqual([
-          'dynamodb:DeleteItem',
-          'dynamodb:PutItem',
-          'dynamodb:Query',
-        ]);
-      }
+      for (const statement of statements) expect(resourcesOf(statement)).toEqual([tableArn]);
+    }
+    const base = ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'];
+    const grants = statementsAllowing(template, 'dynamodb:Query').map((statement) =>
+      actionsOf(statement).sort(),
+    );
+    expect(grants.sort((a, b) => a.length - b.length)).toEqual([
+      base,
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ],
+    ]);
+    // Only the halt function may update: the self-check's role has no GetItem or UpdateItem.
+    for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) {
+      expect(statementsAllowing(template, action)).toHaveLength(1);
     }
     for (const fn of [stack.haltRollout, stack.selfCheck.function]) {
       expect(environmentOf(fn).ROLLOUT_MEMORY_TABLE).toEqual(tableRef());
@@ -88,9 +99,10 @@ describe('the rollout memory table and the storm continuation queue', () => {
     expect(queue).toMatchObject({
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
-      // Six times the function's 5 minutes.
-      VisibilityTimeout: 1800,
-      RedrivePolicy: { maxReceiveCount: 100 },
+      // Twice the function's 5 minutes: a crashed invocation's claim has lapsed when its message returns.
+      VisibilityTimeout: 600,
+      // A failed retry's message comes back once as a duplicate; five receives, then the dead-letter queue.
+      RedrivePolicy: { maxReceiveCount: 5 },
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 1,

@@ -59,16 +59,13 @@ function acting(plan: Plan) {
 }
 
 describe('resolveTargets: the drill alarm', () => {
-  it('is a dry run on every watched app when no app lists it, whatever the modes', () => {
+  it('is a dry run on one app, the first in WATCHDOG_APPS, when no app lists it, whatever the modes', () => {
     const plan = acting(resolveTargets(intake(alarm(DRILL)), drillConfig([PHOTOS, MUSIC])));
 
     expect(plan.drill).toBe(true);
     expect(
       plan.apps.map((planned) => [planned.app.applicationId, planned.dryRun, planned.dryRunCause]),
-    ).toEqual([
-      [PHOTOS.applicationId, true, 'drill'],
-      [MUSIC.applicationId, true, 'drill'],
-    ]);
+    ).toEqual([[PHOTOS.applicationId, true, 'drill']]);
     expect(plan.apps[0]?.why).toMatch(/drill alarm "store-watchdog-drill" is in ALARM.*never halts/);
   });
 
@@ -174,8 +171,7 @@ describe('a drill decision and its notification', () => {
       new AbortController().signal,
     );
     const n = buildNotification(acted, run, {
-      applicationIds: ['9WZDNCRFJ3PS', '9NBLGGH4R316'],
-      nextPart: 2,
+      pending: { applicationIds: ['9WZDNCRFJ3PS', '9NBLGGH4R316'], nextPart: 2 },
     });
 
     expect(n.subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);

@@ -342,3 +342,70 @@ describe('helpers', () => {
     expect(toAsciiLine('Café\tPhotos\r\n™ 写真')).toBe('Cafe Photos TM ??');
   });
 });
+
+describe('buildNotification: a remembered percentage is never shown as live', () => {
+  /** The run of a halt from memory: the percentage is the one seen at 09:58 UTC. */
+  async function fromMemory(seenAt: string) {
+    const { plan, run } = await notify();
+    const [target] = run.targets;
+    const [detail] = run.details;
+    if (target === undefined || detail === undefined) throw new Error('one target expected');
+    const remembered: WatchdogRun = {
+      ...run,
+      targets: [{ ...target, result: 'halted', rolloutPercentage: 20 }],
+      details: [{ ...detail, percentageSeenAt: seenAt }],
+    };
+    return buildNotification(plan, remembered);
+  }
+
+  it('says "when last seen at" in the subject, the e-mail text, the chat card and the JSON', async () => {
+    const n = await fromMemory('2026-12-01T09:58:31.000Z');
+
+    expect(n.subject).toBe(
+      '[Store watchdog] HALTED Contoso Photos rollout (20% when last seen at 09:58 UTC)',
+    );
+    expect(n.text).toMatch(
+      /\n {2}Percentage: +20% when last seen at 09:58 UTC \(2026-12-01T09:58:31\.000Z; remembered, not read again before the halt\)\n/,
+    );
+    expect(n.text).not.toContain('Live percentage');
+    const chat = JSON.parse(JSON.parse(n.snsMessage).https);
+    expect(chat.content.description).toContain('Percentage: 20% when last seen at 09:58 UTC (remembered)');
+    expect(chat.content.description).not.toContain('Live: 20%');
+    expect(n.json.targets[0]).toMatchObject({
+      rolloutPercentage: 20,
+      percentageSeenAt: '2026-12-01T09:58:31.000Z',
+    });
+  });
+
+  it('keeps a live read as it was: the percentage alone', async () => {
+    const { n } = await notify();
+    expect(n.subject).toBe('[Store watchdog] HALTED Contoso Photos rollout (20%)');
+    expect(JSON.parse(JSON.parse(n.snsMessage).https).content.description).toContain('Live: 20%');
+  });
+});
+
+describe('buildNotification: which attempt', () => {
+  it('a failure says the attempt and when the watchdog tries again; the last says it will not', async () => {
+    const failing = { lookups: { [PHOTOS.applicationId]: new Error('boom') } };
+    const { plan, run } = await notify(failing);
+
+    const first = buildNotification(plan, run, {
+      attempt: { attempt: 1, of: 3, retry: false, nextInSeconds: 30 },
+    });
+    const last = buildNotification(plan, run, { attempt: { attempt: 3, of: 3, retry: true } });
+
+    expect(first.subject).toMatch(/^\[Store watchdog\] FAILED to halt Contoso Photos .* - attempt 1 of 3$/);
+    expect(first.text).toContain('in about 30 s (attempt 2 of 3)');
+    expect(last.subject).toMatch(/ - attempt 3 of 3$/);
+    expect(last.text).toContain(
+      'only the rollouts that failed (or were not finished) before were examined again',
+    );
+    expect(last.text).toContain('This was the last attempt: the watchdog will not try again by itself.');
+  });
+
+  it('a first attempt that succeeded says nothing about attempts in its subject', async () => {
+    const { plan, run } = await notify();
+    const n = buildNotification(plan, run, { attempt: { attempt: 1, of: 3, retry: false } });
+    expect(n.subject).toBe('[Store watchdog] HALTED Contoso Photos rollout (20%)');
+  });
+});
