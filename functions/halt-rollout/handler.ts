@@ -20,6 +20,7 @@ import { sendContinuation } from '../commons/aws/continuation-queue.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { publishNotification } from '../commons/aws/notify.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
+import { createDurableBudgets } from '../commons/aws/store-budget.ts';
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { parseContinuationQueueUrl } from '../commons/config/storm-env.ts';
@@ -60,6 +61,7 @@ function wire(): Wiring {
   const secrets = new SecretsManagerClient({});
   const sns = new SNSClient({});
   const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
+  const dynamo = memoryTable === undefined ? undefined : new DynamoDBClient({});
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,
@@ -69,12 +71,24 @@ function wire(): Wiring {
       logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
         error: describeError(error),
       }),
+    // The stack's budget, shared with every container, the self-check and the Store health probe; the
+    // process's own throttle stays in front of it to order this container's requests.
+    ...(dynamo === undefined || memoryTable === undefined
+      ? {}
+      : {
+          sharedBudget: createDurableBudgets({
+            client: dynamo,
+            tableName: memoryTable,
+            budgetClass: 'halt',
+            logger,
+          }),
+        }),
   });
   const ports: WatchdogPorts = {
     rollouts: store.rolloutPort,
-    ...(memoryTable === undefined
+    ...(dynamo === undefined || memoryTable === undefined
       ? {}
-      : { memory: createRolloutMemory(new DynamoDBClient({}), memoryTable, logger) }),
+      : { memory: createRolloutMemory(dynamo, memoryTable, logger) }),
     ...(continuationQueueUrl === undefined
       ? {}
       : { handOn: handOnTo(new SQSClient({}), continuationQueueUrl) }),

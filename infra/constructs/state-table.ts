@@ -1,6 +1,7 @@
 /**
  * The stack's durable state: one DynamoDB table for what the functions share between invocations (each
- * app's remembered live rollout; see `functions/commons/aws/state-table.ts` for the item kinds).
+ * app's remembered live rollout, the tenant's Store request budget; see
+ * `functions/commons/aws/state-table.ts` for the item kinds).
  *
  * Generic keys (`pk`, `sk`) so every kind of item lives in the one table, and a TTL attribute
  * (`expiresAt`, epoch seconds) so short-lived items are swept by DynamoDB. Encrypted (AWS managed key),
@@ -34,9 +35,18 @@ export class StateTable extends Construct {
     });
   }
 
-  /** Lets the function read, remember and forget rollouts, and tells it the table. */
+  /**
+   * Lets the function read, remember and forget rollouts (query, put, delete) and take Store request
+   * slots from the tenant's budget (get, conditional put), and tells it the table.
+   */
   connect(target: WatchdogFunction): void {
-    this.table.grant(target, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    this.table.grant(target, 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    target.function.addEnvironment(STATE_TABLE_VARIABLE, this.table.tableName);
+  }
+
+  /** Lets the function take Store request slots from the tenant's budget only, and tells it the table. */
+  connectBudget(target: WatchdogFunction): void {
+    this.table.grant(target, 'dynamodb:GetItem', 'dynamodb:PutItem');
     target.function.addEnvironment(STATE_TABLE_VARIABLE, this.table.tableName);
   }
 }

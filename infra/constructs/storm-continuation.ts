@@ -6,15 +6,19 @@
  * The queue keeps a message until an invocation that received it succeeded, so a crash in the middle of
  * a storm loses nothing: the message comes back after the visibility timeout (six times the function's
  * timeout, as Lambda advises) and the next invocation reports the halts already made as
- * `already-halted`. The function runs with reserved concurrency 1, so deliveries that find it busy are
- * throttled and come back; `maxReceiveCount` is high enough that throttling alone never moves a message
- * to the dead-letter queue. A message that still lands there is watched by an alarm (wired by the stack).
+ * `already-halted`. Up to `CONTINUATION_MAX_CONCURRENCY` continuations run at once (they share the
+ * tenant's request budget in the state table with every other invocation); deliveries that find the
+ * function busy are throttled and come back, and `maxReceiveCount` is high enough that throttling alone
+ * never moves a message to the dead-letter queue. A message that still lands there is watched by an alarm (wired by the stack).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { WatchdogFunction } from './watchdog-function.ts';
+
+/** How many continuations the queue may run at once (SQS event sources allow 2 at least). */
+export const CONTINUATION_MAX_CONCURRENCY = 2;
 
 /** The variable that names the queue to the function. */
 export const CONTINUATION_QUEUE_VARIABLE = 'CONTINUATION_QUEUE_URL';
@@ -59,6 +63,7 @@ export class StormContinuation extends Construct {
       target: props.target.function,
       eventSourceArn: this.queue.queueArn,
       batchSize: 1,
+      maxConcurrency: CONTINUATION_MAX_CONCURRENCY,
     });
     this.queue.grantConsumeMessages(props.target);
     Validations.of(mapping).acknowledge({

@@ -5,6 +5,7 @@
  * | item | `pk` | `sk` |
  * |---|---|---|
  * | a remembered live rollout | `app#<application ID>` | `main` or `flight#<flight ID in lower case>` |
+ * | the tenant's Store request budget (`store-budget.ts`) | `budget#<tenant ID>` | `window` |
  */
 
 /** The table's key attributes (the stack creates the table with them). */
@@ -16,4 +17,9 @@ export const STATE_TABLE_TTL_ATTRIBUTE = 'expiresAt';
 /** The partition of an app's remembered rollouts. */
 export function appPartition(applicationId: string): string {
   return `app#${applicationId}`;
+}
+
+/** The partition of a tenant's Store request budget. */
+export function budgetPartition(tenantId: string): string {
+  return `budget#${tenantId}`;
 }
