@@ -48,8 +48,11 @@ export const STORE_WINDOW_MARGIN_MS = 250;
 /** Lower is served first. */
 const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, discovery: 2 };
 
-/** A lost race is retried this many times per request before the table counts as unavailable. */
-const MAX_CONFLICTS = 50;
+/**
+ * A lost race is retried this many times per request before the table counts as unavailable. Every
+ * lost race is another writer's grant, so this is far more than a window's worth of them.
+ */
+const MAX_CONFLICTS = 100;
 
 export interface BudgetLogger {
   warn(message: string, attributes: Record<string, unknown>): void;
@@ -189,10 +192,9 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
       const decision = decideGrant(stored.grants, now(), budgetClass, rules);
       if (!decision.granted) return decision;
       if (await write(stored, decision.grants, signal)) return { granted: true };
+      // Lost the race to another function, which got its slot: read again at once.
       if (conflicts >= MAX_CONFLICTS)
         throw new Error(`the budget item changed under ${MAX_CONFLICTS} writes in a row`);
-      // Lost the race to another function: read again, a little later so the winners spread out.
-      await wait(1 + Math.floor(Math.random() * 10), signal);
     }
   };
 
