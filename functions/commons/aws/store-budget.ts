@@ -97,6 +97,19 @@ interface Waiter {
   readonly refuse: (error: unknown) => void;
 }
 
+/** What a process's budgets use unless their options say otherwise (see `setDurableBudgetDefaults`). */
+type BudgetTiming = Pick<DurableBudgetOptions, 'limit' | 'windowMs' | 'marginMs' | 'now' | 'sleep'>;
+let processDefaults: BudgetTiming = {};
+
+/**
+ * Sets what every budget created afterwards in this process uses unless its options say otherwise:
+ * the handlers never call it; a test or the benchmark scales the window down (or injects a clock)
+ * before importing a handler, as it registers the process's own throttle (`getTenantThrottle`).
+ */
+export function setDurableBudgetDefaults(defaults: BudgetTiming): void {
+  processDefaults = { ...defaults };
+}
+
 /** The per-tenant budgets of one process over the table: what the Store client's `throttle` takes. */
 export function createDurableBudgets(options: DurableBudgetOptions): (tenantId: string) => RequestBudget {
   const budgets = new Map<string, RequestBudget>();
@@ -112,11 +125,12 @@ export function createDurableBudgets(options: DurableBudgetOptions): (tenantId: 
 
 /** One tenant's budget over the table (see the module comment). */
 export function createDurableBudget(tenantId: string, options: DurableBudgetOptions): RequestBudget {
-  const limit = options.limit ?? STORE_REQUESTS_PER_WINDOW;
-  const windowMs = options.windowMs ?? STORE_WINDOW_MS;
-  const rules: BudgetRules = { limit, spacingMs: windowMs + (options.marginMs ?? STORE_WINDOW_MARGIN_MS) };
-  const now = options.now ?? Date.now;
-  const wait = options.sleep ?? sleep;
+  const limit = options.limit ?? processDefaults.limit ?? STORE_REQUESTS_PER_WINDOW;
+  const windowMs = options.windowMs ?? processDefaults.windowMs ?? STORE_WINDOW_MS;
+  const marginMs = options.marginMs ?? processDefaults.marginMs ?? STORE_WINDOW_MARGIN_MS;
+  const rules: BudgetRules = { limit, spacingMs: windowMs + marginMs };
+  const now = options.now ?? processDefaults.now ?? Date.now;
+  const wait = options.sleep ?? processDefaults.sleep ?? sleep;
   const { client, tableName, budgetClass } = options;
   const key = {
     [STATE_TABLE_KEY.partition]: { S: budgetPartition(tenantId) },

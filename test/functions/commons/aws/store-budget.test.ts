@@ -6,7 +6,10 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, expect, it } from 'vitest';
-import { createDurableBudget, type DurableBudgetOptions } from '../../../../functions/commons/aws/store-budget.ts';
+import {
+  createDurableBudget,
+  type DurableBudgetOptions,
+} from '../../../../functions/commons/aws/store-budget.ts';
 import { StoreApiError } from '../../../../functions/commons/errors.ts';
 import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
 import type { RequestBudget, RequestPriority } from '../../../../functions/commons/store/throttle.ts';
@@ -95,7 +98,9 @@ describeWithMoto('the Store request budget in the state table', () => {
   it('lets several processes together send at most 20 in any window, and the next when the oldest leaves', async () => {
     const tenant = `${crypto.randomUUID()}.example.com`;
     const clock = fakeClock(1_000_000);
-    const processes = [0, 1, 2].map(() => recorder(createDurableBudget(tenant, options(clock, 'halt')), clock));
+    const processes = [0, 1, 2].map(() =>
+      recorder(createDurableBudget(tenant, options(clock, 'halt')), clock),
+    );
     // 30 requests at once from three processes: they race on one item.
     const all = processes.flatMap((process, index) =>
       Array.from({ length: 10 }, (_, request) => process.acquire(`p${index}-${request}`, 'halt')),
@@ -105,7 +110,8 @@ describeWithMoto('the Store request budget in the state table', () => {
     const waiting = () => processes.filter((process) => process.granted.length < 10).length;
     await until(
       () => grantedCount() === 20 && clock.due().length === waiting(),
-      () => `20 grants and a sleeper per waiting process (${grantedCount()} grants, ${clock.due().length} sleepers)`,
+      () =>
+        `20 grants and a sleeper per waiting process (${grantedCount()} grants, ${clock.due().length} sleepers)`,
     );
     expect(waiting()).toBeGreaterThan(0);
     // Each waits for the oldest grant to leave the window.
@@ -152,7 +158,10 @@ describeWithMoto('the Store request budget in the state table', () => {
     const clock = fakeClock(9_000_000);
     const budget = recorder(createDurableBudget(tenant, options(clock, 'halt')), clock);
     await Promise.all(Array.from({ length: 20 }, (_, index) => budget.acquire(`fill-${index}`, 'halt')));
-    const signal = createDeadline({ timeoutMs: 2_000_000_000, now: () => 9_000_000 + 30_000 - 2_000_000_000 });
+    const signal = createDeadline({
+      timeoutMs: 2_000_000_000,
+      now: () => 9_000_000 + 30_000 - 2_000_000_000,
+    });
     await budget.acquire('too-late', 'discovery', signal);
     expect(budget.refused).toHaveLength(1);
     const error = budget.refused[0]?.error;
