@@ -2,7 +2,9 @@
  * Store API credentials from Secrets Manager: `{"tenantId","clientId","clientSecret"}` (the Azure AD
  * application that has the Manager role in Partner Center).
  *
- * Cached in memory for a bounded time; `refresh()` re-reads the secret once when the token endpoint
+ * Cached in memory for a bounded time (`ttlMs`); each read carries the secret's `VersionId`, and the
+ * token provider drops a token issued for another version than the current one, so a rotated secret
+ * stops the old token within `ttlMs`. `refresh()` re-reads the secret once when the token endpoint
  * rejects the cached credentials (the secret may have been rotated). No error message ever contains the
  * secret's value: malformed secrets are described by field name only.
  */
@@ -27,11 +29,17 @@ export class StoreCredentials {
   readonly tenantId: string;
   readonly clientId: string;
   readonly #clientSecret: string;
+  /**
+   * The secret's version they were read from (Secrets Manager's `VersionId`), when known: a token is
+   * only used with the version it was issued for, so a rotated secret stops the old token.
+   */
+  readonly versionId?: string;
 
-  constructor(value: { tenantId: string; clientId: string; clientSecret: string }) {
+  constructor(value: { tenantId: string; clientId: string; clientSecret: string }, versionId?: string) {
     this.tenantId = value.tenantId;
     this.clientId = value.clientId;
     this.#clientSecret = value.clientSecret;
+    if (versionId !== undefined) this.versionId = versionId;
   }
 
   get clientSecret(): string {
@@ -51,7 +59,11 @@ export class StoreCredentials {
  * Parses the secret's `SecretString`. Throws `ConfigurationError` (`SECRET_MALFORMED`) naming the
  * missing or malformed field, never a value.
  */
-export function parseStoreCredentials(secretString: string | undefined, secretId: string): StoreCredentials {
+export function parseStoreCredentials(
+  secretString: string | undefined,
+  secretId: string,
+  versionId?: string,
+): StoreCredentials {
   if (secretString === undefined || secretString.trim() === '') {
     throw new ConfigurationError(
       'SECRET_EMPTY',
@@ -79,7 +91,7 @@ export function parseStoreCredentials(secretString: string | undefined, secretId
     });
     throw new ConfigurationError('SECRET_MALFORMED', `secret ${secretId} is malformed: ${fields.join('; ')}`);
   }
-  return new StoreCredentials(parsed.data);
+  return new StoreCredentials(parsed.data, versionId);
 }
 
 /** The AWS error names Secrets Manager uses, mapped to a clear watchdog error. */
@@ -166,7 +178,7 @@ export function createCredentialsSource(
           .catch((error: unknown) => {
             throw describeSecretsManagerError(error, secretId);
           });
-        const credentials = parseStoreCredentials(output.SecretString, secretId);
+        const credentials = parseStoreCredentials(output.SecretString, secretId, output.VersionId);
         cached = { credentials, versionId: output.VersionId, readAt: now() };
         return { credentials, versionId: output.VersionId };
       } finally {
