@@ -1,7 +1,10 @@
 /**
- * A client-side request budget per tenant. The submission API reportedly allows a tenant about 20
- * requests per minute and answers 429 above that (CONTRACT §8, StoreBroker USAGE.md); waiting for a
- * free slot here costs less than provoking a 429 and its `Retry-After`.
+ * A client-side request budget per tenant, in one process. The submission API reportedly allows a
+ * tenant about 20 requests per minute and answers 429 above that (StoreBroker USAGE.md); waiting for a
+ * free slot here costs less than provoking a 429 and its `Retry-After`. In the deployed stack the
+ * tenant's budget is the stack's, in the state table (`functions/commons/aws/store-budget.ts`); this
+ * throttle stays in front of it in the halt function, to order one invocation's requests and keep room
+ * for a discovery's follow-ups. Alone, it is the budget of a local run or the CLI.
  *
  * The budget is spent depth first: a halt that has started finishes before new work starts. Requests
  * have a priority (the halt POST first, then the rollout and submission reads, then the discovery of
