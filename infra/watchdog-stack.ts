@@ -118,7 +118,7 @@ export class WatchdogStack extends Stack {
     }
 
     this.selfAlarms = new SelfAlarms(this, 'SelfAlarms', { notifications: this.notifications });
-    // Reserved concurrency throttles duplicates and storms by design; the backlog alarms watch instead.
+    // Reserved concurrency throttles large storms by design; the backlog alarms watch instead.
     this.selfAlarms.watchFunction(this.haltRollout, 'halt-rollout', { throttlesExpected: true });
     this.selfAlarms.watchQueue(
       'intake-dead-letters',
