@@ -6,7 +6,7 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { type Alarm, CfnAlarm, CfnCompositeAlarm, type CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
 import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
-import { SCHEDULED_READER_SHARES } from '../functions/commons/store/reader-budget.ts';
+import { SELF_CHECK_STORE_REQUESTS_PER_MINUTE } from '../functions/self-check/slices.ts';
 import {
   deriveWatchedApps,
   listCreatedAlarmNames,
@@ -49,14 +49,18 @@ export interface WatchdogStackProps extends StackProps {
    */
   readonly haltRolloutTimeout?: Duration;
   /**
-   * The most halt-rollout invocations that run at once. With 1, the function's process-wide request
-   * budget is the tenant's whole budget: concurrent alarms wait in Lambda's asynchronous event queue
-   * (retried within the function's maximum event age, none lost) instead of each environment spending
-   * its own 20 calls and meeting the Store's 429s.
-   * @default 1
+   * The most halt-rollout invocations that run at once (reserved concurrency). The Store request
+   * budget does not depend on it: every invocation takes its slots from the tenant's one budget in the
+   * state table, so concurrent alarms are handled side by side instead of waiting in Lambda's event
+   * queue, where an event that finds every slot busy for an hour (`maxEventAge`) is dropped. The cap
+   * only bounds how many environments wait on that budget at once.
+   * @default DEFAULT_HALT_ROLLOUT_CONCURRENCY (10)
    */
   readonly haltRolloutConcurrency?: number;
 }
+
+/** See `WatchdogStackProps.haltRolloutConcurrency`. */
+export const DEFAULT_HALT_ROLLOUT_CONCURRENCY = 10;
 
 /** See the module comment. */
 export class WatchdogStack extends Stack {
@@ -94,7 +98,7 @@ export class WatchdogStack extends Stack {
       watchedApps,
       environment: { DRY_RUN: String(config.dryRun) },
       timeout: props.haltRolloutTimeout ?? Duration.minutes(5),
-      reservedConcurrentExecutions: props.haltRolloutConcurrency ?? 1,
+      reservedConcurrentExecutions: props.haltRolloutConcurrency ?? DEFAULT_HALT_ROLLOUT_CONCURRENCY,
       // No blind retry of the whole event: a malformed event is not retried (it goes straight to the
       // failure queue), and failed targets are retried alone, with backoff, through the continuation
       // queue (at most three attempts per alarm transition; see docs/reliability.md).
@@ -151,7 +155,7 @@ export class WatchdogStack extends Stack {
     }
 
     this.selfAlarms = new SelfAlarms(this, 'SelfAlarms', { notifications: this.notifications });
-    // Reserved concurrency throttles duplicates and storms by design; the backlog alarms watch instead.
+    // Reserved concurrency throttles large storms by design; the backlog alarms watch instead.
     this.selfAlarms.watchFunction(this.haltRollout, 'halt-rollout', { throttlesExpected: true });
     this.selfAlarms.watchQueue(
       'intake-dead-letters',
@@ -184,8 +188,11 @@ export class WatchdogStack extends Stack {
       credentials: this.credentials,
       notifications: this.notifications,
       ...(scheduleHours === undefined ? {} : { schedule: Duration.minutes(Math.round(scheduleHours * 60)) }),
-      // Both scheduled readers together keep to half the tenant's budget (reader-budget.ts).
-      ...(storeHealthApps.length === 0 ? {} : { requestsPerMinute: SCHEDULED_READER_SHARES.selfCheck }),
+      // Both scheduled readers together get at most half the tenant's budget: with the probe beside
+      // it, the self-check's slices are planned at half of that.
+      ...(storeHealthApps.length === 0
+        ? {}
+        : { requestsPerMinute: SELF_CHECK_STORE_REQUESTS_PER_MINUTE / 2 }),
     });
 
     this.storeHealth =
@@ -215,6 +222,8 @@ export class WatchdogStack extends Stack {
     this.stateTable = new StateTable(this, 'State');
     this.stateTable.connect(this.selfCheck.function);
     this.stateTable.connect(this.haltRollout, { transitions: true });
+    // The probe reads the Store too: it takes its slots from the same budget.
+    if (this.storeHealth !== undefined) this.stateTable.connectBudget(this.storeHealth.function);
 
     // Storms longer than one invocation: the apps not reached are handed on through this queue.
     this.stormContinuation = new StormContinuation(this, 'StormContinuation', {

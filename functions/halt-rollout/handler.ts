@@ -21,6 +21,7 @@ import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { publishNotification } from '../commons/aws/notify.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
+import { createDurableBudgets } from '../commons/aws/store-budget.ts';
 import { createTransitionLedger } from '../commons/aws/transition-ledger.ts';
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
@@ -63,6 +64,7 @@ function wire(): Wiring {
   const sns = new SNSClient({});
   const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
   const getClientAssertion = lazyClientAssertionSource();
+  const dynamo = memoryTable === undefined ? undefined : new DynamoDBClient({});
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,
@@ -74,8 +76,19 @@ function wire(): Wiring {
       logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
         error: describeError(error),
       }),
+    // The stack's budget, shared with every container, the self-check and the Store health probe; the
+    // process's own throttle stays in front of it to order this container's requests.
+    ...(dynamo === undefined || memoryTable === undefined
+      ? {}
+      : {
+          sharedBudget: createDurableBudgets({
+            client: dynamo,
+            tableName: memoryTable,
+            budgetClass: 'halt',
+            logger,
+          }),
+        }),
   });
-  const dynamo = memoryTable === undefined ? undefined : new DynamoDBClient({});
   const ports: WatchdogPorts = {
     rollouts: store.rolloutPort,
     ...(dynamo === undefined || memoryTable === undefined

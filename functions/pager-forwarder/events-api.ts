@@ -23,6 +23,9 @@ import * as z from '../commons/validation.ts';
 
 export const DEFAULT_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 
+/** The code of the error for PagerDuty's 400 "Invalid routing key": the key, not the event, is wrong. */
+export const PAGER_ROUTING_KEY_REFUSED = 'PAGER_ROUTING_KEY_REFUSED';
+
 export const EVENTS_API_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 4,
   baseDelayMs: 500,
@@ -49,7 +52,10 @@ export interface EventsApiAccepted {
 }
 
 export interface EventsApiClient {
-  /** Sends one trigger. Throws `WatchdogError` (`PAGER_REJECTED`, `PAGER_UNAVAILABLE`) when it was not accepted. */
+  /**
+   * Sends one trigger. Throws `WatchdogError` (`PAGER_REJECTED`, `PAGER_ROUTING_KEY_REFUSED`,
+   * `PAGER_UNAVAILABLE`) when it was not accepted.
+   */
   trigger(routingKey: string, event: PagerTrigger, signal: AbortSignal): Promise<EventsApiAccepted>;
 }
 
@@ -133,12 +139,15 @@ export function createEventsApiClient(options: EventsApiOptions): EventsApiClien
                 .filter((part) => part !== undefined)
                 .join('; ')
             : '';
+          // An unknown integration key (400 "Invalid routing key"): the key's fault, not the event's.
+          const keyRefused =
+            response.status === 400 && /invalid routing key/i.test(rejected.success ? reason : response.text);
           return {
             ok: false,
             retryable: false,
             error: new WatchdogError(
               'upstream',
-              'PAGER_REJECTED',
+              keyRefused ? PAGER_ROUTING_KEY_REFUSED : 'PAGER_REJECTED',
               clean(
                 `the Events API rejected the event with ${response.status}${reason === '' ? '' : `: ${reason.slice(0, 300)}`}`,
               ),

@@ -4,9 +4,9 @@
  * item failure: SQS delivers it again, and after the queue's last attempt keeps it in the dead-letter
  * queue, which raises an alarm. Nothing is dropped.
  */
-import { planPage } from '../commons/domain/pager.ts';
-import { describeError } from '../commons/errors.ts';
-import type { EventsApiClient } from './events-api.ts';
+import { type PagerTrigger, planPage } from '../commons/domain/pager.ts';
+import { describeError, WatchdogError } from '../commons/errors.ts';
+import { type EventsApiAccepted, type EventsApiClient, PAGER_ROUTING_KEY_REFUSED } from './events-api.ts';
 import type { RoutingKeySource } from './routing-key.ts';
 
 export interface SqsRecordLike {
@@ -40,9 +40,8 @@ export async function forwardBatch(
         ports.logger.info('nothing to page', { messageId: record.messageId, why: plan.why });
         continue;
       }
-      const routingKey = await ports.routingKey.get(signal);
       for (const trigger of plan.triggers) {
-        const accepted = await ports.events.trigger(routingKey, trigger, signal);
+        const accepted = await sendTrigger(ports, trigger, signal);
         ports.logger.info('paged', {
           messageId: record.messageId,
           dedupKey: accepted.dedupKey,
@@ -59,4 +58,24 @@ export async function forwardBatch(
     }
   }
   return { batchItemFailures: failures };
+}
+
+/**
+ * Sends one trigger with the current routing key; when PagerDuty refuses the key, reads the secret
+ * again and, if it holds another key (it was rotated), sends once more with that one.
+ */
+async function sendTrigger(
+  ports: ForwarderPorts,
+  trigger: PagerTrigger,
+  signal: AbortSignal,
+): Promise<EventsApiAccepted> {
+  const routingKey = await ports.routingKey.get(signal);
+  try {
+    return await ports.events.trigger(routingKey, trigger, signal);
+  } catch (error) {
+    if (!(error instanceof WatchdogError) || error.code !== PAGER_ROUTING_KEY_REFUSED) throw error;
+    const fresh = await ports.routingKey.refused(routingKey, signal);
+    if (!fresh.changed) throw error;
+    return ports.events.trigger(fresh.key, trigger, signal);
+  }
 }

@@ -21,14 +21,14 @@ import { createAlarmLookup, describeAlarmsPageWith } from '../commons/aws/alarms
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
+import { createDurableBudgets } from '../commons/aws/store-budget.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { rememberingLookups } from '../commons/domain/memory.ts';
 import { describeError } from '../commons/errors.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
 import { createStoreDispatcher } from '../commons/store/http.ts';
-import { readReaderShare } from '../commons/store/reader-budget.ts';
-import { createStoreAccess } from '../commons/store/store-access.ts';
+import { createStoreAccess, type StoreAccessOptions } from '../commons/store/store-access.ts';
 import { runSelfCheck, SelfCheckFailedError, type SelfCheckPorts, type SelfCheckReport } from './checks.ts';
 import {
   parseSelfCheckEnvironment,
@@ -58,19 +58,33 @@ type Wiring =
 
 function wire(): Wiring {
   let config: SelfCheckEnvironment;
-  let share: number;
   let memoryTable: string | undefined;
   try {
     config = parseSelfCheckEnvironment(process.env);
-    // Its share when the Store health probe reads beside it (see reader-budget.ts).
-    share = readReaderShare(process.env, SELF_CHECK_STORE_REQUESTS_PER_MINUTE);
     memoryTable = parseRolloutMemoryTable(process.env);
   } catch (error) {
     return { ok: false, error };
   }
+  const dynamo = memoryTable === undefined ? undefined : new DynamoDBClient({});
   // Remembers each app's live rollout, so that a halt of it can be a single request.
   const memory =
-    memoryTable === undefined ? undefined : createRolloutMemory(new DynamoDBClient({}), memoryTable, logger);
+    dynamo === undefined || memoryTable === undefined
+      ? undefined
+      : createRolloutMemory(dynamo, memoryTable, logger);
+  // A scheduled reader in the stack's budget: it takes a slot only while half the window stays free
+  // for halts. Without the table (a local run), the process keeps to half the tenant's budget alone.
+  const budget: Pick<StoreAccessOptions, 'throttle' | 'sharedBudget'> =
+    dynamo === undefined || memoryTable === undefined
+      ? { throttle: { limit: SELF_CHECK_STORE_REQUESTS_PER_MINUTE, followUpMs: 0 } }
+      : {
+          throttle: false,
+          sharedBudget: createDurableBudgets({
+            client: dynamo,
+            tableName: memoryTable,
+            budgetClass: 'reader',
+            logger,
+          }),
+        };
   // Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_REGION, ...).
   const secrets = new SecretsManagerClient({});
   const getClientAssertion = lazyClientAssertionSource();
@@ -91,7 +105,7 @@ function wire(): Wiring {
           error: describeError(error),
         }),
       // It never halts, so it keeps no room for follow-up halts in the budget.
-      throttle: { limit: share, followUpMs: 0 },
+      ...budget,
     });
     // Only reads: the rollout port's halt is not handed over.
     return {

@@ -14,8 +14,9 @@ import type { WatchedApp } from '../commons/config/watched-apps.ts';
 import { ConfigurationError } from '../commons/errors.ts';
 
 /**
- * The self-check's share of the tenant's request budget (about 20 a minute; see docs/storms.md), so that a
- * halt arriving during a run still finds room.
+ * The pace the self-check's slices are planned at: the scheduled readers' half of the tenant's budget
+ * (about 20 a minute). The function takes its slots from the stack's shared budget, where readers
+ * never hold more than half of any window (see `functions/commons/domain/budget.ts`).
  */
 export const SELF_CHECK_STORE_REQUESTS_PER_MINUTE = 10;
 

@@ -12,22 +12,20 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
+import { createDurableBudgets } from '../commons/aws/store-budget.ts';
+import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createAnalyticsReader } from '../commons/store/analytics.ts';
 import { createPackageVersionReader } from '../commons/store/cohorts.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
-import {
-  readReaderShare,
-  SCHEDULED_READER_SHARES,
-  scheduledReaderThrottle,
-} from '../commons/store/reader-budget.ts';
-import { createStoreAccess } from '../commons/store/store-access.ts';
+import { createStoreAccess, type StoreAccessOptions } from '../commons/store/store-access.ts';
 import {
   parseStoreHealthEnvironment,
   STORE_HEALTH_SERVICE_NAME,
@@ -40,6 +38,8 @@ import { type AppHealth, runStoreHealth, type StoreHealthPorts, type StoreHealth
 const DEFAULT_REMAINING_MS = 60_000;
 /** Left at the end of the invocation to log and flush the metrics. */
 const RESERVE_MS = 2_000;
+/** Without the stack's budget (a local run): half the tenant's 20 requests a minute. */
+const READER_REQUESTS_PER_WINDOW_ALONE = 10;
 
 const { logger, metrics } = createObservability(STORE_HEALTH_SERVICE_NAME);
 
@@ -61,13 +61,27 @@ type Wiring =
 
 function wire(): Wiring {
   let config: StoreHealthEnvironment;
-  let share: number;
+  let stateTable: string | undefined;
   try {
     config = parseStoreHealthEnvironment(process.env);
-    share = readReaderShare(process.env, SCHEDULED_READER_SHARES.storeHealth);
+    stateTable = parseRolloutMemoryTable(process.env);
   } catch (error) {
     return { ok: false, error };
   }
+  // A scheduled reader in the stack's budget: it takes a slot only while half the window stays free
+  // for halts. Without the table (a local run), the process keeps to half the tenant's budget alone.
+  const budget: Pick<StoreAccessOptions, 'throttle' | 'sharedBudget'> =
+    stateTable === undefined
+      ? { throttle: { limit: READER_REQUESTS_PER_WINDOW_ALONE, followUpMs: 0 } }
+      : {
+          throttle: false,
+          sharedBudget: createDurableBudgets({
+            client: new DynamoDBClient({}),
+            tableName: stateTable,
+            budgetClass: 'reader',
+            logger,
+          }),
+        };
   const credentials = createCredentialsSource(new SecretsManagerClient({}), config.storeCredentialsSecretId);
   const getClientAssertion = lazyClientAssertionSource();
   const store = createStoreAccess({
@@ -81,9 +95,7 @@ function wire(): Wiring {
       logger.warn('Azure AD rejected the Store credentials; re-reading the secret once', {
         error: describeError(error),
       }),
-    // A scheduled reader: its share of the tenant's budget, every request in the background.
-    throttle: scheduledReaderThrottle(share),
-    background: true,
+    ...budget,
   });
   // Only reads: the rollout port's halt is not handed over.
   const ports: StoreHealthPorts = {

@@ -19,7 +19,6 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
-import { READER_SHARE_VARIABLE } from '../../functions/commons/store/reader-budget.ts';
 import { SELF_CHECK_SERVICE_NAME } from '../../functions/self-check/environment.ts';
 import {
   DEFAULT_SCHEDULE_MINUTES,
@@ -70,9 +69,9 @@ export interface SelfCheckProps {
   /** Prefix of the alarm names (literal). @default the stack name */
   readonly alarmNamePrefix?: string;
   /**
-   * The self-check's share of the tenant's Store requests a minute. The slices are planned at this pace
-   * and the function keeps to it (`READER_SHARE_VARIABLE`); with the Store health probe deployed, the two
-   * scheduled readers share half the budget (`SCHEDULED_READER_SHARES`).
+   * The pace, in Store requests a minute, at which the slices are planned. The function itself takes
+   * its slots from the stack's budget, where the scheduled readers together get at most half the
+   * tenant's; with the Store health probe reading beside it, the stack plans at half of that.
    * @default SELF_CHECK_STORE_REQUESTS_PER_MINUTE (10, half the tenant's budget)
    */
   readonly requestsPerMinute?: number;
@@ -128,9 +127,6 @@ export class SelfCheck extends Construct {
       environment: {
         SELF_CHECK_SLICES: String(this.slicePlan.slices),
         SELF_CHECK_PERIOD_MINUTES: String(this.slicePlan.periodMinutes),
-        ...(props.requestsPerMinute === undefined
-          ? {}
-          : { [READER_SHARE_VARIABLE]: String(requestsPerMinute) }),
       },
       timeout,
       // A failed run is a finding, not a glitch to retry: the Store client has retried already, and a

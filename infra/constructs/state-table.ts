@@ -1,6 +1,7 @@
 /**
  * The stack's durable state: one DynamoDB table for what the functions share between invocations (each
- * app's remembered live rollout, and the halt path's record of handled alarm transitions; see
+ * app's remembered live rollout, the halt path's record of handled alarm transitions, the tenant's
+ * Store request budget; see
  * `functions/commons/aws/state-table.ts` for the item kinds).
  *
  * Generic keys (`pk`, `sk`) so every kind of item lives in the one table, and a TTL attribute
@@ -36,18 +37,26 @@ export class StateTable extends Construct {
   }
 
   /**
-   * Lets the function read, remember and forget rollouts, and tells it the table. With `transitions`
-   * (the halt-rollout function), it may also read and conditionally update the record of handled alarm
-   * transitions (`GetItem`, `UpdateItem`).
+   * Lets the function read, remember and forget rollouts (query, put, delete) and take Store request
+   * slots from the tenant's budget (get, conditional put), and tells it the table. With `transitions`
+   * (the halt-rollout function), it may also conditionally update the record of handled alarm
+   * transitions (`UpdateItem`).
    */
   connect(target: WatchdogFunction, options: { readonly transitions?: boolean } = {}): void {
     this.table.grant(
       target,
       'dynamodb:Query',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:DeleteItem',
-      ...(options.transitions === true ? ['dynamodb:GetItem', 'dynamodb:UpdateItem'] : []),
+      ...(options.transitions === true ? ['dynamodb:UpdateItem'] : []),
     );
+    target.function.addEnvironment(STATE_TABLE_VARIABLE, this.table.tableName);
+  }
+
+  /** Lets the function take Store request slots from the tenant's budget only, and tells it the table. */
+  connectBudget(target: WatchdogFunction): void {
+    this.table.grant(target, 'dynamodb:GetItem', 'dynamodb:PutItem');
     target.function.addEnvironment(STATE_TABLE_VARIABLE, this.table.tableName);
   }
 }

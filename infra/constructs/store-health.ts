@@ -26,10 +26,6 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
-import {
-  READER_SHARE_VARIABLE,
-  SCHEDULED_READER_SHARES,
-} from '../../functions/commons/store/reader-budget.ts';
 import { STORE_HEALTH_SERVICE_NAME } from '../../functions/store-health/environment.ts';
 import {
   STORE_HEALTH_DIMENSION,
@@ -103,7 +99,7 @@ export class StoreHealth extends Construct {
         );
       }
     }
-    // A run ends before the next one starts (one at a time: the probe's budget is per process).
+    // A run ends before the next one starts.
     const timeout = Duration.minutes(Math.min(MAX_TIMEOUT.toMinutes(), Math.max(1, minutes - 1)));
 
     this.function = new WatchdogFunction(this, 'Function', {
@@ -113,12 +109,10 @@ export class StoreHealth extends Construct {
       serviceName: STORE_HEALTH_SERVICE_NAME,
       // Built into the asset (WATCHDOG_APPS=bundled): a catalog's list does not fit the environment.
       watchedApps: props.watchedApps,
-      environment: {
-        ...deriveProbeAppSettings(props.apps).environment,
-        [READER_SHARE_VARIABLE]: String(SCHEDULED_READER_SHARES.storeHealth),
-      },
+      environment: deriveProbeAppSettings(props.apps).environment,
       timeout,
-      // One run at a time: its request budget is per process, and it shares the tenant's with halts.
+      // One run at a time: a run is a full pass over the apps, two at once would read everything twice.
+      // Its Store requests take slots from the stack's budget (the stack connects the state table).
       reservedConcurrentExecutions: 1,
       // A failed run is reported by its alarm; the next scheduled run reads again.
       retryAttempts: 0,

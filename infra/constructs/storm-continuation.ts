@@ -10,16 +10,22 @@
  * a storm loses nothing: the message comes back after the visibility timeout (twice the function's
  * timeout: by then the crashed invocation's claim on its transition has lapsed, so the redelivery takes
  * it over). A message whose invocation failed comes back once more and is then a duplicate of an attempt
- * already made (or the last one): it succeeds and is deleted. `maxReceiveCount` (5) covers those
- * deliveries and a few throttled ones; a message that keeps failing beyond them (processing that throws
- * before its transition is recorded) goes to the dead-letter queue, watched by an alarm (wired by the
- * stack), instead of looping.
+ * already made (or the last one): it succeeds and is deleted, with no Store request and no message. Up
+ * to `CONTINUATION_MAX_CONCURRENCY` continuations run at once (they share the tenant's request budget in
+ * the state table with every other invocation); a delivery that finds the function busy is throttled
+ * and comes back. `maxReceiveCount` (10) covers those deliveries and a few throttled ones (a repeated
+ * delivery costs nothing); a message that keeps failing beyond them (processing that throws before its
+ * transition is recorded) goes to the dead-letter queue, watched by an alarm (wired by the stack),
+ * instead of looping.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { WatchdogFunction } from './watchdog-function.ts';
+
+/** How many continuations the queue may run at once (SQS event sources allow 2 at least). */
+export const CONTINUATION_MAX_CONCURRENCY = 2;
 
 /** The variable that names the queue to the function. */
 export const CONTINUATION_QUEUE_VARIABLE = 'CONTINUATION_QUEUE_URL';
@@ -57,13 +63,14 @@ export class StormContinuation extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       visibilityTimeout: Duration.seconds(props.functionTimeout.toSeconds() * 2),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 10 },
     });
     // One continuation per invocation; the function may receive and delete on exactly this queue.
     const mapping = new EventSourceMapping(this, 'Mapping', {
       target: props.target.function,
       eventSourceArn: this.queue.queueArn,
       batchSize: 1,
+      maxConcurrency: CONTINUATION_MAX_CONCURRENCY,
     });
     this.queue.grantConsumeMessages(props.target);
     Validations.of(mapping).acknowledge({

@@ -88,8 +88,6 @@ describeWithMoto(`the Store health probe's artifact${MOTO_SKIP_REASON}`, () => {
         WATCHDOG_APPS: JSON.stringify([{ applicationId: SAMPLE_APP_ID, name: 'Contoso Photos' }]),
         STORE_API_BASE_URL: simulator.storeBaseUrl,
         AZURE_AD_AUTHORITY: simulator.authority,
-        // The first run reads six times; the readers' whole half lets it finish within the test's minute.
-        STORE_REQUESTS_PER_MINUTE: '10',
         AWS_ENDPOINT_URL: aws.endpoint,
         AWS_REGION: aws.region,
         AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,

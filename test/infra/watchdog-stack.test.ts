@@ -13,9 +13,10 @@ import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLambdaEsbuildOptions } from '../../infra/bundling.ts';
 import { deriveWatchedApps, parseWatchdogConfig, type WatchdogConfigInput } from '../../infra/config.ts';
+import { CONTINUATION_MAX_CONCURRENCY } from '../../infra/constructs/storm-continuation.ts';
 import { PROJECT_ROOT, type WatchdogFunction } from '../../infra/constructs/watchdog-function.ts';
 import { createWatchdogApp } from '../../infra/watchdog-app.ts';
-import type { WatchdogStack } from '../../infra/watchdog-stack.ts';
+import { DEFAULT_HALT_ROLLOUT_CONCURRENCY, type WatchdogStack } from '../../infra/watchdog-stack.ts';
 import {
   actionsOf,
   identityStatements,
@@ -139,13 +140,15 @@ describe('the stack with the config shipped in cdk.json', () => {
     }
   });
 
-  it("gives the halt-rollout function 5 minutes and one execution at a time, so its budget is the tenant's", () => {
+  it('gives the halt-rollout function 5 minutes and room for concurrent alarms (the budget is in the state table)', () => {
     const haltRollout = functionProperties(synthesized, stack.haltRollout);
 
     // 60 Store calls at 20 a minute need about two minutes: one invocation can wait for them.
     expect(haltRollout.Timeout).toBe(300);
-    // One environment: its process-wide request budget is the whole tenant's, not one of many.
-    expect(haltRollout.ReservedConcurrentExecutions).toBe(1);
+    // Several environments at once: the request budget no longer depends on there being one, so
+    // alarms that arrive together run side by side instead of aging in Lambda's event queue.
+    expect(haltRollout.ReservedConcurrentExecutions).toBe(DEFAULT_HALT_ROLLOUT_CONCURRENCY);
+    expect(DEFAULT_HALT_ROLLOUT_CONCURRENCY).toBeGreaterThan(CONTINUATION_MAX_CONCURRENCY);
     // The self-check keeps its own settings: its own 5 minutes and no reserved concurrency.
     const selfCheck = functionProperties(synthesized, stack.selfCheck.function);
     expect(selfCheck.Timeout).toBe(300);

@@ -1,7 +1,9 @@
 /**
  * A loopback stand-in of the PagerDuty Events API v2 enqueue endpoint (POST /v2/enqueue), speaking its
  * documented wire format: a valid event gets 202 `{status, message, dedup_key}`; an invalid one 400
- * `{status, message, errors}`. Tests script faults (429, 5xx, a hang) for the next requests.
+ * `{status, message, errors}`, and an event whose routing key is not an integration of the account
+ * (`acceptKeys`) 400 with "Invalid routing key". Tests script faults (429, 5xx, a hang) for the next
+ * requests.
  */
 import { createServer, type Server } from 'node:http';
 import { z } from 'zod';
@@ -32,12 +34,15 @@ export interface EventsApiStandIn {
   readonly requests: () => number;
   /** Answers the next requests with these faults, in order. */
   failNext(...faults: Fault[]): void;
+  /** From now on, only these routing keys are integrations (others answer "Invalid routing key"). @default any */
+  acceptKeys(...keys: string[]): void;
   close(): Promise<void>;
 }
 
 export async function startEventsApiStandIn(): Promise<EventsApiStandIn> {
   const accepted: EnqueuedEvent[] = [];
   const faults: Fault[] = [];
+  let keys: ReadonlySet<string> | undefined;
   let requests = 0;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -79,6 +84,13 @@ export async function startEventsApiStandIn(): Promise<EventsApiStandIn> {
           errors: parsed.error.issues.map((issue) => `'${issue.path.join('.')}' is invalid`),
         });
       }
+      if (keys !== undefined && !keys.has(parsed.data.routing_key)) {
+        return reply(400, {
+          status: 'invalid event',
+          message: 'Event object is invalid',
+          errors: ['Invalid routing key'],
+        });
+      }
       accepted.push(parsed.data);
       reply(202, {
         status: 'success',
@@ -95,6 +107,9 @@ export async function startEventsApiStandIn(): Promise<EventsApiStandIn> {
     accepted,
     requests: () => requests,
     failNext: (...next) => faults.push(...next),
+    acceptKeys: (...accept) => {
+      keys = new Set(accept);
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -135,7 +135,6 @@ export async function runStoreHealthStory(): Promise<StoreHealthStory> {
     getCredentials: async () => ({ ...SAMPLE_TENANT }),
     // Per process; the story's runs need no pacing (the budget is proven by the tests).
     throttle: false,
-    background: true,
   });
   let notification: Notification | undefined;
   let halted = false;

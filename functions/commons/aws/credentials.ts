@@ -4,7 +4,9 @@
  * "aws-federation"}`: no key at all, the function signs in with its AWS identity
  * (docs/federated-credentials.md).
  *
- * Cached in memory for a bounded time; `refresh()` re-reads the secret once when the token endpoint
+ * Cached in memory for a bounded time (`ttlMs`); each read carries the secret's `VersionId`, and the
+ * token provider drops a token issued for another version than the current one, so a rotated secret
+ * stops the old token within `ttlMs`. `refresh()` re-reads the secret once when the token endpoint
  * rejects the cached credentials (the secret may have been rotated). No error message ever contains the
  * secret's value: malformed secrets are described by field name only.
  */
@@ -43,16 +45,23 @@ export class StoreCredentials {
   /** `aws-federation` when the secret holds no key; absent for a key. */
   readonly credential: typeof AWS_FEDERATION | undefined;
   readonly #clientSecret: string | undefined;
+  /**
+   * The secret's version they were read from (Secrets Manager's `VersionId`), when known: a token is
+   * only used with the version it was issued for, so a rotated secret stops the old token.
+   */
+  readonly versionId?: string;
 
   constructor(
     value:
       | { tenantId: string; clientId: string; clientSecret: string }
       | { tenantId: string; clientId: string; credential: typeof AWS_FEDERATION },
+    versionId?: string,
   ) {
     this.tenantId = value.tenantId;
     this.clientId = value.clientId;
     this.credential = 'credential' in value ? value.credential : undefined;
     this.#clientSecret = 'clientSecret' in value ? value.clientSecret : undefined;
+    if (versionId !== undefined) this.versionId = versionId;
   }
 
   get clientSecret(): string | undefined {
@@ -82,7 +91,11 @@ export class StoreCredentials {
  * Parses the secret's `SecretString`. Throws `ConfigurationError` (`SECRET_MALFORMED`) naming the
  * missing or malformed field, never a value.
  */
-export function parseStoreCredentials(secretString: string | undefined, secretId: string): StoreCredentials {
+export function parseStoreCredentials(
+  secretString: string | undefined,
+  secretId: string,
+  versionId?: string,
+): StoreCredentials {
   if (secretString === undefined || secretString.trim() === '') {
     throw new ConfigurationError(
       'SECRET_EMPTY',
@@ -117,8 +130,9 @@ export function parseStoreCredentials(secretString: string | undefined, secretId
       `secret ${secretId} is malformed: it has both clientSecret and credential; keep clientSecret to sign in with the key, or credential ("${AWS_FEDERATION}") to sign in without one (then remove clientSecret)`,
     );
   }
-  if (clientSecret !== undefined) return new StoreCredentials({ tenantId, clientId, clientSecret });
-  if (credential !== undefined) return new StoreCredentials({ tenantId, clientId, credential });
+  if (clientSecret !== undefined)
+    return new StoreCredentials({ tenantId, clientId, clientSecret }, versionId);
+  if (credential !== undefined) return new StoreCredentials({ tenantId, clientId, credential }, versionId);
   throw new ConfigurationError(
     'SECRET_MALFORMED',
     `secret ${secretId} is malformed: it has neither clientSecret nor credential; add clientSecret (the application's key) or "credential": "${AWS_FEDERATION}" (docs/federated-credentials.md)`,
@@ -203,7 +217,7 @@ export function createCredentialsSource(
           .catch((error: unknown) => {
             throw describeSecretsManagerError(error, secretId);
           });
-        const credentials = parseStoreCredentials(output.SecretString, secretId);
+        const credentials = parseStoreCredentials(output.SecretString, secretId, output.VersionId);
         cached = { credentials, versionId: output.VersionId, readAt: now() };
         return { credentials, versionId: output.VersionId };
       } finally {

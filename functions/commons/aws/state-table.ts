@@ -6,6 +6,7 @@
  * |---|---|---|
  * | a remembered live rollout | `app#<application ID>` | `main` or `flight#<flight ID in lower case>` |
  * | a handled alarm transition (`transition-ledger.ts`; expires a week after its last write) | `transition#<alarm name>\|<new state>\|<epoch ms>` | `part#<storm part>` |
+ * | the tenant's Store request budget (`store-budget.ts`) | `budget#<tenant ID>` | `window` |
  */
 
 /** The table's key attributes (the stack creates the table with them). */
@@ -22,4 +23,9 @@ export function appPartition(applicationId: string): string {
 /** The partition of a handled alarm transition (see `transition-ledger.ts`). */
 export function transitionPartition(identity: string): string {
   return `transition#${identity}`;
+}
+
+/** The partition of a tenant's Store request budget. */
+export function budgetPartition(tenantId: string): string {
+  return `budget#${tenantId}`;
 }

@@ -10,7 +10,7 @@ import { createStoreDispatcher, type StoreDispatcherOptions } from './http.ts';
 import type { RetryEnvironment, RetryPolicy } from './retry.ts';
 import { createRolloutPort } from './rollouts.ts';
 import { createStoreClient, DEFAULT_STORE_BASE_URL, type StoreClient } from './store-client.ts';
-import { getTenantThrottle, type ThrottleOptions } from './throttle.ts';
+import { getTenantThrottle, type RequestBudget, type ThrottleOptions } from './throttle.ts';
 import {
   type ClientAssertion,
   type ClientCredentials,
@@ -42,14 +42,19 @@ export interface StoreAccessOptions {
   readonly dispatcher?: Dispatcher;
   readonly timeouts?: StoreDispatcherOptions;
   /**
-   * The per-tenant budget, shared by the whole process; `false` turns it off.
+   * The process's own per-tenant throttle (`getTenantThrottle`), shared by the whole process; `false`
+   * turns it off. With `sharedBudget`, it stays in front of it: it orders the process's requests and
+   * keeps room for a discovery's follow-ups, the shared budget counts the stack's.
    * @default 20 requests per 60 s (see docs/storms.md)
    */
   readonly throttle?: ThrottleOptions | false;
+  /**
+   * The stack's per-tenant budget, shared by every function (`createDurableBudgets`): each request
+   * takes a slot from it after the process's own throttle let it go. @default none (a local run, the CLI)
+   */
+  readonly sharedBudget?: (tenantId: string) => RequestBudget;
   readonly retry?: Partial<RetryPolicy>;
   readonly environment?: Partial<RetryEnvironment>;
-  /** Every request takes the capped `background` place in the budget (a scheduled reader). @default false */
-  readonly background?: boolean;
 }
 
 export interface StoreAccess {
@@ -77,14 +82,33 @@ export function createStoreAccess(options: StoreAccessOptions): StoreAccess {
     ...(options.getClientAssertion === undefined ? {} : { getClientAssertion: options.getClientAssertion }),
     ...shared,
   });
-  const throttle = options.throttle;
+  const budget = chainBudgets(options.throttle, options.sharedBudget);
   const client = createStoreClient({
     baseUrl: options.baseUrl ?? DEFAULT_STORE_BASE_URL,
     dispatcher,
     tokenProvider,
-    ...(throttle === false ? {} : { throttle: (tenantId: string) => getTenantThrottle(tenantId, throttle) }),
-    ...(options.background === true ? { background: true } : {}),
+    ...(budget === undefined ? {} : { throttle: budget }),
     ...shared,
   });
   return { client, rolloutPort: createRolloutPort(client, shared), tokenProvider, dispatcher };
+}
+
+/** The process's throttle, then the stack's budget: a request goes when both let it. */
+function chainBudgets(
+  throttle: ThrottleOptions | false | undefined,
+  sharedBudget: ((tenantId: string) => RequestBudget) | undefined,
+): ((tenantId: string) => RequestBudget) | undefined {
+  const local = throttle === false ? undefined : (tenantId: string) => getTenantThrottle(tenantId, throttle);
+  if (sharedBudget === undefined) return local;
+  if (local === undefined) return sharedBudget;
+  return (tenantId) => {
+    const first = local(tenantId);
+    const second = sharedBudget(tenantId);
+    return {
+      async acquire(signal, what, priority) {
+        await first.acquire(signal, what, priority);
+        await second.acquire(signal, what, priority);
+      },
+    };
+  };
 }

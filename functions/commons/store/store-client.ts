@@ -53,18 +53,15 @@ export interface StoreClientOptions {
   /** The keep-alive dispatcher (see `createStoreDispatcher`). */
   readonly dispatcher: Dispatcher;
   readonly tokenProvider: TokenProvider;
-  /** The request budget of a tenant (see `getTenantThrottle`). @default no client-side budget */
+  /**
+   * The request budget of a tenant (see `getTenantThrottle`, and `createDurableBudgets` for the
+   * stack's shared one). @default no client-side budget
+   */
   readonly throttle?: (tenantId: string) => RequestBudget;
   readonly retry?: Partial<RetryPolicy>;
   readonly environment?: Partial<RetryEnvironment>;
   /** Flights asked for per `listflights` page. @default 100 */
   readonly flightPageSize?: number;
-  /**
-   * A scheduled reader that never halts (the Store health probe): every request of this client takes
-   * the `background` place in the tenant's budget, capped so that halts always find room.
-   * @default false
-   */
-  readonly background?: boolean;
 }
 
 /** A GET below the API base, for the adapters built on this client (e.g. the analytics reads). */
@@ -125,8 +122,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
     url: URL,
     signal: AbortSignal,
   ): Promise<HttpResponse> => {
-    const priority = options.background === true ? 'background' : spec.priority;
-    await options.throttle?.(token.tenantId).acquire(signal, what, priority);
+    await options.throttle?.(token.tenantId).acquire(signal, what, spec.priority);
     return sendHttpRequest(dispatcher, {
       method: spec.method,
       url,

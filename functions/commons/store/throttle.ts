@@ -1,7 +1,10 @@
 /**
- * A client-side request budget per tenant. The submission API reportedly allows a tenant about 20
- * requests per minute and answers 429 above that (Microsoft documents no figure; StoreBroker's usage guide says 20 a minute); waiting for a
- * free slot here costs less than provoking a 429 and its `Retry-After`.
+ * A client-side request budget per tenant, in one process. The submission API reportedly allows a
+ * tenant about 20 requests per minute and answers 429 above that (Microsoft documents no figure; StoreBroker's usage guide says 20 a minute); waiting for a
+ * free slot here costs less than provoking a 429 and its `Retry-After`. In the deployed stack the
+ * tenant's budget is the stack's, in the state table (`functions/commons/aws/store-budget.ts`); this
+ * throttle stays in front of it in the halt function, to order one invocation's requests and keep room
+ * for a discovery's follow-ups. Alone, it is the budget of a local run or the CLI.
  *
  * The budget is spent depth first: a halt that has started finishes before new work starts. Requests
  * have a priority (the halt POST first, then the rollout and submission reads, then the discovery of
@@ -21,15 +24,12 @@ import { deadlineOf, type Sleep, sleep } from './deadline.ts';
  *
  * - `halt`: POST `haltpackagerollout` (the point of the whole invocation);
  * - `rollout`: GET a submission or its `packagerollout` (what decides the halt);
- * - `discovery`: GET an app, `listflights`, GET a flight (where the submissions are);
- * - `background`: any request of a scheduled reader that never halts (the Store health probe's
- *   submission and analytics reads). Served last, and never more than `backgroundLimit` of them in a
- *   window, so that a halt arriving in the same process always finds room at once.
+ * - `discovery`: GET an app, `listflights`, GET a flight (where the submissions are).
  */
-export type RequestPriority = 'halt' | 'rollout' | 'discovery' | 'background';
+export type RequestPriority = 'halt' | 'rollout' | 'discovery';
 
 /** Lower is served first. */
-const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, discovery: 2, background: 3 };
+const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, discovery: 2 };
 
 /**
  * The calls that usually follow a discovery (the target's rollout read, then its halt), in the order
@@ -56,11 +56,6 @@ export interface ThrottleOptions {
    * (plus margin). @default 5_000
    */
   readonly followUpMs?: number;
-  /**
-   * The most `background` requests allowed in any window: the rest of the window stays free for the
-   * halt path. @default half of `limit`, rounded down (at least 1)
-   */
-  readonly backgroundLimit?: number;
   /** Clock, for tests. @default Date.now */
   readonly now?: () => number;
   /** Sleep, for tests. @default the real one */
@@ -109,8 +104,6 @@ interface Reservation {
 interface WindowState {
   /** When the requests of the window were let out, oldest first. */
   grants: number[];
-  /** When the `background` requests among them were let out, oldest first. */
-  background: number[];
   /** Oldest first (they expire in that order). */
   reservations: Reservation[];
 }
@@ -128,13 +121,10 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   const wait = options.sleep ?? sleep;
   if (!Number.isInteger(limit) || limit < 1)
     throw new RangeError('throttle limit must be a positive integer');
-  const backgroundLimit = options.backgroundLimit ?? Math.max(1, Math.floor(limit / 2));
-  if (!Number.isInteger(backgroundLimit) || backgroundLimit < 1 || backgroundLimit > limit)
-    throw new RangeError('throttle backgroundLimit must be a positive integer no larger than limit');
   // A window too small for an app's three calls has no room to keep for follow-ups.
   const keepsRoom = limit > FOLLOW_UPS.length;
 
-  const state: WindowState = { grants: [], background: [], reservations: [] };
+  const state: WindowState = { grants: [], reservations: [] };
   /** Waiting requests in the order they will be served: by rank, then by arrival. */
   const queue: Waiter[] = [];
   /** The one pending wake-up: when, and how to cancel it. */
@@ -142,8 +132,6 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
 
   const expire = (window: WindowState, at: number) => {
     while (window.grants.length > 0 && (window.grants[0] ?? 0) + spacingMs <= at) window.grants.shift();
-    while (window.background.length > 0 && (window.background[0] ?? 0) + spacingMs <= at)
-      window.background.shift();
     while (window.reservations.length > 0 && (window.reservations[0]?.until ?? 0) <= at)
       window.reservations.shift();
   };
@@ -156,14 +144,12 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   const mayGrant = (window: WindowState, rank: number) => {
     const free = limit - window.grants.length;
     const kept = rank >= RANK.discovery ? window.reservations.length : 0;
-    if (rank === RANK.background && window.background.length >= backgroundLimit) return false;
     return free - kept >= 1;
   };
 
   /** Records a grant at `at`: the slot, the room it uses up, the room it keeps for its follow-ups. */
   const record = (window: WindowState, priority: RequestPriority, at: number) => {
     window.grants.push(at);
-    if (priority === 'background') window.background.push(at);
     const own = window.reservations.findIndex((reservation) => reservation.priority === priority);
     if (own >= 0) window.reservations.splice(own, 1);
     if (priority !== 'discovery' || !keepsRoom) return;
@@ -214,7 +200,6 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
   const project = (at: number) => {
     const window: WindowState = {
       grants: [...state.grants],
-      background: [...state.background],
       reservations: [...state.reservations],
     };
     const slots = new Map<Waiter, number>();
@@ -223,7 +208,6 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
     for (const waiter of queue) {
       const before = {
         grants: [...window.grants],
-        background: [...window.background],
         reservations: [...window.reservations],
       };
       let slot = time;
@@ -239,7 +223,6 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
       ) {
         late.push({ waiter, slot });
         window.grants = before.grants;
-        window.background = before.background;
         window.reservations = before.reservations;
         continue;
       }

@@ -52,6 +52,22 @@ export interface ClientCredentials {
   readonly clientSecret?: string | undefined;
   /** `aws-federation`: no key; the function presents an AWS web identity token instead. */
   readonly credential?: typeof AWS_FEDERATION | undefined;
+  /** The version of the secret they come from, when known (see `sameCredentials`). */
+  readonly versionId?: string;
+}
+
+/**
+ * Whether a token issued for `issuedFor` may still be used while the credentials are `current`: the
+ * same secret version (when both know theirs) and the same tenant, client, key and way of signing in.
+ */
+export function sameCredentials(issuedFor: ClientCredentials, current: ClientCredentials): boolean {
+  return (
+    issuedFor.versionId === current.versionId &&
+    issuedFor.tenantId === current.tenantId &&
+    issuedFor.clientId === current.clientId &&
+    issuedFor.clientSecret === current.clientSecret &&
+    issuedFor.credential === current.credential
+  );
 }
 
 /** A bearer token and the tenant it was issued in. Logs and serializes without its value. */
@@ -162,7 +178,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   const environment: RetryEnvironment = { ...REAL_RETRY_ENVIRONMENT, ...options.environment };
   const renewBeforeMs = options.renewBeforeMs ?? 300_000;
   const authority = options.authority.replace(/\/+$/, '');
-  let cached: { token: AccessToken; renewAt: number } | undefined;
+  let cached: { token: AccessToken; renewAt: number; issuedFor: ClientCredentials } | undefined;
 
   /** How this application proves who it is, as the token request's path and form. */
   const prepareSignIn = async (credentials: ClientCredentials, signal: AbortSignal): Promise<SignIn> => {
@@ -246,15 +262,31 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   const fetchToken = async (signal: AbortSignal) => {
     const credentials = await options.getCredentials(signal);
     try {
-      return await requestToken(credentials, signal);
+      return { ...(await requestToken(credentials, signal)), issuedFor: credentials };
     } catch (error) {
       if (!(error instanceof AuthError) || error.code !== AUTH_ERROR_CODES.rejected) throw error;
       options.onCredentialsRejected?.(error);
       if (options.refreshCredentials === undefined) throw error;
       const refreshed = await options.refreshCredentials(signal);
       if (!refreshed.changed) throw error;
-      return await requestToken(refreshed.credentials, signal);
+      return { ...(await requestToken(refreshed.credentials, signal)), issuedFor: refreshed.credentials };
     }
+  };
+
+  /**
+   * Whether the cached token was issued for the credentials in effect now. The credentials source
+   * answers from its cache and re-reads the secret when that is stale, so a rotated secret (a new
+   * version) stops the old token within the source's cache time. When the secret cannot be read, the
+   * token it issued is kept: it is still valid for Azure AD, and a halt must not wait for Secrets Manager.
+   */
+  const stillCurrent = async (entry: { issuedFor: ClientCredentials }, signal: AbortSignal) => {
+    let current: ClientCredentials;
+    try {
+      current = await options.getCredentials(signal);
+    } catch {
+      return true;
+    }
+    return sameCredentials(entry.issuedFor, current);
   };
 
   /** The token request under way, and the signal it runs under (its first caller's). */
@@ -265,9 +297,10 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     const request = {
       signal,
       token: fetchToken(signal)
-        .then(({ token, lifetimeMs }) => {
+        .then(({ token, lifetimeMs, issuedFor }) => {
           cached = {
             token,
+            issuedFor,
             renewAt: environment.now() + lifetimeMs - Math.min(renewBeforeMs, lifetimeMs / 2),
           };
           return token;
@@ -282,7 +315,12 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
 
   return {
     async getToken(signal) {
-      if (cached !== undefined && environment.now() < cached.renewAt) return cached.token;
+      const entry = cached;
+      if (entry !== undefined && environment.now() < entry.renewAt) {
+        if (await stillCurrent(entry, signal)) return entry.token;
+        // The secret was rotated: the token of the old version is not used again.
+        if (cached === entry) cached = undefined;
+      }
       const shared = inFlight;
       if (shared !== undefined) {
         try {

@@ -620,7 +620,7 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
       queueDelivery(continuation([SAMPLE_QUIET_APP_ID]).replace('"part":2', '"part":3')),
     );
     expect(none.error).toBeUndefined();
-    expect(none.result?.ignored).toMatch(/9NBLGGH29DM8.*no longer reached/);
+    expect(none.result?.ignored).toMatch(/9NBLGGH29DM8.*no longer watched apps/);
     expect(await harness.sink.drain({ waitMs: 0 })).toEqual([]);
   });
 

@@ -108,7 +108,7 @@ export async function startStoreHealth(options: StoreHealthHarnessOptions = {}):
   if (options.roomyBudget !== false) {
     // The fresh module graph's tenant budget: the first options for a tenant win.
     const throttle = await import('../../../functions/commons/store/throttle.ts');
-    throttle.getTenantThrottle(SAMPLE_TENANT.tenantId, { limit: 1_000, backgroundLimit: 1_000 });
+    throttle.getTenantThrottle(SAMPLE_TENANT.tenantId, { limit: 1_000 });
   }
   const module = await import('../../../functions/store-health/handler.ts');
   return {

@@ -1,7 +1,8 @@
 /**
- * The rollout memory in the stack: an encrypted, on-demand DynamoDB table with point-in-time recovery,
- * cdk-nag clean; both functions may query, put and delete items of exactly that table, and are told
- * its name in `ROLLOUT_MEMORY_TABLE`.
+ * The state table in the stack: an encrypted, on-demand DynamoDB table with point-in-time recovery,
+ * cdk-nag clean; both functions may query, get, put and delete items of exactly that table (the rollout
+ * memory and the tenant's Store request budget), and are told its name in `ROLLOUT_MEMORY_TABLE`. The
+ * continuation queue runs continuations side by side, and the halt function has room for them.
  */
 import { readFileSync } from 'node:fs';
 import type { App } from 'aws-cdk-lib';
@@ -14,7 +15,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { WatchdogFunction } from '../../../infra/constructs/watchdog-function.ts';
 import { createWatchdogApp } from '../../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
-import { actionsOf, onlyResourceProperties, resourcesOf, statementsAllowing } from '../template-helpers.ts';
+import {
+  actionsOf,
+  identityStatements,
+  onlyResourceProperties,
+  resourcesOf,
+  statementsAllowing,
+} from '../template-helpers.ts';
 
 const cdkContext: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8'),
@@ -59,14 +66,15 @@ describe('the rollout memory table and the storm continuation queue', () => {
     expect(findings).toEqual([]);
   });
 
-  it('lets both functions query, put and delete items of exactly this table, the halt function also get and update items (the transition ledger), and names it to them', () => {
+  it('lets both functions query, get, put and delete items of exactly this table, the halt function also update items (the transition ledger), and names it to them', () => {
     const tableArn = { 'Fn::GetAtt': [tableRef().Ref, 'Arn'] };
-    for (const action of ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) {
+    for (const action of ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) {
       const statements = statementsAllowing(template, action);
       expect(statements).toHaveLength(2);
       for (const statement of statements) expect(resourcesOf(statement)).toEqual([tableArn]);
     }
-    const base = ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'];
+    // The memory (query, put, delete) and the request budget (a consistent get, a conditional put).
+    const base = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
     const grants = statementsAllowing(template, 'dynamodb:Query').map((statement) =>
       actionsOf(statement).sort(),
     );
@@ -80,16 +88,29 @@ describe('the rollout memory table and the storm continuation queue', () => {
         'dynamodb:UpdateItem',
       ],
     ]);
-    // Only the halt function may update: the self-check's role has no GetItem or UpdateItem.
-    for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) {
+    // Only the halt function may update: the self-check's role has no UpdateItem.
+    for (const action of ['dynamodb:UpdateItem']) {
       expect(statementsAllowing(template, action)).toHaveLength(1);
     }
+    // Nothing else of DynamoDB anywhere (no scan, no batch; only the ledger updates).
+    const dynamoActions = new Set(
+      identityStatements(template)
+        .flatMap((statement) => actionsOf(statement))
+        .filter((action) => action.startsWith('dynamodb:')),
+    );
+    expect([...dynamoActions].sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     for (const fn of [stack.haltRollout, stack.selfCheck.function]) {
       expect(environmentOf(fn).ROLLOUT_MEMORY_TABLE).toEqual(tableRef());
     }
   });
 
-  it('hands storms on through an encrypted queue that invokes the halt-rollout function one continuation at a time', () => {
+  it('hands storms on through an encrypted queue that invokes the halt-rollout function one continuation per invocation, two at a time', () => {
     const queues = template.findResources('AWS::SQS::Queue');
     const queueResource = stack.stormContinuation.queue.node.defaultChild;
     const deadResource = stack.stormContinuation.deadLetterQueue.node.defaultChild;
@@ -101,13 +122,23 @@ describe('the rollout memory table and the storm continuation queue', () => {
       MessageRetentionPeriod: 14 * 24 * 3600,
       // Twice the function's 5 minutes: a crashed invocation's claim has lapsed when its message returns.
       VisibilityTimeout: 600,
-      // A failed retry's message comes back once as a duplicate; five receives, then the dead-letter queue.
-      RedrivePolicy: { maxReceiveCount: 5 },
+      // A failed retry's message comes back once as a duplicate, and throttled deliveries come back too
+      // (a repeated delivery costs nothing); ten receives, then the dead-letter queue.
+      RedrivePolicy: { maxReceiveCount: 10 },
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 1,
       EventSourceArn: { 'Fn::GetAtt': [stack.getLogicalId(queueResource), 'Arn'] },
+      // Continuations run side by side (they share the tenant's budget in the state table), within
+      // the halt function's reserved concurrency, so a storm's continuations do not queue behind one.
+      ScalingConfig: { MaximumConcurrency: 2 },
     });
+    const haltResource = stack.haltRollout.function.node.defaultChild;
+    if (!(haltResource instanceof CfnFunction)) throw new Error('no CfnFunction');
+    const reserved =
+      template.toJSON().Resources?.[stack.getLogicalId(haltResource)]?.Properties
+        ?.ReservedConcurrentExecutions;
+    expect(reserved).toBe(10);
     expect(environmentOf(stack.haltRollout).CONTINUATION_QUEUE_URL).toEqual({
       Ref: stack.getLogicalId(queueResource),
     });

@@ -9,11 +9,10 @@
 import { readFileSync } from 'node:fs';
 import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
+import { CfnRole } from 'aws-cdk-lib/aws-iam';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import {
-  READER_SHARE_VARIABLE,
-  SCHEDULED_READERS_REQUESTS_PER_MINUTE,
-} from '../../../functions/commons/store/reader-budget.ts';
 import { deriveWatchedApps, parseWatchdogConfig, type WatchdogConfigInput } from '../../../infra/config.ts';
 import {
   deriveProbeAppSettings,
@@ -22,7 +21,7 @@ import {
 } from '../../../infra/store-health-config.ts';
 import { createWatchdogApp } from '../../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
-import { templateWithNested } from '../template-helpers.ts';
+import { actionsOf, resourcesOf, statementsOf, templateWithNested } from '../template-helpers.ts';
 
 const cdkContext: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8'),
@@ -207,15 +206,34 @@ describe('store health in the stack', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
   });
 
-  it('gives the probe and the self-check shares that together keep to half the tenant budget', () => {
-    const shares = Object.values(template.findResources('AWS::Lambda::Function'))
-      .map((resource) => resource.Properties.Environment?.Variables?.[READER_SHARE_VARIABLE])
-      .filter((share) => share !== undefined)
-      .map(Number);
-    expect(shares).toHaveLength(2);
-    expect(shares.reduce((sum, share) => sum + share, 0)).toBeLessThanOrEqual(
-      SCHEDULED_READERS_REQUESTS_PER_MINUTE,
-    );
+  it("takes the probe's Store requests from the stack's budget: the state table, get and put only", () => {
+    const probe = stack.storeHealth;
+    if (probe === undefined) throw new Error('no probe');
+    const resource = probe.function.function.node.defaultChild;
+    const table = stack.stateTable.table.node.defaultChild;
+    if (!(resource instanceof CfnFunction) || !(table instanceof CfnTable))
+      throw new Error('no Cfn resources');
+    const properties = template.toJSON().Resources?.[stack.getLogicalId(resource)]?.Properties;
+    expect(properties?.Environment?.Variables?.ROLLOUT_MEMORY_TABLE).toEqual({
+      Ref: stack.getLogicalId(table),
+    });
+    // No per-process share any more: the budget is the stack's.
+    expect(properties?.Environment?.Variables?.STORE_REQUESTS_PER_MINUTE).toBeUndefined();
+    const role = probe.function.role.node.defaultChild;
+    if (!(role instanceof CfnRole)) throw new Error('no CfnRole');
+    const dynamo = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) =>
+        (policy.Properties.Roles ?? []).some(
+          (ref: unknown) => JSON.stringify(ref) === JSON.stringify({ Ref: stack.getLogicalId(role) }),
+        ),
+      )
+      .flatMap((policy) => statementsOf(policy.Properties.PolicyDocument))
+      .filter((statement) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    const [statement] = dynamo;
+    if (statement === undefined) throw new Error('no DynamoDB statement');
+    expect(actionsOf(statement).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(resourcesOf(statement)).toEqual([{ 'Fn::GetAtt': [stack.getLogicalId(table), 'Arn'] }]);
   });
 
   it('alarms per app on CrashRateRatio, named after the stack, missing data not breaching, through the alarm topic', () => {
@@ -307,11 +325,6 @@ describe('store health in the stack', () => {
       ...(cdkContext.watchdog as WatchdogConfigInput),
     });
     expect(plain.storeHealth).toBeUndefined();
-    // The self-check alone keeps its whole half (no share handed to it).
-    const shares = Object.values(plainTemplate.findResources('AWS::Lambda::Function')).filter(
-      (resource) => resource.Properties.Environment?.Variables?.[READER_SHARE_VARIABLE] !== undefined,
-    );
-    expect(shares).toHaveLength(0);
     expect(Object.keys(plainTemplate.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(0);
   });
 });

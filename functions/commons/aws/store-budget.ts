@@ -1,0 +1,327 @@
+/**
+ * The tenant's Store request budget for the whole stack, in the state table: one item per tenant
+ * (partition `budget#<tenant ID>`, sort `window`) holding the times of the grants still in the window
+ * and a version. Every function that calls the Store takes its slots here, so the halt function's
+ * containers, its continuations, the self-check and the Store health probe together never send more
+ * than the tenant's limit in any window (the decisions are in `domain/budget.ts`).
+ *
+ * Optimistic concurrency: the item is read consistently, the decision is made on what was read, and
+ * the new window is written back on condition that the version is still the one read; a writer that
+ * lost the race reads again. One item rather than one item per slot: a decision needs the whole
+ * window anyway, and one conditional write keeps "at most the limit in any window" a property of a
+ * single item (slot items would need a transaction or a count that could drift).
+ *
+ * Within a process, requests go to the table one at a time, most important first (`halt`, then
+ * `rollout`, then `discovery`; first come, first served within a priority): when the window is full,
+ * the next freed slot goes to the halt a process is waiting on, not to its next discovery. A request
+ * that finds no room sleeps until the grant it waits on leaves the window, and is refused at once
+ * (`STORE_BUDGET_EXHAUSTED`, retryable: the halt path hands the app on) when that comes after its
+ * deadline. It is never sent to draw a 429.
+ *
+ * When the table cannot be read or written (not a lost race: an outage), a halt-path request is sent
+ * anyway (the process's own throttle in front still keeps it to the limit, and the Store client honours
+ * a 429's `Retry-After`): the budget avoids 429s, it is never a condition of halting. A reader's
+ * request is refused instead (retryable): a reader can wait for its next run.
+ */
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { type BudgetClass, type BudgetRules, decideGrant } from '../domain/budget.ts';
+import { DeadlineExceededError, describeError, SLOT_DEADLINE_CODE, StoreApiError } from '../errors.ts';
+import { deadlineOf, type Sleep, sleep } from '../store/deadline.ts';
+import type { RequestBudget, RequestPriority } from '../store/throttle.ts';
+import * as z from '../validation.ts';
+import { budgetPartition, STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from './state-table.ts';
+
+/** The sort key of a tenant's budget item. */
+export const BUDGET_SORT_KEY = 'window';
+
+/** The tenant's limit: about 20 requests in any 60 s (see docs/storms.md). */
+export const STORE_REQUESTS_PER_WINDOW = 20;
+export const STORE_WINDOW_MS = 60_000;
+/** Spacing added to the window against network jitter (as the in-process throttle). */
+export const STORE_WINDOW_MARGIN_MS = 250;
+
+/** Lower is served first. */
+const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, discovery: 2 };
+
+/**
+ * A lost race is retried this many times per request before the table counts as unavailable. Every
+ * lost race is another writer's grant, so this is far more than a window's worth of them.
+ */
+const MAX_CONFLICTS = 100;
+
+export interface BudgetLogger {
+  warn(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface DurableBudgetOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** `halt` for the halt function, `reader` for the self-check and the Store health probe. */
+  readonly budgetClass: BudgetClass;
+  /** @default STORE_REQUESTS_PER_WINDOW */
+  readonly limit?: number;
+  /** @default STORE_WINDOW_MS */
+  readonly windowMs?: number;
+  /** @default STORE_WINDOW_MARGIN_MS */
+  readonly marginMs?: number;
+  /** Epoch milliseconds, the same clock in every function (grants are compared across them). @default Date.now */
+  readonly now?: () => number;
+  /** @default the real one */
+  readonly sleep?: Sleep;
+  readonly logger?: BudgetLogger;
+}
+
+const itemSchema = z.object({
+  version: z.object({ N: z.string().check(z.regex(/^\d+$/)) }),
+  grants: z.object({ L: z.array(z.object({ N: z.string().check(z.regex(/^\d+(\.\d+)?$/)) })) }),
+});
+
+interface StoredWindow {
+  /** `undefined`: no item yet; `null`: an item that does not parse (overwritten). */
+  readonly version: number | undefined | null;
+  readonly grants: readonly number[];
+}
+
+interface Waiter {
+  readonly rank: number;
+  readonly what: string;
+  readonly signal: AbortSignal;
+  readonly deadline: number | undefined;
+  settled: boolean;
+  readonly grant: () => void;
+  readonly refuse: (error: unknown) => void;
+}
+
+/** What a process's budgets use unless their options say otherwise (see `setDurableBudgetDefaults`). */
+type BudgetTiming = Pick<DurableBudgetOptions, 'limit' | 'windowMs' | 'marginMs' | 'now' | 'sleep'>;
+let processDefaults: BudgetTiming = {};
+
+/**
+ * Sets what every budget created afterwards in this process uses unless its options say otherwise:
+ * the handlers never call it; a test or the benchmark scales the window down (or injects a clock)
+ * before importing a handler, as it registers the process's own throttle (`getTenantThrottle`).
+ */
+export function setDurableBudgetDefaults(defaults: BudgetTiming): void {
+  processDefaults = { ...defaults };
+}
+
+/** The per-tenant budgets of one process over the table: what the Store client's `throttle` takes. */
+export function createDurableBudgets(options: DurableBudgetOptions): (tenantId: string) => RequestBudget {
+  const budgets = new Map<string, RequestBudget>();
+  return (tenantId) => {
+    let budget = budgets.get(tenantId);
+    if (budget === undefined) {
+      budget = createDurableBudget(tenantId, options);
+      budgets.set(tenantId, budget);
+    }
+    return budget;
+  };
+}
+
+/** One tenant's budget over the table (see the module comment). */
+export function createDurableBudget(tenantId: string, options: DurableBudgetOptions): RequestBudget {
+  const limit = options.limit ?? processDefaults.limit ?? STORE_REQUESTS_PER_WINDOW;
+  const windowMs = options.windowMs ?? processDefaults.windowMs ?? STORE_WINDOW_MS;
+  const marginMs = options.marginMs ?? processDefaults.marginMs ?? STORE_WINDOW_MARGIN_MS;
+  const rules: BudgetRules = { limit, spacingMs: windowMs + marginMs };
+  const now = options.now ?? processDefaults.now ?? Date.now;
+  const wait = options.sleep ?? processDefaults.sleep ?? sleep;
+  const { client, tableName, budgetClass } = options;
+  const key = {
+    [STATE_TABLE_KEY.partition]: { S: budgetPartition(tenantId) },
+    [STATE_TABLE_KEY.sort]: { S: BUDGET_SORT_KEY },
+  };
+  const queue: Waiter[] = [];
+  let draining = false;
+
+  const read = async (signal: AbortSignal): Promise<StoredWindow> => {
+    const output = await client.send(
+      new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
+      { abortSignal: signal },
+    );
+    if (output.Item === undefined) return { version: undefined, grants: [] };
+    const parsed = itemSchema.safeParse(output.Item);
+    if (!parsed.success) {
+      options.logger?.warn('the Store budget item does not parse; starting a new window', { tableName });
+      // It has no version to race on: it is overwritten without a condition (once; the next writers
+      // race on the new version).
+      return { version: null, grants: [] };
+    }
+    return {
+      version: Number(parsed.data.version.N),
+      grants: parsed.data.grants.L.map((grant) => Number(grant.N)),
+    };
+  };
+
+  /** Writes the window; `false` when another writer changed it since `read`. */
+  const write = async (stored: StoredWindow, grants: readonly number[], signal: AbortSignal) => {
+    const version = (stored.version ?? 0) + 1;
+    const last = grants.at(-1) ?? now();
+    const condition =
+      stored.version === undefined
+        ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }
+        : stored.version === null
+          ? {}
+          : {
+              ConditionExpression: '#version = :read',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':read': { N: String(stored.version) } },
+            };
+    try {
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            ...key,
+            version: { N: String(version) },
+            grants: { L: grants.map((grant) => ({ N: String(grant) })) },
+            // Swept once the last grant has left the window.
+            [STATE_TABLE_TTL_ATTRIBUTE]: { N: String(Math.ceil((last + rules.spacingMs) / 1000) + 60) },
+          },
+          ...condition,
+        }),
+        { abortSignal: signal },
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  };
+
+  /**
+   * One attempt at a slot for the head of the queue: `granted`, or when room frees (`retryAt`).
+   * Throws when the table fails.
+   */
+  const tryGrant = async (
+    signal: AbortSignal,
+  ): Promise<{ granted: true } | { granted: false; retryAt: number }> => {
+    for (let conflicts = 0; ; conflicts++) {
+      const stored = await read(signal);
+      const decision = decideGrant(stored.grants, now(), budgetClass, rules);
+      if (!decision.granted) return decision;
+      if (await write(stored, decision.grants, signal)) return { granted: true };
+      // Lost the race to another function, which got its slot: read again at once.
+      if (conflicts >= MAX_CONFLICTS)
+        throw new Error(`the budget item changed under ${MAX_CONFLICTS} writes in a row`);
+    }
+  };
+
+  const remove = (waiter: Waiter) => {
+    const index = queue.indexOf(waiter);
+    if (index >= 0) queue.splice(index, 1);
+  };
+
+  const exhausted = (waiter: Waiter, retryAt: number) =>
+    new StoreApiError(
+      'STORE_BUDGET_EXHAUSTED',
+      `${waiter.what} not sent: this tenant's request budget (${limit} per ${windowMs} ms, shared by the ` +
+        `whole stack) has no free slot before the deadline (next in ${Math.max(0, retryAt - now())} ms)`,
+      { request: waiter.what },
+      { retryable: true },
+    );
+
+  const serveHead = async (head: Waiter) => {
+    try {
+      const result = await tryGrant(head.signal);
+      if (head.settled) return;
+      if (result.granted) {
+        remove(head);
+        head.grant();
+        return;
+      }
+      // Nobody in this process is served before the head: whoever's deadline comes first cannot make it.
+      for (const waiter of [...queue]) {
+        if (waiter.deadline !== undefined && result.retryAt >= waiter.deadline) {
+          remove(waiter);
+          waiter.refuse(exhausted(waiter, result.retryAt));
+        }
+      }
+      if (head.settled) return;
+      await wait(Math.max(1, result.retryAt - now()), head.signal);
+    } catch (error) {
+      if (head.settled) return;
+      // The head gave up (its deadline passed): its abort handler has settled it already.
+      if (head.signal.aborted) return;
+      remove(head);
+      options.logger?.warn('the Store budget table failed', {
+        tableName,
+        budgetClass,
+        request: head.what,
+        error: describeError(error),
+      });
+      if (budgetClass === 'halt') head.grant();
+      else
+        head.refuse(
+          new StoreApiError(
+            'STORE_BUDGET_EXHAUSTED',
+            `${head.what} not sent: this tenant's request budget could not be read or written (the stack's state table failed)`,
+            { request: head.what },
+            { retryable: true, cause: error },
+          ),
+        );
+    }
+  };
+
+  const drain = async () => {
+    if (draining) return;
+    draining = true;
+    try {
+      for (let head = queue[0]; head !== undefined; head = queue[0]) await serveHead(head);
+    } finally {
+      draining = false;
+    }
+  };
+
+  return {
+    acquire(signal, what, priority) {
+      if (signal.aborted)
+        return Promise.reject(
+          new DeadlineExceededError(
+            `the deadline passed before ${what} could wait for a request slot: not sent`,
+            {
+              cause: signal.reason,
+              code: SLOT_DEADLINE_CODE,
+            },
+          ),
+        );
+      return new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          remove(waiter);
+          waiter.refuse(
+            new DeadlineExceededError(
+              `the deadline passed before waiting for a request slot for ${what} finished: not sent`,
+              { cause: signal.reason, code: SLOT_DEADLINE_CODE },
+            ),
+          );
+        };
+        const settle = <T>(settler: (value: T) => void) => {
+          return (value: T) => {
+            if (waiter.settled) return;
+            waiter.settled = true;
+            signal.removeEventListener('abort', onAbort);
+            settler(value);
+          };
+        };
+        const waiter: Waiter = {
+          rank: RANK[priority],
+          what,
+          signal,
+          deadline: deadlineOf(signal),
+          settled: false,
+          grant: settle<void>(resolve),
+          refuse: settle<unknown>(reject),
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const before = queue.findIndex((queued) => queued.rank > waiter.rank);
+        queue.splice(before < 0 ? queue.length : before, 0, waiter);
+        void drain();
+      });
+    },
+  };
+}
