@@ -350,11 +350,14 @@ export function deriveWatchedApps(config: WatchdogConfig): WatchedApp[] {
     const { alarmNames, notifyAlarmNames } = splitAlarmNames(app);
     // The app's Store health alarm halts or only notifies, as configured.
     const health = resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix);
+    // Its flights' Store health alarms act like the main one.
+    const healthAlarms =
+      health === undefined ? [] : [health.alarmName, ...health.flightAlarms.map((alarm) => alarm.alarmName)];
     return {
       ...rest,
-      alarmNames: [...new Set([...alarmNames, ...(health?.action === 'halt' ? [health.alarmName] : [])])],
+      alarmNames: [...new Set([...alarmNames, ...(health?.action === 'halt' ? healthAlarms : [])])],
       notifyAlarmNames: [
-        ...new Set([...notifyAlarmNames, ...(health?.action === 'notify' ? [health.alarmName] : [])]),
+        ...new Set([...notifyAlarmNames, ...(health?.action === 'notify' ? healthAlarms : [])]),
       ],
     };
   });

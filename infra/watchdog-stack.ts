@@ -163,10 +163,13 @@ export class WatchdogStack extends Stack {
             schedule: Duration.minutes(config.storeHealth.scheduleMinutes),
           });
     for (const alarm of this.storeHealth?.appAlarms ?? []) this.intake.addAlarm(alarm);
+    for (const alarm of this.storeHealth?.flightAlarms ?? []) this.intake.addAlarm(alarm);
     // Each app's live rollout, remembered by the self-check, so that a halt of it is one Store request.
     this.stateTable = new StateTable(this, 'State');
     this.stateTable.connect(this.selfCheck.function);
     this.stateTable.connect(this.haltRollout);
+    // The probe remembers what it read, so that a run reads only what changed.
+    if (this.storeHealth !== undefined) this.stateTable.connect(this.storeHealth.function);
 
     // Storms longer than one invocation: the apps not reached are handed on through this queue.
     this.stormContinuation = new StormContinuation(this, 'StormContinuation', {

@@ -82,7 +82,7 @@ export async function runHealth(argv: readonly string[], io: CliIo): Promise<num
         settings,
       })),
       {
-        findLiveRollouts: (request, signal) => store.rolloutPort.findLiveRollouts(request, signal),
+        store: store.client,
         packageVersions: createPackageVersionReader(store.client),
         analytics: createAnalyticsReader(store.client),
         now: () => Date.now(),
@@ -96,10 +96,10 @@ export async function runHealth(argv: readonly string[], io: CliIo): Promise<num
         `Store health from the Microsoft Store's own failure reports (hourly, last ${settings.windowHours} h; the reports lag by hours).`,
         '',
       ];
-      for (const [index, app] of run.apps.entries()) {
-        const watchedApp = watched[index];
+      for (const app of run.apps) {
+        const watchedApp = watched.find((candidate) => candidate.applicationId === app.applicationId);
         lines.push(
-          `${watchedApp === undefined ? app.applicationId : describeApp(watchedApp)}:`,
+          `${watchedApp === undefined ? app.applicationId : describeApp(watchedApp)}${app.flightId === undefined ? '' : `, flight ${app.flightId}`}:`,
           ...describe(app),
           '',
         );
@@ -138,6 +138,8 @@ function describe(app: AppHealth): string[] {
       return [`  could not be read: ${safeError(app.error).message}`];
     case 'no-rollout':
       return [`  no live rollout: ${app.reason}`];
+    case 'deferred':
+      return [`  not read: ${app.reason}`];
     case 'assessed': {
       const { assessment } = app;
       return [
@@ -156,12 +158,14 @@ function toJson(app: AppHealth): Record<string, unknown> {
   const base = {
     applicationId: app.applicationId,
     ...(app.name === undefined ? {} : { name: app.name }),
+    ...(app.flightId === undefined ? {} : { flightId: app.flightId }),
     state: app.state,
   };
   switch (app.state) {
     case 'failed':
       return { ...base, error: safeError(app.error) };
     case 'no-rollout':
+    case 'deferred':
       return { ...base, reason: app.reason };
     case 'assessed':
       return {

@@ -5,6 +5,7 @@
  * | item | `pk` | `sk` |
  * |---|---|---|
  * | a remembered live rollout | `app#<application ID>` | `main` or `flight#<flight ID in lower case>` |
+ * | what the Store health probe remembers of an app (no TTL: dropped when the app is no longer watched) | `probe` | `app#<application ID>` |
  */
 
 /** The table's key attributes (the stack creates the table with them). */
@@ -15,5 +16,13 @@ export const STATE_TABLE_TTL_ATTRIBUTE = 'expiresAt';
 
 /** The partition of an app's remembered rollouts. */
 export function appPartition(applicationId: string): string {
+  return `app#${applicationId}`;
+}
+
+/** The one partition of the Store health probe's memory (one Query reads all of it). */
+export const PROBE_PARTITION = 'probe';
+
+/** The sort key of an app's item in the probe's partition. */
+export function probeSortKey(applicationId: string): string {
   return `app#${applicationId}`;
 }
