@@ -18,13 +18,18 @@ import type { FlightSelection } from '../commons/domain/ports.ts';
 import {
   type AppMemory,
   cohortKey,
+  crashesAreDue,
   emptyAppMemory,
   flightKey,
+  flightsAreDue,
+  hourlySlot,
   isSettledRollout,
   keepCohorts,
   needsRolloutRead,
   orderForReading,
+  type RememberedCrashes,
   type RememberedTarget,
+  rememberCrashes,
   rememberTarget,
   rememberUsage,
   sameMemory,
@@ -36,7 +41,6 @@ import type { PackageRollout, RolloutRef } from '../commons/domain/rollout.ts';
 import {
   assessStoreHealth,
   type Cohorts,
-  type CrashHour,
   type DailyUsage,
   type StoreHealthAssessment,
   type StoreHealthSettings,
@@ -201,28 +205,48 @@ export async function probeApp(
     },
   ];
   const results: AppHealth[] = [];
+  const nowMs = ports.now();
   let flightsRead = true;
-  try {
-    for (const flight of await readFlights(app, ports.store, signal)) {
-      targets.push({
-        flightId: flight.flightId,
-        submissions: {
-          lastPublishedId: flight.lastPublishedFlightSubmission?.id,
-          pendingId: flight.pendingFlightSubmission?.id,
-        },
+  // Flights are not read when none is worth watching and this hourly slot has read them (a flight
+  // added to the app's list is read at once).
+  const flightsDue =
+    flightsAreDue(remembered, nowMs) ||
+    (Array.isArray(app.flights) &&
+      app.flights.some((flightId) => before.flights[flightKey(flightId)] === undefined));
+  let flightsSlot = before.flightsSlot;
+  if (app.flights !== undefined && !flightsDue) {
+    flightsRead = false;
+    for (const [key, flight] of Object.entries(before.flights)) {
+      results.push({
+        ...who,
+        flightId: key,
+        state: 'no-rollout',
+        reason: `no live rollout: the flight was read at ${new Date(flight.readAtMs).toISOString()} and is read again hourly`,
       });
     }
-  } catch (error) {
-    // The main rollout is still probed; the flights are this run's failure.
-    flightsRead = false;
-    results.push(
-      isOutOfTime(error, signal)
-        ? unreadable(error)
-        : unreadable(addContext(error, `the package flights of ${app.applicationId} could not be read`)),
-    );
+  } else {
+    try {
+      for (const flight of await readFlights(app, ports.store, signal)) {
+        targets.push({
+          flightId: flight.flightId,
+          submissions: {
+            lastPublishedId: flight.lastPublishedFlightSubmission?.id,
+            pendingId: flight.pendingFlightSubmission?.id,
+          },
+        });
+      }
+      if (app.flights !== undefined) flightsSlot = hourlySlot(app.applicationId, nowMs);
+    } catch (error) {
+      // The main rollout is still probed; the flights are this run's failure.
+      flightsRead = false;
+      results.push(
+        isOutOfTime(error, signal)
+          ? unreadable(error)
+          : unreadable(addContext(error, `the package flights of ${app.applicationId} could not be read`)),
+      );
+    }
   }
 
-  const nowMs = ports.now();
   let main = before.main;
   const flights: Record<string, RememberedTarget> = { ...before.flights };
   const live: Array<{ readonly who: Who; readonly ref: RolloutRef; readonly rollout: PackageRollout }> = [];
@@ -265,6 +289,7 @@ export async function probeApp(
   const cohorts: Record<string, readonly string[]> = { ...before.cohorts };
   const inUse = new Set<string>();
   let usage = before.usage;
+  let crashMemory = before.crashes;
   if (live.length > 0) {
     const prepared: Array<{ readonly who: Who; readonly ref: RolloutRef; readonly cohorts: Cohorts }> = [];
     for (const target of live) {
@@ -297,11 +322,15 @@ export async function probeApp(
       const versions = [
         ...new Set(prepared.flatMap((target) => [...target.cohorts.rollout, ...target.cohorts.fallback])),
       ];
-      let crashes: CrashHour[] | undefined;
+      let crashes: RememberedCrashes | undefined;
       let usageRows: readonly DailyUsage[] | undefined;
       try {
-        // One read of each serves the main rollout and every flight of the app.
-        crashes = await ports.analytics.getCrashHours(app.applicationId, crashWindow, signal);
+        // One read of each serves the main rollout and every flight of the app: crashes hourly, usage daily.
+        if (crashesAreDue(crashMemory, app.applicationId, versions, nowMs)) {
+          const rows = await ports.analytics.getCrashHours(app.applicationId, crashWindow, signal);
+          crashMemory = rememberCrashes(rows, app.applicationId, versions, nowMs);
+        }
+        crashes = crashMemory;
         if (usageIsDue(usage, versions, nowMs)) {
           const usageWindow = { startMs: nowMs - USAGE_LOOKBACK_DAYS * DAY_MS, endMs: nowMs };
           const rows = await ports.analytics.getDailyUsage(app.applicationId, usageWindow, signal);
@@ -321,7 +350,8 @@ export async function probeApp(
             windowHours: app.settings.windowHours,
             assessment: assessStoreHealth({
               cohorts: target.cohorts,
-              crashes,
+              crashes: crashes.rows,
+              storeReturnedRows: crashes.storeRows > 0,
               usage: usageRows,
               nowMs,
               settings: app.settings,
@@ -335,8 +365,10 @@ export async function probeApp(
     applicationId: app.applicationId,
     ...(main === undefined ? {} : { main }),
     flights: keptFlights,
+    ...(flightsSlot === undefined || app.flights === undefined ? {} : { flightsSlot }),
     cohorts: keepCohorts(cohorts, inUse),
-    // Usage is kept only while some rollout of the app is live.
+    // Crash rows and usage are kept only while some rollout of the app is live.
+    ...(live.length === 0 || crashMemory === undefined ? {} : { crashes: crashMemory }),
     ...(live.length === 0 || usage === undefined ? {} : { usage }),
   };
   return { results: sortResults(results), memory: after };

@@ -46,7 +46,18 @@ const memorySchema = z.object({
   applicationId: z.string().check(z.regex(APPLICATION_ID_PATTERN)),
   main: z.optional(targetSchema),
   flights: z.record(z.string(), targetSchema),
+  flightsSlot: z.optional(z.number()),
   cohorts: z.record(z.string(), z.array(z.string())),
+  crashes: z.optional(
+    z.object({
+      slot: z.number(),
+      versions: z.array(z.string()),
+      rows: z.array(
+        z.object({ hourStartMs: z.number(), packageVersion: z.string(), deviceCount: z.number() }),
+      ),
+      storeRows: z.number(),
+    }),
+  ),
   usage: z.optional(
     z.object({
       readDayMs: z.number(),

@@ -10,12 +10,19 @@
  *   as long as a live rollout uses it.
  * - Daily usage changes once a day: it is read at most once per UTC day for an app, and again that day
  *   only when a cohort appears whose versions the day's read did not cover.
+ * - The Store's failure reports are hourly: an app's crash rows are read once per hourly slot (and
+ *   again only for a new cohort); the runs in between judge the remembered rows again, so the alarm
+ *   gets a figure every run. Each app's slot is phased by its Store ID, so the hourly reads of a
+ *   catalog spread over the hour instead of landing on one run.
+ * - The package flights of an app with no flight worth watching are listed once per hourly slot: a
+ *   flight rollout that starts is seen within the hour.
  *
  * No AWS SDK, no clock: times come in as epoch milliseconds.
  */
-import type { DailyUsage } from './store-health.ts';
+import type { CrashHour, DailyUsage } from './store-health.ts';
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /** The two submissions the Store names for a target (the app resource, or the flight resource). */
 export interface TargetSubmissions {
@@ -45,14 +52,29 @@ export interface RememberedUsage {
   readonly rows: readonly DailyUsage[];
 }
 
+/** Hourly crash rows as last read for an app. */
+export interface RememberedCrashes {
+  /** The app's hourly slot of the read (`hourlySlot`). */
+  readonly slot: number;
+  /** The cohorts' versions the read was for. */
+  readonly versions: readonly string[];
+  /** The rows of those versions. */
+  readonly rows: readonly CrashHour[];
+  /** How many rows the Store returned for the app (any version): none is "no data", never healthy. */
+  readonly storeRows: number;
+}
+
 /** Everything remembered for one app. */
 export interface AppMemory {
   readonly applicationId: string;
   readonly main?: RememberedTarget | undefined;
   /** Per flight ID in lower case. */
   readonly flights: Readonly<Record<string, RememberedTarget>>;
+  /** The app's hourly slot in which its package flights were last read (see `flightsAreDue`). */
+  readonly flightsSlot?: number | undefined;
   /** Package versions of published submissions, per `cohortKey`. */
   readonly cohorts: Readonly<Record<string, readonly string[]>>;
+  readonly crashes?: RememberedCrashes | undefined;
   readonly usage?: RememberedUsage | undefined;
 }
 
@@ -157,6 +179,61 @@ export function rememberUsage(
     versions: [...wanted],
     rows: rows.filter((row) => wanted.has(row.packageVersion)),
   };
+}
+
+/**
+ * The app's hourly slot at `nowMs`: the hour count, shifted by a phase (0 to 59 minutes) taken from
+ * the Store ID, so that different apps change slot at different minutes of the hour.
+ */
+export function hourlySlot(applicationId: string, nowMs: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < applicationId.length; index++) {
+    hash ^= applicationId.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  const phaseMs = ((hash >>> 0) % 60) * 60_000;
+  return Math.floor((nowMs + phaseMs) / HOUR_MS);
+}
+
+/**
+ * Whether the app's crash rows must be read now for `versions` (the versions of every live cohort):
+ * never read, read in an earlier hourly slot, or read in this one without all of these versions.
+ */
+export function crashesAreDue(
+  crashes: RememberedCrashes | undefined,
+  applicationId: string,
+  versions: readonly string[],
+  nowMs: number,
+): boolean {
+  if (crashes === undefined || crashes.slot !== hourlySlot(applicationId, nowMs)) return true;
+  const covered = new Set(crashes.versions);
+  return versions.some((version) => !covered.has(version));
+}
+
+/** The crash rows to remember after a read: only those of the versions asked for. */
+export function rememberCrashes(
+  rows: readonly CrashHour[],
+  applicationId: string,
+  versions: readonly string[],
+  nowMs: number,
+): RememberedCrashes {
+  const wanted = new Set(versions);
+  return {
+    slot: hourlySlot(applicationId, nowMs),
+    versions: [...wanted],
+    rows: rows.filter((row) => wanted.has(row.packageVersion)),
+    storeRows: rows.length,
+  };
+}
+
+/**
+ * Whether the app's package flights must be listed (or read) now: always while one of them is worth
+ * watching (live, or not settled) or none was ever read; else once per hourly slot.
+ */
+export function flightsAreDue(memory: AppMemory | undefined, nowMs: number): boolean {
+  if (memory === undefined || memory.flightsSlot === undefined) return true;
+  if (Object.values(memory.flights).some((flight) => flight.state === 'watch')) return true;
+  return memory.flightsSlot !== hourlySlot(memory.applicationId, nowMs);
 }
 
 /** Keeps the cohorts still in use (the keys given), so the memory of an app never grows. */
