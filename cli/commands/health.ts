@@ -1,6 +1,6 @@
 /**
  * `store-watchdog health`: what the Store health probe sees, live from the Store, with the probe's own
- * code (`runStoreHealth`): for each watched app's live main rollout, the two cohorts (the package
+ * code (`runStoreHealth`): for each watched app's live main rollout and watched package flights, the two cohorts (the package
  * versions being rolled out and those of the fallback submission), their crash devices over the
  * window, exposure, crash rates and ratio, or why the data is too little to judge. Read only.
  */
@@ -30,7 +30,8 @@ import { type CliIo, COMMAND_TIMEOUT_MS, EXIT_FAILED, EXIT_OK, UsageError } from
 export const HEALTH_HELP = `Usage: store-watchdog health [--app ID] [--window-hours N] [--json] [common options]
 
 Shows what the Store health probe sees, live from the Microsoft Store's own failure reports: for each
-watched app's live main rollout, the crash devices of the rolled-out package versions and of the
+watched app's live main rollout and package flight (those of its "flights"), the crash devices of the
+rolled-out package versions and of the
 fallback's over the window, their exposure (daily active devices, or the nominal rollout share), crash
 rates and ratio, or why there is too little data to judge. The same code as the probe. Changes nothing.
 
@@ -79,6 +80,7 @@ export async function runHealth(argv: readonly string[], io: CliIo): Promise<num
       watched.map((app) => ({
         applicationId: app.applicationId,
         ...(app.name === undefined ? {} : { name: app.name }),
+        ...(app.flights === undefined ? {} : { flights: app.flights }),
         settings,
       })),
       {
