@@ -225,6 +225,55 @@ describe('what the probe reads again', () => {
     ]);
   });
 
+  it('reads remembered live rollouts first; apps the run has no time for are deferred, not failed, and read next run', async () => {
+    const dynamo = motoDynamo();
+    const memory = createProbeMemory(dynamo, await createStateTable(dynamo));
+    const simulator = await startSimulator({
+      state: state([
+        quietApp('9NPRB0000001', '10'),
+        liveApp('9NPRB0000002', '20'),
+        liveApp('9NPRB0000003', '30'),
+      ]),
+      now: () => NOW,
+    });
+    await runStoreHealth(
+      [probed('9NPRB0000001'), probed('9NPRB0000002')],
+      portsFor(simulator, { memory }),
+      roomySignal(),
+    );
+
+    // A third app joins; the deadline passes while the second app of the run is examined.
+    const deadline = new AbortController();
+    let clockReads = 0;
+    const ports = portsFor(simulator, { memory });
+    const run = await runStoreHealth(
+      [probed('9NPRB0000001'), probed('9NPRB0000002'), probed('9NPRB0000003')],
+      {
+        ...ports,
+        now: () => {
+          clockReads++;
+          if (clockReads === 2) deadline.abort(new Error('deadline'));
+          return NOW;
+        },
+      },
+      deadline.signal,
+    );
+    expect(run.apps.map((app) => [app.applicationId, app.state])).toEqual([
+      ['9NPRB0000002', 'assessed'],
+      ['9NPRB0000001', 'no-rollout'],
+      ['9NPRB0000003', 'deferred'],
+    ]);
+    expect(run.failed).toBe(false);
+    expect(run.deferred).toBe(1);
+
+    const next = await runStoreHealth(
+      [probed('9NPRB0000001'), probed('9NPRB0000002'), probed('9NPRB0000003')],
+      portsFor(simulator, { memory }),
+      roomySignal(),
+    );
+    expect(stateOf(next.apps, '9NPRB0000003')).toBe('assessed');
+  });
+
   it('without a memory every app is read with its own GET, as the CLI and the local run do', async () => {
     const simulator = await startSimulator({
       state: state([quietApp('9NPRB0000001', '10'), liveApp('9NPRB0000002', '30')]),
