@@ -385,11 +385,14 @@ export function deriveWatchedApps(config: WatchdogConfig, stackName: string = ST
     const { alarmNames, notifyAlarmNames } = splitAlarmNames(app);
     // The app's Store health alarm halts or only notifies, as configured.
     const health = resolveStoreHealth(config.storeHealth, app, config.alarmNamePrefix, stackName);
+    // Its flights' Store health alarms act like the main one.
+    const healthAlarms =
+      health === undefined ? [] : [health.alarmName, ...health.flightAlarms.map((alarm) => alarm.alarmName)];
     return {
       ...rest,
-      alarmNames: [...new Set([...alarmNames, ...(health?.action === 'halt' ? [health.alarmName] : [])])],
+      alarmNames: [...new Set([...alarmNames, ...(health?.action === 'halt' ? healthAlarms : [])])],
       notifyAlarmNames: [
-        ...new Set([...notifyAlarmNames, ...(health?.action === 'notify' ? [health.alarmName] : [])]),
+        ...new Set([...notifyAlarmNames, ...(health?.action === 'notify' ? healthAlarms : [])]),
       ],
     };
   });
@@ -419,7 +422,10 @@ export function listCreatedAlarmNames(config: WatchdogConfig, stackName: string 
         ...app.alarms.map((spec) => spec.alarmName),
         ...app.composites.map((spec) => spec.alarmName),
       ]),
-      ...listStoreHealthApps(config, stackName).map((app) => app.alarmName),
+      ...listStoreHealthApps(config, stackName).flatMap((app) => [
+        app.alarmName,
+        ...app.flightAlarms.map((flightAlarm) => flightAlarm.alarmName),
+      ]),
     ]),
   ];
 }

@@ -5,6 +5,7 @@
  * The probe publishes one data point per app per run, so its alarm's period is the schedule; the alarm
  * is named from the app's Store ID and listed among the app's alarms, halting (`action: "halt"`) or
  * notify-only (`action: "notify"`, the default until replay and a few rollouts have shown it right).
+ * The package flights the app watches get their alarms too (`flightAlarms`), with the same action.
  */
 
 import { ConfigurationError } from '../functions/commons/errors.ts';
@@ -104,6 +105,18 @@ export interface ResolvedStoreHealth {
   readonly ratioThreshold: number;
   readonly evaluationPeriods: number;
   readonly action: 'notify' | 'halt';
+  /**
+   * The alarms on the package flights the app watches (`flights`), listed among the app's alarms like
+   * the main one: one per listed flight (`flightId` set), or, for `"all"`, one over every flight of the
+   * app (`flightId` absent; its flights are known only when the probe lists them).
+   */
+  readonly flightAlarms: readonly FlightAlarm[];
+}
+
+/** An alarm on a watched flight's `CrashRateRatio` (or, without `flightId`, on all of the app's flights). */
+export interface FlightAlarm {
+  readonly alarmName: string;
+  readonly flightId?: string;
 }
 
 /**
@@ -120,6 +133,21 @@ export function storeHealthAlarmName(
 }
 
 /**
+ * The name of the Store health alarm on one watched flight of an app, or (with `"all"`) on every flight
+ * of the app: `<stack name>-store-health-<Store ID>-flight-<flight ID>` or `…-flights`, after the
+ * config's `alarmNamePrefix`, like the app's own.
+ */
+export function storeHealthFlightAlarmName(
+  applicationId: string,
+  flightId: string | 'all',
+  alarmNamePrefix = '',
+  stackName: string = STACK_NAME,
+): string {
+  const flight = flightId === 'all' ? 'flights' : `flight-${flightId.toLowerCase()}`;
+  return `${storeHealthAlarmName(applicationId, alarmNamePrefix, stackName)}-${flight}`;
+}
+
+/**
  * The app's settings, or `undefined` when its Store health signal is off. With the config's
  * `alarmNamePrefix`, the alarm's name starts with it, so the prefix rule delivers it like any alarm.
  */
@@ -129,6 +157,7 @@ export function resolveStoreHealth(
     readonly applicationId: string;
     readonly name?: string | undefined;
     readonly storeHealth?: AppStoreHealth | undefined;
+    readonly flights?: 'all' | readonly string[] | undefined;
   },
   alarmNamePrefix?: string,
   stackName: string = STACK_NAME,
@@ -148,6 +177,15 @@ export function resolveStoreHealth(
     ratioThreshold: own.ratioThreshold ?? base.ratioThreshold,
     evaluationPeriods: own.evaluationPeriods ?? base.evaluationPeriods,
     action: own.action ?? base.action,
+    flightAlarms:
+      app.flights === undefined
+        ? []
+        : app.flights === 'all'
+          ? [{ alarmName: storeHealthFlightAlarmName(app.applicationId, 'all', alarmNamePrefix, stackName) }]
+          : app.flights.map((flightId) => ({
+              alarmName: storeHealthFlightAlarmName(app.applicationId, flightId, alarmNamePrefix, stackName),
+              flightId,
+            })),
   };
 }
 
@@ -210,6 +248,7 @@ export function listStoreHealthApps(
       readonly applicationId: string;
       readonly name?: string | undefined;
       readonly storeHealth?: AppStoreHealth | undefined;
+      readonly flights?: 'all' | readonly string[] | undefined;
     }[];
   },
   stackName: string = STACK_NAME,

@@ -215,15 +215,16 @@ export class WatchdogStack extends Stack {
                 ),
             },
           });
-    for (const alarm of this.storeHealth?.appAlarms ?? []) {
+    for (const alarm of [...(this.storeHealth?.appAlarms ?? []), ...(this.storeHealth?.flightAlarms ?? [])]) {
       this.deliverCreatedAlarm(alarm, config.alarmNamePrefix);
     }
     // Each app's live rollout, remembered by the self-check, so that a halt of it is one Store request.
     this.stateTable = new StateTable(this, 'State');
     this.stateTable.connect(this.selfCheck.function);
     this.stateTable.connect(this.haltRollout, { transitions: true });
-    // The probe reads the Store too: it takes its slots from the same budget.
-    if (this.storeHealth !== undefined) this.stateTable.connectBudget(this.storeHealth.function);
+    // The probe takes its Store slots from the same budget, and remembers what it read, so that a run
+    // reads only what changed.
+    if (this.storeHealth !== undefined) this.stateTable.connect(this.storeHealth.function);
 
     // Storms longer than one invocation: the apps not reached are handed on through this queue.
     this.stormContinuation = new StormContinuation(this, 'StormContinuation', {

@@ -1,6 +1,6 @@
 /**
  * `store-watchdog health`: what the Store health probe sees, live from the Store, with the probe's own
- * code (`runStoreHealth`): for each watched app's live main rollout, the two cohorts (the package
+ * code (`runStoreHealth`): for each watched app's live main rollout and watched package flights, the two cohorts (the package
  * versions being rolled out and those of the fallback submission), their crash devices over the
  * window, exposure, crash rates and ratio, or why the data is too little to judge. Read only.
  */
@@ -30,7 +30,8 @@ import { type CliIo, COMMAND_TIMEOUT_MS, EXIT_FAILED, EXIT_OK, UsageError } from
 export const HEALTH_HELP = `Usage: store-watchdog health [--app ID] [--window-hours N] [--json] [common options]
 
 Shows what the Store health probe sees, live from the Microsoft Store's own failure reports: for each
-watched app's live main rollout, the crash devices of the rolled-out package versions and of the
+watched app's live main rollout and package flight (those of its "flights"), the crash devices of the
+rolled-out package versions and of the
 fallback's over the window, their exposure (daily active devices, or the nominal rollout share), crash
 rates and ratio, or why there is too little data to judge. The same code as the probe. Changes nothing.
 
@@ -79,10 +80,11 @@ export async function runHealth(argv: readonly string[], io: CliIo): Promise<num
       watched.map((app) => ({
         applicationId: app.applicationId,
         ...(app.name === undefined ? {} : { name: app.name }),
+        ...(app.flights === undefined ? {} : { flights: app.flights }),
         settings,
       })),
       {
-        findLiveRollouts: (request, signal) => store.rolloutPort.findLiveRollouts(request, signal),
+        store: store.client,
         packageVersions: createPackageVersionReader(store.client),
         analytics: createAnalyticsReader(store.client),
         now: () => Date.now(),
@@ -96,10 +98,10 @@ export async function runHealth(argv: readonly string[], io: CliIo): Promise<num
         `Store health from the Microsoft Store's own failure reports (hourly, last ${settings.windowHours} h; the reports lag by hours).`,
         '',
       ];
-      for (const [index, app] of run.apps.entries()) {
-        const watchedApp = watched[index];
+      for (const app of run.apps) {
+        const watchedApp = watched.find((candidate) => candidate.applicationId === app.applicationId);
         lines.push(
-          `${watchedApp === undefined ? app.applicationId : describeApp(watchedApp)}:`,
+          `${watchedApp === undefined ? app.applicationId : describeApp(watchedApp)}${app.flightId === undefined ? '' : `, flight ${app.flightId}`}:`,
           ...describe(app),
           '',
         );
@@ -138,6 +140,8 @@ function describe(app: AppHealth): string[] {
       return [`  could not be read: ${safeError(app.error).message}`];
     case 'no-rollout':
       return [`  no live rollout: ${app.reason}`];
+    case 'deferred':
+      return [`  not read: ${app.reason}`];
     case 'assessed': {
       const { assessment } = app;
       return [
@@ -156,12 +160,14 @@ function toJson(app: AppHealth): Record<string, unknown> {
   const base = {
     applicationId: app.applicationId,
     ...(app.name === undefined ? {} : { name: app.name }),
+    ...(app.flightId === undefined ? {} : { flightId: app.flightId }),
     state: app.state,
   };
   switch (app.state) {
     case 'failed':
       return { ...base, error: safeError(app.error) };
     case 'no-rollout':
+    case 'deferred':
       return { ...base, reason: app.reason };
     case 'assessed':
       return {

@@ -5,12 +5,15 @@
  * - `STORE_HEALTH_WINDOW_HOURS` (6, 1 to 72): the trailing window of hourly crash buckets;
  * - `STORE_HEALTH_MIN_CRASH_DEVICES` (5): fewer rollout crash devices is too little to judge;
  * - `STORE_HEALTH_MIN_ACTIVE_DEVICES` (100): fewer rollout active devices (where usage is known) too;
- * - `STORE_HEALTH_APP_SETTINGS` (`{}`): per-app overrides, `{"<Store ID>": {"windowHours": 12, ...}}`.
+ * - `STORE_HEALTH_APP_SETTINGS` (`{}`): per-app overrides, `{"<Store ID>": {"windowHours": 12, ...}}`;
+ * - `ROLLOUT_MEMORY_TABLE` (optional): the stack's state table, where the probe remembers what it read
+ *   (without it, every app is read on every run).
  *
  * The probe publishes no notification and halts nothing: `NOTIFICATION_TOPIC_ARN` and `DRY_RUN` are
  * neither required nor read.
  */
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
+import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { formatIssues } from '../commons/config/watched-apps.ts';
 import { APPLICATION_ID_PATTERN } from '../commons/domain/ids.ts';
 import { DEFAULT_STORE_HEALTH_SETTINGS, type StoreHealthSettings } from '../commons/domain/store-health.ts';
@@ -23,8 +26,10 @@ export const STORE_HEALTH_SERVICE_NAME = 'store-rollout-watchdog-store-health';
 
 export interface StoreHealthEnvironment
   extends Pick<WatchdogConfig, 'storeCredentialsSecretId' | 'storeApiBaseUrl' | 'azureAdAuthority'> {
-  /** Every app of `WATCHDOG_APPS`, with its settings. */
+  /** Every app of `WATCHDOG_APPS`, with its settings and the flights it watches. */
   readonly apps: readonly ProbedApp[];
+  /** The state table (`ROLLOUT_MEMORY_TABLE`), when set. */
+  readonly memoryTable?: string;
 }
 
 const UNUSED_TOPIC = 'arn:aws:sns:none:000000000000:unused-by-the-store-health-probe';
@@ -82,6 +87,13 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     ),
   };
   const perApp = readAppSettings(env, problems);
+  let memoryTable: string | undefined;
+  try {
+    memoryTable = parseRolloutMemoryTable(env);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    problems.push(error.message.replace(/^Invalid environment: /, ''));
+  }
   if (problems.length > 0 || config === undefined) {
     throw new ConfigurationError('INVALID_ENVIRONMENT', `Invalid environment: ${problems.join('; ')}`);
   }
@@ -90,6 +102,7 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     return {
       applicationId: app.applicationId,
       ...(app.name === undefined ? {} : { name: app.name }),
+      ...(app.flights === undefined ? {} : { flights: app.flights }),
       settings: {
         windowHours: own.windowHours ?? defaults.windowHours,
         minCrashDevices: own.minCrashDevices ?? defaults.minCrashDevices,
@@ -102,6 +115,7 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     storeApiBaseUrl: config.storeApiBaseUrl,
     azureAdAuthority: config.azureAdAuthority,
     apps,
+    ...(memoryTable === undefined ? {} : { memoryTable }),
   };
 }
 

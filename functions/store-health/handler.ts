@@ -7,7 +7,8 @@
  * after publishing what it could, so its alarm tells people.
  *
  * Clients, the token cache and the package versions of published submissions live as long as the
- * container. Importing this module never throws: a configuration problem fails every invocation.
+ * container; what the probe remembers between runs (so that a run reads only what changed) lives in
+ * the stack's state table (`ROLLOUT_MEMORY_TABLE`). Importing this module never throws: a configuration problem fails every invocation.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -18,6 +19,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
+import { createProbeMemory } from '../commons/aws/probe-memory.ts';
 import { createDurableBudgets } from '../commons/aws/store-budget.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
@@ -97,12 +99,15 @@ function wire(): Wiring {
       }),
     ...budget,
   });
-  // Only reads: the rollout port's halt is not handed over.
+  // Only reads: the client's halt is not handed over (`ProbeStore`).
   const ports: StoreHealthPorts = {
-    findLiveRollouts: (request, signal) => store.rolloutPort.findLiveRollouts(request, signal),
+    store: store.client,
     packageVersions: createPackageVersionReader(store.client),
     analytics: createAnalyticsReader(store.client),
     now: () => Date.now(),
+    ...(config.memoryTable === undefined
+      ? {}
+      : { memory: createProbeMemory(new DynamoDBClient({}), config.memoryTable, logger) }),
   };
   return { ok: true, config, ports };
 }
@@ -110,17 +115,20 @@ function wire(): Wiring {
 const wiring = wire();
 
 function logApp(app: AppHealth): void {
+  const target = {
+    applicationId: app.applicationId,
+    ...(app.flightId === undefined ? {} : { flightId: app.flightId }),
+  };
   if (app.state === 'failed') {
-    logger.error('app could not be probed', {
-      applicationId: app.applicationId,
-      error: describeError(app.error),
-    });
+    logger.error('app could not be probed', { ...target, error: describeError(app.error) });
+  } else if (app.state === 'deferred') {
+    logger.warn('app left for the next run', { ...target, reason: app.reason });
   } else if (app.state === 'no-rollout') {
-    logger.info('no live rollout', { applicationId: app.applicationId, reason: app.reason });
+    logger.info('no live rollout', { ...target, reason: app.reason });
   } else {
     const { assessment } = app;
     logger.info('store health', {
-      applicationId: app.applicationId,
+      ...target,
       submissionId: app.ref.submissionId,
       rolloutPercentage: app.cohorts.rolloutPercentage,
       rolloutVersions: app.cohorts.rollout,
@@ -140,6 +148,7 @@ function logApp(app: AppHealth): void {
 export interface StoreHealthSummary {
   readonly apps: ReadonlyArray<{
     readonly applicationId: string;
+    readonly flightId?: string;
     readonly state: AppHealth['state'];
     readonly verdict?: 'sufficient' | 'insufficient';
     readonly ratio?: number;
@@ -150,17 +159,17 @@ export interface StoreHealthSummary {
 function summarize(run: StoreHealthRun): StoreHealthSummary {
   return {
     apps: run.apps.map((app) => {
+      const target = {
+        applicationId: app.applicationId,
+        ...(app.flightId === undefined ? {} : { flightId: app.flightId }),
+      };
       if (app.state === 'failed')
-        return {
-          applicationId: app.applicationId,
-          state: app.state,
-          reason: describeError(app.error).message,
-        };
-      if (app.state === 'no-rollout')
-        return { applicationId: app.applicationId, state: app.state, reason: app.reason };
+        return { ...target, state: app.state, reason: describeError(app.error).message };
+      if (app.state === 'no-rollout' || app.state === 'deferred')
+        return { ...target, state: app.state, reason: app.reason };
       const { assessment } = app;
       return {
-        applicationId: app.applicationId,
+        ...target,
         state: app.state,
         verdict: assessment.verdict,
         ...(assessment.verdict === 'sufficient'
@@ -183,10 +192,25 @@ async function probe(_event: unknown, context: Context | undefined): Promise<Sto
       : DEFAULT_REMAINING_MS;
   const signal = createDeadline({ timeoutMs: Math.max(0, remaining - RESERVE_MS) });
   const run = await runStoreHealth(wiring.config.apps, wiring.ports, signal);
+  if (run.listError !== undefined) {
+    logger.warn('the app list could not be read; each app was read on its own', {
+      error: describeError(run.listError),
+    });
+  }
   for (const app of run.apps) logApp(app);
   publishStoreHealth(run.apps);
-  const failed = run.apps.filter((app) => app.state === 'failed').map((app) => app.applicationId);
+  const failed = [
+    ...new Set(
+      run.apps
+        .filter((app) => app.state === 'failed')
+        .map((app) =>
+          app.flightId === undefined ? app.applicationId : `${app.applicationId} (flight ${app.flightId})`,
+        ),
+    ),
+  ];
   metrics.addMetric('StoreHealthFailures', MetricUnit.Count, failed.length);
+  // Rollouts the run had no time for (read first next run): coverage, not a failure.
+  metrics.addMetric('StoreHealthDeferred', MetricUnit.Count, run.deferred);
   if (failed.length > 0) throw new StoreHealthRunFailedError(failed);
   return summarize(run);
 }

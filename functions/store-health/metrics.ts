@@ -1,13 +1,16 @@
 /**
  * The probe's figures as CloudWatch metrics (embedded metric format on stdout), per the Store health
- * contract: namespace `StoreRolloutWatchdog/StoreHealth`, dimension `ApplicationId` only (no `service`
- * dimension, so an alarm on `CrashRateRatio` names exactly one app).
+ * contract: namespace `StoreRolloutWatchdog/StoreHealth`, dimension `ApplicationId` only for the main
+ * rollout (no `service` dimension, so an alarm on `CrashRateRatio` names exactly one app), and
+ * `ApplicationId` with `FlightId` for a package flight's rollout.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AppHealth } from './probe.ts';
 
 export const STORE_HEALTH_NAMESPACE = 'StoreRolloutWatchdog/StoreHealth';
 export const STORE_HEALTH_DIMENSION = 'ApplicationId';
+/** The second dimension of a package flight's figures. */
+export const STORE_HEALTH_FLIGHT_DIMENSION = 'FlightId';
 
 /** The metric names of the contract. */
 export const STORE_HEALTH_METRICS = {
@@ -19,11 +22,15 @@ export const STORE_HEALTH_METRICS = {
   insufficientData: 'InsufficientData',
 } as const;
 
-/** A metrics object for one app's figures: the namespace, and `ApplicationId` as its only dimension. */
-export function createAppMetrics(applicationId: string): Metrics {
+/**
+ * A metrics object for one rollout's figures: the namespace, `ApplicationId`, and `FlightId` for a
+ * package flight's rollout (its ID as configured, or as the Store lists it for `"all"`).
+ */
+export function createAppMetrics(applicationId: string, flightId?: string): Metrics {
   const metrics = new Metrics({ namespace: STORE_HEALTH_NAMESPACE });
   metrics.clearDefaultDimensions();
   metrics.addDimension(STORE_HEALTH_DIMENSION, applicationId);
+  if (flightId !== undefined) metrics.addDimension(STORE_HEALTH_FLIGHT_DIMENSION, flightId);
   return metrics;
 }
 
@@ -50,10 +57,10 @@ export function recordAppHealth(target: Metrics, app: AppHealth): boolean {
   return true;
 }
 
-/** Publishes every app's figures, one EMF document per app. */
+/** Publishes every rollout's figures, one EMF document per app and flight. */
 export function publishStoreHealth(apps: readonly AppHealth[], create = createAppMetrics): void {
   for (const app of apps) {
-    const metrics = create(app.applicationId);
+    const metrics = create(app.applicationId, app.flightId);
     if (recordAppHealth(metrics, app)) metrics.publishStoredMetrics();
   }
 }

@@ -53,10 +53,4 @@ export class StateTable extends Construct {
     );
     target.function.addEnvironment(STATE_TABLE_VARIABLE, this.table.tableName);
   }
-
-  /** Lets the function take Store request slots from the tenant's budget only, and tells it the table. */
-  connectBudget(target: WatchdogFunction): void {
-    this.table.grant(target, 'dynamodb:GetItem', 'dynamodb:PutItem');
-    target.function.addEnvironment(STATE_TABLE_VARIABLE, this.table.tableName);
-  }
 }

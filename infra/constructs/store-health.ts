@@ -1,7 +1,8 @@
 /**
  * The Store health probe in the stack (docs/store-health.md): the scheduled, read-only function that
  * turns the Microsoft Store's own failure reports into CloudWatch metrics, one alarm per app on
- * `CrashRateRatio` (missing data not breaching: too little data never halts), the probe's own alarms
+ * `CrashRateRatio` (missing data not breaching: too little data never halts) and one per watched
+ * package flight (or per app over all its flights, for `flights: "all"`), the probe's own alarms
  * (a failed run, no run for two periods), and a dashboard per stack.
  *
  * The per-app alarms (`<stack name>-store-health-<Store ID>`) are handed to the stack, which wires
@@ -18,6 +19,7 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  MathExpression,
   Metric,
   TextWidget,
   TreatMissingData,
@@ -29,6 +31,7 @@ import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts'
 import { STORE_HEALTH_SERVICE_NAME } from '../../functions/store-health/environment.ts';
 import {
   STORE_HEALTH_DIMENSION,
+  STORE_HEALTH_FLIGHT_DIMENSION,
   STORE_HEALTH_METRICS,
   STORE_HEALTH_NAMESPACE,
 } from '../../functions/store-health/metrics.ts';
@@ -74,6 +77,11 @@ export class StoreHealth extends Construct {
   readonly rule: Rule;
   /** One per app, in the order of `apps`: `CrashRateRatio > ratioThreshold`. */
   readonly appAlarms: readonly Alarm[];
+  /**
+   * One per watched flight (`flights` a list), or one per app over all its flights (`flights: "all"`):
+   * the same threshold and evaluation as the app's, on the flights' `CrashRateRatio`.
+   */
+  readonly flightAlarms: readonly Alarm[];
   /** `Errors ≥ 1`: a run could not read some app (the others' figures were published). */
   readonly failedAlarm: Alarm;
   /** `Invocations < 1` over two periods: the probe stopped running. */
@@ -152,6 +160,34 @@ export class StoreHealth extends Construct {
         },
       );
     });
+
+    this.flightAlarms = props.apps.flatMap((app) =>
+      app.flightAlarms.map((flightAlarm) => {
+        const consequence =
+          app.action === 'halt'
+            ? "ALARM halts the app's in-progress rollouts"
+            : 'ALARM notifies people (notify-only)';
+        const which =
+          flightAlarm.flightId === undefined
+            ? `a package flight of ${app.appName} (${app.applicationId}): the highest of its flights' ratios (the flights the probe finds live)`
+            : `package flight ${flightAlarm.flightId} of ${app.appName} (${app.applicationId})`;
+        const scope = alarmScope(flightAlarm.alarmName);
+        return new Alarm(scope, `FlightAlarm-${app.applicationId}-${flightAlarm.flightId ?? 'all'}`, {
+          alarmName: flightAlarm.alarmName,
+          alarmDescription: `From the Microsoft Store's own failure reports (Store health probe): the crash rate of the package rolled out to ${which} is more than ${app.ratioThreshold} times its fallback package's over ${app.windowHours} h, for ${app.evaluationPeriods} runs in a row. ${consequence}. The Store's reports lag by hours.`,
+          metric:
+            flightAlarm.flightId === undefined
+              ? allFlightsRatio(app.applicationId, props.schedule)
+              : flightRatioMetric(app.applicationId, flightAlarm.flightId, props.schedule),
+          threshold: app.ratioThreshold,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: app.evaluationPeriods,
+          datapointsToAlarm: app.evaluationPeriods,
+          // No ratio is published with too little data (or no live flight rollout): that must never halt.
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        });
+      }),
+    );
 
     const logGroup = this.function.logGroup.logGroupName;
     this.failedAlarm = new Alarm(this, 'Failed', {
@@ -255,8 +291,16 @@ export class StoreHealth extends Construct {
           width: 10,
         }),
         new AlarmStatusWidget({
-          title: `${app.appName}: alarm`,
-          alarms: [byName(`AppAlarmRef-${app.applicationId}`, app.alarmName)],
+          title: `${app.appName}: alarm${app.flightAlarms.length === 0 ? '' : 's (app, flights)'}`,
+          alarms: [
+            byName(`AppAlarmRef-${app.applicationId}`, app.alarmName),
+            ...app.flightAlarms.map((flightAlarm) =>
+              byName(
+                `FlightAlarmRef-${app.applicationId}-${flightAlarm.flightId ?? 'all'}`,
+                flightAlarm.alarmName,
+              ),
+            ),
+          ],
           width: 4,
         }),
       );
@@ -289,4 +333,29 @@ function appMetric(
 
 function ratioMetric(applicationId: string, period: Duration, label: string | undefined): Metric {
   return appMetric(applicationId, STORE_HEALTH_METRICS.crashRateRatio, period, label);
+}
+
+/** One flight's `CrashRateRatio` (dimensions `ApplicationId` and `FlightId`). */
+function flightRatioMetric(applicationId: string, flightId: string, period: Duration): Metric {
+  return new Metric({
+    namespace: STORE_HEALTH_NAMESPACE,
+    metricName: STORE_HEALTH_METRICS.crashRateRatio,
+    dimensionsMap: { [STORE_HEALTH_DIMENSION]: applicationId, [STORE_HEALTH_FLIGHT_DIMENSION]: flightId },
+    statistic: 'Maximum',
+    period,
+  });
+}
+
+/**
+ * The highest `CrashRateRatio` of any flight of the app, as a CloudWatch Metrics Insights query: the
+ * flights of `"all"` are known only when the probe lists them, and the query takes in every flight
+ * that publishes a ratio, including one created after the deploy.
+ */
+function allFlightsRatio(applicationId: string, period: Duration): MathExpression {
+  return new MathExpression({
+    expression: `SELECT MAX(${STORE_HEALTH_METRICS.crashRateRatio}) FROM SCHEMA("${STORE_HEALTH_NAMESPACE}", ${STORE_HEALTH_DIMENSION}, ${STORE_HEALTH_FLIGHT_DIMENSION}) WHERE ${STORE_HEALTH_DIMENSION} = '${applicationId}'`,
+    usingMetrics: {},
+    period,
+    label: `${applicationId} flights: highest crash rate ratio`,
+  });
 }

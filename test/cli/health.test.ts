@@ -3,7 +3,11 @@
  * code, read only; a crash spike shows; --app and --json; a bad option is a usage error.
  */
 import { describe, expect, it } from 'vitest';
-import { SAMPLE_APP_ID, SAMPLE_PUBLISHED_SUBMISSION_ID } from '../../tools/store-simulator/sample-state.ts';
+import {
+  SAMPLE_APP_ID,
+  SAMPLE_FLIGHT_ID,
+  SAMPLE_PUBLISHED_SUBMISSION_ID,
+} from '../../tools/store-simulator/sample-state.ts';
 import { runCliCaptured, startCliStore } from './support.ts';
 
 describe('store-watchdog health', () => {
@@ -36,7 +40,16 @@ describe('store-watchdog health', () => {
 
     expect(code).toBe(0);
     const json = JSON.parse(stdout);
-    expect(json.apps).toHaveLength(1);
+    // The main rollout, then the package flight the app watches (its flights: "all").
+    expect(json.apps).toHaveLength(2);
+    expect(json.apps[1]).toMatchObject({
+      applicationId: SAMPLE_APP_ID,
+      flightId: SAMPLE_FLIGHT_ID,
+      state: 'assessed',
+      rolloutPercentage: 50,
+      rollout: { versions: ['1.5.0.0'] },
+      fallback: { versions: ['1.4.0.0'] },
+    });
     expect(json.apps[0]).toMatchObject({
       applicationId: SAMPLE_APP_ID,
       state: 'assessed',

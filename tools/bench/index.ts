@@ -15,6 +15,7 @@ import { formatBytes, formatMebibytes, formatMs, formatTable, formatVerdict } fr
 import { type ImportSample, measureImportsInterleaved } from './import-time.ts';
 import { runLatencySweep } from './latency-sweep.ts';
 import { runOverhead } from './overhead.ts';
+import { formatProbeCatalogCost, measureProbeCatalog } from './probe-catalog.ts';
 import {
   type BenchReport,
   type ImportFigures,
@@ -52,6 +53,8 @@ Options:
   --storms-100   only issue 11's figures: the 100-app storms and the warm halt of a remembered rollout
                  (with --quick a minute is scaled to 1 s, else to 6 s; add --storm-real for the
                  remembered storm at the real pace, about 5 minutes); writes storms-100-latest.md
+  --probe        only the Store health probe's cost: Store requests per run over 500 apps with 20 live
+                 rollouts, and the minutes a run takes at its share of the budget (writes probe-latest.md)
   --out DIR      write to DIR instead of bench-results/
   --help         this text
 `;
@@ -65,6 +68,7 @@ const { values: flags } = parseArgs({
     'storm-real': { type: 'boolean', default: false },
     synth: { type: 'boolean', default: false },
     'storms-100': { type: 'boolean', default: false },
+    probe: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -310,6 +314,14 @@ async function main(): Promise<void> {
   }
   if (flags.synth) {
     runSynthOnly(resolve(PROJECT_ROOT, flags.out));
+    return;
+  }
+  if (flags.probe) {
+    const text = formatProbeCatalogCost(await measureProbeCatalog({ runs: flags.quick ? 3 : 9 }));
+    process.stdout.write(`${text}\n`);
+    const outDir = resolve(PROJECT_ROOT, flags.out);
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'probe-latest.md'), `${text}\n`);
     return;
   }
   if (flags['storms-100']) {

@@ -66,6 +66,7 @@ function figureLines(app: AppHealth | undefined): { lines: string[]; ratio: numb
   if (app.state === 'failed')
     return { lines: [`    could not be read: ${safeError(app.error).message}`], ratio: undefined };
   if (app.state === 'no-rollout') return { lines: [`    no live rollout: ${app.reason}`], ratio: undefined };
+  if (app.state === 'deferred') return { lines: [`    not read: ${app.reason}`], ratio: undefined };
   const { assessment } = app;
   const lines = [cohortLine('rollout ', assessment.rollout), cohortLine('fallback', assessment.fallback)];
   if (assessment.verdict === 'sufficient') {
@@ -141,7 +142,7 @@ export async function runStoreHealthStory(): Promise<StoreHealthStory> {
   try {
     const settings = DEFAULT_STORE_HEALTH_SETTINGS;
     const ports: StoreHealthPorts = {
-      findLiveRollouts: (request, signal) => store.rolloutPort.findLiveRollouts(request, signal),
+      store: store.client,
       packageVersions: createPackageVersionReader(store.client),
       analytics: createAnalyticsReader(store.client),
       now: () => Date.now(),

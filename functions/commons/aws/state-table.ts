@@ -7,6 +7,7 @@
  * | a remembered live rollout | `app#<application ID>` | `main` or `flight#<flight ID in lower case>` |
  * | a handled alarm transition (`transition-ledger.ts`; expires a week after its last write) | `transition#<alarm name>\|<new state>\|<epoch ms>` | `part#<storm part>` |
  * | the tenant's Store request budget (`store-budget.ts`) | `budget#<tenant ID>` | `window` |
+ * | what the Store health probe remembers of an app (no TTL: dropped when the app is no longer watched) | `probe` | `app#<application ID>` |
  */
 
 /** The table's key attributes (the stack creates the table with them). */
@@ -28,4 +29,12 @@ export function transitionPartition(identity: string): string {
 /** The partition of a tenant's Store request budget. */
 export function budgetPartition(tenantId: string): string {
   return `budget#${tenantId}`;
+}
+
+/** The one partition of the Store health probe's memory (one Query reads all of it). */
+export const PROBE_PARTITION = 'probe';
+
+/** The sort key of an app's item in the probe's partition. */
+export function probeSortKey(applicationId: string): string {
+  return `app#${applicationId}`;
 }

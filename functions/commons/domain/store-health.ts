@@ -89,6 +89,11 @@ export type StoreHealthAssessment =
 export interface StoreHealthInput {
   readonly cohorts: Cohorts;
   readonly crashes: readonly CrashHour[];
+  /**
+   * Whether the Store returned any crash row for the app (any version), when `crashes` holds only the
+   * cohorts' rows. @default `crashes` is not empty
+   */
+  readonly storeReturnedRows?: boolean;
   readonly usage: readonly DailyUsage[];
   /** Now, epoch ms: the window is `[now − windowHours, now)`. */
   readonly nowMs: number;
@@ -172,7 +177,8 @@ export function assessStoreHealth(input: StoreHealthInput): StoreHealthAssessmen
   const reasons: string[] = [];
   if (cohorts.rollout.length === 0) reasons.push('the rollout submission lists no package version');
   if (cohorts.fallback.length === 0) reasons.push('the fallback submission lists no package version');
-  if (crashes.length === 0) reasons.push('the Store returned no crash rows for the app in the window');
+  if (!(input.storeReturnedRows ?? crashes.length > 0))
+    reasons.push('the Store returned no crash rows for the app in the window');
   if (rolloutCrashes < settings.minCrashDevices) {
     reasons.push(
       `the rollout cohort has ${round(rolloutCrashes)} crash devices in ${settings.windowHours} h, fewer than ${settings.minCrashDevices}`,

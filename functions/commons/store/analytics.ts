@@ -8,20 +8,35 @@
  * - `usagedaily` grouped by `date,packageVersion`: `dailyActiveDevices` per version and day
  *   [get-app-usage-daily.md].
  *
- * Counts are doubles (the Store's are fractional). Pages are asked for with `top`/`skip` until `skip`
- * reaches `TotalCount`: the relative `@nextLink` is not followed (its dates change format and the
- * desktop one is malformed). Rows are kept only inside the asked window: the Store's `endDate` is
+ * Counts are doubles (the Store's are fractional). Pages are small enough that one cannot pass the
+ * response cap (`SAFE_ANALYTICS_PAGE_SIZE`), asked for with `top`/`skip` until `skip` reaches
+ * `TotalCount`: the next link is built from `top` and `skip`, the relative `@nextLink` itself is not
+ * followed (its dates change format and the desktop one is malformed). Rows are kept only inside the asked window: the Store's `endDate` is
  * inclusive in ways the docs do not pin down.
  */
 import { assertApplicationId } from '../domain/ids.ts';
 import type { CrashHour, DailyUsage } from '../domain/store-health.ts';
 import * as z from '../validation.ts';
+import { MAX_RESPONSE_BYTES } from './http.ts';
 import type { StoreClient } from './store-client.ts';
 import { createBadResponseError } from './store-errors.ts';
 
 /** The largest page the analytics API serves ("top parameter cannot be more than 10000"). */
 export const MAX_ANALYTICS_PAGE_SIZE = 10_000;
-const DEFAULT_MAX_PAGES = 20;
+/**
+ * The most a row of these queries can take on the wire: its fields are a date, the Store ID, the app's
+ * name (at most 256 characters, 3 bytes each in UTF-8), a package version or name, an event type, two
+ * counts and the undocumented fields the Store sends as null (about 600 bytes in all).
+ */
+export const MAX_ANALYTICS_ROW_BYTES = 2_000;
+/**
+ * Rows asked for per page: the most whose page cannot pass the response cap (`MAX_RESPONSE_BYTES`, with
+ * 16 KB for the envelope and `@nextLink`). A page of 10,000 rows (the Store's default) passes it: an app
+ * with many package versions over a long window would fail on every run.
+ */
+export const SAFE_ANALYTICS_PAGE_SIZE = Math.floor((MAX_RESPONSE_BYTES - 16_384) / MAX_ANALYTICS_ROW_BYTES);
+/** 100 pages of 500 rows: 50,000 rows, far more than 72 hours × the versions of any app. */
+const DEFAULT_MAX_PAGES = 100;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
@@ -53,9 +68,9 @@ const failurePageSchema = pageSchema(failureRowSchema);
 const usagePageSchema = pageSchema(usageRowSchema);
 
 export interface AnalyticsReaderOptions {
-  /** Rows asked for per page (`top`). @default 10000 */
+  /** Rows asked for per page (`top`). @default `SAFE_ANALYTICS_PAGE_SIZE` (a page always fits the response cap) */
   readonly pageSize?: number;
-  /** More pages than this is a bad answer (a runaway `TotalCount`). @default 20 */
+  /** More pages than this is a bad answer (a runaway `TotalCount`). @default 100 */
   readonly maxPages?: number;
 }
 
@@ -82,7 +97,7 @@ export function createAnalyticsReader(
   client: StoreClient,
   options: AnalyticsReaderOptions = {},
 ): AnalyticsReader {
-  const pageSize = options.pageSize ?? MAX_ANALYTICS_PAGE_SIZE;
+  const pageSize = options.pageSize ?? SAFE_ANALYTICS_PAGE_SIZE;
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_ANALYTICS_PAGE_SIZE)
     throw new RangeError(`analytics pageSize must be an integer from 1 to ${MAX_ANALYTICS_PAGE_SIZE}`);

@@ -1,5 +1,6 @@
 /**
- * The package versions of a submission (`applicationPackages[].version`), read once per container:
+ * The package versions of a submission (`applicationPackages[].version`, or `flightPackages[].version`
+ * for a flight submission), read once per container:
  * a published submission never changes, and the probe asks for the same two submissions of every
  * live rollout on every run. A failed read is not cached.
  */
@@ -22,7 +23,8 @@ export function createPackageVersionReader(client: StoreClient): PackageVersionR
       const known = cache.get(key);
       if (known !== undefined) return known;
       const read = client.getSubmission(ref, signal).then((submission) => {
-        const versions = (submission.applicationPackages ?? [])
+        const packages = [...(submission.applicationPackages ?? []), ...(submission.flightPackages ?? [])];
+        const versions = packages
           .map((item) => item.version)
           .filter((version): version is string => typeof version === 'string' && version !== '');
         return [...new Set(versions)];

@@ -173,8 +173,11 @@ function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** The code of the error a response past `MAX_RESPONSE_BYTES` fails with. */
+export const RESPONSE_TOO_LARGE_CODE = 'RESPONSE_TOO_LARGE';
+
 class ResponseTooLargeError extends Error {
-  readonly code = 'RESPONSE_TOO_LARGE';
+  readonly code = RESPONSE_TOO_LARGE_CODE;
   constructor() {
     super(`response body larger than ${MAX_RESPONSE_BYTES} bytes`);
     this.name = 'ResponseTooLargeError';

@@ -34,6 +34,14 @@ export const applicationSchema = z.object({
 });
 export type Application = z.infer<typeof applicationSchema>;
 
+/** A page of `GET applications` [get-all-apps.md]: the apps, and a relative `@nextLink` while more remain. */
+export const applicationListSchema = z.object({
+  value: z.array(applicationSchema),
+  '@nextLink': z.nullish(z.string()),
+  totalCount: z.optional(z.number()),
+});
+export type ApplicationList = z.infer<typeof applicationListSchema>;
+
 export const flightSchema = z.object({
   flightId: z.string(),
   friendlyName: z.optional(z.string()),
@@ -49,11 +57,15 @@ export const flightListSchema = z.object({
 });
 export type FlightList = z.infer<typeof flightListSchema>;
 
+const packageVersionsSchema = z.optional(z.array(z.object({ version: z.optional(z.nullable(z.string())) })));
+
 /** The parts of an app or flight submission resource the watchdog needs. */
 export const submissionSchema = z.object({
   id: z.string(),
   status: z.string(),
-  /** The packages of the submission; only their versions are kept (the Store health probe's cohorts). */
-  applicationPackages: z.optional(z.array(z.object({ version: z.optional(z.nullable(z.string())) }))),
+  /** The packages of an app submission; only their versions are kept (the Store health probe's cohorts). */
+  applicationPackages: packageVersionsSchema,
+  /** The packages of a flight submission [get-a-flight-submission.md]. */
+  flightPackages: packageVersionsSchema,
 });
 export type Submission = z.infer<typeof submissionSchema>;

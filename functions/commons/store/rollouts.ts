@@ -316,7 +316,7 @@ function describeIdleRollout(submissionId: string, rollout: PackageRollout): str
 }
 
 /** The same error, its message prefixed with what was being done (code, kind and details kept). */
-function addContext(error: unknown, context: string): WatchdogError {
+export function addContext(error: unknown, context: string): WatchdogError {
   const message = `${context}: ${error instanceof Error ? error.message : String(error)}`;
   if (error instanceof StoreApiError) {
     return new StoreApiError(

@@ -14,6 +14,7 @@ import type * as z from '../validation.ts';
 import { classifyFailure, type HttpResponse, readHeader, sendHttpRequest } from './http.ts';
 import {
   type Application,
+  applicationListSchema,
   applicationSchema,
   type Flight,
   flightListSchema,
@@ -62,6 +63,11 @@ export interface StoreClientOptions {
   readonly environment?: Partial<RetryEnvironment>;
   /** Flights asked for per `listflights` page. @default 100 */
   readonly flightPageSize?: number;
+  /**
+   * Apps asked for per `applications` page. An app resource is well under 2 KB, so a page of 100 stays
+   * far below the response cap (`MAX_RESPONSE_BYTES`). @default 100
+   */
+  readonly applicationPageSize?: number;
 }
 
 /** A GET below the API base, for the adapters built on this client (e.g. the analytics reads). */
@@ -77,6 +83,11 @@ export interface ResourceRequest<S extends z.ZodMiniType> {
 export interface StoreClient {
   /** GET `applications/{app}` [get-an-app.md]. */
   getApplication(applicationId: string, signal: AbortSignal): Promise<Application>;
+  /**
+   * Every app of the account, `GET applications?top=N` page by page, following `@nextLink`; none when
+   * the Store answers 404 (no apps) [get-all-apps.md].
+   */
+  listApplications(signal: AbortSignal): Promise<Application[]>;
   /** Every package flight of an app, following `@nextLink`; none when the Store answers 404 [get-flights-for-an-app.md]. */
   listFlights(applicationId: string, signal: AbortSignal): Promise<Flight[]>;
   /** GET `applications/{app}/flights/{flightId}` [get-a-flight.md]. */
@@ -95,6 +106,8 @@ export interface StoreClient {
 }
 
 const MAX_FLIGHT_PAGES = 50;
+/** 100 pages of 100: ten thousand apps, far more than any account the watchdog watches. */
+const MAX_APPLICATION_PAGES = 100;
 
 interface CallSpec<S extends z.ZodMiniType> {
   readonly method: 'GET' | 'POST';
@@ -112,6 +125,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const environment: RetryEnvironment = { ...REAL_RETRY_ENVIRONMENT, ...options.environment };
   const pageSize = options.flightPageSize ?? 100;
+  const applicationPageSize = options.applicationPageSize ?? 100;
   const { dispatcher, tokenProvider } = options;
 
   /** One exchange with a token and a budget slot; the response whatever its status. */
@@ -192,6 +206,35 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
         },
         signal,
       ),
+
+    async listApplications(signal) {
+      const path = 'applications';
+      const apps: Application[] = [];
+      let page: { top: string; skip: string } | undefined = { top: String(applicationPageSize), skip: '0' };
+      for (let count = 0; page !== undefined; count++) {
+        if (count >= MAX_APPLICATION_PAGES) {
+          throw createBadResponseError(
+            `GET ${path}`,
+            200,
+            `more than ${MAX_APPLICATION_PAGES} pages of apps`,
+          );
+        }
+        let list: z.output<typeof applicationListSchema>;
+        try {
+          list = await call(
+            { method: 'GET', path, query: page, schema: applicationListSchema, priority: 'discovery' },
+            signal,
+          );
+        } catch (error) {
+          // "404: No apps were found" (an account without apps).
+          if (isStoreError(error, STORE_ERROR_CODES.notFound) && count === 0) return apps;
+          throw error;
+        }
+        apps.push(...list.value);
+        page = readNextPage(list['@nextLink'] ?? undefined, page, `GET ${path}`);
+      }
+      return apps;
+    },
 
     async listFlights(applicationId, signal) {
       const path = `applications/${assertApplicationId(applicationId)}/listflights`;

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { StoreApiError, type WatchdogError } from '../errors.ts';
 import * as z from '../validation.ts';
 import { deadlineExceeded } from './deadline.ts';
-import { readHeader, type TransportFailure } from './http.ts';
+import { MAX_RESPONSE_BYTES, RESPONSE_TOO_LARGE_CODE, readHeader, type TransportFailure } from './http.ts';
 
 /** The stable codes of `StoreApiError`. */
 export const STORE_ERROR_CODES = {
@@ -114,7 +114,9 @@ export function createStoreErrorFromFailure(
     case 'network':
       return new StoreApiError(
         STORE_ERROR_CODES.network,
-        `${request} failed on the network (${failure.detail})`,
+        failure.detail === RESPONSE_TOO_LARGE_CODE
+          ? `${request} answered with a body larger than ${MAX_RESPONSE_BYTES} bytes, the most the watchdog reads (${failure.detail})`
+          : `${request} failed on the network (${failure.detail})`,
         { request },
         { cause, retryable: failure.retryable },
       );

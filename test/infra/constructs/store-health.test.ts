@@ -4,7 +4,9 @@
  * contains `StoreHealth`; one alarm per app on `CrashRateRatio` (missing data not breaching), named
  * after the stack, built in a nested stack and reaching the function by its alarm action only (never
  * also by an EventBridge rule), listed as halting or notify-only; the probe's own alarms; the dashboard
- * pages; the config's defaults, overrides and errors.
+ * pages; the config's defaults, overrides and errors. Watched package flights get their alarms (one
+ * per listed flight; one Metrics Insights alarm per app for `"all"`), listed among the app's alarms;
+ * the probe gets the state table.
  */
 import { readFileSync } from 'node:fs';
 import type { App } from 'aws-cdk-lib';
@@ -18,6 +20,7 @@ import {
   deriveProbeAppSettings,
   listStoreHealthApps,
   storeHealthAlarmName,
+  storeHealthFlightAlarmName,
 } from '../../../infra/store-health-config.ts';
 import { createWatchdogApp } from '../../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
@@ -326,5 +329,98 @@ describe('store health in the stack', () => {
     });
     expect(plain.storeHealth).toBeUndefined();
     expect(Object.keys(plainTemplate.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(0);
+  });
+});
+
+describe('store health of package flights, and the probe memory, in the stack', () => {
+  const FLIGHT = '43e448df-97c9-4a43-a0bc-2a445e736bcd';
+  const FLIGHTS_CONFIG: WatchdogConfigInput = {
+    dryRun: true,
+    storeHealth: { enabled: true },
+    apps: [
+      { applicationId: PHOTOS, name: 'Contoso Photos', flights: [FLIGHT], storeHealth: { action: 'halt' } },
+      { applicationId: NOTES, name: 'Contoso Notes', flights: 'all' },
+    ],
+  };
+  const { stack, template } = synthesize(FLIGHTS_CONFIG);
+
+  it("lists each watched flight's alarm among the app's alarms, halting or notify-only like the app's", () => {
+    const apps = deriveWatchedApps(parseWatchdogConfig(FLIGHTS_CONFIG));
+    expect(apps.map((app) => [app.applicationId, app.alarmNames, app.notifyAlarmNames])).toEqual([
+      [PHOTOS, [storeHealthAlarmName(PHOTOS), storeHealthFlightAlarmName(PHOTOS, FLIGHT)], []],
+      [NOTES, [], [storeHealthAlarmName(NOTES), storeHealthFlightAlarmName(NOTES, 'all')]],
+    ]);
+  });
+
+  it('alarms on a listed flight with the dimensions ApplicationId and FlightId', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: storeHealthFlightAlarmName(PHOTOS, FLIGHT),
+      Namespace: 'StoreRolloutWatchdog/StoreHealth',
+      MetricName: 'CrashRateRatio',
+      Dimensions: Match.arrayWith([
+        { Name: 'ApplicationId', Value: PHOTOS },
+        { Name: 'FlightId', Value: FLIGHT },
+      ]),
+      Statistic: 'Maximum',
+      Period: 900,
+      Threshold: 3,
+      EvaluationPeriods: 2,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [Match.anyValue()],
+    });
+  });
+
+  it('alarms on the highest ratio of all flights of an app watching "all", by a Metrics Insights query', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: storeHealthFlightAlarmName(NOTES, 'all'),
+      Metrics: [
+        Match.objectLike({
+          Expression: `SELECT MAX(CrashRateRatio) FROM SCHEMA("StoreRolloutWatchdog/StoreHealth", ApplicationId, FlightId) WHERE ApplicationId = '${NOTES}'`,
+          Period: 900,
+          ReturnData: true,
+        }),
+      ],
+      Threshold: 3,
+      EvaluationPeriods: 2,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('the EventBridge rule watches the flight alarms too', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        detail: {
+          alarmName: Match.arrayWith([
+            storeHealthFlightAlarmName(PHOTOS, FLIGHT),
+            storeHealthFlightAlarmName(NOTES, 'all'),
+          ]),
+        },
+      },
+    });
+  });
+
+  it('lets the probe query, put and delete items of the state table, and names it to the probe', () => {
+    const probe = stack.storeHealth?.function;
+    expect(probe).toBeDefined();
+    const tables = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(1);
+    const [functionId] = Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, resource]) => JSON.stringify(resource.Metadata ?? {}).includes('StoreHealth'),
+    ) ?? [undefined];
+    const probeFunction = functionId === undefined ? undefined : template.toJSON().Resources[functionId];
+    expect(probeFunction?.Properties.Environment.Variables.ROLLOUT_MEMORY_TABLE).toEqual({ Ref: tables[0] });
+    const roleId: unknown = probeFunction?.Properties.Role['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.Roles).includes(String(roleId)),
+    );
+    const statements = policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    const dynamo = statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
+    expect(dynamo).toHaveLength(1);
+    expect([dynamo[0]?.Action].flat().sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
+    expect([dynamo[0]?.Resource].flat()).toEqual([{ 'Fn::GetAtt': [tables[0], 'Arn'] }]);
   });
 });

@@ -316,7 +316,12 @@ describe('Store client: input and output checks', () => {
     );
 
     expect(flight.lastPublishedFlightSubmission?.resourceLocation).toMatch(/^flights\//);
-    expect(submission).toEqual({ id: submissionId, status: 'Published' });
+    // A flight submission lists its packages as flightPackages (get-a-flight-submission.md).
+    expect(submission).toEqual({
+      id: submissionId,
+      status: 'Published',
+      flightPackages: [{ version: '1.5.0.0' }],
+    });
     expect(storeCalls(simulator)[1]).toBe(
       `GET applications/${SAMPLE_APP_ID}/flights/${SAMPLE_FLIGHT_ID}/submissions/${submissionId}`,
     );
