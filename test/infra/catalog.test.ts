@@ -231,11 +231,11 @@ describe('500 apps whose alarms the stack builds: a crash alarm each, Store heal
     expect(total).toBeGreaterThan(MAX_RESOURCES);
   });
 
-  it('builds every alarm of the config (1,000) and has each reach the function by its alarm action, the alarm topic, only', () => {
+  it('builds every alarm of the config (1,500: a crash alarm, a Store health alarm and a flights alarm per app) and has each reach the function by its alarm action, the alarm topic, only', () => {
     const { stack } = synthesized;
     const topic = stack.resolve(stack.intake.alarmTopic.topicArn);
     const created = [...listCreatedAlarmNames(parseWatchdogConfig(config)), stack.drill.alarmName];
-    expect(created).toHaveLength(1_001);
+    expect(created).toHaveLength(1_501);
     const alarms = new Map(alarmsOf(synthesized.templates).map((alarm) => [alarm.name, alarm]));
 
     for (const name of created) {
@@ -268,8 +268,9 @@ describe('500 apps whose alarms the stack builds: a crash alarm each, Store heal
     ]);
     expect(dashboards[0]?.path).toBe(synthesized.stack.node.path);
     expect(new Set(dashboards.map((dashboard) => dashboard.path)).size).toBe(10);
-    // Per page: the status widget (50 apps and the probe's two alarms) and each app's own alarm widget.
-    for (const dashboard of dashboards) expect(dashboard.alarms, String(dashboard.name)).toBe(52 + 50);
+    // Per page: the status widget (50 apps and the probe's two alarms) and each app's own alarm widget
+    // (its Store health alarm and its flights' alarm): no status widget passes CloudWatch's 100.
+    for (const dashboard of dashboards) expect(dashboard.alarms, String(dashboard.name)).toBe(52 + 50 * 2);
   });
 
   it('gives every watched alarm exactly one path to the function: a rule for the one made elsewhere, the alarm topic for each built one', () => {
@@ -282,7 +283,7 @@ describe('500 apps whose alarms the stack builds: a crash alarm each, Store heal
     );
     const byRule = alarmPatterns(synthesized.template).flatMap(alarmNameMatchers);
     const watched = [...listWatchedAlarmNames(parseWatchdogConfig(config)), stack.drill.alarmName];
-    expect(watched).toHaveLength(1_002);
+    expect(watched).toHaveLength(1_502);
     for (const name of watched) {
       const paths = (byTopic.has(name) ? 1 : 0) + byRule.filter((listed) => listed === name).length;
       expect(paths, name).toBe(1);
@@ -292,12 +293,13 @@ describe('500 apps whose alarms the stack builds: a crash alarm each, Store heal
   it('names each Store health alarm after the stack', () => {
     const names = alarmsOf(synthesized.templates).map((alarm) => alarm.name);
     expect(names).toContain(`${synthesized.stack.stackName}-store-health-${catalogAppId(0)}`);
-    expect(
-      names.filter((name) => name.startsWith(`${synthesized.stack.stackName}-store-health-9`)),
-    ).toHaveLength(500);
+    const health = names.filter((name) => name.startsWith(`${synthesized.stack.stackName}-store-health-9`));
+    // Each app's alarm and its flights' alarm ("flights": "all").
+    expect(health.filter((name) => !name.endsWith('-flights'))).toHaveLength(500);
+    expect(health.filter((name) => name.endsWith('-flights'))).toHaveLength(500);
   });
 
-  it('lets CloudWatch publish to the alarm topic for the created alarms through a few name patterns, not 1,001 ARNs', () => {
+  it('lets CloudWatch publish to the alarm topic for the created alarms through a few name patterns, not 1,501 ARNs', () => {
     const policy = resourcesOf(synthesized.template, 'AWS::SNS::TopicPolicy')
       .flatMap((resource) => {
         const document = resource.Properties?.PolicyDocument;

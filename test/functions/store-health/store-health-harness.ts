@@ -27,8 +27,9 @@ export interface StoreHealthHarnessOptions {
   readonly apps?: readonly WatchedAppInput[];
   readonly env?: Readonly<Record<string, string | undefined>>;
   /**
-   * Gives the process's tenant budget room for the test (a real minute per 5 requests is too slow
-   * for a unit test); the budget itself is proven in reader-budget.test.ts. @default true
+   * Gives the process's tenant budget, and the stack's durable one when the state table is set, room
+   * for the test (a real minute per 10 requests is too slow for a unit test); the budgets themselves
+   * are proven in throttle.test.ts, store-budget.test.ts and shared-budget.test.ts. @default true
    */
   readonly roomyBudget?: boolean;
   /** Federated credentials: no key in the secret, STS is the simulator's stand-in, Entra ID trusts the role. */
@@ -109,6 +110,8 @@ export async function startStoreHealth(options: StoreHealthHarnessOptions = {}):
     // The fresh module graph's tenant budget: the first options for a tenant win.
     const throttle = await import('../../../functions/commons/store/throttle.ts');
     throttle.getTenantThrottle(SAMPLE_TENANT.tenantId, { limit: 1_000 });
+    const durable = await import('../../../functions/commons/aws/store-budget.ts');
+    durable.setDurableBudgetDefaults({ limit: 1_000 });
   }
   const module = await import('../../../functions/store-health/handler.ts');
   return {

@@ -11,9 +11,6 @@
 import { readFileSync } from 'node:fs';
 import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
-import { CfnRole } from 'aws-cdk-lib/aws-iam';
-import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { deriveWatchedApps, parseWatchdogConfig, type WatchdogConfigInput } from '../../../infra/config.ts';
 import {
@@ -24,7 +21,7 @@ import {
 } from '../../../infra/store-health-config.ts';
 import { createWatchdogApp } from '../../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
-import { actionsOf, resourcesOf, statementsOf, templateWithNested } from '../template-helpers.ts';
+import { templateWithNested } from '../template-helpers.ts';
 
 const cdkContext: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8'),
@@ -209,36 +206,6 @@ describe('store health in the stack', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
   });
 
-  it("takes the probe's Store requests from the stack's budget: the state table, get and put only", () => {
-    const probe = stack.storeHealth;
-    if (probe === undefined) throw new Error('no probe');
-    const resource = probe.function.function.node.defaultChild;
-    const table = stack.stateTable.table.node.defaultChild;
-    if (!(resource instanceof CfnFunction) || !(table instanceof CfnTable))
-      throw new Error('no Cfn resources');
-    const properties = template.toJSON().Resources?.[stack.getLogicalId(resource)]?.Properties;
-    expect(properties?.Environment?.Variables?.ROLLOUT_MEMORY_TABLE).toEqual({
-      Ref: stack.getLogicalId(table),
-    });
-    // No per-process share any more: the budget is the stack's.
-    expect(properties?.Environment?.Variables?.STORE_REQUESTS_PER_MINUTE).toBeUndefined();
-    const role = probe.function.role.node.defaultChild;
-    if (!(role instanceof CfnRole)) throw new Error('no CfnRole');
-    const dynamo = Object.values(template.findResources('AWS::IAM::Policy'))
-      .filter((policy) =>
-        (policy.Properties.Roles ?? []).some(
-          (ref: unknown) => JSON.stringify(ref) === JSON.stringify({ Ref: stack.getLogicalId(role) }),
-        ),
-      )
-      .flatMap((policy) => statementsOf(policy.Properties.PolicyDocument))
-      .filter((statement) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
-    expect(dynamo).toHaveLength(1);
-    const [statement] = dynamo;
-    if (statement === undefined) throw new Error('no DynamoDB statement');
-    expect(actionsOf(statement).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(resourcesOf(statement)).toEqual([{ 'Fn::GetAtt': [stack.getLogicalId(table), 'Arn'] }]);
-  });
-
   it('alarms per app on CrashRateRatio, named after the stack, missing data not breaching, through the alarm topic', () => {
     for (const [applicationId, threshold] of [
       [PHOTOS, 4],
@@ -342,7 +309,7 @@ describe('store health of package flights, and the probe memory, in the stack', 
       { applicationId: NOTES, name: 'Contoso Notes', flights: 'all' },
     ],
   };
-  const { stack, template } = synthesize(FLIGHTS_CONFIG);
+  const { stack, template, withNested } = synthesize(FLIGHTS_CONFIG);
 
   it("lists each watched flight's alarm among the app's alarms, halting or notify-only like the app's", () => {
     const apps = deriveWatchedApps(parseWatchdogConfig(FLIGHTS_CONFIG));
@@ -352,8 +319,8 @@ describe('store health of package flights, and the probe memory, in the stack', 
     ]);
   });
 
-  it('alarms on a listed flight with the dimensions ApplicationId and FlightId', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+  it('alarms on a listed flight with the dimensions ApplicationId and FlightId, through the alarm topic', () => {
+    withNested.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: storeHealthFlightAlarmName(PHOTOS, FLIGHT),
       Namespace: 'StoreRolloutWatchdog/StoreHealth',
       MetricName: 'CrashRateRatio',
@@ -366,12 +333,12 @@ describe('store health of package flights, and the probe memory, in the stack', 
       Threshold: 3,
       EvaluationPeriods: 2,
       TreatMissingData: 'notBreaching',
-      AlarmActions: [Match.anyValue()],
+      AlarmActions: [stack.resolve(stack.intake.alarmTopic.topicArn)],
     });
   });
 
-  it('alarms on the highest ratio of all flights of an app watching "all", by a Metrics Insights query', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+  it('alarms on the highest ratio of all flights of an app watching "all", by a Metrics Insights query, through the alarm topic', () => {
+    withNested.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: storeHealthFlightAlarmName(NOTES, 'all'),
       Metrics: [
         Match.objectLike({
@@ -383,23 +350,23 @@ describe('store health of package flights, and the probe memory, in the stack', 
       Threshold: 3,
       EvaluationPeriods: 2,
       TreatMissingData: 'notBreaching',
+      AlarmActions: [stack.resolve(stack.intake.alarmTopic.topicArn)],
     });
   });
 
-  it('the EventBridge rule watches the flight alarms too', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        detail: {
-          alarmName: Match.arrayWith([
-            storeHealthFlightAlarmName(PHOTOS, FLIGHT),
-            storeHealthFlightAlarmName(NOTES, 'all'),
-          ]),
-        },
-      },
-    });
+  it('no EventBridge rule lists a flight alarm: its alarm action is its one path to the function', () => {
+    const patterns = JSON.stringify(
+      Object.values(template.findResources('AWS::Events::Rule')).map((rule) => rule.Properties.EventPattern),
+    );
+    for (const name of [
+      storeHealthFlightAlarmName(PHOTOS, FLIGHT),
+      storeHealthFlightAlarmName(NOTES, 'all'),
+    ]) {
+      expect(patterns).not.toContain(name);
+    }
   });
 
-  it('lets the probe query, put and delete items of the state table, and names it to the probe', () => {
+  it('lets the probe query, get, put and delete items of the state table (its memory and the Store budget), and names it to the probe', () => {
     const probe = stack.storeHealth?.function;
     expect(probe).toBeDefined();
     const tables = Object.keys(template.findResources('AWS::DynamoDB::Table'));
@@ -418,6 +385,7 @@ describe('store health of package flights, and the probe memory, in the stack', 
     expect(dynamo).toHaveLength(1);
     expect([dynamo[0]?.Action].flat().sort()).toEqual([
       'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
     ]);
