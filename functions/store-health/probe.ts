@@ -50,7 +50,7 @@ import { DeadlineExceededError, StoreApiError } from '../commons/errors.ts';
 import type { AnalyticsReader } from '../commons/store/analytics.ts';
 import type { PackageVersionReader } from '../commons/store/cohorts.ts';
 import type { Application, Flight } from '../commons/store/model.ts';
-import { addContext, isRolloutInProgress } from '../commons/store/rollouts.ts';
+import { addContext, describeIdleRollout, isRolloutInProgress } from '../commons/store/rollouts.ts';
 import type { StoreClient } from '../commons/store/store-client.ts';
 import { STORE_ERROR_CODES } from '../commons/store/store-errors.ts';
 
@@ -444,22 +444,8 @@ async function examineTarget(
   return {
     kind: 'idle',
     reading: settled ? { kind: 'settled' } : { kind: 'unsettled' },
-    reason: describeIdle(lastPublishedId, last),
+    reason: describeIdleRollout(lastPublishedId, last),
   };
-}
-
-function describeIdle(submissionId: string, rollout: PackageRollout): string {
-  if (!rollout.isPackageRollout) return `submission ${submissionId} does not use a gradual rollout`;
-  switch (rollout.packageRolloutStatus) {
-    case 'PackageRolloutStopped':
-      return 'the rollout is halted';
-    case 'PackageRolloutNotStarted':
-      return `the rollout of submission ${submissionId} has not started`;
-    case 'PackageRolloutComplete':
-      return `the rollout of submission ${submissionId} is complete (finalized)`;
-    default:
-      return `the rollout of submission ${submissionId} is ${rollout.packageRolloutStatus}`;
-  }
 }
 
 /** A submission's package versions: remembered, or read once (and remembered). */

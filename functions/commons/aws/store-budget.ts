@@ -30,9 +30,9 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type BudgetClass, type BudgetRules, decideGrant } from '../domain/budget.ts';
-import { DeadlineExceededError, describeError, SLOT_DEADLINE_CODE, StoreApiError } from '../errors.ts';
+import { describeError, StoreApiError } from '../errors.ts';
 import { deadlineOf, type Sleep, sleep } from '../store/deadline.ts';
-import type { RequestBudget, RequestPriority } from '../store/throttle.ts';
+import { type RequestBudget, type RequestPriority, slotDeadlineError } from '../store/throttle.ts';
 import * as z from '../validation.ts';
 import { budgetPartition, STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from './state-table.ts';
 
@@ -280,25 +280,11 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
 
   return {
     acquire(signal, what, priority) {
-      if (signal.aborted)
-        return Promise.reject(
-          new DeadlineExceededError(
-            `the deadline passed before ${what} could wait for a request slot: not sent`,
-            {
-              cause: signal.reason,
-              code: SLOT_DEADLINE_CODE,
-            },
-          ),
-        );
+      if (signal.aborted) return Promise.reject(slotDeadlineError(signal, what, 'before'));
       return new Promise<void>((resolve, reject) => {
         const onAbort = () => {
           remove(waiter);
-          waiter.refuse(
-            new DeadlineExceededError(
-              `the deadline passed before waiting for a request slot for ${what} finished: not sent`,
-              { cause: signal.reason, code: SLOT_DEADLINE_CODE },
-            ),
-          );
+          waiter.refuse(slotDeadlineError(signal, what, 'while'));
         };
         const settle = <T>(settler: (value: T) => void) => {
           return (value: T) => {

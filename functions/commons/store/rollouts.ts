@@ -303,9 +303,12 @@ function refOf(target: Target, submissionId: string): RolloutRef {
     : { applicationId: target.applicationId, flightId: target.flightId, submissionId };
 }
 
-function describeIdleRollout(submissionId: string, rollout: PackageRollout): string {
+/** Why a submission's rollout is not one to halt (or to probe): not gradual, halted, not started, complete. */
+export function describeIdleRollout(submissionId: string, rollout: PackageRollout): string {
   if (!rollout.isPackageRollout) return `submission ${submissionId} does not use a gradual rollout`;
   switch (rollout.packageRolloutStatus) {
+    case 'PackageRolloutStopped':
+      return 'the rollout is halted';
     case 'PackageRolloutNotStarted':
       return `the rollout of submission ${submissionId} has not started`;
     case 'PackageRolloutComplete':

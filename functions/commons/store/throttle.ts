@@ -303,16 +303,7 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
 
   return {
     acquire(signal, what, priority) {
-      if (signal.aborted)
-        return Promise.reject(
-          new DeadlineExceededError(
-            `the deadline passed before ${what} could wait for a request slot: not sent`,
-            {
-              cause: signal.reason,
-              code: SLOT_DEADLINE_CODE,
-            },
-          ),
-        );
+      if (signal.aborted) return Promise.reject(slotDeadlineError(signal, what, 'before'));
       if (queue.length === 0) {
         // Nobody waits: the common case, decided without queueing.
         const at = now();
@@ -331,12 +322,7 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
         const onAbort = () => {
           remove(waiter);
           // Never sent: said apart from a request cut short in flight, which may have taken effect.
-          reject(
-            new DeadlineExceededError(
-              `the deadline passed before waiting for a request slot for ${what} finished: not sent`,
-              { cause: signal.reason, code: SLOT_DEADLINE_CODE },
-            ),
-          );
+          reject(slotDeadlineError(signal, what, 'while'));
           // Those behind it may move up.
           pump();
         };
@@ -378,4 +364,21 @@ export function getTenantThrottle(tenantId: string, options: ThrottleOptions = {
     tenantThrottles.set(tenantId, throttle);
   }
   return throttle;
+}
+
+/**
+ * The error of a request never sent because its deadline passed `before` it could wait for a slot or
+ * `while` it waited: said apart from a request cut short in flight, which may have taken effect.
+ */
+export function slotDeadlineError(
+  signal: AbortSignal,
+  what: string,
+  when: 'before' | 'while',
+): DeadlineExceededError {
+  return new DeadlineExceededError(
+    when === 'before'
+      ? `the deadline passed before ${what} could wait for a request slot: not sent`
+      : `the deadline passed before waiting for a request slot for ${what} finished: not sent`,
+    { cause: signal.reason, code: SLOT_DEADLINE_CODE },
+  );
 }
