@@ -51,8 +51,13 @@ function fakeClock(start: number) {
 }
 
 /** Waits (on real I/O, never on time) until `condition` holds. */
+/**
+ * Waits for moto to answer the racing writes until `condition` holds. Thirty contenders on one item
+ * take a few hundred conditional writes; on a loaded machine that is seconds, so the bound only decides
+ * how long a hang takes to report (about two minutes), never whether the test passes.
+ */
 async function until(condition: () => boolean, what: string | (() => string)): Promise<void> {
-  for (let round = 0; round < 2_000; round++) {
+  for (let round = 0; round < 24_000; round++) {
     if (condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
