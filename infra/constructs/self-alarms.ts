@@ -56,7 +56,7 @@ export class SelfAlarms extends Construct {
   ): void {
     const period = Duration.minutes(1);
     this.addAlarm(`${label}-errors`, {
-      description: `The ${label} function failed. The event is retried, then kept in its failure queue; see its logs.`,
+      description: `The ${label} function failed: see its logs (a failed event is kept in its failure queue).`,
       metric: fn.function.metricErrors({ period, statistic: 'Sum' }),
     });
     if (options.throttlesExpected !== true) {

@@ -35,7 +35,7 @@ export interface StormContinuationProps {
   readonly target: WatchdogFunction;
   /** The function's timeout (the queue's visibility timeout is twice it). */
   readonly functionTimeout: Duration;
-  /** Receives before a message goes to the dead-letter queue. @default 5 */
+  /** Receives before a message goes to the dead-letter queue. @default 10 */
   readonly maxReceiveCount?: number;
 }
 
