@@ -78,7 +78,9 @@ function mostInAnyWindow(times: readonly number[], windowMs: number): number {
   return most;
 }
 
-const isReader = (request: RecordedRequest) => /9BR[SP]/.test(`${request.path}?${request.query}`);
+// The readers' apps, and the app list (only the probe reads it: the halt path asks for its apps by ID).
+const isReader = (request: RecordedRequest) =>
+  /9BR[SP]/.test(`${request.path}?${request.query}`) || request.path.endsWith('/applications');
 const isHaltPath = (request: RecordedRequest) => request.path.includes('9BHB');
 
 describeWithMoto("one request budget for the stack's functions", () => {
