@@ -1,0 +1,365 @@
+/**
+ * `npm run bench -- --storm-500`: 500 alarms of one tenant at once on the deployed configuration, time
+ * scaled (a minute becomes `MINUTE_MS`). Each alarm watches one app with a live rollout and is delivered
+ * twice (its SNS and its EventBridge event, all 1,000 in a shuffled order), with the transition ledger,
+ * the rollout memory and the stack's durable Store budget in a state table on moto created as the
+ * template defines it. Lambda's asynchronous queue is modelled: up to 10 halt invocations at once
+ * (reserved concurrency), an event that finds every slot busy waits, and one that waited `maxEventAge`
+ * (an hour, scaled) is dropped; continuations come from an in-process stand-in of the SQS event source,
+ * at most 2 at once, within the same 10. Each halt "container" has its own Store client and takes its
+ * slots from the durable budget alone (its process throttle only orders its own requests and is left
+ * out); a self-check run and a Store health probe run (their real handlers) read beside the storm.
+ */
+import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createRolloutMemory } from '../../functions/commons/aws/rollout-memory.ts';
+import { createDurableBudgets, setDurableBudgetDefaults } from '../../functions/commons/aws/store-budget.ts';
+import { createTransitionLedger } from '../../functions/commons/aws/transition-ledger.ts';
+import { parseEnvironment } from '../../functions/commons/config/env.ts';
+import { createStoreDispatcher } from '../../functions/commons/store/http.ts';
+import { createStoreAccess } from '../../functions/commons/store/store-access.ts';
+import { getTenantThrottle } from '../../functions/commons/store/throttle.ts';
+import {
+  budgetFromRemaining,
+  handleWatchdogEvent,
+  type WatchdogPorts,
+} from '../../functions/halt-rollout/watchdog.ts';
+import { startMoto } from '../aws/moto.ts';
+import { createStateTable } from '../aws/state-table.ts';
+import { start } from '../store-simulator/index.ts';
+import { rollingApps, SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
+import type { RecordedRequest } from '../store-simulator/types.ts';
+import {
+  alarmStateChangeEvent,
+  BENCH_SECRET,
+  createBenchApps,
+  createBenchState,
+  createLambdaContext,
+  ownAlarmName,
+} from './fixtures.ts';
+
+const ALARMS = 500;
+const LIMIT = 20;
+const MINUTE_MS = 1_500;
+const scaled = (realMs: number) => Math.round((realMs * MINUTE_MS) / 60_000);
+const MARGIN_MS = scaled(250);
+const MAX_EVENT_AGE_MS = scaled(3_600_000);
+const SLOTS = 10;
+const CONTINUATION_SLOTS = 2;
+const READERS = { selfCheck: createBenchApps('RS', 6), probe: createBenchApps('RP', 2) };
+
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/** The SNS notification Lambda receives for an alarm the stack did not create (same alarm, other path). */
+function snsDelivery(alarmName: string, at: Date): Record<string, unknown> {
+  const message = {
+    AlarmName: alarmName,
+    NewStateValue: 'ALARM',
+    OldStateValue: 'OK',
+    NewStateReason: 'Threshold Crossed',
+    StateChangeTime: at.toISOString(),
+    Region: 'US East (N. Virginia)',
+    AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`,
+  };
+  return {
+    Records: [
+      {
+        EventSource: 'aws:sns',
+        Sns: {
+          Type: 'Notification',
+          MessageId: crypto.randomUUID(),
+          Message: JSON.stringify(message),
+          Timestamp: at.toISOString(),
+        },
+      },
+    ],
+  };
+}
+
+/** The most of `times` in any window of `windowMs`. */
+export function mostInAnyWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let from = 0;
+  for (const [to, at] of sorted.entries()) {
+    while ((sorted[from] ?? at) <= at - windowMs) from += 1;
+    most = Math.max(most, to - from + 1);
+  }
+  return most;
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+export async function runStorm500(): Promise<string> {
+  setDurableBudgetDefaults({ windowMs: MINUTE_MS, marginMs: MARGIN_MS });
+  getTenantThrottle(SAMPLE_TENANT.tenantId, {
+    windowMs: MINUTE_MS,
+    marginMs: MARGIN_MS,
+    followUpMs: scaled(5_000),
+  });
+  const rolling = rollingApps(ALARMS + 2, 'FH');
+  const readerState = createBenchState([...READERS.selfCheck, ...READERS.probe]);
+  const simulator = await start({
+    state: { tenants: [{ ...SAMPLE_TENANT }], apps: [...rolling.apps, ...readerState.apps] },
+    throttle: { limit: LIMIT, windowMs: MINUTE_MS },
+  });
+  const moto = await startMoto();
+  const aws = {
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  };
+  try {
+    const dynamo = new DynamoDBClient(aws);
+    const tableName = await createStateTable(dynamo);
+    await new SecretsManagerClient(aws).send(
+      new CreateSecretCommand({ Name: BENCH_SECRET.id, SecretString: BENCH_SECRET.value }),
+    );
+    const cloudWatch = new CloudWatchClient(aws);
+    for (const app of READERS.selfCheck) {
+      await cloudWatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: app.alarmName,
+          Namespace: 'Bench',
+          MetricName: 'CrashRate',
+          Statistic: 'Average',
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 0.02,
+          ComparisonOperator: 'GreaterThanThreshold',
+        }),
+      );
+    }
+    const [storm, spare] = [rolling.targets.slice(0, ALARMS), rolling.targets.slice(ALARMS)];
+    const config = parseEnvironment({
+      STORE_CREDENTIALS_SECRET_ID: BENCH_SECRET.id,
+      NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:storm-500',
+      WATCHDOG_APPS: JSON.stringify(
+        rolling.targets.map(({ applicationId }) => ({
+          applicationId,
+          alarmNames: [ownAlarmName(applicationId)],
+        })),
+      ),
+      STORE_API_BASE_URL: simulator.storeBaseUrl,
+      AZURE_AD_AUTHORITY: simulator.authority,
+    });
+    // The readers' handlers, imported under their environment (their own process throttle, the same budget).
+    Object.assign(process.env, {
+      STORE_CREDENTIALS_SECRET_ID: BENCH_SECRET.id,
+      STORE_API_BASE_URL: simulator.storeBaseUrl,
+      AZURE_AD_AUTHORITY: simulator.authority,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      ROLLOUT_MEMORY_TABLE: tableName,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_METRICS_NAMESPACE: 'Bench',
+      WATCHDOG_APPS: JSON.stringify(
+        READERS.selfCheck.map((app) => ({ applicationId: app.applicationId, alarmNames: [app.alarmName] })),
+      ),
+    });
+    const selfCheck = (await import('../../functions/self-check/handler.ts')).handler;
+    process.env.WATCHDOG_APPS = JSON.stringify(
+      READERS.probe.map((app) => ({
+        applicationId: app.applicationId,
+        notifyAlarmNames: [`${app.applicationId}-store-health`],
+      })),
+    );
+    const probe = (await import('../../functions/store-health/handler.ts')).handler;
+
+    const continuations: Array<{ event: unknown; visibleAt: number }> = [];
+    let notifications = 0;
+    /** One halt container: its own Store client, the stack's budget, ledger and memory in the table. */
+    const container = (ledger: boolean): WatchdogPorts => {
+      const access = createStoreAccess({
+        baseUrl: simulator.storeBaseUrl,
+        authority: simulator.authority,
+        getCredentials: async () => SAMPLE_TENANT,
+        dispatcher: createStoreDispatcher(),
+        throttle: false,
+        sharedBudget: createDurableBudgets({ client: dynamo, tableName, budgetClass: 'halt', logger: quiet }),
+      });
+      return {
+        rollouts: access.rolloutPort,
+        memory: createRolloutMemory(dynamo, tableName, quiet),
+        ...(ledger ? { ledger: createTransitionLedger(dynamo, tableName, quiet) } : {}),
+        handOn: async (continuation, _signal, delaySeconds) => {
+          const event = {
+            Records: [
+              { eventSource: 'aws:sqs', messageId: crypto.randomUUID(), body: JSON.stringify(continuation) },
+            ],
+          };
+          continuations.push({ event, visibleAt: performance.now() + scaled((delaySeconds ?? 0) * 1000) });
+        },
+        now: () => performance.now(),
+        logger: quiet,
+        publish: async () => {
+          notifications += 1;
+        },
+      };
+    };
+    const free = Array.from({ length: SLOTS }, () => container(true));
+    const at = new Date();
+    const queue = shuffled(
+      storm.flatMap(({ applicationId }) => [
+        snsDelivery(ownAlarmName(applicationId), at),
+        alarmStateChangeEvent(ownAlarmName(applicationId), at),
+      ]),
+    );
+    simulator.control.clearRequests();
+    const startedAt = performance.now();
+    const tally = {
+      invocations: 0,
+      dropped: 0,
+      duplicates: 0,
+      failed: 0,
+      maxWaitMs: 0,
+      running: 0,
+      continuing: 0,
+    };
+    const invoke = async (ports: WatchdogPorts, event: unknown, fromQueue: boolean) => {
+      tally.running += 1;
+      if (!fromQueue) tally.continuing += 1;
+      tally.invocations += 1;
+      try {
+        const result = await handleWatchdogEvent(
+          event,
+          config,
+          ports,
+          budgetFromRemaining(createLambdaContext(scaled(300_000)).getRemainingTimeInMillis()),
+        );
+        if (result.duplicate === true) tally.duplicates += 1;
+      } catch {
+        tally.failed += 1;
+      } finally {
+        tally.running -= 1;
+        if (!fromQueue) tally.continuing -= 1;
+        free.push(ports);
+      }
+    };
+    const readers = Promise.all([
+      selfCheck({ source: 'aws.events', time: at.toISOString() }, createLambdaContext(scaled(300_000))).catch(
+        () => 'failed',
+      ),
+      probe({}, createLambdaContext(scaled(60_000))).catch(() => 'failed'),
+    ]);
+    const running: Promise<void>[] = [];
+    // The event source: continuations (at most 2 at once) and the async queue share the 10 slots.
+    while (queue.length > 0 || continuations.length > 0 || tally.running > 0) {
+      const now = performance.now();
+      const ready = continuations.findIndex((message) => message.visibleAt <= now);
+      const ports = free.pop();
+      if (ports === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      } else if (ready >= 0 && tally.continuing < CONTINUATION_SLOTS) {
+        const [message] = continuations.splice(ready, 1);
+        running.push(invoke(ports, message?.event, false));
+      } else if (queue.length > 0) {
+        const event = queue.shift();
+        const waited = now - startedAt;
+        tally.maxWaitMs = Math.max(tally.maxWaitMs, waited);
+        if (waited > MAX_EVENT_AGE_MS) {
+          tally.dropped += 1;
+          free.push(ports);
+        } else running.push(invoke(ports, event, true));
+      } else {
+        free.push(ports);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    await Promise.all(running);
+    const readerResults = await readers;
+    const store = simulator.control.requests.filter((request: RecordedRequest) => request.kind === 'store');
+    const first = store[0]?.startedAt ?? 0;
+    const haltEnds = store
+      .filter((r) => r.method === 'POST' && r.status === 200)
+      .map((r) => (r.endedAt ?? first) - first);
+    const figures = {
+      effectiveHalts: simulator.control.effectiveHalts,
+      storeRequests: store.length,
+      throttled: store.filter((r) => r.status === 429).length,
+      mostInWindow: mostInAnyWindow(
+        store.map((r) => r.startedAt),
+        MINUTE_MS,
+      ),
+      lastHaltMs: Math.max(...haltEnds),
+      boundMs: Math.ceil(store.length / LIMIT) * (MINUTE_MS + MARGIN_MS),
+      notifications,
+    };
+
+    // A transition delivered twice, one after another, with the ledger and without (today's spare apps).
+    const second = async (ledger: boolean, applicationId: string) => {
+      const ports = container(ledger);
+      const event = () => alarmStateChangeEvent(ownAlarmName(applicationId), at);
+      const run = () =>
+        handleWatchdogEvent(event(), config, ports, budgetFromRemaining(scaled(300_000))).catch(
+          () => undefined,
+        );
+      await run();
+      const [requests, sent] = [simulator.control.requests.length, notifications];
+      await run();
+      const added = simulator.control.requests.slice(requests).filter((r) => r.kind === 'store').length;
+      return `${added} Store requests, ${notifications - sent} notification(s)`;
+    };
+    const withLedger = await second(true, spare[0]?.applicationId ?? '');
+    const withoutLedger = await second(false, spare[1]?.applicationId ?? '');
+
+    const m = (ms: number) => `${(ms / MINUTE_MS).toFixed(1)} min`;
+    const checks = [
+      [
+        'every live rollout halted exactly once (effective halts)',
+        `${figures.effectiveHalts - 2} of ${ALARMS}`,
+        figures.effectiveHalts - 2 === ALARMS,
+      ],
+      [
+        'invocations dropped (waited past maxEventAge, 1 h)',
+        `${tally.dropped} (longest wait ${m(tally.maxWaitMs)})`,
+        tally.dropped === 0,
+      ],
+      ['429s drawn', String(figures.throttled), figures.throttled === 0],
+      [
+        'Store requests in any 60 s, all functions (max)',
+        `${figures.mostInWindow} (of ${figures.storeRequests})`,
+        figures.mostInWindow <= LIMIT,
+      ],
+      ['duplicates answered', `${tally.duplicates} of ${ALARMS}`, tally.duplicates === ALARMS],
+      [
+        'last halt vs ⌈requests ÷ 20⌉ windows',
+        `${m(figures.lastHaltMs)} vs ${m(figures.boundMs)}`,
+        figures.lastHaltMs <= figures.boundMs,
+      ],
+      ['failed invocations', String(tally.failed), tally.failed === 0],
+      [
+        'self-check and probe beside',
+        readerResults.map((r) => (r === 'failed' ? 'failed' : 'ran')).join(', '),
+        !readerResults.includes('failed'),
+      ],
+    ] as const;
+    const lines = [
+      `### 500-alarm storm (both delivery paths, ledger, shared budget; a minute scaled to ${MINUTE_MS / 1000} s, times in real minutes)`,
+      '',
+      '| figure | value | verdict |',
+      '| --- | --: | --- |',
+      ...checks.map(([name, value, ok]) => `| ${name} | ${value} | ${ok ? 'PASS' : 'FAIL'} |`),
+      `| invocations (of which continuations) / notifications | ${tally.invocations} / ${figures.notifications} | |`,
+      '',
+      '| the second delivery of a transition | with the ledger | without it (before) |',
+      '| --- | --- | --- |',
+      `| Store requests, notifications | ${withLedger} | ${withoutLedger} |`,
+    ];
+    return lines.join('\n');
+  } finally {
+    moto.stop();
+    await simulator.close();
+  }
+}
