@@ -10,7 +10,8 @@ export interface RunningMoto {
   stop(): void;
 }
 
-function freePort(): Promise<number> {
+/** A loopback port free right now (another process may still take it before it is bound). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
