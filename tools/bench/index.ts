@@ -55,7 +55,9 @@ Options:
                  remembered storm at the real pace, about 5 minutes); writes storms-100-latest.md
   --storm-500    only the 500-alarm storm of the deployed configuration (both delivery paths, the ledger,
                  the shared budget on moto, a self-check and a probe beside; a minute scaled to 1.5 s,
-                 about 2 minutes); writes storm-500-latest.md
+                 about 2 minutes; every rollout remembered, as the self-check leaves them; add
+                 --looked-up for rollouts the watchdog must look up, 3 requests a halt, about 4 minutes);
+                 writes storm-500-latest.md
   --out DIR      write to DIR instead of bench-results/
   --help         this text
 `;
@@ -70,6 +72,7 @@ const { values: flags } = parseArgs({
     synth: { type: 'boolean', default: false },
     'storms-100': { type: 'boolean', default: false },
     'storm-500': { type: 'boolean', default: false },
+    'looked-up': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -318,7 +321,7 @@ async function main(): Promise<void> {
     return;
   }
   if (flags['storm-500']) {
-    const text = await runStorm500();
+    const text = await runStorm500({ lookedUp: flags['looked-up'] });
     process.stdout.write(`${text}\n`);
     const outDir = resolve(PROJECT_ROOT, flags.out);
     mkdirSync(outDir, { recursive: true });
