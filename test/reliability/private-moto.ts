@@ -5,7 +5,7 @@
  * shared server at the same time.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../tools/aws/moto.ts';
 import type { AwsCredentials } from '../support/watchdog-harness.ts';
 
 export interface PrivateMoto {
@@ -17,18 +17,6 @@ export interface PrivateMoto {
   /** From now on every request is signed-checked and authorized against IAM. */
   enforceIam(): Promise<void>;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilReady(endpoint: string, child: ChildProcess): Promise<void> {

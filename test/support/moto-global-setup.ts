@@ -6,8 +6,8 @@
  * CI (`CI` set), where a missing emulator fails the run.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
+import { freePort } from '../../tools/aws/moto.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,18 +17,6 @@ declare module 'vitest' {
 }
 
 export const MOTO_INSTALL_HINT = 'moto_server not found: install it with `pip install "moto[server]"`';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starting attempts: another process may take the free port in the seconds moto needs to bind it. */
 const START_ATTEMPTS = 3;

@@ -90,6 +90,32 @@ export function alarmStateChangeEvent(alarmName: string, at: Date = new Date()):
   };
 }
 
+/** The SNS event Lambda receives for `alarmName` going from OK into ALARM at `at` (the other path of the same transition). */
+export function alarmSnsEvent(alarmName: string, at: Date): Record<string, unknown> {
+  const message = {
+    AlarmName: alarmName,
+    NewStateValue: 'ALARM',
+    OldStateValue: 'OK',
+    NewStateReason: 'Threshold Crossed',
+    StateChangeTime: at.toISOString(),
+    Region: 'US East (N. Virginia)',
+    AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`,
+  };
+  return {
+    Records: [
+      {
+        EventSource: 'aws:sns',
+        Sns: {
+          Type: 'Notification',
+          MessageId: crypto.randomUUID(),
+          Message: JSON.stringify(message),
+          Timestamp: at.toISOString(),
+        },
+      },
+    ],
+  };
+}
+
 /** The alarm an app of a storm lists when each has its own. */
 export function ownAlarmName(applicationId: string): string {
   return `${applicationId}-crash-rate`;

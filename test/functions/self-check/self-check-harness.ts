@@ -8,11 +8,12 @@
  * leak check, which `watchdog-harness.ts` runs after each test file that imports it (this one does).
  */
 import { randomUUID } from 'node:crypto';
-import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DeleteAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { vi } from 'vitest';
 import type { WatchedAppInput } from '../../../functions/commons/config/watched-apps.ts';
 import type { CheckResult, SelfCheckReport } from '../../../functions/self-check/checks.ts';
+import { putAlarm } from '../../../tools/aws/alarms.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
 import { SAMPLE_APP_ID, SAMPLE_TENANT, sampleState } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator, SimulatorState } from '../../../tools/store-simulator/types.ts';
@@ -93,22 +94,6 @@ export function checksOf(invocation: SelfCheckInvocation): readonly CheckResult[
 export const SELF_CHECK_SAMPLE_APPS: readonly WatchedAppInput[] = [
   { applicationId: SAMPLE_APP_ID, name: 'Contoso Photos', alarmNames: ['{alarm}'], flights: 'all' },
 ];
-
-/** A metric alarm like the ones the stack creates (moto needs only the required fields). */
-export async function putAlarm(cloudWatch: CloudWatchClient, name: string): Promise<void> {
-  await cloudWatch.send(
-    new PutMetricAlarmCommand({
-      AlarmName: name,
-      Namespace: 'Contoso/Photos',
-      MetricName: 'CrashRate',
-      Statistic: 'Average',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 0.02,
-      ComparisonOperator: 'GreaterThanThreshold',
-    }),
-  );
-}
 
 /** Starts the simulator and the AWS resources, sets the environment, and imports a fresh handler. */
 export async function startSelfCheck(options: SelfCheckHarnessOptions = {}): Promise<SelfCheckHarness> {
@@ -259,3 +244,5 @@ export function readMetrics(logs: readonly string[]): Record<string, number> {
   }
   return values;
 }
+
+export { putAlarm };

@@ -1,0 +1,366 @@
+/**
+ * `npm run bench -- --storm-500`: 500 alarms of one tenant at once on the deployed configuration, time
+ * scaled (a minute becomes `MINUTE_MS`). Each alarm watches one app with a live rollout and is delivered
+ * twice (its SNS and its EventBridge event, all 1,000 in a shuffled order), with the transition ledger,
+ * the rollout memory and the stack's durable Store budget in a state table on moto created as the
+ * template defines it. Lambda's asynchronous queue is modelled: up to 10 halt invocations at once
+ * (reserved concurrency), an event that finds every slot busy waits, and one that waited `maxEventAge`
+ * (an hour, scaled) is dropped; continuations come from an in-process stand-in of the SQS event source,
+ * at most 2 at once, within the same 10. Each halt "container" has its own Store client and takes its
+ * slots from the durable budget alone (its process throttle only orders its own requests and is left
+ * out); a self-check run and a Store health probe run (their real handlers) read beside the storm.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createRolloutMemory } from '../../functions/commons/aws/rollout-memory.ts';
+import { createDurableBudgets, setDurableBudgetDefaults } from '../../functions/commons/aws/store-budget.ts';
+import { createTransitionLedger } from '../../functions/commons/aws/transition-ledger.ts';
+import { parseEnvironment } from '../../functions/commons/config/env.ts';
+import { createStoreDispatcher } from '../../functions/commons/store/http.ts';
+import { createStoreAccess } from '../../functions/commons/store/store-access.ts';
+import { getTenantThrottle } from '../../functions/commons/store/throttle.ts';
+import {
+  budgetFromRemaining,
+  handleWatchdogEvent,
+  type WatchdogPorts,
+} from '../../functions/halt-rollout/watchdog.ts';
+import { putAlarm } from '../aws/alarms.ts';
+import { startMoto } from '../aws/moto.ts';
+import { createStateTable } from '../aws/state-table.ts';
+import { start } from '../store-simulator/index.ts';
+import { rollingApps, SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
+import type { RecordedRequest } from '../store-simulator/types.ts';
+import {
+  alarmSnsEvent,
+  alarmStateChangeEvent,
+  BENCH_SECRET,
+  createBenchApps,
+  createBenchState,
+  createLambdaContext,
+  ownAlarmName,
+} from './fixtures.ts';
+
+const LIMIT = 20;
+/** The budget's margin against jitter: not scaled (250 ms at the real pace), since a loaded machine's timer and I/O delays are not. */
+const MARGIN_MS = 300;
+const SLOTS = 10;
+const CONTINUATION_SLOTS = 2;
+const READERS = { selfCheck: createBenchApps('RS', 6), probe: createBenchApps('RP', 2) };
+
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/** The most of `times` in any window of `windowMs`. */
+export function mostInAnyWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let from = 0;
+  for (const [to, at] of sorted.entries()) {
+    while ((sorted[from] ?? at) <= at - windowMs) from += 1;
+    most = Math.max(most, to - from + 1);
+  }
+  return most;
+}
+
+/** A reader's run that threw: its error code (a reader gives way to the halts, and its next run retries). */
+function outcomeOf(error: unknown): string {
+  const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
+  return code ?? (error instanceof Error ? error.name : String(error));
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  return items
+    .map((item) => ({ item, key: Math.random() }))
+    .sort((a, b) => a.key - b.key)
+    .map(({ item }) => item);
+}
+
+export async function runStorm500(
+  options: { alarms?: number; minuteMs?: number; lookedUp?: boolean } = {},
+): Promise<string> {
+  const remembered = options.lookedUp !== true;
+  const ALARMS = options.alarms ?? 500;
+  const MINUTE_MS = options.minuteMs ?? 3_000;
+  const scaled = (realMs: number) => Math.round((realMs * MINUTE_MS) / 60_000);
+  const MAX_EVENT_AGE_MS = scaled(3_600_000);
+  setDurableBudgetDefaults({ windowMs: MINUTE_MS, marginMs: MARGIN_MS });
+  getTenantThrottle(SAMPLE_TENANT.tenantId, {
+    windowMs: MINUTE_MS,
+    marginMs: MARGIN_MS,
+    followUpMs: scaled(5_000),
+  });
+  const rolling = rollingApps(ALARMS + 2, 'FH');
+  const readerState = createBenchState([...READERS.selfCheck, ...READERS.probe]);
+  const simulator = await start({
+    state: { tenants: [{ ...SAMPLE_TENANT }], apps: [...rolling.apps, ...readerState.apps] },
+    throttle: { limit: LIMIT, windowMs: MINUTE_MS },
+  });
+  const moto = await startMoto();
+  const aws = {
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  };
+  try {
+    const dynamo = new DynamoDBClient(aws);
+    const tableName = await createStateTable(dynamo);
+    await new SecretsManagerClient(aws).send(
+      new CreateSecretCommand({ Name: BENCH_SECRET.id, SecretString: BENCH_SECRET.value }),
+    );
+    const cloudWatch = new CloudWatchClient(aws);
+    for (const app of READERS.selfCheck) {
+      await putAlarm(cloudWatch, app.alarmName);
+    }
+    const [storm, spare] = [rolling.targets.slice(0, ALARMS), rolling.targets.slice(ALARMS)];
+    if (remembered) {
+      // What the self-check (on by default) leaves in the memory: every live rollout, so a halt is one POST.
+      const memory = createRolloutMemory(dynamo, tableName, quiet);
+      const seenAt = new Date().toISOString();
+      for (const { applicationId, submissionId, fallback } of rolling.targets) {
+        const rollout = {
+          ref: { applicationId, submissionId },
+          rolloutPercentage: 20,
+          fallbackSubmissionId: fallback,
+          seenAt,
+        };
+        await memory.remember(rollout, AbortSignal.timeout(10_000));
+      }
+    }
+    const config = parseEnvironment({
+      STORE_CREDENTIALS_SECRET_ID: BENCH_SECRET.id,
+      NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:storm-500',
+      WATCHDOG_APPS: JSON.stringify(
+        rolling.targets.map(({ applicationId }) => ({
+          applicationId,
+          alarmNames: [ownAlarmName(applicationId)],
+        })),
+      ),
+      STORE_API_BASE_URL: simulator.storeBaseUrl,
+      AZURE_AD_AUTHORITY: simulator.authority,
+    });
+    // The readers' handlers, imported under their environment (their own process throttle, the same budget).
+    Object.assign(process.env, {
+      STORE_CREDENTIALS_SECRET_ID: BENCH_SECRET.id,
+      STORE_API_BASE_URL: simulator.storeBaseUrl,
+      AZURE_AD_AUTHORITY: simulator.authority,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      ROLLOUT_MEMORY_TABLE: tableName,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_METRICS_NAMESPACE: 'Bench',
+      WATCHDOG_APPS: JSON.stringify(
+        READERS.selfCheck.map((app) => ({ applicationId: app.applicationId, alarmNames: [app.alarmName] })),
+      ),
+    });
+    const selfCheck = (await import('../../functions/self-check/handler.ts')).handler;
+    process.env.WATCHDOG_APPS = JSON.stringify(
+      READERS.probe.map((app) => ({
+        applicationId: app.applicationId,
+        notifyAlarmNames: [`${app.applicationId}-store-health`],
+      })),
+    );
+    const probe = (await import('../../functions/store-health/handler.ts')).handler;
+
+    const continuations: Array<{ event: unknown; visibleAt: number }> = [];
+    let notifications = 0;
+    /** One halt container: its own Store client, the stack's budget, ledger and memory in the table. */
+    const container = (ledger: boolean): WatchdogPorts => {
+      const access = createStoreAccess({
+        baseUrl: simulator.storeBaseUrl,
+        authority: simulator.authority,
+        getCredentials: async () => SAMPLE_TENANT,
+        dispatcher: createStoreDispatcher(),
+        throttle: false,
+        sharedBudget: createDurableBudgets({ client: dynamo, tableName, budgetClass: 'halt', logger: quiet }),
+      });
+      return {
+        rollouts: access.rolloutPort,
+        memory: createRolloutMemory(dynamo, tableName, quiet),
+        ...(ledger ? { ledger: createTransitionLedger(dynamo, tableName, quiet) } : {}),
+        handOn: async (continuation, _signal, delaySeconds) => {
+          const event = {
+            Records: [
+              { eventSource: 'aws:sqs', messageId: crypto.randomUUID(), body: JSON.stringify(continuation) },
+            ],
+          };
+          continuations.push({ event, visibleAt: performance.now() + scaled((delaySeconds ?? 0) * 1000) });
+        },
+        now: () => performance.now(),
+        logger: quiet,
+        publish: async () => {
+          notifications += 1;
+        },
+      };
+    };
+    const free = Array.from({ length: SLOTS }, () => container(true));
+    const at = new Date();
+    const queue = shuffled(
+      storm.flatMap(({ applicationId }) => [
+        alarmSnsEvent(ownAlarmName(applicationId), at),
+        alarmStateChangeEvent(ownAlarmName(applicationId), at),
+      ]),
+    );
+    simulator.control.clearRequests();
+    const startedAt = performance.now();
+    const tally = {
+      invocations: 0,
+      dropped: 0,
+      duplicates: 0,
+      failed: 0,
+      maxWaitMs: 0,
+      running: 0,
+      continuing: 0,
+    };
+    const invoke = async (ports: WatchdogPorts, event: unknown, fromQueue: boolean) => {
+      tally.running += 1;
+      if (!fromQueue) tally.continuing += 1;
+      tally.invocations += 1;
+      try {
+        const result = await handleWatchdogEvent(
+          event,
+          config,
+          ports,
+          budgetFromRemaining(createLambdaContext(scaled(300_000)).getRemainingTimeInMillis()),
+        );
+        if (result.duplicate === true) tally.duplicates += 1;
+      } catch {
+        // Targets that ran out of time: the notification went out and a retry is scheduled on the queue.
+        tally.failed += 1;
+      } finally {
+        tally.running -= 1;
+        if (!fromQueue) tally.continuing -= 1;
+        free.push(ports);
+      }
+    };
+    const readers = Promise.all([
+      selfCheck({ source: 'aws.events', time: at.toISOString() }, createLambdaContext(scaled(300_000))).then(
+        () => 'completed',
+        outcomeOf,
+      ),
+      probe({}, createLambdaContext(scaled(60_000))).then(() => 'completed', outcomeOf),
+    ]);
+    const running: Promise<void>[] = [];
+    // The event source: continuations (at most 2 at once) and the async queue share the 10 slots.
+    while (queue.length > 0 || continuations.length > 0 || tally.running > 0) {
+      const now = performance.now();
+      const ready = continuations.findIndex((message) => message.visibleAt <= now);
+      const ports = free.pop();
+      if (ports === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      } else if (ready >= 0 && tally.continuing < CONTINUATION_SLOTS) {
+        const [message] = continuations.splice(ready, 1);
+        running.push(invoke(ports, message?.event, false));
+      } else if (queue.length > 0) {
+        const event = queue.shift();
+        const waited = now - startedAt;
+        tally.maxWaitMs = Math.max(tally.maxWaitMs, waited);
+        if (waited > MAX_EVENT_AGE_MS) {
+          tally.dropped += 1;
+          free.push(ports);
+        } else running.push(invoke(ports, event, true));
+      } else {
+        free.push(ports);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    await Promise.all(running);
+    const readerResults = await readers;
+    const store = simulator.control.requests.filter((request: RecordedRequest) => request.kind === 'store');
+    const first = store[0]?.startedAt ?? 0;
+    const readerTimes = store.filter((r) => r.path.includes('9BR')).map((r) => r.startedAt);
+    const haltPosts = store.filter((r) => r.method === 'POST').length;
+    const haltEnds = store
+      .filter((r) => r.method === 'POST' && r.status === 200)
+      .map((r) => (r.endedAt ?? first) - first);
+    const figures = {
+      effectiveHalts: simulator.control.effectiveHalts,
+      storeRequests: store.length,
+      throttled: store.filter((r) => r.status === 429).length,
+      mostInWindow: mostInAnyWindow(
+        store.map((r) => r.startedAt),
+        MINUTE_MS,
+      ),
+      lastHaltMs: Math.max(...haltEnds),
+      boundMs: Math.ceil(store.length / LIMIT) * (MINUTE_MS + MARGIN_MS),
+      notifications,
+    };
+
+    // A transition delivered twice, one after another, with the ledger and without (today's spare apps).
+    const second = async (ledger: boolean, applicationId: string) => {
+      const ports = container(ledger);
+      const event = () => alarmStateChangeEvent(ownAlarmName(applicationId), at);
+      const run = () =>
+        handleWatchdogEvent(event(), config, ports, budgetFromRemaining(scaled(300_000))).catch(
+          () => undefined,
+        );
+      await run();
+      const [requests, sent] = [simulator.control.requests.length, notifications];
+      await run();
+      const added = simulator.control.requests.slice(requests).filter((r) => r.kind === 'store').length;
+      return `${added} Store requests, ${notifications - sent} notification(s)`;
+    };
+    const withLedger = await second(true, spare[0]?.applicationId ?? '');
+    const withoutLedger = await second(false, spare[1]?.applicationId ?? '');
+
+    const m = (ms: number) => `${(ms / MINUTE_MS).toFixed(1)} min`;
+    const checks = [
+      [
+        'every live rollout halted exactly once (effective halts; halt POSTs sent)',
+        `${figures.effectiveHalts} of ${ALARMS}; ${haltPosts}`,
+        figures.effectiveHalts === ALARMS && haltPosts === ALARMS,
+      ],
+      [
+        'invocations dropped (waited past maxEventAge, 1 h)',
+        `${tally.dropped} (longest wait ${m(tally.maxWaitMs)})`,
+        tally.dropped === 0,
+      ],
+      ['429s drawn', String(figures.throttled), figures.throttled === 0],
+      [
+        'Store requests in any 60 s, all functions (max)',
+        `${figures.mostInWindow} (of ${figures.storeRequests})`,
+        figures.mostInWindow <= LIMIT,
+      ],
+      ['duplicates answered', `${tally.duplicates} of ${ALARMS}`, tally.duplicates === ALARMS],
+      [
+        'last halt vs ⌈requests ÷ 20⌉ windows',
+        `${m(figures.lastHaltMs)} vs ${m(figures.boundMs)}`,
+        figures.lastHaltMs <= figures.boundMs,
+      ],
+      [
+        'readers (self-check, probe): Store requests, most in any 60 s (at most half)',
+        `${readerTimes.length}, ${mostInAnyWindow(readerTimes, MINUTE_MS)}`,
+        mostInAnyWindow(readerTimes, MINUTE_MS) <= LIMIT / 2,
+      ],
+    ] as const;
+    const lines = [
+      `### ${ALARMS}-alarm storm, ${remembered ? 'rollouts remembered (the self-check on)' : 'rollouts looked up (3 requests a halt)'} (both delivery paths, ledger, shared budget; a minute scaled to ${MINUTE_MS / 1000} s, times in real minutes)`,
+      '',
+      '| figure | value | verdict |',
+      '| --- | --: | --- |',
+      ...checks.map(([name, value, ok]) => `| ${name} | ${value} | ${ok ? 'PASS' : 'FAIL'} |`),
+      `| invocations / of them ran out of time for a target (retried through the queue) / notifications | ${tally.invocations} / ${tally.failed} / ${figures.notifications} | |`,
+      `| outcome of the self-check run, the probe run | ${readerResults.join(', ')} | |`,
+      '',
+      '| the second delivery of a transition | with the ledger | without it (before) |',
+      '| --- | --- | --- |',
+      `| Store requests, notifications | ${withLedger} | ${withoutLedger} |`,
+    ];
+    return lines.join('\n');
+  } finally {
+    moto.stop();
+    await simulator.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(
+    await runStorm500({
+      alarms: Number(process.argv[2] ?? 500),
+      minuteMs: Number(process.argv[3] ?? 3_000),
+      lookedUp: process.argv[4] === 'looked-up',
+    }),
+  );
+}
