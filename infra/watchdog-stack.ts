@@ -3,7 +3,7 @@
  * picture). Environment-agnostic: it synthesizes without AWS credentials or network.
  */
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { type Alarm, CfnAlarm, CfnCompositeAlarm, type CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
 import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
 import { SELF_CHECK_STORE_REQUESTS_PER_MINUTE } from '../functions/self-check/slices.ts';
@@ -19,6 +19,7 @@ import { ChatChannels } from './constructs/chat-channels.ts';
 import { CompositeAlarms } from './constructs/composite-alarms.ts';
 import { ConsoleTestEvents } from './constructs/console-test-events.ts';
 import { DrillAlarm } from './constructs/drill-alarm.ts';
+import { literalAlarmName } from './constructs/encrypted-topic.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { OutboundFederation } from './constructs/outbound-federation.ts';
 import { PagerForwarder } from './constructs/pager-forwarder.ts';
@@ -52,7 +53,8 @@ export interface WatchdogStackProps extends StackProps {
    * The most halt-rollout invocations that run at once (reserved concurrency). The Store request
    * budget does not depend on it: every invocation takes its slots from the tenant's one budget in the
    * state table, so concurrent alarms are handled side by side instead of waiting in Lambda's event
-   * queue, where an event that finds every slot busy for an hour (`maxEventAge`) is dropped. The cap
+   * queue, where an event that finds every slot busy for an hour (`maxEventAge`) goes to the function's
+   * failure queue (alarmed). The cap
    * only bounds how many environments wait on that budget at once.
    * @default DEFAULT_HALT_ROLLOUT_CONCURRENCY (10)
    */
@@ -86,6 +88,8 @@ export class WatchdogStack extends Stack {
 
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
+    // One timeout: the continuation queue's visibility is derived from it.
+    const haltRolloutTimeout = props.haltRolloutTimeout ?? Duration.minutes(5);
     const { config } = props;
     const watchedApps = deriveWatchedApps(config, this.stackName);
     const storeHealthApps = listStoreHealthApps(config, this.stackName);
@@ -97,7 +101,7 @@ export class WatchdogStack extends Stack {
       serviceName: 'store-rollout-watchdog',
       watchedApps,
       environment: { DRY_RUN: String(config.dryRun) },
-      timeout: props.haltRolloutTimeout ?? Duration.minutes(5),
+      timeout: haltRolloutTimeout,
       reservedConcurrentExecutions: props.haltRolloutConcurrency ?? DEFAULT_HALT_ROLLOUT_CONCURRENCY,
       // No blind retry of the whole event: a malformed event is not retried (it goes straight to the
       // failure queue), and failed targets are retried alone, with backoff, through the continuation
@@ -229,7 +233,7 @@ export class WatchdogStack extends Stack {
     // Storms longer than one invocation: the apps not reached are handed on through this queue.
     this.stormContinuation = new StormContinuation(this, 'StormContinuation', {
       target: this.haltRollout,
-      functionTimeout: props.haltRolloutTimeout ?? Duration.minutes(5),
+      functionTimeout: haltRolloutTimeout,
     });
     this.selfAlarms.watchQueue(
       'storm-continuation-dead-letters',
@@ -299,10 +303,7 @@ export class WatchdogStack extends Stack {
    * unless the alarm-name prefix rule already matches its name.
    */
   private deliverCreatedAlarm(alarm: Alarm | CompositeAlarm, alarmNamePrefix: string | undefined): void {
-    const cfn = alarm.node.defaultChild;
-    const name =
-      cfn instanceof CfnAlarm ? cfn.alarmName : cfn instanceof CfnCompositeAlarm ? cfn.alarmName : undefined;
-    if (alarmNamePrefix !== undefined && name?.startsWith(alarmNamePrefix) === true) return;
+    if (alarmNamePrefix !== undefined && literalAlarmName(alarm).startsWith(alarmNamePrefix)) return;
     this.intake.addAlarm(alarm);
   }
 }

@@ -96,7 +96,7 @@ export class EncryptedTopic extends Construct {
 }
 
 /** The literal `AlarmName` of an alarm created with an explicit name. */
-function literalAlarmName(alarm: Alarm | CompositeAlarm): string {
+export function literalAlarmName(alarm: Alarm | CompositeAlarm): string {
   const cfn = alarm.node.defaultChild;
   const name =
     cfn instanceof CfnAlarm ? cfn.alarmName : cfn instanceof CfnCompositeAlarm ? cfn.alarmName : undefined;

@@ -1,13 +1,13 @@
 /**
  * The stack's durable state: one DynamoDB table for what the functions share between invocations (each
  * app's remembered live rollout, the halt path's record of handled alarm transitions, the tenant's
- * Store request budget; see
- * `functions/commons/aws/state-table.ts` for the item kinds).
+ * Store request budget; see `functions/commons/aws/state-table.ts` for the item kinds).
  *
  * Generic keys (`pk`, `sk`) so every kind of item lives in the one table, and a TTL attribute
  * (`expiresAt`, epoch seconds) so short-lived items are swept by DynamoDB. Encrypted (AWS managed key),
- * on-demand billing, point-in-time recovery. Its content is recomputed by the functions, so it is
- * destroyed with the stack. The functions get exactly the calls they use on exactly this table and its
+ * on-demand billing, point-in-time recovery (kept so that an accidental delete of the record of handled
+ * transitions can be undone). It is destroyed with the stack: losing it costs re-reads (memories), at
+ * most one window of budget, and deduplication of the transitions in flight, never a halt. The functions get exactly the calls they use on exactly this table and its
  * name in `ROLLOUT_MEMORY_TABLE`.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
