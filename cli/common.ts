@@ -6,6 +6,7 @@ import { safeError } from '../functions/commons/domain/decide.ts';
 import { assertApplicationId, assertFlightId } from '../functions/commons/domain/ids.ts';
 import type { RolloutLookup } from '../functions/commons/domain/ports.ts';
 import { createStoreAccess, type StoreAccess } from '../functions/commons/store/store-access.ts';
+import { READER_THROTTLE } from '../functions/commons/store/throttle.ts';
 import type { CliConfig, ConfigOptions } from './config.ts';
 import { type CliCredentials, resolveCliCredentials } from './credentials.ts';
 import { UsageError } from './io.ts';
@@ -80,7 +81,7 @@ export function readFlightId(value: string, help: string): string {
 export function createCliStore(
   config: CliConfig,
   credentials: CliCredentials,
-  options: { readonly background?: boolean } = {},
+  options: { readonly reader?: boolean } = {},
 ): StoreAccess {
   const { refresh, getClientAssertion } = credentials;
   return createStoreAccess({
@@ -91,8 +92,8 @@ export function createCliStore(
     ...(getClientAssertion === undefined
       ? {}
       : { getClientAssertion: (signal: AbortSignal) => getClientAssertion(signal) }),
-    // A reader that never halts: its requests take the capped background place in the budget.
-    ...(options.background === true ? { background: true } : {}),
+    // A reader that never halts keeps to half the tenant's budget, leaving the rest to the stack's halts.
+    ...(options.reader === true ? { throttle: READER_THROTTLE } : {}),
   });
 }
 
@@ -105,7 +106,7 @@ export async function openCliStore(
   options: { readonly secretId?: string },
   env: Readonly<Record<string, string | undefined>>,
   signal: AbortSignal,
-  access: { readonly background?: boolean } = {},
+  access: { readonly reader?: boolean } = {},
 ): Promise<{ readonly store: StoreAccess; readonly credentials: CliCredentials }> {
   const credentials = await resolveCliCredentials(
     {

@@ -74,7 +74,7 @@ export async function runHealth(argv: readonly string[], io: CliIo): Promise<num
   const watched = applicationId === undefined ? config.apps : [findWatchedApp(config, applicationId)];
   const signal = AbortSignal.timeout(COMMAND_TIMEOUT_MS);
   // Read only: its reads never take more than half of this process's tenant budget.
-  const { store, credentials } = await openCliStore(config, options, io.env, signal, { background: true });
+  const { store, credentials } = await openCliStore(config, options, io.env, signal, { reader: true });
   try {
     const run = await runStoreHealth(
       watched.map((app) => ({

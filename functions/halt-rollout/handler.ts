@@ -10,12 +10,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { createSecretsClient, createStateTableClient } from '../commons/aws/clients.ts';
 import { sendContinuation } from '../commons/aws/continuation-queue.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
@@ -60,11 +59,11 @@ function wire(): Wiring {
     return { ok: false, error };
   }
   // Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_REGION, ...).
-  const secrets = new SecretsManagerClient({});
+  const secrets = createSecretsClient();
   const sns = new SNSClient({});
   const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
   const getClientAssertion = lazyClientAssertionSource();
-  const dynamo = memoryTable === undefined ? undefined : new DynamoDBClient({});
+  const dynamo = memoryTable === undefined ? undefined : createStateTableClient();
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,

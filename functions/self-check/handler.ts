@@ -12,12 +12,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import { createAlarmLookup, describeAlarmsPageWith } from '../commons/aws/alarms.ts';
+import { createSecretsClient, createStateTableClient } from '../commons/aws/clients.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
@@ -65,7 +64,7 @@ function wire(): Wiring {
   } catch (error) {
     return { ok: false, error };
   }
-  const dynamo = memoryTable === undefined ? undefined : new DynamoDBClient({});
+  const dynamo = memoryTable === undefined ? undefined : createStateTableClient();
   // Remembers each app's live rollout, so that a halt of it can be a single request.
   const memory =
     dynamo === undefined || memoryTable === undefined
@@ -86,7 +85,7 @@ function wire(): Wiring {
           }),
         };
   // Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_REGION, ...).
-  const secrets = new SecretsManagerClient({});
+  const secrets = createSecretsClient();
   const getClientAssertion = lazyClientAssertionSource();
   const describeAlarms = createAlarmLookup(describeAlarmsPageWith(new CloudWatchClient({}), true));
   const dispatcher: Dispatcher = createStoreDispatcher();

@@ -13,21 +13,20 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { createSecretsClient, createStateTableClient } from '../commons/aws/clients.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { createProbeMemory } from '../commons/aws/probe-memory.ts';
 import { createDurableBudgets } from '../commons/aws/store-budget.ts';
-import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createAnalyticsReader } from '../commons/store/analytics.ts';
 import { createPackageVersionReader } from '../commons/store/cohorts.ts';
 import { createDeadline } from '../commons/store/deadline.ts';
 import { createStoreAccess, type StoreAccessOptions } from '../commons/store/store-access.ts';
+import { READER_THROTTLE } from '../commons/store/throttle.ts';
 import {
   parseStoreHealthEnvironment,
   STORE_HEALTH_SERVICE_NAME,
@@ -40,8 +39,6 @@ import { type AppHealth, runStoreHealth, type StoreHealthPorts, type StoreHealth
 const DEFAULT_REMAINING_MS = 60_000;
 /** Left at the end of the invocation to log and flush the metrics. */
 const RESERVE_MS = 2_000;
-/** Without the stack's budget (a local run): half the tenant's 20 requests a minute. */
-const READER_REQUESTS_PER_WINDOW_ALONE = 10;
 
 const { logger, metrics } = createObservability(STORE_HEALTH_SERVICE_NAME);
 
@@ -63,28 +60,28 @@ type Wiring =
 
 function wire(): Wiring {
   let config: StoreHealthEnvironment;
-  let stateTable: string | undefined;
   try {
     config = parseStoreHealthEnvironment(process.env);
-    stateTable = parseRolloutMemoryTable(process.env);
   } catch (error) {
     return { ok: false, error };
   }
   // A scheduled reader in the stack's budget: it takes a slot only while half the window stays free
   // for halts. Without the table (a local run), the process keeps to half the tenant's budget alone.
+  const stateTable = config.memoryTable;
+  const dynamo = stateTable === undefined ? undefined : createStateTableClient();
   const budget: Pick<StoreAccessOptions, 'throttle' | 'sharedBudget'> =
-    stateTable === undefined
-      ? { throttle: { limit: READER_REQUESTS_PER_WINDOW_ALONE, followUpMs: 0 } }
+    stateTable === undefined || dynamo === undefined
+      ? { throttle: READER_THROTTLE }
       : {
           throttle: false,
           sharedBudget: createDurableBudgets({
-            client: new DynamoDBClient({}),
+            client: dynamo,
             tableName: stateTable,
             budgetClass: 'reader',
             logger,
           }),
         };
-  const credentials = createCredentialsSource(new SecretsManagerClient({}), config.storeCredentialsSecretId);
+  const credentials = createCredentialsSource(createSecretsClient(), config.storeCredentialsSecretId);
   const getClientAssertion = lazyClientAssertionSource();
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
@@ -105,9 +102,9 @@ function wire(): Wiring {
     packageVersions: createPackageVersionReader(store.client),
     analytics: createAnalyticsReader(store.client),
     now: () => Date.now(),
-    ...(config.memoryTable === undefined
+    ...(stateTable === undefined || dynamo === undefined
       ? {}
-      : { memory: createProbeMemory(new DynamoDBClient({}), config.memoryTable, logger) }),
+      : { memory: createProbeMemory(dynamo, stateTable, logger) }),
   };
   return { ok: true, config, ports };
 }

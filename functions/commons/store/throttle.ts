@@ -382,3 +382,9 @@ export function slotDeadlineError(
     { cause: signal.reason, code: SLOT_DEADLINE_CODE },
   );
 }
+
+/**
+ * The process's own throttle for a reader that never halts (the probe, the CLI's `health`) when it has
+ * no shared budget: half the tenant's budget, and no room kept for follow-up halts.
+ */
+export const READER_THROTTLE: ThrottleOptions = { limit: 10, followUpMs: 0 };
