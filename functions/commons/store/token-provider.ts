@@ -172,13 +172,20 @@ interface SignIn {
 /** Used when Azure AD does not say how long the token lives (StoreBroker assumes the same). */
 const DEFAULT_LIFETIME_SECONDS = 59 * 60;
 
+/** A token with when to renew it and the credentials it was issued for. */
+interface CachedToken {
+  readonly token: AccessToken;
+  readonly renewAt: number;
+  readonly issuedFor: ClientCredentials;
+}
+
 /** Creates a token provider. One per process: its cache is what makes warm invocations fast. */
 export function createTokenProvider(options: TokenProviderOptions): TokenProvider {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const environment: RetryEnvironment = { ...REAL_RETRY_ENVIRONMENT, ...options.environment };
   const renewBeforeMs = options.renewBeforeMs ?? 300_000;
   const authority = options.authority.replace(/\/+$/, '');
-  let cached: { token: AccessToken; renewAt: number; issuedFor: ClientCredentials } | undefined;
+  let cached: CachedToken | undefined;
 
   /** How this application proves who it is, as the token request's path and form. */
   const prepareSignIn = async (credentials: ClientCredentials, signal: AbortSignal): Promise<SignIn> => {
@@ -276,17 +283,22 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   /**
    * Whether the cached token was issued for the credentials in effect now. The credentials source
    * answers from its cache and re-reads the secret when that is stale, so a rotated secret (a new
-   * version) stops the old token within the source's cache time. When the secret cannot be read, the
-   * token it issued is kept: it is still valid for Azure AD, and a halt must not wait for Secrets Manager.
+   * version) stops the old token within the source's cache time. A halt never waits for that re-read:
+   * an answer not ready at once (Secrets Manager being asked) keeps the token for this call, and the
+   * re-read, when it finds another version, drops the token for the calls after it. When the secret
+   * cannot be read, the token is kept: it is still valid for Azure AD.
    */
-  const stillCurrent = async (entry: { issuedFor: ClientCredentials }, signal: AbortSignal) => {
-    let current: ClientCredentials;
-    try {
-      current = await options.getCredentials(signal);
-    } catch {
-      return true;
-    }
-    return sameCredentials(entry.issuedFor, current);
+  const stillCurrent = async (entry: CachedToken, signal: AbortSignal): Promise<boolean> => {
+    const check = options.getCredentials(signal).then(
+      (current) => {
+        const same = sameCredentials(entry.issuedFor, current);
+        if (!same && cached === entry) cached = undefined;
+        return same;
+      },
+      () => true,
+    );
+    const notReadyYet = new Promise<boolean>((resolve) => setImmediate(() => resolve(true)));
+    return Promise.race([check, notReadyYet]);
   };
 
   /** The token request under way, and the signal it runs under (its first caller's). */

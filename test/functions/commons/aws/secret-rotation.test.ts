@@ -29,7 +29,7 @@ describeWithMoto('the Store token after the secret is rotated', () => {
   /** The kinds of the simulator's requests since `from`, in order: `token` or `store`. */
   const kindsSince = (from: number) => simulator.control.requests.slice(from).map((request) => request.kind);
 
-  it('uses a new token for the next Store call once a re-read finds a new secret version', async () => {
+  it('never waits for the re-read of a stale secret, and drops the old token once it finds a new version', async () => {
     const { secrets } = motoClients();
     const secretId = await createSecret(secrets, SAMPLE_SECRET_STRING);
     let time = 10_000;
@@ -56,13 +56,29 @@ describeWithMoto('the Store token after the secret is rotated', () => {
 
     time += 1;
     await read();
-    // The re-read found a new version: a new token before the Store call, and the new one after.
-    expect(kindsSince(from)).toEqual(['token', 'store', 'store', 'token', 'store']);
+    // The cache is stale: the halt does not wait for the re-read, the old token serves this call.
+    expect(kindsSince(from)).toEqual(['token', 'store', 'store', 'store']);
+    // The re-read it started finds a new version (joining it here waits for exactly that read).
+    await credentials.get(AbortSignal.timeout(10_000));
+    await read();
+    // The token of the old version is not used again: a new token before the next Store call.
+    expect(kindsSince(from)).toEqual(['token', 'store', 'store', 'store', 'token', 'store']);
     expect(new Set(simulator.control.issuedTokens()).size).toBe(simulator.control.issuedTokens().length);
 
     time += TTL_MS;
     await read();
+    await credentials.get(AbortSignal.timeout(10_000));
+    await read();
     // Stale again, but the secret did not change: the token stays.
-    expect(kindsSince(from)).toEqual(['token', 'store', 'store', 'token', 'store', 'store']);
+    expect(kindsSince(from)).toEqual([
+      'token',
+      'store',
+      'store',
+      'store',
+      'token',
+      'store',
+      'store',
+      'store',
+    ]);
   });
 });
