@@ -111,7 +111,11 @@ export function decideClaim(
   const { attempts, state } = record;
   if (state === 'done') return { kind: 'duplicate', why: `already handled (attempt ${attempts})` };
   const lapsed = state === 'running' && nowMs >= record.claimExpiresAtMs;
-  if (state === 'running' && !lapsed) {
+  const scheduled = delivery.scheduledAttempt;
+  // The retry the running attempt scheduled: that attempt's Store work is over (it schedules after it),
+  // so a record still running means its settling was lost; the retry must not be lost with it.
+  const scheduledByRunning = scheduled !== undefined && scheduled === attempts + 1;
+  if (state === 'running' && !lapsed && !scheduledByRunning) {
     return {
       kind: 'duplicate',
       why: `being handled now by attempt ${attempts} (its claim holds until ${new Date(record.claimExpiresAtMs).toISOString()})`,
@@ -120,7 +124,6 @@ export function decideClaim(
   if (attempts >= MAX_ATTEMPTS) {
     return { kind: 'duplicate', why: `attempted ${attempts} times already, the most a transition gets` };
   }
-  const scheduled = delivery.scheduledAttempt;
   // A scheduled retry whose attempt was made already (by another delivery) is a duplicate; the one
   // redelivered after its own attempt died takes over.
   if (scheduled !== undefined && (attempts > scheduled || (attempts === scheduled && !lapsed))) {

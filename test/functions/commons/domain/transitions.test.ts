@@ -76,6 +76,21 @@ describe('decideClaim', () => {
     ...overrides,
   });
 
+  it('the retry a running attempt scheduled takes over (its settling was lost), any other delivery waits', () => {
+    const running = record({ examining: ['9NBLGGH4R315#main'] });
+    expect(decideClaim(running, { scheduledAttempt: 2 }, now)).toEqual({
+      kind: 'retry',
+      attempt: 2,
+      reexamine: ['9NBLGGH4R315#main'],
+      lapsed: false,
+    });
+    expect(decideClaim(running, {}, now)).toMatchObject({ kind: 'duplicate' });
+    expect(decideClaim(running, { scheduledAttempt: 1 }, now)).toMatchObject({ kind: 'duplicate' });
+    expect(decideClaim(record({ attempts: 2 }), { scheduledAttempt: 2 }, now)).toMatchObject({
+      kind: 'duplicate',
+    });
+  });
+
   it('a new transition is the first handling; a handled one, or one being handled, is a duplicate', () => {
     expect(decideClaim(undefined, {}, now)).toEqual({ kind: 'first' });
     expect(decideClaim(record({ state: 'done' }), {}, now)).toMatchObject({ kind: 'duplicate' });
