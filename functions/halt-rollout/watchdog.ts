@@ -287,17 +287,17 @@ export async function handleWatchdogEvent(
   try {
     await ports.publish(notification, budget.notifySignal);
   } catch (error) {
-    // The halts stand, but nobody was told: a redelivery re-examines everything this attempt examined
-    // (and reports `already-halted`), so the attempt is settled as failed without a list of targets.
+    // The halts stand, but nobody was told: the next attempt re-examines every app this attempt
+    // examined (and reports `already-halted`), whether its retry was scheduled for the failed targets
+    // already or is scheduled now: the ledger's list, not the retry message's, says what it re-examines.
     ports.logger.error('notification not published', {
       error: describeError(error),
       outcome: notification.outcome,
     });
     if (claimed.kind === 'claimed') {
-      if (nextInSeconds === undefined) {
-        await scheduleRetry(acting, wholeAppKeys(acting), storm, claimed, ports, budget);
-      }
-      await settle(claimed, undefined, ports, budget);
+      const everyApp = wholeAppKeys(acting);
+      if (nextInSeconds === undefined) await scheduleRetry(acting, everyApp, storm, claimed, ports, budget);
+      await settle(claimed, everyApp, ports, budget);
     }
     throw error;
   }

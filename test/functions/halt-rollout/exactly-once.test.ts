@@ -635,7 +635,7 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
     await sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
 
     const lost = await harness.invoke(snsEvent(transition));
-    expect(lost.error).toBeDefined();
+    expect(lost.error).toMatchObject({ name: 'WatchdogError', code: 'NOTIFY_FAILED' });
     expect(on.simulator.control.effectiveHalts).toBe(2);
     // The topic is back (same name, same ARN); the event comes back.
     await sns.send(new CreateTopicCommand({ Name: topicArn.split(':').at(-1) ?? '' }));
@@ -648,6 +648,45 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
     expect(redelivered.result?.targets.map((target) => target.result)).toEqual([
       'already-halted',
       'already-halted',
+    ]);
+    const [told] = await harness.sink.drain({ expect: 1, waitMs: 0 });
+    expect(told?.subject).toMatch(/ - attempt 2 of 3$/);
+    expect(on.simulator.control.effectiveHalts).toBe(2);
+  });
+
+  it('a failed target and a lost notification: the retry scheduled for the target re-examines and announces every app of the attempt', async () => {
+    const on = await stack();
+    const harness = await container(on);
+    await harness.warmUpSettled();
+    const transition = newTransition();
+    on.simulator.control.failNext({
+      status: 403,
+      count: 1,
+      match: { method: 'GET', path: SAMPLE_FLIGHT_SUBMISSION_ID },
+    });
+    const sns = new SNSClient(motoClientConfig());
+    const topicArn = harness.sink.topicArn;
+    const listed = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
+    const subscribers = (listed.Subscriptions ?? []).flatMap((subscription) => subscription.Endpoint ?? []);
+    await sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
+
+    const lost = await harness.invoke(snsEvent(transition));
+    expect(lost.error).toMatchObject({ name: 'WatchdogError', code: 'NOTIFY_FAILED' });
+    // The retry was scheduled for the failed flight before the notification was lost.
+    const retries = await scheduledRetries(transition);
+    expect(retries.map((retry) => retry.continuation.retry)).toEqual([{ attempt: 2, targets: [FLIGHT_KEY] }]);
+    await sns.send(new CreateTopicCommand({ Name: topicArn.split(':').at(-1) ?? '' }));
+    for (const endpoint of subscribers) {
+      await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: endpoint }));
+    }
+
+    const retry = await harness.invoke(queueDelivery(retries[0]?.body ?? ''));
+
+    expect(retry.error).toBeUndefined();
+    // The main rollout, halted by the first attempt and never announced, is told now beside the flight.
+    expect(retry.result?.targets.map((target) => [target.flightId ?? 'main', target.result])).toEqual([
+      ['main', 'already-halted'],
+      [SAMPLE_FLIGHT_ID, 'halted'],
     ]);
     const [told] = await harness.sink.drain({ expect: 1, waitMs: 0 });
     expect(told?.subject).toMatch(/ - attempt 2 of 3$/);
