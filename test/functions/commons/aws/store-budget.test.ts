@@ -50,11 +50,10 @@ function fakeClock(start: number) {
   };
 }
 
-/** Waits (on real I/O, never on time) until `condition` holds. */
 /**
- * Waits for moto to answer the racing writes until `condition` holds. Thirty contenders on one item
- * take a few hundred conditional writes; on a loaded machine that is seconds, so the bound only decides
- * how long a hang takes to report (about two minutes), never whether the test passes.
+ * Waits (on real I/O, never on time) for moto to answer the racing writes until `condition` holds.
+ * Thirty contenders on one item take a few hundred conditional writes; on a loaded machine that is
+ * seconds, so the bound only decides how long a hang takes to report (about two minutes).
  */
 async function until(condition: () => boolean, what: string | (() => string)): Promise<void> {
   for (let round = 0; round < 24_000; round++) {
