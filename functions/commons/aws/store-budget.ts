@@ -164,7 +164,10 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
     const last = grants.at(-1) ?? now();
     const condition =
       stored.version === undefined
-        ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }
+        ? {
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': STATE_TABLE_KEY.partition },
+          }
         : stored.version === null
           ? {}
           : {
