@@ -11,9 +11,9 @@
  *   ALARM: one event per alarm.
  * Everything else (a decision that did not fail, an alarm going back to OK) pages nobody.
  */
-import { formatIssues } from '../config/watched-apps.ts';
 import { BadInputError } from '../errors.ts';
 import * as z from '../validation.ts';
+import { formatIssues } from '../validation.ts';
 import { lastSeenWords } from './chat-notification.ts';
 
 /** PagerDuty Events API v2 limits: `summary` 1024 characters, `dedup_key` 255, `source` 255. */

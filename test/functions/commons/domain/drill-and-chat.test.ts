@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
 import {
   buildChatNotification,
   CHAT_LIMITS,
@@ -15,6 +14,7 @@ import type { AlarmTransition, Intake } from '../../../../functions/commons/doma
 import { buildNotification, MAX_SUBJECT_LENGTH } from '../../../../functions/commons/domain/notification.ts';
 import type { RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
 import { type Plan, resolveTargets } from '../../../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 import { StoreApiError } from '../../../../functions/commons/errors.ts';
 import {
   configOf,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
 import { runWatchdog, type WatchdogRun } from '../../../../functions/commons/domain/decide.ts';
 import { type Intake, parseEvent } from '../../../../functions/commons/domain/events.ts';
 import {
@@ -13,6 +12,7 @@ import {
 import type { RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
 import type { TargetResultKind } from '../../../../functions/commons/domain/results.ts';
 import { type ActingPlan, resolveTargets } from '../../../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 import { StoreApiError } from '../../../../functions/commons/errors.ts';
 import { loadEventFixture } from '../../../fixtures/events/load.ts';
 import {
