@@ -5,9 +5,8 @@
  */
 
 import { type WatchedApp, watchedAppsSchema } from '../domain/watched-apps.ts';
+import { DEFAULT_AZURE_AD_AUTHORITY, DEFAULT_STORE_BASE_URL } from '../endpoints.ts';
 import { ConfigurationError } from '../errors.ts';
-import { DEFAULT_AZURE_AD_AUTHORITY } from '../store/store-access.ts';
-import { DEFAULT_STORE_BASE_URL } from '../store/store-client.ts';
 import { formatIssues } from '../validation.ts';
 
 /** Hosts that may be reached over plain `http://` (local runs and tests only). */

@@ -5,11 +5,12 @@
  */
 import type { Dispatcher } from 'undici';
 import type { RolloutPort } from '../domain/ports.ts';
+import { DEFAULT_AZURE_AD_AUTHORITY, DEFAULT_STORE_BASE_URL } from '../endpoints.ts';
 import type { AuthError } from '../errors.ts';
 import { createStoreDispatcher, type StoreDispatcherOptions } from './http.ts';
 import type { RetryEnvironment, RetryPolicy } from './retry.ts';
 import { createRolloutPort } from './rollouts.ts';
-import { createStoreClient, DEFAULT_STORE_BASE_URL, type StoreClient } from './store-client.ts';
+import { createStoreClient, type StoreClient } from './store-client.ts';
 import { getTenantThrottle, type RequestBudget, type ThrottleOptions } from './throttle.ts';
 import {
   type ClientAssertion,
@@ -17,9 +18,6 @@ import {
   createTokenProvider,
   type TokenProvider,
 } from './token-provider.ts';
-
-/** Azure AD's public authority [create-and-manage-submissions-using-windows-store-services.md]. */
-export const DEFAULT_AZURE_AD_AUTHORITY = 'https://login.microsoftonline.com';
 
 export interface StoreAccessOptions {
   /** @default `https://manage.devcenter.microsoft.com/v1.0/my/` */

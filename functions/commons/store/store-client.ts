@@ -45,9 +45,6 @@ import {
 import type { RequestBudget, RequestPriority } from './throttle.ts';
 import type { AccessToken, TokenProvider } from './token-provider.ts';
 
-/** The Store API base the watchdog talks to by default [get-app-data.md]. */
-export const DEFAULT_STORE_BASE_URL = 'https://manage.devcenter.microsoft.com/v1.0/my/';
-
 export interface StoreClientOptions {
   /** The API base, e.g. `https://manage.devcenter.microsoft.com/v1.0/my/`. */
   readonly baseUrl: string;
