@@ -10,7 +10,6 @@
 import type { Dispatcher } from 'undici';
 import type { PagerTrigger } from '../commons/domain/pager.ts';
 import { WatchdogError } from '../commons/errors.ts';
-import { classifyFailure, sendHttpRequest } from '../commons/store/http.ts';
 import {
   type AttemptResult,
   parseRetryAfter,
@@ -18,7 +17,8 @@ import {
   type RetryEnvironment,
   type RetryPolicy,
   runWithRetries,
-} from '../commons/store/retry.ts';
+} from '../commons/http/retry.ts';
+import { classifyFailure, sendHttpRequest } from '../commons/http/transport.ts';
 import * as z from '../commons/validation.ts';
 
 export const DEFAULT_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';

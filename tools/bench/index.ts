@@ -252,7 +252,7 @@ async function runStormsOnly(outDir: string): Promise<void> {
     artifactUrl: pathToFileURL(artifact.file).href,
     sourceHandlerUrl: pathToFileURL(join(PROJECT_ROOT, HANDLER_ENTRY)).href,
     throttleModuleUrl: pathToFileURL(join(PROJECT_ROOT, 'functions/commons/store/throttle.ts')).href,
-    httpModuleUrl: pathToFileURL(join(PROJECT_ROOT, 'functions/commons/store/http.ts')).href,
+    httpModuleUrl: pathToFileURL(join(PROJECT_ROOT, 'functions/commons/http/transport.ts')).href,
   });
   const source = describeSource();
   const targets = checkStorms(storms);
@@ -386,7 +386,7 @@ async function main(): Promise<void> {
     artifactUrl: pathToFileURL(artifact.file).href,
     sourceHandlerUrl: pathToFileURL(join(PROJECT_ROOT, HANDLER_ENTRY)).href,
     throttleModuleUrl: pathToFileURL(join(PROJECT_ROOT, 'functions/commons/store/throttle.ts')).href,
-    httpModuleUrl: pathToFileURL(join(PROJECT_ROOT, 'functions/commons/store/http.ts')).href,
+    httpModuleUrl: pathToFileURL(join(PROJECT_ROOT, 'functions/commons/http/transport.ts')).href,
   };
 
   // A valid configuration whose endpoints refuse connections: the import does all its set-up, and the

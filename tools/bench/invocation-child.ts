@@ -12,7 +12,7 @@
  * source handler optionally `--throttle-module <file URL of throttle.ts> --tenant <id> --budget-limit N
  * --budget-window-ms W [--budget-follow-up-ms F]`, which registers that tenant's process-wide request budget before the handler is
  * imported (the handler's own default is 20 requests per 60 s; see `getTenantThrottle`), and
- * `--http-module <file URL of http.ts>` for the raw round trips. `--cold-event <JSON> --cold-app <id>`
+ * `--http-module <file URL of http/transport.ts>` for the raw round trips. `--cold-event <JSON> --cold-app <id>`
  * invokes the handler once right after the import, before reporting ready.
  */
 
@@ -29,7 +29,7 @@ type GetTenantThrottle = (
   options: { limit: number; windowMs: number; followUpMs?: number },
 ) => unknown;
 interface HttpModule {
-  createStoreDispatcher(): unknown;
+  createDispatcher(): unknown;
   sendHttpRequest(
     dispatcher: unknown,
     request: {
@@ -82,7 +82,7 @@ function isGetTenantThrottle(value: unknown): value is GetTenantThrottle {
 
 function isHttpModule(value: unknown): value is HttpModule {
   return (
-    typeof readField(value, 'createStoreDispatcher') === 'function' &&
+    typeof readField(value, 'createDispatcher') === 'function' &&
     typeof readField(value, 'sendHttpRequest') === 'function'
   );
 }
@@ -173,7 +173,7 @@ async function runRawRoundTrips(
   http: HttpModule,
   message: Extract<ReturnType<typeof parentMessageSchema.parse>, { type: 'raw-round-trips' }>,
 ): Promise<number[]> {
-  const dispatcher = http.createStoreDispatcher();
+  const dispatcher = http.createDispatcher();
   const signal = AbortSignal.timeout(60_000);
   const form = new URLSearchParams({
     grant_type: 'client_credentials',
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
   const httpUrl = args['http-module'];
   if (httpUrl !== undefined) {
     const loaded: unknown = await import(httpUrl);
-    if (!isHttpModule(loaded)) throw new Error(`${httpUrl} is not the Store HTTP module`);
+    if (!isHttpModule(loaded)) throw new Error(`${httpUrl} is not the HTTP transport module`);
     http = loaded;
   }
 

@@ -20,8 +20,8 @@ import { parseEnvironment, type WatchdogConfig } from '../../functions/commons/c
 import type { Continuation } from '../../functions/commons/domain/continuation.ts';
 import type { RememberedRollout, RolloutMemory } from '../../functions/commons/domain/ports.ts';
 import type { WatchdogResult } from '../../functions/commons/domain/results.ts';
-import { createDeadline } from '../../functions/commons/store/deadline.ts';
-import { createStoreDispatcher } from '../../functions/commons/store/http.ts';
+import { createDeadline } from '../../functions/commons/http/deadline.ts';
+import { createDispatcher } from '../../functions/commons/http/transport.ts';
 import { createStoreAccess, type StoreAccess } from '../../functions/commons/store/store-access.ts';
 import { handleWatchdogEvent, type WatchdogPorts } from '../../functions/halt-rollout/watchdog.ts';
 import { start } from '../store-simulator/index.ts';
@@ -112,7 +112,7 @@ export async function setUpStorm(
     baseUrl: simulator.storeBaseUrl,
     authority: simulator.authority,
     getCredentials: async () => tenant,
-    dispatcher: createStoreDispatcher(),
+    dispatcher: createDispatcher(),
     throttle:
       options.throttle === undefined
         ? { limit: 100_000, windowMs: 60_000 }
