@@ -8,7 +8,6 @@
  * anything that came back from the server is cleaned of it before it is used.
  */
 import type { Dispatcher } from 'undici';
-import type { PagerTrigger } from '../commons/domain/pager.ts';
 import { WatchdogError } from '../commons/errors.ts';
 import {
   type AttemptResult,
@@ -20,6 +19,7 @@ import {
 } from '../commons/http/retry.ts';
 import { classifyFailure, sendHttpRequest } from '../commons/http/transport.ts';
 import * as z from '../commons/validation.ts';
+import type { PagerTrigger } from './page-plan.ts';
 
 export const DEFAULT_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 

@@ -4,10 +4,10 @@
  * Events API is cut by the attempt timeout and retried.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decisionDedupKey, PAGER_LIMITS, planPage } from '../../../functions/commons/domain/pager.ts';
 import { BadInputError, WatchdogError } from '../../../functions/commons/errors.ts';
 import { createDispatcher } from '../../../functions/commons/http/transport.ts';
 import { createEventsApiClient } from '../../../functions/pager-forwarder/events-api.ts';
+import { decisionDedupKey, PAGER_LIMITS, planPage } from '../../../functions/pager-forwarder/page-plan.ts';
 import { parseRoutingKey } from '../../../functions/pager-forwarder/routing-key.ts';
 import { type EventsApiStandIn, startEventsApiStandIn } from '../../support/pagerduty-stand-in.ts';
 
