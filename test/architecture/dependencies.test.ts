@@ -1,8 +1,9 @@
 /**
  * Every folder under `functions/` depends one way. The decision logic in `functions/commons/domain/`
  * imports only itself, the validation module and the shared errors; configuration reads settings and
- * loads no transport; the generic HTTP layer knows nothing of the Store; and no two files import each
- * other, directly or around a longer circle.
+ * loads no transport; the Store adapter builds on the generic HTTP layer and the domain, never on AWS or
+ * configuration; the generic HTTP layer knows nothing of the Store; and no two files import each other,
+ * directly or around a longer circle.
  *
  * The graph is read from the sources with a regular expression over `import … from`, `export … from`,
  * side-effect `import '…'` and dynamic `import('…')`, type-only imports included.
@@ -45,6 +46,18 @@ const RULES: readonly Rule[] = [
       'functions/commons/endpoints.ts',
     ],
     mayImportPackages: PURE_BUILTINS,
+  },
+  {
+    scope: 'functions/commons/store/',
+    mayImport: [
+      'functions/commons/store/',
+      'functions/commons/http/',
+      'functions/commons/domain/',
+      'functions/commons/validation.ts',
+      'functions/commons/errors.ts',
+      'functions/commons/endpoints.ts',
+    ],
+    mayImportPackages: [/^node:/, /^undici(\/|$)/],
   },
   {
     scope: 'functions/commons/http/',
