@@ -9,13 +9,13 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { formatProbeCatalogCost, measureProbeCatalog } from '../fixtures/probe-catalog.ts';
+import { createBenchApps, createHandlerEnvironment } from '../fixtures/watchdog-apps.ts';
 import { type BuiltBundle, bundleChildRunner, bundleWithStackOptions } from './bundles.ts';
-import { createBenchApps, createHandlerEnvironment } from './fixtures.ts';
 import { formatBytes, formatMebibytes, formatMs, formatTable, formatVerdict } from './format.ts';
 import { type ImportSample, measureImportsInterleaved } from './import-time.ts';
 import { runLatencySweep } from './latency-sweep.ts';
 import { runOverhead } from './overhead.ts';
-import { formatProbeCatalogCost, measureProbeCatalog } from './probe-catalog.ts';
 import {
   type BenchReport,
   type ImportFigures,

@@ -19,7 +19,7 @@
 import { parseArgs } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { type ChildMessage, type InvocationReport, parentMessageSchema } from './child-protocol.ts';
-import { createLambdaContext } from './fixtures.ts';
+import { createLambdaContext } from '../fixtures/watchdog-apps.ts';
 import { measureBusyTime } from './intervals.ts';
 import { type ObservedExchange, startNetworkProbe } from './network-probe.ts';
 

@@ -6,8 +6,9 @@
  * (20 Store calls a minute per tenant, not configurable in the artifact), which bounds the warm
  * invocations per process to six.
  */
+
+import { createAlarmEvent, createBenchApps } from '../fixtures/watchdog-apps.ts';
 import type { InvocationReport } from './child-protocol.ts';
-import { createAlarmEvent, createBenchApps } from './fixtures.ts';
 import { startHandlerProcess } from './handler-process.ts';
 import { countSequentialRoundTrips } from './intervals.ts';
 import { type BenchFiles, haltPathIntervals, startRig } from './rig.ts';

@@ -12,9 +12,10 @@
  * stripping) with that tenant's budget registered beforehand with a limit that never binds
  * (`getTenantThrottle`'s first caller sets the options). Nothing else differs.
  */
+
+import { createAlarmEvent, createBenchApps } from '../fixtures/watchdog-apps.ts';
 import { SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
 import type { InvocationReport } from './child-protocol.ts';
-import { createAlarmEvent, createBenchApps } from './fixtures.ts';
 import { startHandlerProcess } from './handler-process.ts';
 import { type BenchFiles, startRig } from './rig.ts';
 

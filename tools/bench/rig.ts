@@ -2,10 +2,16 @@
  * The benchmark's rig: the Store simulator and the AWS stand-in on loopback in the bench process, holding
  * the apps of one phase, and where the child processes find what they run.
  */
+
+import {
+  BENCH_SECRET,
+  type BenchApp,
+  createBenchState,
+  createHandlerEnvironment,
+} from '../fixtures/watchdog-apps.ts';
 import { start } from '../store-simulator/index.ts';
 import type { RecordedRequest, RunningSimulator, ThrottleSettings } from '../store-simulator/types.ts';
 import { type AwsRequestRecord, type RunningAwsStandIn, startAwsStandIn } from './aws-stand-in.ts';
-import { BENCH_SECRET, type BenchApp, createBenchState, createHandlerEnvironment } from './fixtures.ts';
 import type { RequestInterval } from './intervals.ts';
 
 /** Files the child processes run, as built for this run. */

@@ -22,9 +22,10 @@
  * (import and early token fetch); the clock starts when the first event is sent and stops when the
  * last invocation returned. Halt times are the simulator's: when it answered each halt POST.
  */
+
+import { type BenchApp, createAlarmEvent, createBenchApps } from '../fixtures/watchdog-apps.ts';
 import { SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
 import type { InvocationReport } from './child-protocol.ts';
-import { type BenchApp, createAlarmEvent, createBenchApps } from './fixtures.ts';
 import { formatMs } from './format.ts';
 import { type HandlerProcess, startHandlerProcess } from './handler-process.ts';
 import { type BenchFiles, startRig } from './rig.ts';

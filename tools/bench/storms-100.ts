@@ -14,25 +14,17 @@
  *
  * Run on its own: `node tools/bench/storms-100.ts [--quick] [--real]` (also `npm run bench -- --storms-100`).
  */
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { parseEnvironment, type WatchdogConfig } from '../../functions/commons/config/env.ts';
 import type { Continuation } from '../../functions/commons/domain/continuation.ts';
 import type { RememberedRollout, RolloutMemory } from '../../functions/commons/domain/ports.ts';
 import type { WatchdogResult } from '../../functions/commons/domain/results.ts';
 import { createDeadline } from '../../functions/commons/store/deadline.ts';
-import { createStoreDispatcher } from '../../functions/commons/store/http.ts';
-import { createStoreAccess, type StoreAccess } from '../../functions/commons/store/store-access.ts';
 import { handleWatchdogEvent, type WatchdogPorts } from '../../functions/halt-rollout/watchdog.ts';
-import { start } from '../store-simulator/index.ts';
-import { rollingApps, SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
-import type { RunningSimulator } from '../store-simulator/types.ts';
-import { alarmStateChangeEvent, ownAlarmName } from './fixtures.ts';
+import { SHARED_ALARM, setUpStorm } from '../fixtures/storm-setup.ts';
+import { alarmStateChangeEvent, ownAlarmName } from '../fixtures/watchdog-apps.ts';
 
 const LIMIT = 20;
 const APPS = 100;
-/** The alarm every app lists when a storm's apps share one. */
-export const SHARED_ALARM = 'storm-shared-crash-rate';
 
 export interface Storm100Scenario {
   readonly name: string;
@@ -80,59 +72,6 @@ function memoryPort(delayMs: number): RolloutMemory & { readonly entries: Map<st
         entries.delete(key(target.applicationId, target.flightId));
     },
   };
-}
-
-export interface StormSetup {
-  readonly simulator: RunningSimulator;
-  readonly access: StoreAccess;
-  readonly config: WatchdogConfig;
-  readonly targets: ReadonlyArray<{ applicationId: string; submissionId: string; fallback: string }>;
-}
-
-/**
- * A storm's Store and watchdog: `apps` apps of the `series` rolling out, in a simulator with a tenant of
- * its own (the client budget is process-wide per tenant: the first options win), the Store client with
- * the given budget (the simulator's throttle plus `marginMs`; without one, a budget that never binds),
- * the config listing each app with its own alarm or `SHARED_ALARM`, and a token fetched first, as the
- * deployed function's init does. The caller closes the dispatcher and the simulator.
- */
-export async function setUpStorm(
-  series: string,
-  apps: number,
-  options: { throttle?: { limit: number; windowMs: number }; marginMs?: number; alarmPerApp: boolean },
-): Promise<StormSetup> {
-  const tenant = { ...SAMPLE_TENANT, tenantId: randomUUID() };
-  const rolling = rollingApps(apps, series);
-  const { targets } = rolling;
-  const simulator = await start({
-    state: { tenants: [tenant], apps: rolling.apps },
-    ...(options.throttle === undefined ? {} : { throttle: options.throttle }),
-  });
-  const access = createStoreAccess({
-    baseUrl: simulator.storeBaseUrl,
-    authority: simulator.authority,
-    getCredentials: async () => tenant,
-    dispatcher: createStoreDispatcher(),
-    throttle:
-      options.throttle === undefined
-        ? { limit: 100_000, windowMs: 60_000 }
-        : { ...options.throttle, ...(options.marginMs === undefined ? {} : { marginMs: options.marginMs }) },
-  });
-  const config = parseEnvironment({
-    // The credentials are handed in above: the secret is never read.
-    STORE_CREDENTIALS_SECRET_ID: 'unused-the-credentials-are-handed-in',
-    NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:storm-notifications',
-    WATCHDOG_APPS: JSON.stringify(
-      targets.map(({ applicationId }) => ({
-        applicationId,
-        alarmNames: [options.alarmPerApp ? ownAlarmName(applicationId) : SHARED_ALARM],
-      })),
-    ),
-    STORE_API_BASE_URL: simulator.storeBaseUrl,
-    AZURE_AD_AUTHORITY: simulator.authority,
-  });
-  await access.tokenProvider.getToken(AbortSignal.timeout(10_000));
-  return { simulator, access, config, targets };
 }
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
