@@ -26,7 +26,7 @@ const USAGE = `Usage: npm run bench -- [sections] [options]   (node tools/bench/
 
 Measures the watchdog against the Store simulator on loopback (nothing leaves the machine), prints
 Markdown tables and writes bench-results/latest.md, latest.json and a timestamped JSON.
-With no section, runs them all (about 10 minutes on 2 CPUs; --quick about 6).
+With no section, runs them all (about 6 minutes on 2 CPUs; --quick about 3).
 
 Sections:
   --artifact     artifact size and what it is made of; import time against the reference bundle
