@@ -30,7 +30,7 @@ import {
   type SynthesizedCatalog,
   type SynthesizedTemplate,
   synthesizeCatalog,
-} from '../../tools/bench/catalog.ts';
+} from '../../tools/fixtures/catalog.ts';
 import { resolveParameters } from './template-helpers.ts';
 
 interface TemplateResource {

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { createLambdaEsbuildOptions, ESM_REQUIRE_BANNER } from '../../infra/bundling.ts';
 import { deriveWatchedApps, parseWatchdogConfig } from '../../infra/config.ts';
 
@@ -40,8 +40,6 @@ export interface BuiltBundle {
   readonly mapBytes: number;
   /** Output bytes per package (or project folder), largest first. */
   readonly composition: readonly CompositionEntry[];
-  /** The given rewrites that matched nothing (the source no longer has what they change). */
-  readonly unappliedRewrites: readonly SourceRewrite[];
 }
 
 export interface CompositionEntry {
@@ -49,37 +47,20 @@ export interface CompositionEntry {
   readonly bytes: number;
 }
 
-/** A replacement in the project's own sources, applied at bundle time only (what-if builds). */
-export interface SourceRewrite {
-  /**
-   * Every match is replaced. A string matches literally and `to` is taken literally; with a RegExp (the
-   * `g` flag is implied) `to` may refer to groups (`$1`), as in `String.prototype.replace`.
-   */
-  readonly from: string | RegExp;
-  readonly to: string;
-}
-
-/**
- * Bundles `entry` (relative to `projectRoot`) into `outDir/index.mjs` with the stack's options. With
- * `rewrites`, every `.ts` file under `functions/` is bundled with those replacements made (the files on
- * disk are not touched): a way to measure a proposed change before making it.
- */
+/** Bundles `entry` (relative to `projectRoot`) into `outDir/index.mjs` with the stack's options. */
 export async function bundleWithStackOptions(
   projectRoot: string,
   entry: string,
   outDir: string,
-  rewrites: readonly SourceRewrite[] = [],
 ): Promise<BuiltBundle> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, 'index.mjs');
-  const applied = new Set<SourceRewrite>();
   const result = await build({
     ...createStackBuildOptions(),
     absWorkingDir: projectRoot,
     entryPoints: [entry],
     outfile: file,
     metafile: true,
-    plugins: rewrites.length === 0 ? [] : [createRewritePlugin(rewrites, applied)],
   });
   const code = readFileSync(file);
   return {
@@ -88,35 +69,7 @@ export async function bundleWithStackOptions(
     gzipBytes: gzipSync(code).length,
     mapBytes: statSync(`${file}.map`).size,
     composition: summarizeComposition(result.metafile),
-    unappliedRewrites: rewrites.filter((rewrite) => !applied.has(rewrite)),
   };
-}
-
-/** Applies `rewrites` to the project's `functions/**.ts` as esbuild loads them; records which matched. */
-function createRewritePlugin(rewrites: readonly SourceRewrite[], applied: Set<SourceRewrite>): Plugin {
-  return {
-    name: 'bench-source-rewrites',
-    setup(pluginBuild) {
-      pluginBuild.onLoad({ filter: /[\\/]functions[\\/].*\.ts$/ }, (args) => {
-        let contents = readFileSync(args.path, 'utf8');
-        for (const rewrite of rewrites) {
-          const replaced = applySourceRewrite(contents, rewrite);
-          if (replaced !== contents) applied.add(rewrite);
-          contents = replaced;
-        }
-        return { contents, loader: 'ts' };
-      });
-    },
-  };
-}
-
-/** `text` with every match of the rewrite replaced (see `SourceRewrite`). */
-export function applySourceRewrite(text: string, rewrite: SourceRewrite): string {
-  if (typeof rewrite.from === 'string') return text.split(rewrite.from).join(rewrite.to);
-  const pattern = rewrite.from.global
-    ? rewrite.from
-    : new RegExp(rewrite.from.source, `${rewrite.from.flags}g`);
-  return text.replace(pattern, rewrite.to);
 }
 
 /** Bundles the benchmark's child runner into plain JavaScript (no TypeScript loader needed to run it). */

@@ -1,7 +1,6 @@
 /**
- * The messages between the benchmark and its child processes (Node's IPC channel, JSON). Each side
- * parses what it receives. `zod/mini` keeps the child's own code small, so it weighs little in the
- * child's memory beside the handler it measures.
+ * The messages between the benchmark and a handler process (Node's IPC channel, JSON). Each side parses
+ * what it receives. `zod/mini` keeps the child's own code small beside the handler it measures.
  */
 import * as z from 'zod/mini';
 
@@ -11,20 +10,8 @@ export const parentMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('invoke'),
     id: z.number(),
     event: z.unknown(),
-    /** What `context.getRemainingTimeInMillis()` starts from. */
-    remainingMs: z.number(),
-    /** The app the event concerns: its halt POST is the end of the time to halt. */
+    /** The app the event concerns: its halt POST's answer ends the time to halt. */
     applicationId: z.string(),
-  }),
-  z.object({
-    type: z.literal('raw-round-trips'),
-    id: z.number(),
-    storeBaseUrl: z.string(),
-    authority: z.string(),
-    tenantId: z.string(),
-    clientId: z.string(),
-    clientSecret: z.string(),
-    apps: z.array(z.object({ applicationId: z.string(), submissionId: z.string() })),
   }),
   z.object({ type: z.literal('exit') }),
 ]);
@@ -39,18 +26,10 @@ const invocationSchema = z.object({
   errorCode: z.optional(z.string()),
   /** `targets[].result` of the handler's result (or of the failed invocation's report). */
   results: z.array(z.string()),
-  /** Error codes of failed targets. */
-  failureCodes: z.array(z.string()),
-  /** Wall time of `await handler(event, context)`. */
-  totalMs: z.number(),
   /** From the call to the end of the app's halt POST (client side); absent when no halt POST ended. */
   timeToHaltMs: z.optional(z.number()),
-  /** Time within the call during which at least one HTTP exchange was in flight. */
-  networkMs: z.number(),
-  /** HTTP exchanges that overlapped the call. */
-  exchanges: z.number(),
-  /** Time spent in the Store's exchanges alone (their sum; they do not overlap on this path). */
-  storeExchangeMs: z.number(),
+  /** Connections undici opened during the call (0 when every request reused a kept-alive one). */
+  connections: z.number(),
 });
 
 /** Child → parent. */
@@ -59,18 +38,14 @@ export const childMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('ready'),
     /** Wall time of `await import(handler)` (the Lambda init phase). */
     importMs: z.number(),
-    /** RSS before the handler was imported (Node and the child's own code). */
-    baselineRssBytes: z.number(),
-    /** The invocation made right after the import (`--cold-event`), as Lambda invokes after init. */
-    cold: z.optional(invocationSchema),
+    /** The invocation made right after the import, as Lambda invokes after the init. */
+    cold: invocationSchema,
   }),
   invocationSchema,
-  z.object({ type: z.literal('raw-done'), id: z.number(), durationsMs: z.array(z.number()) }),
   z.object({
     type: z.literal('exiting'),
     /** `process.resourceUsage().maxRSS`, in bytes. */
     maxRssBytes: z.number(),
-    heapUsedBytes: z.number(),
   }),
   z.object({ type: z.literal('failed'), message: z.string() }),
 ]);

@@ -83,3 +83,13 @@ export function formatRatio(numerator: number | undefined, denominator: number |
 export function formatVerdict(pass: boolean): string {
   return pass ? 'PASS' : 'FAIL';
 }
+
+/** `3` when every count is the same, else `3–5 (median 3)`; `—` for none. */
+export function describeCounts(counts: readonly number[]): string {
+  if (counts.length === 0) return '—';
+  const min = Math.min(...counts);
+  const max = Math.max(...counts);
+  if (min === max) return String(min);
+  const sorted = [...counts].sort((a, b) => a - b);
+  return `${min}–${max} (median ${sorted[Math.floor((sorted.length - 1) / 2)]})`;
+}

@@ -1,8 +1,6 @@
 /**
- * Request intervals, as recorded by the simulator and the AWS stand-in (server side) or by the network
- * probe in the handler's process (client side), and the two things the benchmark derives from them:
- * how many round trips had to happen one after another, and how much of a time window was spent
- * waiting on the network.
+ * Request intervals, as recorded by the simulator and the AWS stand-in (server side), and how many round
+ * trips among them had to happen one after another.
  */
 
 /** One request, from when it started to when it ended; `endedAt` is absent for a request that never ended. */
@@ -36,33 +34,4 @@ export function countSequentialRoundTrips(intervals: readonly RequestInterval[])
     }
   }
   return count;
-}
-
-/**
- * How long, within `[from, to]`, at least one request was in flight (the length of the union of the
- * intervals, clipped to the window). Requests that never ended count until `to`.
- */
-export function measureBusyTime(intervals: readonly RequestInterval[], from: number, to: number): number {
-  if (!(to > from)) return 0;
-  const clipped = intervals
-    .map((interval) => ({
-      start: Math.max(from, interval.startedAt),
-      end: Math.min(to, interval.endedAt ?? to),
-    }))
-    .filter((interval) => interval.end > interval.start)
-    .sort((a, b) => a.start - b.start);
-  let busy = 0;
-  let currentStart = Number.NaN;
-  let currentEnd = Number.NEGATIVE_INFINITY;
-  for (const interval of clipped) {
-    if (interval.start > currentEnd) {
-      if (currentEnd > currentStart) busy += currentEnd - currentStart;
-      currentStart = interval.start;
-      currentEnd = interval.end;
-    } else {
-      currentEnd = Math.max(currentEnd, interval.end);
-    }
-  }
-  if (currentEnd > currentStart) busy += currentEnd - currentStart;
-  return busy;
 }

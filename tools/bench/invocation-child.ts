@@ -1,68 +1,58 @@
 /**
  * The process the benchmark runs the handler in, like one Lambda execution environment: it imports the
- * handler once (the init phase), then runs the invocations the parent sends over IPC and reports what
- * it measured from the inside (wall time, time to halt, time waiting on the network; see
- * `network-probe.ts`). The simulator and the AWS stand-in live in the parent process, so their work is
- * never counted as the handler's.
+ * handler once (the init phase), invokes it at once with the cold event (as Lambda's first invoke
+ * follows the init), then runs the invocations the parent sends over IPC. It reports, from the inside,
+ * when each invocation's halt POST's answer was read and the connections undici opened,
+ * watched through undici's diagnostics channels (the handler is not changed or wrapped; a bundled copy of
+ * undici publishes to the same named channels). The simulator and the AWS stand-in live in the parent.
  *
- * The benchmark bundles this file with esbuild and runs the plain-JavaScript result, so a child that
- * runs the deployable artifact carries no TypeScript loader in its memory.
- *
- * Arguments: `--handler <file URL>` (the artifact, or `functions/halt-rollout/handler.ts`), and for the
- * source handler optionally `--throttle-module <file URL of throttle.ts> --tenant <id> --budget-limit N
- * --budget-window-ms W [--budget-follow-up-ms F]`, which registers that tenant's process-wide request budget before the handler is
- * imported (the handler's own default is 20 requests per 60 s; see `getTenantThrottle`), and
- * `--http-module <file URL of http/transport.ts>` for the raw round trips. `--cold-event <JSON> --cold-app <id>`
- * invokes the handler once right after the import, before reporting ready.
+ * The benchmark bundles this file with esbuild, so a child carries no TypeScript loader in its memory.
+ * Arguments: `--handler <file URL> --cold-event <JSON> --cold-app <application ID>`.
  */
-
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { parseArgs } from 'node:util';
 import type { Context } from 'aws-lambda';
+import { createLambdaContext } from '../fixtures/watchdog-apps.ts';
 import { type ChildMessage, type InvocationReport, parentMessageSchema } from './child-protocol.ts';
-import { createLambdaContext } from './fixtures.ts';
-import { measureBusyTime } from './intervals.ts';
-import { type ObservedExchange, startNetworkProbe } from './network-probe.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
-type GetTenantThrottle = (
-  tenantId: string,
-  options: { limit: number; windowMs: number; followUpMs?: number },
-) => unknown;
-interface HttpModule {
-  createDispatcher(): unknown;
-  sendHttpRequest(
-    dispatcher: unknown,
-    request: {
-      method: 'GET' | 'POST';
-      url: URL;
-      headers: Record<string, string>;
-      body?: string;
-      signal: AbortSignal;
-    },
-  ): Promise<{ status: number; text: string }>;
-}
 
 const { values: args } = parseArgs({
   options: {
     handler: { type: 'string' },
-    'throttle-module': { type: 'string' },
-    'http-module': { type: 'string' },
-    tenant: { type: 'string' },
-    'budget-limit': { type: 'string' },
-    'budget-window-ms': { type: 'string' },
-    'budget-follow-up-ms': { type: 'string' },
     'cold-event': { type: 'string' },
     'cold-app': { type: 'string' },
   },
 });
 
-const probe = startNetworkProbe();
-/** Start times of the invocations still running (their exchanges must be kept). */
-const running = new Set<number>();
+/** Successful halt POSTs, by the path they were sent to, with when their answer was read. */
+const haltsAnswered = new Map<string, number>();
+const openHalts = new WeakMap<object, string>();
+let connections = 0;
 
-function send(message: ChildMessage): void {
-  process.send?.(message);
-}
+diagnosticsChannel.subscribe('undici:client:connected', () => {
+  connections += 1;
+});
+diagnosticsChannel.subscribe('undici:request:headers', (message) => {
+  const request = readField(message, 'request');
+  const status = readField(readField(message, 'response'), 'statusCode');
+  const path = readField(request, 'path');
+  const method = readField(request, 'method');
+  if (
+    isObject(request) &&
+    method === 'POST' &&
+    typeof path === 'string' &&
+    path.endsWith('/haltpackagerollout') &&
+    typeof status === 'number' &&
+    status < 300
+  )
+    openHalts.set(request, path);
+});
+diagnosticsChannel.subscribe('undici:request:trailers', (message) => {
+  const request = readField(message, 'request');
+  const path = isObject(request) ? openHalts.get(request) : undefined;
+  if (path !== undefined) haltsAnswered.set(path, performance.now());
+});
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
@@ -76,177 +66,61 @@ function isHandler(value: unknown): value is Handler {
   return typeof value === 'function';
 }
 
-function isGetTenantThrottle(value: unknown): value is GetTenantThrottle {
-  return typeof value === 'function';
+function send(message: ChildMessage): void {
+  process.send?.(message);
 }
 
-function isHttpModule(value: unknown): value is HttpModule {
-  return (
-    typeof readField(value, 'createDispatcher') === 'function' &&
-    typeof readField(value, 'sendHttpRequest') === 'function'
-  );
-}
-
-/** `targets[].result` and the failed targets' error codes, from a result or a `TargetsFailedError`'s report. */
-function readTargets(value: unknown): { results: string[]; failureCodes: string[] } {
+/** `targets[].result` of a result or of a `TargetsFailedError`'s report. */
+function readResults(value: unknown): string[] {
   const targets = readField(value, 'targets');
-  const results: string[] = [];
-  const failureCodes: string[] = [];
-  if (Array.isArray(targets)) {
-    for (const target of targets) {
-      const result = readField(target, 'result');
-      results.push(typeof result === 'string' ? result : 'unknown');
-      const code = readField(readField(target, 'error'), 'code');
-      if (typeof code === 'string') failureCodes.push(code);
-    }
-  }
-  return { results, failureCodes };
+  if (!Array.isArray(targets)) return [];
+  return targets.map((target) => {
+    const result = readField(target, 'result');
+    return typeof result === 'string' ? result : 'unknown';
+  });
 }
 
 async function invoke(
   handler: Handler,
   id: number,
   event: unknown,
-  remainingMs: number,
   applicationId: string,
 ): Promise<InvocationReport> {
+  const connectionsBefore = connections;
   const startedAt = performance.now();
-  running.add(startedAt);
   let ok = true;
-  let resultValue: unknown;
-  let error: unknown;
+  let value: unknown;
   try {
-    resultValue = await handler(event, createLambdaContext(remainingMs));
-  } catch (caught) {
+    value = await handler(event, createLambdaContext(60_000));
+  } catch (error) {
     ok = false;
-    error = caught;
+    value = error;
   }
-  const endedAt = performance.now();
-  running.delete(startedAt);
-
-  const overlapping = probe.exchanges.filter(
-    (exchange) => (exchange.endedAt ?? endedAt) > startedAt && exchange.startedAt < endedAt,
-  );
-  const isHalt = (exchange: ObservedExchange) =>
-    exchange.method === 'POST' &&
-    exchange.path.includes(`/applications/${applicationId}/`) &&
-    exchange.path.endsWith('/haltpackagerollout') &&
-    exchange.status !== undefined &&
-    exchange.status < 300;
-  const halt = overlapping.find(isHalt);
-  const storeExchangeMs = overlapping
-    .filter((exchange) => exchange.path.includes('/v1.0/my/'))
-    .reduce(
-      (sum, exchange) =>
-        sum + (Math.min(exchange.endedAt ?? endedAt, endedAt) - Math.max(exchange.startedAt, startedAt)),
-      0,
-    );
-  pruneExchanges();
-
-  const targets = readTargets(ok ? resultValue : readField(readField(error, 'report'), 'result'));
-  const errorName = error instanceof Error ? error.name : undefined;
-  const errorCode = readField(error, 'code');
+  const haltAt = [...haltsAnswered].find(([path]) => path.includes(`/applications/${applicationId}/`))?.[1];
+  haltsAnswered.clear();
+  const errorName = ok || !(value instanceof Error) ? undefined : value.name;
+  const errorCode = ok ? undefined : readField(value, 'code');
   return {
     type: 'invoked',
     id,
     ok,
     ...(errorName === undefined ? {} : { errorName }),
     ...(typeof errorCode === 'string' ? { errorCode } : {}),
-    results: targets.results,
-    failureCodes: targets.failureCodes,
-    totalMs: endedAt - startedAt,
-    ...(halt?.endedAt === undefined ? {} : { timeToHaltMs: halt.endedAt - startedAt }),
-    networkMs: measureBusyTime(overlapping, startedAt, endedAt),
-    exchanges: overlapping.length,
-    storeExchangeMs,
+    results: readResults(ok ? value : readField(readField(value, 'report'), 'result')),
+    ...(haltAt === undefined || haltAt < startedAt ? {} : { timeToHaltMs: haltAt - startedAt }),
+    connections: connections - connectionsBefore,
   };
 }
 
-/** Forgets the exchanges no running invocation can still need. */
-function pruneExchanges(): void {
-  // With no invocation running, `Math.min()` is Infinity: everything that ended goes.
-  probe.forgetBefore(Math.min(...running));
-}
-
-/** Three Store calls back to back on one keep-alive pool, with nothing of the handler around them. */
-async function runRawRoundTrips(
-  http: HttpModule,
-  message: Extract<ReturnType<typeof parentMessageSchema.parse>, { type: 'raw-round-trips' }>,
-): Promise<number[]> {
-  const dispatcher = http.createDispatcher();
-  const signal = AbortSignal.timeout(60_000);
-  const form = new URLSearchParams({
-    grant_type: 'client_credentials',
-    client_id: message.clientId,
-    client_secret: message.clientSecret,
-    resource: 'https://manage.devcenter.microsoft.com',
-  });
-  const tokenResponse = await http.sendHttpRequest(dispatcher, {
-    method: 'POST',
-    url: new URL(`${message.authority}/${message.tenantId}/oauth2/token`),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
-    signal,
-  });
-  const token = readField(JSON.parse(tokenResponse.text), 'access_token');
-  if (typeof token !== 'string') throw new Error(`no token (HTTP ${tokenResponse.status})`);
-  const headers = { authorization: `Bearer ${token}`, accept: 'application/json' };
-  const durations: number[] = [];
-  for (const app of message.apps) {
-    const submission = `applications/${app.applicationId}/submissions/${app.submissionId}`;
-    const calls: Array<['GET' | 'POST', string]> = [
-      ['GET', `applications/${app.applicationId}`],
-      ['GET', `${submission}/packagerollout`],
-      ['POST', `${submission}/haltpackagerollout`],
-    ];
-    const startedAt = performance.now();
-    for (const [method, path] of calls) {
-      const response = await http.sendHttpRequest(dispatcher, {
-        method,
-        url: new URL(path, message.storeBaseUrl),
-        headers,
-        signal,
-      });
-      if (response.status !== 200) throw new Error(`${method} ${path} answered ${response.status}`);
-    }
-    durations.push(performance.now() - startedAt);
-  }
-  return durations;
-}
-
 async function main(): Promise<void> {
-  const handlerUrl = args.handler;
-  if (handlerUrl === undefined) throw new Error('--handler is required');
-  const baselineRssBytes = process.memoryUsage.rss();
-
-  const throttleUrl = args['throttle-module'];
-  if (throttleUrl !== undefined) {
-    const throttle: unknown = await import(throttleUrl);
-    const getTenantThrottle = readField(throttle, 'getTenantThrottle');
-    if (!isGetTenantThrottle(getTenantThrottle) || args.tenant === undefined) {
-      throw new Error('--throttle-module must export getTenantThrottle, and --tenant is required with it');
-    }
-    const followUpMs = args['budget-follow-up-ms'];
-    getTenantThrottle(args.tenant, {
-      limit: Number(args['budget-limit'] ?? '20'),
-      windowMs: Number(args['budget-window-ms'] ?? '60000'),
-      ...(followUpMs === undefined ? {} : { followUpMs: Number(followUpMs) }),
-    });
-  }
-
+  const { handler: handlerUrl, 'cold-event': coldEvent, 'cold-app': coldApp } = args;
+  if (handlerUrl === undefined || coldEvent === undefined || coldApp === undefined)
+    throw new Error('--handler, --cold-event and --cold-app are required');
   const importStartedAt = performance.now();
   const module: unknown = await import(handlerUrl);
   const importMs = performance.now() - importStartedAt;
   const handler = readField(module, 'handler');
   if (!isHandler(handler)) throw new Error(`${handlerUrl} exports no handler function`);
-
-  let http: HttpModule | undefined;
-  const httpUrl = args['http-module'];
-  if (httpUrl !== undefined) {
-    const loaded: unknown = await import(httpUrl);
-    if (!isHttpModule(loaded)) throw new Error(`${httpUrl} is not the HTTP transport module`);
-    http = loaded;
-  }
 
   process.on('message', (raw: unknown) => {
     const parsed = parentMessageSchema.safeParse(raw);
@@ -255,42 +129,17 @@ async function main(): Promise<void> {
       return;
     }
     const message = parsed.data;
-    switch (message.type) {
-      case 'invoke':
-        invoke(handler, message.id, message.event, message.remainingMs, message.applicationId).then(
-          send,
-          (error: unknown) => send({ type: 'failed', message: String(error) }),
-        );
-        return;
-      case 'raw-round-trips':
-        if (http === undefined) {
-          send({ type: 'failed', message: 'raw round trips need --http-module' });
-          return;
-        }
-        runRawRoundTrips(http, message).then(
-          (durationsMs) => send({ type: 'raw-done', id: message.id, durationsMs }),
-          (error: unknown) => send({ type: 'failed', message: `raw round trips: ${String(error)}` }),
-        );
-        return;
-      case 'exit': {
-        const usage = process.resourceUsage();
-        const exiting: ChildMessage = {
-          type: 'exiting',
-          maxRssBytes: usage.maxRSS * 1024,
-          heapUsedBytes: process.memoryUsage().heapUsed,
-        };
-        process.send?.(exiting, () => process.exit(0));
-        return;
-      }
+    if (message.type === 'exit') {
+      const exiting: ChildMessage = { type: 'exiting', maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+      process.send?.(exiting, () => process.exit(0));
+      return;
     }
+    invoke(handler, message.id, message.event, message.applicationId).then(send, (error: unknown) =>
+      send({ type: 'failed', message: String(error) }),
+    );
   });
-  // The first invocation follows the import at once, as Lambda's first invoke follows the init.
-  const coldEvent = args['cold-event'];
-  const cold =
-    coldEvent === undefined
-      ? undefined
-      : await invoke(handler, 0, JSON.parse(coldEvent), 60_000, args['cold-app'] ?? '');
-  send({ type: 'ready', importMs, baselineRssBytes, ...(cold === undefined ? {} : { cold }) });
+  const cold = await invoke(handler, 0, JSON.parse(coldEvent), coldApp);
+  send({ type: 'ready', importMs, cold });
 }
 
 main().catch((error: unknown) => {

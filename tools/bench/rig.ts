@@ -1,24 +1,18 @@
 /**
  * The benchmark's rig: the Store simulator and the AWS stand-in on loopback in the bench process, holding
- * the apps of one phase, and where the child processes find what they run.
+ * the apps of one phase.
  */
-import { start } from '../store-simulator/index.ts';
-import type { RecordedRequest, RunningSimulator, ThrottleSettings } from '../store-simulator/types.ts';
-import { type AwsRequestRecord, type RunningAwsStandIn, startAwsStandIn } from './aws-stand-in.ts';
-import { BENCH_SECRET, type BenchApp, createBenchState, createHandlerEnvironment } from './fixtures.ts';
-import type { RequestInterval } from './intervals.ts';
 
-/** Files the child processes run, as built for this run. */
-export interface BenchFiles {
-  /** The bundled child runner. */
-  readonly runner: string;
-  /** File URL of the deployable artifact (`index.mjs`). */
-  readonly artifactUrl: string;
-  /** File URLs into the source tree (the source handler, its throttle and HTTP modules). */
-  readonly sourceHandlerUrl: string;
-  readonly throttleModuleUrl: string;
-  readonly httpModuleUrl: string;
-}
+import {
+  BENCH_SECRET,
+  type BenchApp,
+  createBenchState,
+  createHandlerEnvironment,
+} from '../fixtures/watchdog-apps.ts';
+import { start } from '../store-simulator/index.ts';
+import type { RecordedRequest, RunningSimulator } from '../store-simulator/types.ts';
+import { type AwsRequestRecord, type RunningAwsStandIn, startAwsStandIn } from './aws-stand-in.ts';
+import type { RequestInterval } from './intervals.ts';
 
 export interface Rig {
   readonly simulator: RunningSimulator;
@@ -38,12 +32,9 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-/** Starts the simulator (with `apps`, and optionally its throttle) and the AWS stand-in. */
-export async function startRig(apps: readonly BenchApp[], throttle?: ThrottleSettings): Promise<Rig> {
-  const simulator = await start({
-    state: createBenchState(apps),
-    ...(throttle === undefined ? {} : { throttle }),
-  });
+/** Starts the simulator (holding `apps`) and the AWS stand-in. */
+export async function startRig(apps: readonly BenchApp[]): Promise<Rig> {
+  const simulator = await start({ state: createBenchState(apps) });
   const aws = await startAwsStandIn({ secret: BENCH_SECRET });
   return {
     simulator,

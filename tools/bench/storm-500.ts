@@ -28,9 +28,6 @@ import {
 import { putAlarm } from '../aws/alarms.ts';
 import { startMoto } from '../aws/moto.ts';
 import { createStateTable } from '../aws/state-table.ts';
-import { start } from '../store-simulator/index.ts';
-import { rollingApps, SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
-import type { RecordedRequest } from '../store-simulator/types.ts';
 import {
   alarmSnsEvent,
   alarmStateChangeEvent,
@@ -39,7 +36,10 @@ import {
   createBenchState,
   createLambdaContext,
   ownAlarmName,
-} from './fixtures.ts';
+} from '../fixtures/watchdog-apps.ts';
+import { start } from '../store-simulator/index.ts';
+import { rollingApps, SAMPLE_TENANT } from '../store-simulator/sample-state.ts';
+import type { RecordedRequest } from '../store-simulator/types.ts';
 
 const LIMIT = 20;
 /** The budget's margin against jitter: not scaled (250 ms at the real pace), since a loaded machine's timer and I/O delays are not. */

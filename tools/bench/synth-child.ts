@@ -5,7 +5,7 @@
  * signal on and every flight watched, so the alarms fill nested stacks.
  */
 import { deriveWatchedApps, parseWatchdogConfig } from '../../infra/config.ts';
-import { createCatalogConfig, synthesizeCatalog } from './catalog.ts';
+import { createCatalogConfig, synthesizeCatalog } from '../fixtures/catalog.ts';
 
 const [appsArg, mode] = process.argv.slice(2);
 const apps = Number(appsArg);

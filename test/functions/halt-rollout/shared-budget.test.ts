@@ -12,7 +12,11 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { alarmStateChangeEvent, createBenchApps, createBenchState } from '../../../tools/bench/fixtures.ts';
+import {
+  alarmStateChangeEvent,
+  createBenchApps,
+  createBenchState,
+} from '../../../tools/fixtures/watchdog-apps.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
 import { SAMPLE_TENANT } from '../../../tools/store-simulator/sample-state.ts';
 import type { RecordedRequest, RunningSimulator } from '../../../tools/store-simulator/types.ts';

@@ -31,8 +31,8 @@ import {
   type InvocationBudget,
   type WatchdogPorts,
 } from '../../../functions/halt-rollout/watchdog.ts';
-import { alarmStateChangeEvent, ownAlarmName } from '../../../tools/bench/fixtures.ts';
-import { SHARED_ALARM, setUpStorm } from '../../../tools/bench/storms-100.ts';
+import { SHARED_ALARM, setUpStorm } from '../../../tools/fixtures/storm-setup.ts';
+import { alarmStateChangeEvent, ownAlarmName } from '../../../tools/fixtures/watchdog-apps.ts';
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
 import { createStateTable, motoDynamo } from '../../support/state-table.ts';

@@ -21,7 +21,7 @@ import {
   runStoreHealth,
   type StoreHealthPorts,
 } from '../../../functions/store-health/probe.ts';
-import { measureProbeCatalog } from '../../../tools/bench/probe-catalog.ts';
+import { measureProbeCatalog } from '../../../tools/fixtures/probe-catalog.ts';
 import {
   noRollout,
   publishedSubmission,

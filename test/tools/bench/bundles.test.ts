@@ -1,6 +1,6 @@
 import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { applySourceRewrite, summarizeComposition } from '../../../tools/bench/bundles.ts';
+import { summarizeComposition } from '../../../tools/bench/bundles.ts';
 import { rotateOrder } from '../../../tools/bench/import-time.ts';
 
 function metafileWith(inputs: Record<string, number>): Metafile {
@@ -56,35 +56,6 @@ describe('summarizeComposition', () => {
     );
 
     expect(composition.map((entry) => entry.name)).toEqual(['a', 'b']);
-  });
-});
-
-describe('applySourceRewrite', () => {
-  it('replaces every occurrence of a literal text', () => {
-    const text = "import { z } from 'zod';\nconst a = 1;\nimport { z } from 'zod';";
-
-    expect(
-      applySourceRewrite(text, { from: "import { z } from 'zod';", to: "import * as z from 'zod';" }),
-    ).toBe("import * as z from 'zod';\nconst a = 1;\nimport * as z from 'zod';");
-  });
-
-  it('replaces every match of a pattern, even one given without the g flag, with groups in the replacement', () => {
-    const text = "import { z } from '../validation.ts';\nimport { z } from '../../validation.ts';";
-
-    expect(
-      applySourceRewrite(text, {
-        from: /import \{ z \} from '((?:\.\.\/)+)validation\.ts';/,
-        to: "import * as z from '$1validation.ts';",
-      }),
-    ).toBe("import * as z from '../validation.ts';\nimport * as z from '../../validation.ts';");
-  });
-
-  it('takes a literal replacement literally', () => {
-    expect(applySourceRewrite('a = 1;', { from: 'a', to: '$1' })).toBe('$1 = 1;');
-  });
-
-  it('leaves a text without a match unchanged', () => {
-    expect(applySourceRewrite('const a = 1;', { from: /zod/g, to: 'x' })).toBe('const a = 1;');
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { countSequentialRoundTrips, measureBusyTime } from '../../../tools/bench/intervals.ts';
+import { countSequentialRoundTrips } from '../../../tools/bench/intervals.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
 import {
   SAMPLE_APP_ID,
@@ -81,31 +81,5 @@ describe('countSequentialRoundTrips', () => {
     } finally {
       await simulator.close();
     }
-  });
-});
-
-describe('measureBusyTime', () => {
-  it('adds up the time at least one request was in flight, overlaps counted once', () => {
-    // [0,10] ∪ [5,15] = 15, gap, [20,30] = 10
-    expect(measureBusyTime([span(0, 10), span(5, 15), span(20, 30)], 0, 40)).toBe(25);
-  });
-
-  it('counts a request inside another once', () => {
-    expect(measureBusyTime([span(0, 30), span(5, 10)], 0, 40)).toBe(30);
-  });
-
-  it('clips the requests to the window', () => {
-    expect(measureBusyTime([span(-5, 5), span(35, 50)], 0, 40)).toBe(10);
-  });
-
-  it('counts a request that never ended until the end of the window', () => {
-    expect(measureBusyTime([span(30)], 0, 40)).toBe(10);
-  });
-
-  it('is zero with no requests, requests outside the window, or an empty window', () => {
-    expect(measureBusyTime([], 0, 40)).toBe(0);
-    expect(measureBusyTime([span(50, 60)], 0, 40)).toBe(0);
-    expect(measureBusyTime([span(0, 10)], 10, 10)).toBe(0);
-    expect(measureBusyTime([span(0, 10)], 10, 5)).toBe(0);
   });
 });

@@ -1,27 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { describeCounts } from '../../../tools/bench/report.ts';
+import { describeCounts } from '../../../tools/bench/format.ts';
 import {
-  checkTargets,
+  checkArtifactSize,
+  checkImportRatio,
+  checkPeakRss,
+  checkWarm,
   computeFloorMs,
   computeWarmLimitMs,
   TARGETS,
-  type TargetFigures,
 } from '../../../tools/bench/targets.ts';
-
-const format = {
-  ms: (ms: number) => `${ms} ms`,
-  bytes: (bytes: number) => `${bytes} B`,
-  mib: (bytes: number) => `${bytes} B`,
-};
-
-const passing: TargetFigures = {
-  warm: [{ latencyMs: 100, p50Ms: 320, label: 'steady' }],
-  overheadP50Ms: 2,
-  artifactBytes: 900_000,
-  artifactImportP50Ms: 125,
-  referenceImportP50Ms: 100,
-  peakRssBytes: 128 * 1024 * 1024,
-};
 
 describe('round-trip floors', () => {
   it('are 3 × L warm and 5 × L cold (secret and token before the three Store calls)', () => {
@@ -37,56 +24,44 @@ describe('round-trip floors', () => {
   });
 });
 
-describe('checkTargets', () => {
-  it('passes every figure exactly at its limit', () => {
-    const checks = checkTargets(passing, format);
+describe('target checks', () => {
+  it('pass every figure exactly at its limit', () => {
+    const checks = [
+      checkWarm(100, 320, 'steady'),
+      checkArtifactSize(TARGETS.artifactBytes),
+      checkImportRatio(125, 100),
+      checkPeakRss(TARGETS.peakRssBytes),
+    ];
 
-    expect(checks.map((check) => check.pass)).toEqual([true, true, true, true, true]);
+    expect(checks.map((check) => check.pass)).toEqual([true, true, true, true]);
     expect(checks.map((check) => check.target)).toEqual([
       'warm time to halt at L = 100 ms, steady',
-      'handler overhead p50 at L = 0',
       'artifact size (index.mjs)',
       'artifact import time / reference bundle',
       'peak memory (max RSS, deployed artifact)',
     ]);
   });
 
-  it('fails each figure just over its limit', () => {
-    const checks = checkTargets(
-      {
-        warm: [{ latencyMs: 100, p50Ms: 320.1, label: 'steady' }],
-        overheadP50Ms: 2.01,
-        artifactBytes: TARGETS.artifactBytes + 1,
-        artifactImportP50Ms: 125.1,
-        referenceImportP50Ms: 100,
-        peakRssBytes: TARGETS.peakRssBytes + 1,
-      },
-      format,
-    );
+  it('fail each figure just over its limit', () => {
+    const checks = [
+      checkWarm(100, 320.1, 'steady'),
+      checkArtifactSize(TARGETS.artifactBytes + 1),
+      checkImportRatio(125.1, 100),
+      checkPeakRss(TARGETS.peakRssBytes + 1),
+    ];
 
-    expect(checks.map((check) => check.pass)).toEqual([false, false, false, false, false]);
+    expect(checks.map((check) => check.pass)).toEqual([false, false, false, false]);
   });
 
-  it('checks each warm figure on its own latency', () => {
-    const checks = checkTargets(
-      {
-        ...passing,
-        warm: [
-          { latencyMs: 0, p50Ms: 5.5, label: 'a' },
-          { latencyMs: 25, p50Ms: 83, label: 'a' },
-        ],
-      },
-      format,
-    );
-
-    expect(checks.slice(0, 2).map((check) => check.pass)).toEqual([false, true]);
+  it('check each warm figure on its own latency', () => {
+    expect([checkWarm(0, 5.5, 'a').pass, checkWarm(25, 83, 'a').pass]).toEqual([false, true]);
   });
 
-  it('fails the import ratio when the reference time is unknown (zero)', () => {
-    const [, , , importCheck] = checkTargets({ ...passing, referenceImportP50Ms: 0 }, format);
+  it('fail the import ratio when the reference time is unknown (zero)', () => {
+    const check = checkImportRatio(100, 0);
 
-    expect(importCheck?.pass).toBe(false);
-    expect(importCheck?.figure).toBe('—');
+    expect(check.pass).toBe(false);
+    expect(check.figure).toBe('—');
   });
 });
 
