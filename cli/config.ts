@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseEnvironment } from '../functions/commons/config/env.ts';
-import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../functions/commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../functions/commons/errors.ts';
 import { deriveWatchedApps, parseWatchdogConfig, WATCHDOG_CONTEXT_KEY } from '../infra/config.ts';
 import type { CliIo } from './io.ts';

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
-import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../functions/commons/domain/watched-apps.ts';
 
 /**
  * esbuild writes an ES module; bundled CommonJS dependencies still call `require` for Node built-ins,

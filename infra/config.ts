@@ -9,13 +9,13 @@
  */
 import type { Construct } from 'constructs';
 import {
-  formatIssues,
   type WatchedApp,
   watchedAppSchema,
   watchedAppsSchema,
-} from '../functions/commons/config/watched-apps.ts';
+} from '../functions/commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../functions/commons/errors.ts';
 import * as z from '../functions/commons/validation.ts';
+import { formatIssues } from '../functions/commons/validation.ts';
 import {
   alarmActionSchema,
   alarmNameRefSchema,

@@ -5,7 +5,7 @@
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Alarm, CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../functions/commons/domain/watched-apps.ts';
 import { SELF_CHECK_STORE_REQUESTS_PER_MINUTE } from '../functions/self-check/slices.ts';
 import {
   deriveWatchedApps,

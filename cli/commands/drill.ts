@@ -4,7 +4,6 @@
  * the app, its live rollout, the decision) with the watchdog's own code, in dry run: nothing is changed.
  */
 import { parseArgs } from 'node:util';
-import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
 import {
   redactTokens,
   runWatchdog,
@@ -13,6 +12,7 @@ import {
 } from '../../functions/commons/domain/decide.ts';
 import { AWS_FEDERATION } from '../../functions/commons/domain/federation.ts';
 import type { ActingPlan } from '../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
 import { messageWithoutFix, StoreApiError, WatchdogError } from '../../functions/commons/errors.ts';
 import type { StoreAccess } from '../../functions/commons/store/store-access.ts';
 import {

@@ -8,12 +8,12 @@
  * it (those govern what the watchdog does on its own); the output says when they are on.
  */
 import { parseArgs } from 'node:util';
-import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
 import { runWatchdog, type TargetDetail } from '../../functions/commons/domain/decide.ts';
 import { nextStep, partnerCenterUrl } from '../../functions/commons/domain/notification.ts';
 import type { RolloutPort } from '../../functions/commons/domain/ports.ts';
 import type { TargetResult } from '../../functions/commons/domain/results.ts';
 import type { ActingPlan } from '../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
 import type { Flight } from '../../functions/commons/store/model.ts';
 import {
   COMMON_HELP,

@@ -3,9 +3,9 @@
  * (`findLiveRollouts`). Read-only.
  */
 import { parseArgs } from 'node:util';
-import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
 import { safeError } from '../../functions/commons/domain/decide.ts';
 import type { RolloutLookup } from '../../functions/commons/domain/ports.ts';
+import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,

@@ -13,8 +13,20 @@
  *   them read the same whichever zod a process loaded first.
  */
 import { en } from 'zod/locales';
-import { config } from 'zod/mini';
+import { config, type core } from 'zod/mini';
 
 config(en());
 
 export * from 'zod/mini';
+
+/** Formats zod issues as `path: message` lines, naming each field (never echoing values). */
+export function formatIssues(prefix: string, error: core.$ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const path =
+      issue.path.length === 0
+        ? prefix
+        : `${prefix}${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
+    return `${path}: ${issue.message}`;
+  });
+  return lines.join('; ');
+}

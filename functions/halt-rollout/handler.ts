@@ -18,7 +18,7 @@ import { createSecretsClient, createStateTableClient } from '../commons/aws/clie
 import { sendContinuation } from '../commons/aws/continuation-queue.ts';
 import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
-import { publishNotification } from '../commons/aws/notify.ts';
+import { buildMessageStructure, publishNotification } from '../commons/aws/notify.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
 import { createDurableBudgets } from '../commons/aws/store-budget.ts';
 import { createTransitionLedger } from '../commons/aws/transition-ledger.ts';
@@ -107,7 +107,7 @@ function wire(): Wiring {
         config.notificationTopicArn,
         {
           subject: notification.subject,
-          message: notification.snsMessage,
+          message: buildMessageStructure(notification),
           outcome: notification.outcome,
           drill: notification.drill,
         },

@@ -32,7 +32,7 @@ import {
   wholeAppKeys,
 } from '../commons/domain/transitions.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
-import { createDeadline } from '../commons/store/deadline.ts';
+import { createDeadline } from '../commons/http/deadline.ts';
 
 /** Where the invocation's work goes; everything the flow touches outside plain data. */
 export interface WatchdogPorts {

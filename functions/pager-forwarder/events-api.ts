@@ -8,9 +8,7 @@
  * anything that came back from the server is cleaned of it before it is used.
  */
 import type { Dispatcher } from 'undici';
-import type { PagerTrigger } from '../commons/domain/pager.ts';
 import { WatchdogError } from '../commons/errors.ts';
-import { classifyFailure, sendHttpRequest } from '../commons/store/http.ts';
 import {
   type AttemptResult,
   parseRetryAfter,
@@ -18,8 +16,10 @@ import {
   type RetryEnvironment,
   type RetryPolicy,
   runWithRetries,
-} from '../commons/store/retry.ts';
+} from '../commons/http/retry.ts';
+import { classifyFailure, sendHttpRequest } from '../commons/http/transport.ts';
 import * as z from '../commons/validation.ts';
+import type { PagerTrigger } from './page-plan.ts';
 
 export const DEFAULT_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 

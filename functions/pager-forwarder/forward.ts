@@ -4,9 +4,10 @@
  * item failure: SQS delivers it again, and after the queue's last attempt keeps it in the dead-letter
  * queue, which raises an alarm. Nothing is dropped.
  */
-import { type PagerTrigger, planPage } from '../commons/domain/pager.ts';
+
 import { describeError, WatchdogError } from '../commons/errors.ts';
 import { type EventsApiAccepted, type EventsApiClient, PAGER_ROUTING_KEY_REFUSED } from './events-api.ts';
+import { type PagerTrigger, planPage } from './page-plan.ts';
 import type { RoutingKeySource } from './routing-key.ts';
 
 export interface SqsRecordLike {

@@ -12,9 +12,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { ConfigurationError } from '../commons/errors.ts';
+import { createDeadline } from '../commons/http/deadline.ts';
+import { createDispatcher } from '../commons/http/transport.ts';
 import { createObservability } from '../commons/observability.ts';
-import { createDeadline } from '../commons/store/deadline.ts';
-import { createStoreDispatcher } from '../commons/store/http.ts';
 import { createEventsApiClient, DEFAULT_EVENTS_URL } from './events-api.ts';
 import { type BatchResponse, type ForwarderPorts, forwardBatch } from './forward.ts';
 import { createRoutingKeySource } from './routing-key.ts';
@@ -54,7 +54,7 @@ function wire(): { ok: true; ports: ForwarderPorts } | { ok: false; error: Confi
   return {
     ok: true,
     ports: {
-      events: createEventsApiClient({ dispatcher: createStoreDispatcher(), url }),
+      events: createEventsApiClient({ dispatcher: createDispatcher(), url }),
       routingKey: createRoutingKeySource(new SecretsManagerClient({}), secretId),
       logger,
     },

@@ -11,9 +11,10 @@
  * `findLiveRollouts` per app, apps one after another, because the tenant's request budget (about 20 a
  * minute; see docs/storms.md) is shared with the halt-rollout function.
  */
-import type { WatchedApp } from '../commons/config/watched-apps.ts';
+
 import { AWS_FEDERATION } from '../commons/domain/federation.ts';
 import type { RolloutLookup, RolloutPort } from '../commons/domain/ports.ts';
+import type { WatchedApp } from '../commons/domain/watched-apps.ts';
 import { describeError, messageWithoutFix, WatchdogError } from '../commons/errors.ts';
 
 /** What a check found. */

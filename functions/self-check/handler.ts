@@ -24,9 +24,9 @@ import { createDurableBudgets } from '../commons/aws/store-budget.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
 import { rememberingLookups } from '../commons/domain/memory.ts';
 import { describeError } from '../commons/errors.ts';
+import { createDeadline } from '../commons/http/deadline.ts';
+import { createDispatcher } from '../commons/http/transport.ts';
 import { createObservability } from '../commons/observability.ts';
-import { createDeadline } from '../commons/store/deadline.ts';
-import { createStoreDispatcher } from '../commons/store/http.ts';
 import { createStoreAccess, type StoreAccessOptions } from '../commons/store/store-access.ts';
 import { runSelfCheck, SelfCheckFailedError, type SelfCheckPorts, type SelfCheckReport } from './checks.ts';
 import {
@@ -88,7 +88,7 @@ function wire(): Wiring {
   const secrets = createSecretsClient();
   const getClientAssertion = lazyClientAssertionSource();
   const describeAlarms = createAlarmLookup(describeAlarmsPageWith(new CloudWatchClient({}), true));
-  const dispatcher: Dispatcher = createStoreDispatcher();
+  const dispatcher: Dispatcher = createDispatcher();
   const createPorts = (): SelfCheckPorts => {
     const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
     const store = createStoreAccess({

@@ -10,7 +10,7 @@
  * function gets the slice count and period in its environment and cuts the same contiguous slices.
  * Side-effect free, so the infrastructure imports it.
  */
-import type { WatchedApp } from '../commons/config/watched-apps.ts';
+import type { WatchedApp } from '../commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../commons/errors.ts';
 
 /**

@@ -14,11 +14,11 @@
  */
 import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
 import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
-import { formatIssues } from '../commons/config/watched-apps.ts';
 import { APPLICATION_ID_PATTERN } from '../commons/domain/ids.ts';
 import { DEFAULT_STORE_HEALTH_SETTINGS, type StoreHealthSettings } from '../commons/domain/store-health.ts';
 import { ConfigurationError } from '../commons/errors.ts';
 import * as z from '../commons/validation.ts';
+import { formatIssues } from '../commons/validation.ts';
 import type { ProbedApp } from './probe.ts';
 
 /** The `service` of the probe's logs; the stack sets the same in `POWERTOOLS_SERVICE_NAME`. */

@@ -21,10 +21,10 @@ import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { createProbeMemory } from '../commons/aws/probe-memory.ts';
 import { createDurableBudgets } from '../commons/aws/store-budget.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
+import { createDeadline } from '../commons/http/deadline.ts';
 import { createObservability } from '../commons/observability.ts';
 import { createAnalyticsReader } from '../commons/store/analytics.ts';
 import { createPackageVersionReader } from '../commons/store/cohorts.ts';
-import { createDeadline } from '../commons/store/deadline.ts';
 import { createStoreAccess, type StoreAccessOptions } from '../commons/store/store-access.ts';
 import { READER_THROTTLE } from '../commons/store/throttle.ts';
 import {

@@ -18,7 +18,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
 import { SELF_CHECK_SERVICE_NAME } from '../../functions/self-check/environment.ts';
 import {
   DEFAULT_SCHEDULE_MINUTES,

@@ -27,7 +27,7 @@ import {
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
-import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
 import { STORE_HEALTH_SERVICE_NAME } from '../../functions/store-health/environment.ts';
 import {
   STORE_HEALTH_DIMENSION,

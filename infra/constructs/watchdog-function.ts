@@ -22,7 +22,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BUNDLED_APPS } from '../../functions/commons/config/env.ts';
-import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
 import { createLambdaEsbuildOptions, type LambdaEsbuildOptions } from '../bundling.ts';
 
 /** The repository root: handler entries and the lock file are resolved from here. */

@@ -15,7 +15,7 @@ import { CreateTopicCommand, ListSubscriptionsByTopicCommand, SNSClient } from '
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { runDrillThroughAws } from '../../cli/commands/drill-through-aws.ts';
-import { publishNotification } from '../../functions/commons/aws/notify.ts';
+import { buildMessageStructure, publishNotification } from '../../functions/commons/aws/notify.ts';
 import { runWatchdog } from '../../functions/commons/domain/decide.ts';
 import { buildNotification } from '../../functions/commons/domain/notification.ts';
 import { resolveTargets } from '../../functions/commons/domain/targets.ts';
@@ -105,7 +105,7 @@ describeWithMoto(`store-watchdog drill --through-aws (moto)${MOTO_SKIP_REASON}`,
     const notification = buildNotification(plan, run);
     await publishNotification(sns, topicArn, {
       subject: notification.subject,
-      message: notification.snsMessage,
+      message: buildMessageStructure(notification),
       outcome: notification.outcome,
       drill: notification.drill,
     });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { runCli } from '../../cli/run-cli.ts';
-import type { WatchedAppInput } from '../../functions/commons/config/watched-apps.ts';
+import type { WatchedAppInput } from '../../functions/commons/domain/watched-apps.ts';
 import { start } from '../../tools/store-simulator/index.ts';
 import { SAMPLE_APP_ID, sampleState } from '../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator, SimTenant, SimulatorState } from '../../tools/store-simulator/types.ts';

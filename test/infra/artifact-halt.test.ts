@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { watchedAppsSchema } from '../../functions/commons/config/watched-apps.ts';
+import { watchedAppsSchema } from '../../functions/commons/domain/watched-apps.ts';
 import { createLambdaEsbuildOptions } from '../../infra/bundling.ts';
 import { PROJECT_ROOT } from '../../infra/constructs/watchdog-function.ts';
 import { start } from '../../tools/store-simulator/index.ts';

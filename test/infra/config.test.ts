@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { indexAppsByAlarm } from '../../functions/commons/config/env.ts';
-import { watchedAppsSchema } from '../../functions/commons/config/watched-apps.ts';
 import { resolveTargets } from '../../functions/commons/domain/targets.ts';
+import { watchedAppsSchema } from '../../functions/commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../../functions/commons/errors.ts';
 import {
   deriveWatchedApps,

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../../functions/commons/errors.ts';
 import { selectSlice } from '../../functions/self-check/slices.ts';
 import {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { watchedAppsSchema } from '../../functions/commons/config/watched-apps.ts';
+import { watchedAppsSchema } from '../../functions/commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../../functions/commons/errors.ts';
 import {
   deriveWatchedApps,

@@ -12,7 +12,7 @@
  * figures (`time-to-halt.ts`) include them.
  */
 import type { RememberedRollout, RolloutMemory } from '../../functions/commons/domain/ports.ts';
-import { createDeadline } from '../../functions/commons/store/deadline.ts';
+import { createDeadline } from '../../functions/commons/http/deadline.ts';
 import { handleWatchdogEvent, type WatchdogPorts } from '../../functions/halt-rollout/watchdog.ts';
 import { setUpStorm } from '../fixtures/storm-setup.ts';
 import { alarmStateChangeEvent, ownAlarmName } from '../fixtures/watchdog-apps.ts';

@@ -17,7 +17,7 @@ import { createRolloutMemory } from '../../functions/commons/aws/rollout-memory.
 import { createDurableBudgets, setDurableBudgetDefaults } from '../../functions/commons/aws/store-budget.ts';
 import { createTransitionLedger } from '../../functions/commons/aws/transition-ledger.ts';
 import { parseEnvironment } from '../../functions/commons/config/env.ts';
-import { createStoreDispatcher } from '../../functions/commons/store/http.ts';
+import { createDispatcher } from '../../functions/commons/http/transport.ts';
 import { createStoreAccess } from '../../functions/commons/store/store-access.ts';
 import { getTenantThrottle } from '../../functions/commons/store/throttle.ts';
 import {
@@ -172,7 +172,7 @@ export async function runStorm500(
         baseUrl: simulator.storeBaseUrl,
         authority: simulator.authority,
         getCredentials: async () => SAMPLE_TENANT,
-        dispatcher: createStoreDispatcher(),
+        dispatcher: createDispatcher(),
         throttle: false,
         sharedBudget: createDurableBudgets({ client: dynamo, tableName, budgetClass: 'halt', logger: quiet }),
       });

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseEnvironment, type WatchdogConfig } from '../../functions/commons/config/env.ts';
-import type { WatchedAppInput } from '../../functions/commons/config/watched-apps.ts';
 import type { TargetResultKind } from '../../functions/commons/domain/results.ts';
+import type { WatchedAppInput } from '../../functions/commons/domain/watched-apps.ts';
 import { WatchdogError } from '../../functions/commons/errors.ts';
 import type { PackageRolloutStatus } from '../../functions/commons/store/model.ts';
 import {

@@ -7,10 +7,10 @@
  * Reading composite alarms' history needs `cloudwatch:DescribeAlarmHistory` on `*` (API reference).
  */
 import { type CloudWatchClient, DescribeAlarmHistoryCommand } from '@aws-sdk/client-cloudwatch';
-import { formatIssues } from '../config/watched-apps.ts';
 import { ALARM_STATES, type AlarmTransition } from '../domain/events.ts';
 import { BadInputError, WatchdogError } from '../errors.ts';
 import * as z from '../validation.ts';
+import { formatIssues } from '../validation.ts';
 import { awsErrorDetail } from './aws-errors.ts';
 
 /** One history item, reduced to what a transition needs. */

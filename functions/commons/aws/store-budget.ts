@@ -31,7 +31,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type BudgetClass, type BudgetRules, decideGrant } from '../domain/budget.ts';
 import { describeError, StoreApiError } from '../errors.ts';
-import { deadlineOf, type Sleep, sleep } from '../store/deadline.ts';
+import { deadlineOf, type Sleep, sleep } from '../http/deadline.ts';
 import { type RequestBudget, type RequestPriority, slotDeadlineError } from '../store/throttle.ts';
 import * as z from '../validation.ts';
 import { budgetPartition, STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from './state-table.ts';

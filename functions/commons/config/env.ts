@@ -3,10 +3,11 @@
  * "Environment"). A missing or malformed variable is a `ConfigurationError` whose message names the
  * variable and what was expected; it never echoes a value that could be long or sensitive.
  */
+
+import { type WatchedApp, watchedAppsSchema } from '../domain/watched-apps.ts';
+import { DEFAULT_AZURE_AD_AUTHORITY, DEFAULT_STORE_BASE_URL } from '../endpoints.ts';
 import { ConfigurationError } from '../errors.ts';
-import { DEFAULT_AZURE_AD_AUTHORITY } from '../store/store-access.ts';
-import { DEFAULT_STORE_BASE_URL } from '../store/store-client.ts';
-import { formatIssues, type WatchedApp, watchedAppsSchema } from './watched-apps.ts';
+import { formatIssues } from '../validation.ts';
 
 /** Hosts that may be reached over plain `http://` (local runs and tests only). */
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);

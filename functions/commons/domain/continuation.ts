@@ -14,9 +14,9 @@
  * The same queue carries the retry of failed targets (`retry`): the transition, the part of the storm
  * it retries, the attempt it is scheduled to make and only the targets that failed.
  */
-import { formatIssues } from '../config/watched-apps.ts';
 import { BadInputError } from '../errors.ts';
 import * as z from '../validation.ts';
+import { formatIssues } from '../validation.ts';
 import type { WatchdogRun } from './decide.ts';
 import { ALARM_STATES, type AlarmTransition } from './events.ts';
 import { APPLICATION_ID_PATTERN } from './ids.ts';

@@ -10,9 +10,9 @@
  * dumps the payload. Alarms that moved into `OK` or `INSUFFICIENT_DATA` parse fine: target resolution
  * ignores them.
  */
-import { formatIssues } from '../config/watched-apps.ts';
 import { BadInputError } from '../errors.ts';
 import * as z from '../validation.ts';
+import { formatIssues } from '../validation.ts';
 import { assertApplicationId } from './ids.ts';
 
 /** The states of a CloudWatch alarm. */

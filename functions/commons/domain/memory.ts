@@ -4,8 +4,8 @@
  * Plain logic; the memory itself is an adapter (`functions/commons/aws/rollout-memory.ts`).
  */
 
-import type { WatchedApp } from '../config/watched-apps.ts';
 import type { RememberedRollout, RolloutLookup, RolloutMemory, RolloutPort, RolloutTarget } from './ports.ts';
+import type { WatchedApp } from './watched-apps.ts';
 
 /** A change to the memory. */
 export type Lesson =

@@ -6,7 +6,6 @@
  * Built only from our own words, IDs, percentages, alarm data and safe error descriptions: never a token
  * or the client secret (there is none in the inputs).
  */
-import { buildChatNotification, lastSeenWords } from './chat-notification.ts';
 import type { PendingApps } from './continuation.ts';
 import { redactTokens, type TargetDetail, type WatchdogRun } from './decide.ts';
 import type { AlarmTransition } from './events.ts';
@@ -17,11 +16,6 @@ import type { AttemptInfo } from './transitions.ts';
 /** SNS rejects a `Subject` of 100 characters or more ("less than 100 characters long"), or with line breaks. */
 export const MAX_SUBJECT_LENGTH = 99;
 const SUBJECT_PREFIX = '[Store watchdog] ';
-
-/** SNS accepts at most 256 KiB per message; the per-protocol structure repeats the body, so stay well below. */
-const MAX_SNS_MESSAGE_BYTES = 240 * 1024;
-/** Longest text body kept when the full structure would be too large. */
-const MAX_COMPACT_TEXT_LENGTH = 32 * 1024;
 
 /** Version of the JSON object's shape, for consumers (queues, functions, webhooks). */
 export const NOTIFICATION_SCHEMA_VERSION = 1;
@@ -38,8 +32,6 @@ export interface Notification {
   readonly outcome: TargetResultKind;
   /** A drill (contract "Drill"): the subject says DRILL; the adapter adds the `drill` message attribute. */
   readonly drill: boolean;
-  /** The SNS `Message` for `MessageStructure: json` (see `buildMessageStructure`). */
-  readonly snsMessage: string;
 }
 
 /** One target in the JSON object: the contract result plus what a consumer needs to act. */
@@ -120,8 +112,7 @@ export function buildNotification(
     ...(attempt === undefined ? {} : { attempt }),
     ...(leftOut.length === 0 ? {} : { leftOut }),
   };
-  const notification = { subject, text, json, outcome, drill };
-  return { ...notification, snsMessage: buildMessageStructure(notification) };
+  return { subject, text, json, outcome, drill };
 }
 
 const DRILL_HEADLINE =
@@ -132,58 +123,6 @@ const DRILL_HEADLINE =
 function drillSubject(subject: string): string {
   const tagged = `${SUBJECT_PREFIX}DRILL - ${subject.slice(SUBJECT_PREFIX.length)}`;
   return tagged.length <= MAX_SUBJECT_LENGTH ? tagged : `${tagged.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
-}
-
-/**
- * The SNS `Message` for `MessageStructure: json`: text for people (`default`, `email`, `sms` gets the
- * subject), the AWS Chatbot custom notification for chat channels (`https`, see `chat-notification.ts`),
- * the JSON object for machines (`email-json`, `sqs`, `lambda`, `http`, `firehose`).
- *
- * The structure repeats the body once per protocol, and SNS takes at most 256 KiB. When the full message
- * would not fit (hundreds of flights), the text is cut, the JSON loses its prose fields, and then as many
- * targets as needed (the JSON says `truncated` and how many were left out).
- */
-export function buildMessageStructure(notification: Pick<Notification, 'subject' | 'text' | 'json'>): string {
-  const { subject, text, json } = notification;
-  const chat = JSON.stringify(buildChatNotification({ json, drill: json.drill === true }));
-  const full = structure(subject, text, JSON.stringify(json), chat);
-  if (fits(full)) return full;
-
-  const shortText =
-    text.length > MAX_COMPACT_TEXT_LENGTH
-      ? `${text.slice(0, MAX_COMPACT_TEXT_LENGTH)}\n\n[The message was too long and has been cut here.]\n`
-      : text;
-  const targets = json.targets.map(({ nextStep: _nextStep, note: _note, ...rest }) => rest);
-  let kept = targets.length;
-  for (;;) {
-    const compact = JSON.stringify({
-      ...json,
-      truncated: true,
-      omittedTargets: targets.length - kept,
-      targets: targets.slice(0, kept),
-    });
-    const candidate = structure(subject, shortText, compact, chat);
-    if (fits(candidate) || kept === 0) return candidate;
-    kept = Math.floor(kept / 2);
-  }
-}
-
-function fits(message: string): boolean {
-  return new TextEncoder().encode(message).length <= MAX_SNS_MESSAGE_BYTES;
-}
-
-function structure(subject: string, text: string, json: string, chat: string): string {
-  return JSON.stringify({
-    default: text,
-    email: text,
-    sms: subject,
-    'email-json': json,
-    sqs: json,
-    lambda: json,
-    http: json,
-    https: chat,
-    firehose: json,
-  });
 }
 
 interface Entry {
@@ -535,4 +474,16 @@ function oneLine(text: string): string {
 
 function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * `when last seen at 09:58 UTC` (or the full time when it is not an ISO time): a remembered percentage
+ * is never shown as if it were live.
+ */
+export function lastSeenWords(seenAt: string): string {
+  const match = /^\d{4}-\d{2}-\d{2}T(\d{2}:\d{2})/.exec(seenAt);
+  const at = match?.[1];
+  return at === undefined || !seenAt.endsWith('Z')
+    ? `when last seen at ${seenAt}`
+    : `when last seen at ${at} UTC`;
 }

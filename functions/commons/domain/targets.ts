@@ -6,9 +6,10 @@
  * touched, whatever the event says. A halt cannot be undone, so every path that is not clearly an
  * enforced action ends as a dry run.
  */
-import type { WatchedApp } from '../config/watched-apps.ts';
+
 import { BadInputError } from '../errors.ts';
 import type { AlarmTransition, Intake } from './events.ts';
+import type { WatchedApp } from './watched-apps.ts';
 
 /** What target resolution needs from the config (a subset of `WatchdogConfig`). */
 export interface TargetConfig {

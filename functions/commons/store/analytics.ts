@@ -16,8 +16,8 @@
  */
 import { assertApplicationId } from '../domain/ids.ts';
 import type { CrashHour, DailyUsage } from '../domain/store-health.ts';
+import { MAX_RESPONSE_BYTES } from '../http/transport.ts';
 import * as z from '../validation.ts';
-import { MAX_RESPONSE_BYTES } from './http.ts';
 import type { StoreClient } from './store-client.ts';
 import { createBadResponseError } from './store-errors.ts';
 

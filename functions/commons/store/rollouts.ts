@@ -18,15 +18,15 @@ import type {
   RolloutPort,
 } from '../domain/ports.ts';
 import { StoreApiError, WatchdogError } from '../errors.ts';
-import { fitsBeforeDeadline } from './deadline.ts';
-import type { PackageRollout, RolloutRef, SubmissionRef } from './model.ts';
+import { fitsBeforeDeadline } from '../http/deadline.ts';
 import {
   computeBackoffDelay,
   DEFAULT_RETRY_POLICY,
   REAL_RETRY_ENVIRONMENT,
   type RetryEnvironment,
   type RetryPolicy,
-} from './retry.ts';
+} from '../http/retry.ts';
+import type { PackageRollout, RolloutRef, SubmissionRef } from './model.ts';
 import type { StoreClient } from './store-client.ts';
 import { isAmbiguousFailure, STORE_ERROR_CODES } from './store-errors.ts';
 

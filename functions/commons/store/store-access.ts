@@ -5,11 +5,12 @@
  */
 import type { Dispatcher } from 'undici';
 import type { RolloutPort } from '../domain/ports.ts';
+import { DEFAULT_AZURE_AD_AUTHORITY, DEFAULT_STORE_BASE_URL } from '../endpoints.ts';
 import type { AuthError } from '../errors.ts';
-import { createStoreDispatcher, type StoreDispatcherOptions } from './http.ts';
-import type { RetryEnvironment, RetryPolicy } from './retry.ts';
+import type { RetryEnvironment, RetryPolicy } from '../http/retry.ts';
+import { createDispatcher, type DispatcherOptions } from '../http/transport.ts';
 import { createRolloutPort } from './rollouts.ts';
-import { createStoreClient, DEFAULT_STORE_BASE_URL, type StoreClient } from './store-client.ts';
+import { createStoreClient, type StoreClient } from './store-client.ts';
 import { getTenantThrottle, type RequestBudget, type ThrottleOptions } from './throttle.ts';
 import {
   type ClientAssertion,
@@ -17,9 +18,6 @@ import {
   createTokenProvider,
   type TokenProvider,
 } from './token-provider.ts';
-
-/** Azure AD's public authority [create-and-manage-submissions-using-windows-store-services.md]. */
-export const DEFAULT_AZURE_AD_AUTHORITY = 'https://login.microsoftonline.com';
 
 export interface StoreAccessOptions {
   /** @default `https://manage.devcenter.microsoft.com/v1.0/my/` */
@@ -40,7 +38,7 @@ export interface StoreAccessOptions {
   readonly getClientAssertion?: (signal: AbortSignal) => Promise<ClientAssertion>;
   /** @default a new keep-alive dispatcher with `timeouts` */
   readonly dispatcher?: Dispatcher;
-  readonly timeouts?: StoreDispatcherOptions;
+  readonly timeouts?: DispatcherOptions;
   /**
    * The process's own per-tenant throttle (`getTenantThrottle`), shared by the whole process; `false`
    * turns it off. With `sharedBudget`, it stays in front of it: it orders the process's requests and
@@ -66,7 +64,7 @@ export interface StoreAccess {
 
 /** Builds everything the halt path needs to talk to the Store. Every call takes a deadline signal. */
 export function createStoreAccess(options: StoreAccessOptions): StoreAccess {
-  const dispatcher = options.dispatcher ?? createStoreDispatcher(options.timeouts);
+  const dispatcher = options.dispatcher ?? createDispatcher(options.timeouts);
   const shared = {
     ...(options.retry === undefined ? {} : { retry: options.retry }),
     ...(options.environment === undefined ? {} : { environment: options.environment }),

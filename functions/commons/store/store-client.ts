@@ -10,8 +10,17 @@
 import type { Dispatcher } from 'undici';
 import { assertApplicationId, assertFlightId, assertSubmissionId } from '../domain/ids.ts';
 import { StoreApiError, WatchdogError } from '../errors.ts';
+import {
+  type AttemptResult,
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  REAL_RETRY_ENVIRONMENT,
+  type RetryEnvironment,
+  type RetryPolicy,
+  runWithRetries,
+} from '../http/retry.ts';
+import { classifyFailure, type HttpResponse, readHeader, sendHttpRequest } from '../http/transport.ts';
 import type * as z from '../validation.ts';
-import { classifyFailure, type HttpResponse, readHeader, sendHttpRequest } from './http.ts';
 import {
   type Application,
   applicationListSchema,
@@ -26,32 +35,20 @@ import {
   submissionSchema,
 } from './model.ts';
 import {
-  type AttemptResult,
-  DEFAULT_RETRY_POLICY,
-  parseRetryAfter,
-  parseRetryHintFromMessage,
-  REAL_RETRY_ENVIRONMENT,
-  type RetryEnvironment,
-  type RetryPolicy,
-  runWithRetries,
-} from './retry.ts';
-import {
   createBadResponseError,
   createStoreErrorFromFailure,
   createStoreErrorFromResponse,
   describeSchemaMismatch,
+  parseRetryHintFromMessage,
   STORE_ERROR_CODES,
 } from './store-errors.ts';
 import type { RequestBudget, RequestPriority } from './throttle.ts';
 import type { AccessToken, TokenProvider } from './token-provider.ts';
 
-/** The Store API base the watchdog talks to by default [get-app-data.md]. */
-export const DEFAULT_STORE_BASE_URL = 'https://manage.devcenter.microsoft.com/v1.0/my/';
-
 export interface StoreClientOptions {
   /** The API base, e.g. `https://manage.devcenter.microsoft.com/v1.0/my/`. */
   readonly baseUrl: string;
-  /** The keep-alive dispatcher (see `createStoreDispatcher`). */
+  /** The keep-alive dispatcher (see `createDispatcher`). */
   readonly dispatcher: Dispatcher;
   readonly tokenProvider: TokenProvider;
   /**

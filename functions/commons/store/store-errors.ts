@@ -5,9 +5,14 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { StoreApiError, type WatchdogError } from '../errors.ts';
+import { deadlineExceeded } from '../http/deadline.ts';
+import {
+  MAX_RESPONSE_BYTES,
+  RESPONSE_TOO_LARGE_CODE,
+  readHeader,
+  type TransportFailure,
+} from '../http/transport.ts';
 import * as z from '../validation.ts';
-import { deadlineExceeded } from './deadline.ts';
-import { MAX_RESPONSE_BYTES, RESPONSE_TOO_LARGE_CODE, readHeader, type TransportFailure } from './http.ts';
 
 /** The stable codes of `StoreApiError`. */
 export const STORE_ERROR_CODES = {
@@ -152,4 +157,13 @@ export function isAmbiguousFailure(error: unknown): boolean {
     error.code === STORE_ERROR_CODES.timeout ||
     error.code === STORE_ERROR_CODES.network
   );
+}
+
+/**
+ * The wait the Store's 429 message asks for, "Try again in 14 seconds" (as Store clients have seen it),
+ * for when no `Retry-After` header came with it.
+ */
+export function parseRetryHintFromMessage(message: string | undefined): number | undefined {
+  const match = message === undefined ? null : /try again in (\d+) seconds?/i.exec(message);
+  return match?.[1] === undefined ? undefined : Number(match[1]) * 1000;
 }

@@ -17,7 +17,7 @@
  * the Store's pace).
  */
 import { DeadlineExceededError, SLOT_DEADLINE_CODE, StoreApiError } from '../errors.ts';
-import { deadlineOf, type Sleep, sleep } from './deadline.ts';
+import { deadlineOf, type Sleep, sleep } from '../http/deadline.ts';
 
 /**
  * What a request is for, most important first:

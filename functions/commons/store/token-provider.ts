@@ -19,10 +19,7 @@ import {
   type PresentedIdentity,
 } from '../domain/federation.ts';
 import { AuthError, ConfigurationError, type WatchdogError } from '../errors.ts';
-import * as z from '../validation.ts';
-import type { ClientAssertion } from './client-assertion.ts';
-import { deadlineExceeded } from './deadline.ts';
-import { classifyFailure, readHeader, sendHttpRequest } from './http.ts';
+import { deadlineExceeded } from '../http/deadline.ts';
 import {
   type AttemptResult,
   DEFAULT_RETRY_POLICY,
@@ -31,7 +28,10 @@ import {
   type RetryEnvironment,
   type RetryPolicy,
   runWithRetries,
-} from './retry.ts';
+} from '../http/retry.ts';
+import { classifyFailure, readHeader, sendHttpRequest } from '../http/transport.ts';
+import * as z from '../validation.ts';
+import type { ClientAssertion } from './client-assertion.ts';
 
 /** The `resource` the Store API tokens are issued for. */
 export const STORE_API_RESOURCE = 'https://manage.devcenter.microsoft.com';

@@ -25,7 +25,7 @@ import { CONTINUATION_KIND } from '../../../functions/commons/domain/continuatio
 import type { Notification } from '../../../functions/commons/domain/notification.ts';
 import type { WatchdogResult } from '../../../functions/commons/domain/results.ts';
 import { BadInputError } from '../../../functions/commons/errors.ts';
-import { createDeadline } from '../../../functions/commons/store/deadline.ts';
+import { createDeadline } from '../../../functions/commons/http/deadline.ts';
 import {
   handleWatchdogEvent,
   type InvocationBudget,

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { publishNotification } from '../../../functions/commons/aws/notify.ts';
+import { buildMessageStructure, publishNotification } from '../../../functions/commons/aws/notify.ts';
 import { runWatchdog } from '../../../functions/commons/domain/decide.ts';
 import { buildNotification, type Notification } from '../../../functions/commons/domain/notification.ts';
 import { resolveTargets } from '../../../functions/commons/domain/targets.ts';
@@ -206,7 +206,7 @@ describeWithMoto(`pager forwarder${MOTO_SKIP_REASON}`, () => {
   async function publish(notification: Notification): Promise<void> {
     await publishNotification(sns, topicArn, {
       subject: notification.subject,
-      message: notification.snsMessage,
+      message: buildMessageStructure(notification),
       outcome: notification.outcome,
       drill: notification.drill,
     });

@@ -4,10 +4,10 @@
  * Events API is cut by the attempt timeout and retried.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decisionDedupKey, PAGER_LIMITS, planPage } from '../../../functions/commons/domain/pager.ts';
 import { BadInputError, WatchdogError } from '../../../functions/commons/errors.ts';
-import { createStoreDispatcher } from '../../../functions/commons/store/http.ts';
+import { createDispatcher } from '../../../functions/commons/http/transport.ts';
 import { createEventsApiClient } from '../../../functions/pager-forwarder/events-api.ts';
+import { decisionDedupKey, PAGER_LIMITS, planPage } from '../../../functions/pager-forwarder/page-plan.ts';
 import { parseRoutingKey } from '../../../functions/pager-forwarder/routing-key.ts';
 import { type EventsApiStandIn, startEventsApiStandIn } from '../../support/pagerduty-stand-in.ts';
 
@@ -161,7 +161,7 @@ describe('Events API client', () => {
 
   it('cuts a hanging attempt at its timeout and retries it', async () => {
     const client = createEventsApiClient({
-      dispatcher: createStoreDispatcher(),
+      dispatcher: createDispatcher(),
       url: standIn.url,
       // Long enough for a normal attempt on a loaded machine; the hanging one never answers.
       attemptTimeoutMs: 1_500,
@@ -176,7 +176,7 @@ describe('Events API client', () => {
 
   it('gives up after its bounded attempts with an error that never quotes the routing key', async () => {
     const client = createEventsApiClient({
-      dispatcher: createStoreDispatcher(),
+      dispatcher: createDispatcher(),
       url: standIn.url,
       policy: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, maxRetryAfterMs: 1000 },
     });
@@ -193,7 +193,7 @@ describe('Events API client', () => {
   });
 
   it('names the fields PagerDuty rejects (400), not retried', async () => {
-    const client = createEventsApiClient({ dispatcher: createStoreDispatcher(), url: standIn.url });
+    const client = createEventsApiClient({ dispatcher: createDispatcher(), url: standIn.url });
 
     const error = await client
       .trigger(KEY, { ...TRIGGER, summary: '' }, AbortSignal.timeout(10_000))

@@ -5,7 +5,7 @@
  */
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createStoreDispatcher } from '../../../functions/commons/store/http.ts';
+import { createDispatcher } from '../../../functions/commons/http/transport.ts';
 import { createEventsApiClient } from '../../../functions/pager-forwarder/events-api.ts';
 import { forwardBatch } from '../../../functions/pager-forwarder/forward.ts';
 import { createRoutingKeySource } from '../../../functions/pager-forwarder/routing-key.ts';
@@ -72,7 +72,7 @@ describeWithMoto('the pager routing key after a rotation', () => {
     const secretId = await createSecret(secrets, OLD_KEY);
     const time = 1_000;
     const routingKey = createRoutingKeySource(secrets, secretId, { now: () => time });
-    const events = createEventsApiClient({ dispatcher: createStoreDispatcher(), url: standIn.url });
+    const events = createEventsApiClient({ dispatcher: createDispatcher(), url: standIn.url });
     const signal = AbortSignal.timeout(10_000);
     standIn.acceptKeys(OLD_KEY);
     const first = await forwardBatch([record('m-1')], { events, routingKey, logger: quietLogger }, signal);
@@ -97,7 +97,7 @@ describeWithMoto('the pager routing key after a rotation', () => {
     const { secrets, counter } = countedSecrets();
     const secretId = await createSecret(secrets, OLD_KEY);
     const routingKey = createRoutingKeySource(secrets, secretId);
-    const events = createEventsApiClient({ dispatcher: createStoreDispatcher(), url: standIn.url });
+    const events = createEventsApiClient({ dispatcher: createDispatcher(), url: standIn.url });
     standIn.acceptKeys(NEW_KEY);
     const before = counter.reads;
     const errors: unknown[] = [];

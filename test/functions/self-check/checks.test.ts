@@ -4,8 +4,8 @@
  * Store simulator and moto.
  */
 import { describe, expect, it } from 'vitest';
-import type { WatchedApp } from '../../../functions/commons/config/watched-apps.ts';
 import type { RolloutLookup } from '../../../functions/commons/domain/ports.ts';
+import type { WatchedApp } from '../../../functions/commons/domain/watched-apps.ts';
 import {
   AuthError,
   ConfigurationError,

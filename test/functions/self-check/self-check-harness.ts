@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { CloudWatchClient, DeleteAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { vi } from 'vitest';
-import type { WatchedAppInput } from '../../../functions/commons/config/watched-apps.ts';
+import type { WatchedAppInput } from '../../../functions/commons/domain/watched-apps.ts';
 import type { CheckResult, SelfCheckReport } from '../../../functions/self-check/checks.ts';
 import { putAlarm } from '../../../tools/aws/alarms.ts';
 import { start } from '../../../tools/store-simulator/index.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { WatchedApp } from '../../../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../../../functions/commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../../../functions/commons/errors.ts';
 import { scheduledTimeOf } from '../../../functions/self-check/handler.ts';
 import {

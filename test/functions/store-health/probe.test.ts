@@ -9,12 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { createProbeMemory } from '../../../functions/commons/aws/probe-memory.ts';
 import { DEFAULT_STORE_HEALTH_SETTINGS } from '../../../functions/commons/domain/store-health.ts';
 import { describeError } from '../../../functions/commons/errors.ts';
+import { MAX_RESPONSE_BYTES } from '../../../functions/commons/http/transport.ts';
 import {
   createAnalyticsReader,
   MAX_ANALYTICS_PAGE_SIZE,
 } from '../../../functions/commons/store/analytics.ts';
 import { createPackageVersionReader } from '../../../functions/commons/store/cohorts.ts';
-import { MAX_RESPONSE_BYTES } from '../../../functions/commons/store/http.ts';
 import {
   type AppHealth,
   type ProbedApp,

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { vi } from 'vitest';
 import { z } from 'zod';
-import type { WatchedAppInput } from '../../../functions/commons/config/watched-apps.ts';
+import type { WatchedAppInput } from '../../../functions/commons/domain/watched-apps.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
 import { SAMPLE_APP_ID, SAMPLE_TENANT, sampleState } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator, SimulatorState } from '../../../tools/store-simulator/types.ts';

@@ -11,7 +11,7 @@ import { App, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { WatchedApp } from '../../../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../../../functions/commons/domain/watched-apps.ts';
 import { Notifications } from '../../../infra/constructs/notifications.ts';
 import { SelfCheck, type SelfCheckProps } from '../../../infra/constructs/self-check.ts';
 import { StoreCredentials } from '../../../infra/constructs/store-credentials.ts';

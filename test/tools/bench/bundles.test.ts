@@ -27,7 +27,7 @@ describe('summarizeComposition', () => {
         'node_modules/undici/index.js': 50,
         'node_modules/@smithy/core/dist-es/index.js': 200,
         'node_modules/@aws-sdk/client-sns/dist-es/index.js': 100,
-        'functions/commons/store/http.ts': 60,
+        'functions/commons/http/transport.ts': 60,
         'functions/commons/errors.ts': 40,
         'functions/halt-rollout/handler.ts': 10,
       }),

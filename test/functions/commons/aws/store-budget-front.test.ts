@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { createDurableBudgets } from '../../../../functions/commons/aws/store-budget.ts';
 import type { HaltOutcome, RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
-import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
-import { createStoreDispatcher } from '../../../../functions/commons/store/http.ts';
+import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
+import { createDispatcher } from '../../../../functions/commons/http/transport.ts';
 import { createStoreAccess } from '../../../../functions/commons/store/store-access.ts';
 import { start } from '../../../../tools/store-simulator/index.ts';
 import {
@@ -60,7 +60,7 @@ async function storm() {
     baseUrl: simulator.storeBaseUrl,
     authority: simulator.authority,
     getCredentials: async () => tenant,
-    dispatcher: createStoreDispatcher(),
+    dispatcher: createDispatcher(),
     throttle: { ...THROTTLE, marginMs: MARGIN_MS },
     sharedBudget: createDurableBudgets({
       client: dynamo,

@@ -11,7 +11,7 @@ import {
   type DurableBudgetOptions,
 } from '../../../../functions/commons/aws/store-budget.ts';
 import { StoreApiError } from '../../../../functions/commons/errors.ts';
-import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
+import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
 import type { RequestBudget, RequestPriority } from '../../../../functions/commons/store/throttle.ts';
 import { describeWithMoto } from '../../../support/aws.ts';
 import { createStateTable, motoDynamo } from '../../../support/state-table.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { indexAppsByAlarm, parseEnvironment } from '../../../../functions/commons/config/env.ts';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../../../../functions/commons/errors.ts';
 
 const APPS_JSON = JSON.stringify([

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
 import {
   type DecisionLogger,
   redactTokens,
@@ -7,6 +6,7 @@ import {
 } from '../../../../functions/commons/domain/decide.ts';
 import type { RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
 import { type ActingPlan, resolveTargets } from '../../../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 import { DeadlineExceededError, StoreApiError } from '../../../../functions/commons/errors.ts';
 import {
   configOf,

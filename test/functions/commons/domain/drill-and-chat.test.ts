@@ -4,17 +4,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
 import {
   buildChatNotification,
   CHAT_LIMITS,
   threadId,
-} from '../../../../functions/commons/domain/chat-notification.ts';
+} from '../../../../functions/commons/aws/chat-notification.ts';
+import { buildMessageStructure } from '../../../../functions/commons/aws/notify.ts';
 import { runWatchdog } from '../../../../functions/commons/domain/decide.ts';
 import type { AlarmTransition, Intake } from '../../../../functions/commons/domain/events.ts';
-import { buildNotification, MAX_SUBJECT_LENGTH } from '../../../../functions/commons/domain/notification.ts';
+import {
+  buildNotification,
+  MAX_SUBJECT_LENGTH,
+  type Notification,
+} from '../../../../functions/commons/domain/notification.ts';
 import type { RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
 import { type Plan, resolveTargets } from '../../../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 import { StoreApiError } from '../../../../functions/commons/errors.ts';
 import {
   configOf,
@@ -143,7 +148,7 @@ describe('a drill decision and its notification', () => {
     expect(n.text.split('\n')[0]).toMatch(/^DRILL: .*nothing was halted/);
     expect(n.text).toContain('this was a drill');
     expect(n.json.drill).toBe(true);
-    const structure: Record<string, string> = JSON.parse(n.snsMessage);
+    const structure: Record<string, string> = JSON.parse(buildMessageStructure(n));
     const chat = JSON.parse(structure.https ?? 'null');
     expect(chat.content.title).toMatch(/^DRILL - Would halt \(dry run\): Contoso Photos$/);
     expect(chat.content.keywords).toContain('drill');
@@ -219,7 +224,7 @@ describe('the https message: an AWS Chatbot custom notification', () => {
     const plan = resolveTargets(intake(alarm('contoso-photos-crash-rate')), configOf([PHOTOS]));
     const { n } = await decide(plan, { [PHOTOS.applicationId]: [inProgress(mainRef(), 20)] });
 
-    const chat = chatSchema.parse(JSON.parse(JSON.parse(n.snsMessage).https));
+    const chat = chatSchema.parse(JSON.parse(JSON.parse(buildMessageStructure(n)).https));
 
     expect(chat.content.title).toBe('HALTED: Contoso Photos');
     for (const fact of [
@@ -258,8 +263,8 @@ describe('the https message: an AWS Chatbot custom notification', () => {
     const music = await decide(resolveTargets(intake(alarm('contoso-music-crash-rate')), configOf([MUSIC])), {
       [MUSIC.applicationId]: [inProgress(mainRef(MUSIC.applicationId, MUSIC_SUBMISSION), 10)],
     });
-    const thread = (n: { snsMessage: string }) =>
-      JSON.parse(JSON.parse(n.snsMessage).https).metadata.threadId;
+    const thread = (n: Notification) =>
+      JSON.parse(JSON.parse(buildMessageStructure(n)).https).metadata.threadId;
 
     expect(thread(retry.n)).toBe(thread(first.n));
     expect(thread(music.n)).not.toBe(thread(first.n));
@@ -280,7 +285,7 @@ describe('the https message: an AWS Chatbot custom notification', () => {
       },
     );
 
-    const chat = chatSchema.parse(JSON.parse(JSON.parse(n.snsMessage).https));
+    const chat = chatSchema.parse(JSON.parse(JSON.parse(buildMessageStructure(n)).https));
 
     expect(chat.content.title).toBe('FAILED to halt (act now): Contoso Photos');
     expect(chat.content.description).toContain('STORE_CONFLICT');
@@ -304,7 +309,7 @@ describe('the https message: an AWS Chatbot custom notification', () => {
       [MUSIC.applicationId]: [inProgress(mainRef(MUSIC.applicationId, MUSIC_SUBMISSION), 10)],
     });
 
-    const chat = chatSchema.parse(JSON.parse(JSON.parse(n.snsMessage).https));
+    const chat = chatSchema.parse(JSON.parse(JSON.parse(buildMessageStructure(n)).https));
 
     expect(chat.content.description.endsWith('...')).toBe(true);
     expect(chat.content.title.length).toBeLessThanOrEqual(CHAT_LIMITS.title);

@@ -4,9 +4,9 @@
  * Store simulator.
  */
 import { indexAppsByAlarm } from '../../../../functions/commons/config/env.ts';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
 import type { HaltOutcome, RolloutLookup, RolloutPort } from '../../../../functions/commons/domain/ports.ts';
 import type { TargetConfig } from '../../../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 import type { PackageRollout, RolloutRef } from '../../../../functions/commons/store/model.ts';
 
 export const FALLBACK_ID = '1152921504621086517';

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
+import { buildMessageStructure } from '../../../../functions/commons/aws/notify.ts';
 import { runWatchdog, type WatchdogRun } from '../../../../functions/commons/domain/decide.ts';
 import { type Intake, parseEvent } from '../../../../functions/commons/domain/events.ts';
 import {
-  buildMessageStructure,
   buildNotification,
   MAX_SUBJECT_LENGTH,
   type Notification,
@@ -13,6 +12,7 @@ import {
 import type { RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
 import type { TargetResultKind } from '../../../../functions/commons/domain/results.ts';
 import { type ActingPlan, resolveTargets } from '../../../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 import { StoreApiError } from '../../../../functions/commons/errors.ts';
 import { loadEventFixture } from '../../../fixtures/events/load.ts';
 import {
@@ -300,7 +300,7 @@ describe('buildNotification: json and SNS message structure', () => {
   it('gives people text, chat channels the custom notification and machines JSON, per SNS protocol', async () => {
     const { n } = await notify();
 
-    const structure: Record<string, string> = JSON.parse(n.snsMessage);
+    const structure: Record<string, string> = JSON.parse(buildMessageStructure(n));
 
     expect(structure.default).toBe(n.text);
     expect(structure.email).toBe(n.text);
@@ -309,7 +309,6 @@ describe('buildNotification: json and SNS message structure', () => {
     for (const protocol of ['sqs', 'lambda', 'http', 'email-json']) {
       expect(JSON.parse(structure[protocol] ?? 'null')).toEqual(JSON.parse(JSON.stringify(n.json)));
     }
-    expect(buildMessageStructure(n)).toBe(n.snsMessage);
   });
 
   it('stays under the SNS size limit when there are very many rollouts', async () => {
@@ -322,9 +321,9 @@ describe('buildNotification: json and SNS message structure', () => {
     );
     const { n } = await notify({ lookups: { [PHOTOS.applicationId]: flights }, globalDryRun: true });
 
-    const structure: Record<string, string> = JSON.parse(n.snsMessage);
+    const structure: Record<string, string> = JSON.parse(buildMessageStructure(n));
 
-    expect(new TextEncoder().encode(n.snsMessage).length).toBeLessThanOrEqual(256 * 1024);
+    expect(new TextEncoder().encode(buildMessageStructure(n)).length).toBeLessThanOrEqual(256 * 1024);
     const json: { targets: unknown[]; omittedTargets: number } = JSON.parse(structure.sqs ?? 'null');
     expect(json).toMatchObject({ truncated: true, outcome: 'would-halt' });
     expect(json.targets.length + json.omittedTargets).toBe(400);
@@ -368,7 +367,7 @@ describe('buildNotification: a remembered percentage is never shown as live', ()
       /\n {2}Percentage: +20% when last seen at 09:58 UTC \(2026-12-01T09:58:31\.000Z; remembered, not read again before the halt\)\n/,
     );
     expect(n.text).not.toContain('Live percentage');
-    const chat = JSON.parse(JSON.parse(n.snsMessage).https);
+    const chat = JSON.parse(JSON.parse(buildMessageStructure(n)).https);
     expect(chat.content.description).toContain('Percentage: 20% when last seen at 09:58 UTC (remembered)');
     expect(chat.content.description).not.toContain('Live: 20%');
     expect(n.json.targets[0]).toMatchObject({
@@ -380,7 +379,7 @@ describe('buildNotification: a remembered percentage is never shown as live', ()
   it('keeps a live read as it was: the percentage alone', async () => {
     const { n } = await notify();
     expect(n.subject).toBe('[Store watchdog] HALTED Contoso Photos rollout (20%)');
-    expect(JSON.parse(JSON.parse(n.snsMessage).https).content.description).toContain('Live: 20%');
+    expect(JSON.parse(JSON.parse(buildMessageStructure(n)).https).content.description).toContain('Live: 20%');
   });
 });
 

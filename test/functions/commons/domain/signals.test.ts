@@ -3,12 +3,12 @@
  * notify-only alarms in target resolution, and the notification text for both.
  */
 import { describe, expect, it } from 'vitest';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
 import { runWatchdog } from '../../../../functions/commons/domain/decide.ts';
 import { childNames, parseEvent } from '../../../../functions/commons/domain/events.ts';
 import { buildNotification } from '../../../../functions/commons/domain/notification.ts';
 import { replayTransitions } from '../../../../functions/commons/domain/replay.ts';
 import { resolveTargets } from '../../../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 import { loadEventFixture } from '../../../fixtures/events/load.ts';
 import { configOf, fakeRollouts, inProgress, mainRef, PHOTOS } from './fake-rollouts.ts';
 

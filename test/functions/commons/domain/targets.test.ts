@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { indexAppsByAlarm } from '../../../../functions/commons/config/env.ts';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
 import {
   type AlarmTransition,
   type Intake,
@@ -11,6 +10,7 @@ import {
   resolveTargets,
   type TargetConfig,
 } from '../../../../functions/commons/domain/targets.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 import { BadInputError } from '../../../../functions/commons/errors.ts';
 import { loadEventFixture } from '../../../fixtures/events/load.ts';
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { WatchedApp } from '../../../../functions/commons/config/watched-apps.ts';
 import type { WatchdogRun } from '../../../../functions/commons/domain/decide.ts';
 import type { AlarmTransition } from '../../../../functions/commons/domain/events.ts';
 import type { ActingPlan, PlannedApp } from '../../../../functions/commons/domain/targets.ts';
@@ -15,6 +14,7 @@ import {
   transitionIdentity,
   transitionInstant,
 } from '../../../../functions/commons/domain/transitions.ts';
+import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 
 const ARN = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:crash-rate';
 

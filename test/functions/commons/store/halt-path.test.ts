@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RolloutLookup, RolloutPort } from '../../../../functions/commons/domain/ports.ts';
-import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
-import { createStoreDispatcher } from '../../../../functions/commons/store/http.ts';
+import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
+import { createDispatcher } from '../../../../functions/commons/http/transport.ts';
 import { createStoreAccess, type StoreAccess } from '../../../../functions/commons/store/store-access.ts';
 import {
   app,
@@ -45,7 +45,7 @@ function wire(simulator: RunningSimulator, tenant: typeof SAMPLE_TENANT): StoreA
     baseUrl: simulator.storeBaseUrl,
     authority: simulator.authority,
     getCredentials: async () => tenant,
-    dispatcher: createStoreDispatcher(),
+    dispatcher: createDispatcher(),
   });
   accesses.push(access);
   return access;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
 import { BadInputError, DeadlineExceededError, StoreApiError } from '../../../../functions/commons/errors.ts';
-import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
+import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
 import {
   app,
   publishedSubmission,

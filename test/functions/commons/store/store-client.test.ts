@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError, DeadlineExceededError, StoreApiError } from '../../../../functions/commons/errors.ts';
-import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
+import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
 import {
   SAMPLE_APP_ID,
   SAMPLE_FLIGHT_ID,

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError, StoreApiError } from '../../../../functions/commons/errors.ts';
-import { classifyFailure } from '../../../../functions/commons/store/http.ts';
+import { classifyFailure } from '../../../../functions/commons/http/transport.ts';
 import { readNextPage } from '../../../../functions/commons/store/store-client.ts';
 import {
   createStoreErrorFromFailure,
   createStoreErrorFromResponse,
   isAmbiguousFailure,
+  parseRetryHintFromMessage,
   parseStoreErrorBody,
 } from '../../../../functions/commons/store/store-errors.ts';
 
@@ -163,5 +164,17 @@ describe('readNextPage', () => {
       return undefined;
     })();
     expect(error).toMatchObject({ code: 'STORE_BAD_RESPONSE', request: what });
+  });
+});
+
+describe('parseRetryHintFromMessage', () => {
+  it('reads the wait from the Store\'s 429 message ("Try again in N seconds")', () => {
+    expect(parseRetryHintFromMessage('Rate limit is exceeded. Try again in 14 seconds.')).toBe(14_000);
+    expect(parseRetryHintFromMessage('Try again in 1 second')).toBe(1_000);
+  });
+
+  it('gives nothing for other messages', () => {
+    expect(parseRetryHintFromMessage('Service unavailable')).toBeUndefined();
+    expect(parseRetryHintFromMessage(undefined)).toBeUndefined();
   });
 });

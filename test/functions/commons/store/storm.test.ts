@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
 import type { HaltOutcome, RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
-import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
-import { createStoreDispatcher } from '../../../../functions/commons/store/http.ts';
+import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
+import { createDispatcher } from '../../../../functions/commons/http/transport.ts';
 import { createStoreAccess, type StoreAccess } from '../../../../functions/commons/store/store-access.ts';
 import {
   app,
@@ -65,7 +65,7 @@ it('halts 20 apps of one tenant alarmed at once, with no 429 and no failure, fin
     baseUrl: simulator.storeBaseUrl,
     authority: simulator.authority,
     getCredentials: async () => tenant,
-    dispatcher: createStoreDispatcher(),
+    dispatcher: createDispatcher(),
     throttle: { ...THROTTLE, marginMs: MARGIN_MS },
   });
   accesses.push(access);

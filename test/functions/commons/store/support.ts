@@ -6,11 +6,8 @@
 
 import type { Dispatcher } from 'undici';
 import { afterAll, afterEach, expect } from 'vitest';
-import {
-  createStoreDispatcher,
-  type StoreDispatcherOptions,
-} from '../../../../functions/commons/store/http.ts';
-import type { RetryEnvironment, RetryPolicy } from '../../../../functions/commons/store/retry.ts';
+import type { RetryEnvironment, RetryPolicy } from '../../../../functions/commons/http/retry.ts';
+import { createDispatcher, type DispatcherOptions } from '../../../../functions/commons/http/transport.ts';
 import { createRolloutPort } from '../../../../functions/commons/store/rollouts.ts';
 import type { StoreAccess } from '../../../../functions/commons/store/store-access.ts';
 import { createStoreClient } from '../../../../functions/commons/store/store-client.ts';
@@ -102,7 +99,7 @@ export interface AccessOptions {
   readonly getClientAssertion?: (signal: AbortSignal) => Promise<ClientAssertion>;
   readonly retry?: Partial<RetryPolicy>;
   readonly environment?: Partial<RetryEnvironment>;
-  readonly timeouts?: StoreDispatcherOptions;
+  readonly timeouts?: DispatcherOptions;
 }
 
 /**
@@ -113,7 +110,7 @@ export interface AccessOptions {
 export function connect(simulator: RunningSimulator, options: AccessOptions = {}): StoreAccess {
   const credentials = options.credentials ?? SAMPLE_TENANT;
   if (credentials.clientSecret !== undefined) secrets.add(credentials.clientSecret);
-  const dispatcher = createStoreDispatcher(options.timeouts);
+  const dispatcher = createDispatcher(options.timeouts);
   dispatchers.push(dispatcher);
   const retry = { baseDelayMs: 20, maxDelayMs: 100, ...options.retry };
   const environment = options.environment === undefined ? {} : { environment: options.environment };

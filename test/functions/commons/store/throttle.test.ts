@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError, StoreApiError } from '../../../../functions/commons/errors.ts';
-import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
+import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
 import {
   createThrottle,
   getTenantThrottle,

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { AuthError, DeadlineExceededError } from '../../../../functions/commons/errors.ts';
-import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
+import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
 import { AccessToken, createTokenProvider } from '../../../../functions/commons/store/token-provider.ts';
 import { SAMPLE_TENANT } from '../../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../../../../tools/store-simulator/types.ts';

@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import Agent from 'undici/lib/dispatcher/agent.js';
 
-export interface StoreDispatcherOptions {
+export interface DispatcherOptions {
   /** Time to open a TCP/TLS connection. @default 3_000 */
   readonly connectTimeoutMs?: number;
   /** Time from sending a request to receiving the response headers. @default 10_000 */
@@ -23,10 +23,10 @@ export interface StoreDispatcherOptions {
 }
 
 /**
- * A keep-alive dispatcher for the Store API and the token endpoint. Build it once per process (the
- * Lambda's module scope) so warm invocations reuse the TLS connections.
+ * A keep-alive dispatcher (for the Store API, the token endpoint, PagerDuty's Events API). Build it once
+ * per process (the Lambda's module scope) so warm invocations reuse the TLS connections.
  */
-export function createStoreDispatcher(options: StoreDispatcherOptions = {}): Dispatcher {
+export function createDispatcher(options: DispatcherOptions = {}): Dispatcher {
   return new Agent({
     connectTimeout: options.connectTimeoutMs ?? 3_000,
     headersTimeout: options.headersTimeoutMs ?? 10_000,

@@ -11,10 +11,11 @@
  *   ALARM: one event per alarm.
  * Everything else (a decision that did not fail, an alarm going back to OK) pages nobody.
  */
-import { formatIssues } from '../config/watched-apps.ts';
-import { BadInputError } from '../errors.ts';
-import * as z from '../validation.ts';
-import { lastSeenWords } from './chat-notification.ts';
+
+import { lastSeenWords } from '../commons/domain/notification.ts';
+import { BadInputError } from '../commons/errors.ts';
+import * as z from '../commons/validation.ts';
+import { formatIssues } from '../commons/validation.ts';
 
 /** PagerDuty Events API v2 limits: `summary` 1024 characters, `dedup_key` 255, `source` 255. */
 export const PAGER_LIMITS = { summary: 1024, dedupKey: 255 } as const;

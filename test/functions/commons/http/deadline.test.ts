@@ -6,7 +6,7 @@ import {
   deadlineOf,
   fitsBeforeDeadline,
   sleep,
-} from '../../../../functions/commons/store/deadline.ts';
+} from '../../../../functions/commons/http/deadline.ts';
 
 describe('deadlines', () => {
   it('remembers when a deadline signal is due', () => {

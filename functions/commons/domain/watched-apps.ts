@@ -2,8 +2,9 @@
  * The schema of `WATCHDOG_APPS` (see the Lambda contract). The CDK stack validates its config with the
  * same schema at synth time, so a bad config fails `cdk synth`, not the first alarm.
  */
-import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN } from '../domain/ids.ts';
+
 import * as z from '../validation.ts';
+import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN } from './ids.ts';
 
 const alarmNameListSchema = z._default(z.array(z.string().check(z.minLength(1), z.maxLength(255))), []);
 
@@ -73,15 +74,3 @@ export const watchedAppsSchema = z.array(watchedAppSchema).check(
 export type WatchedApp = z.output<typeof watchedAppSchema>;
 /** An app as written in config (defaults optional). */
 export type WatchedAppInput = z.input<typeof watchedAppSchema>;
-
-/** Formats zod issues as `path: message` lines, naming each field (never echoing values). */
-export function formatIssues(prefix: string, error: z.core.$ZodError): string {
-  const lines = error.issues.map((issue) => {
-    const path =
-      issue.path.length === 0
-        ? prefix
-        : `${prefix}${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
-    return `${path}: ${issue.message}`;
-  });
-  return lines.join('; ');
-}

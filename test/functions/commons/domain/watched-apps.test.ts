@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatIssues, watchedAppsSchema } from '../../../../functions/commons/config/watched-apps.ts';
+import { watchedAppsSchema } from '../../../../functions/commons/domain/watched-apps.ts';
+import { formatIssues } from '../../../../functions/commons/validation.ts';
 
 function errorsOf(value: unknown): string {
   const parsed = watchedAppsSchema.safeParse(value);

@@ -59,15 +59,6 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
 }
 
 /**
- * The wait the Store's 429 message asks for, "Try again in 14 seconds" (as Store clients have seen it),
- * for when no `Retry-After` header came with it.
- */
-export function parseRetryHintFromMessage(message: string | undefined): number | undefined {
-  const match = message === undefined ? null : /try again in (\d+) seconds?/i.exec(message);
-  return match?.[1] === undefined ? undefined : Number(match[1]) * 1000;
-}
-
-/**
  * Full-jitter backoff before retry number `retry` (1 for the first retry): uniform in
  * [0, min(maxDelayMs, baseDelayMs * 2^(retry-1))).
  */

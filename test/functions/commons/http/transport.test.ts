@@ -10,13 +10,13 @@ import { Agent, Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   classifyFailure,
-  createStoreDispatcher,
+  createDispatcher,
+  type DispatcherOptions,
   type HttpRequest,
   MAX_RESPONSE_BYTES,
   readHeader,
-  type StoreDispatcherOptions,
   sendHttpRequest,
-} from '../../../../functions/commons/store/http.ts';
+} from '../../../../functions/commons/http/transport.ts';
 
 interface ReceivedRequest {
   readonly method: string | undefined;
@@ -86,8 +86,8 @@ async function closeServer(server: Server): Promise<void> {
   await new Promise((resolve) => server.close(resolve));
 }
 
-function dispatcher(options: StoreDispatcherOptions = {}): Dispatcher {
-  const created = createStoreDispatcher(options);
+function dispatcher(options: DispatcherOptions = {}): Dispatcher {
+  const created = createDispatcher(options);
   dispatchers.push(created);
   return created;
 }

@@ -8,8 +8,8 @@
  * `additionalContext`). Every field is kept within `CHAT_LIMITS` (bounds at or below AWS's), cutting the
  * prose, never the facts at its start.
  */
-import type { NotificationJson, NotificationTarget } from './notification.ts';
-import type { TargetResultKind } from './results.ts';
+import { lastSeenWords, type NotificationJson, type NotificationTarget } from '../domain/notification.ts';
+import type { TargetResultKind } from '../domain/results.ts';
 
 /** Bounds the message keeps; a unit test holds the built message to them with a schema. */
 export const CHAT_LIMITS = {
@@ -156,16 +156,4 @@ function cut(text: string, max: number): string {
 
 function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
-}
-
-/**
- * `when last seen at 09:58 UTC` (or the full time when it is not an ISO time): a remembered percentage
- * is never shown as if it were live.
- */
-export function lastSeenWords(seenAt: string): string {
-  const match = /^\d{4}-\d{2}-\d{2}T(\d{2}:\d{2})/.exec(seenAt);
-  const at = match?.[1];
-  return at === undefined || !seenAt.endsWith('Z')
-    ? `when last seen at ${seenAt}`
-    : `when last seen at ${at} UTC`;
 }

@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError, StoreApiError } from '../../../../functions/commons/errors.ts';
-import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
+import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
 import {
   type AttemptResult,
   computeBackoffDelay,
   DEFAULT_RETRY_POLICY,
   parseRetryAfter,
-  parseRetryHintFromMessage,
   type RetryEnvironment,
   runWithRetries,
-} from '../../../../functions/commons/store/retry.ts';
+} from '../../../../functions/commons/http/retry.ts';
 
 /** A clock that only moves when the code under test sleeps, and a record of every sleep. */
 function fakeEnvironment(random = 0.5): RetryEnvironment & { readonly sleeps: number[]; time: number } {
@@ -51,18 +50,6 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('', now)).toBeUndefined();
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter('-5', now)).toBeUndefined();
-  });
-});
-
-describe('parseRetryHintFromMessage', () => {
-  it('reads the wait from the Store\'s 429 message ("Try again in N seconds")', () => {
-    expect(parseRetryHintFromMessage('Rate limit is exceeded. Try again in 14 seconds.')).toBe(14_000);
-    expect(parseRetryHintFromMessage('Try again in 1 second')).toBe(1_000);
-  });
-
-  it('gives nothing for other messages', () => {
-    expect(parseRetryHintFromMessage('Service unavailable')).toBeUndefined();
-    expect(parseRetryHintFromMessage(undefined)).toBeUndefined();
   });
 });
 
