@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseEnvironment } from '../functions/commons/config/env.ts';
 import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
 import { ConfigurationError } from '../functions/commons/errors.ts';
+import { definedProps } from '../functions/commons/optional.ts';
 import { deriveWatchedApps, parseWatchdogConfig, WATCHDOG_CONTEXT_KEY } from '../infra/config.ts';
 import type { CliIo } from './io.ts';
 
@@ -77,7 +78,7 @@ export async function loadCliConfig(options: ConfigOptions, io: CliIo): Promise<
     source,
     storeApiBaseUrl: parsed.storeApiBaseUrl,
     azureAdAuthority: parsed.azureAdAuthority,
-    ...(configSecretId === undefined ? {} : { configSecretId }),
+    ...definedProps({ configSecretId }),
   };
 }
 

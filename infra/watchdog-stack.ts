@@ -6,6 +6,7 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Alarm, CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
 import type { WatchedApp } from '../functions/commons/config/watched-apps.ts';
+import { definedProps } from '../functions/commons/optional.ts';
 import { SELF_CHECK_STORE_REQUESTS_PER_MINUTE } from '../functions/self-check/slices.ts';
 import {
   deriveWatchedApps,
@@ -110,7 +111,7 @@ export class WatchdogStack extends Stack {
     });
 
     this.credentials = new StoreCredentials(this, 'StoreCredentials', {
-      ...(config.secret === undefined ? {} : { existing: config.secret }),
+      ...definedProps({ existing: config.secret }),
     });
     this.credentials.grantReadTo(this.haltRollout);
 
@@ -139,7 +140,7 @@ export class WatchdogStack extends Stack {
     this.intake = new AlarmIntake(this, 'AlarmIntake', {
       target: this.haltRollout,
       alarmNames: listWatchedAlarmNames(config, this.stackName).filter((name) => !created.has(name)),
-      ...(config.alarmNamePrefix === undefined ? {} : { alarmNamePrefix: config.alarmNamePrefix }),
+      ...definedProps({ alarmNamePrefix: config.alarmNamePrefix }),
     });
     this.compositeAlarms = new CompositeAlarms(this, 'CompositeAlarms', {
       specs: config.apps.flatMap((app) =>

@@ -14,6 +14,7 @@ import {
 import { AWS_FEDERATION } from '../../functions/commons/domain/federation.ts';
 import type { ActingPlan } from '../../functions/commons/domain/targets.ts';
 import { messageWithoutFix, StoreApiError, WatchdogError } from '../../functions/commons/errors.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import type { StoreAccess } from '../../functions/commons/store/store-access.ts';
 import {
   COMMON_HELP,
@@ -142,8 +143,7 @@ export async function runDrill(argv: readonly string[], io: CliIo): Promise<numb
   try {
     credentials = await resolveCliCredentials(
       {
-        ...(options.secretId === undefined ? {} : { secretId: options.secretId }),
-        ...(config.configSecretId === undefined ? {} : { configSecretId: config.configSecretId }),
+        ...definedProps({ secretId: options.secretId, configSecretId: config.configSecretId }),
       },
       io.env,
     );
@@ -212,7 +212,7 @@ async function runThroughAws(
       {
         topicArn,
         alarmName: values['alarm-name'] ?? io.env.DRILL_ALARM_NAME ?? DEFAULT_DRILL_ALARM_NAME,
-        ...(applicationId === undefined ? {} : { applicationId }),
+        ...definedProps({ applicationId }),
         timeoutMs: timeoutSeconds * 1000,
         interrupt: interrupt.signal,
       },

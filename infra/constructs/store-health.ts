@@ -28,6 +28,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import type { WatchedApp } from '../../functions/commons/config/watched-apps.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { STORE_HEALTH_SERVICE_NAME } from '../../functions/store-health/environment.ts';
 import {
   STORE_HEALTH_DIMENSION,
@@ -327,7 +328,7 @@ function appMetric(
     dimensionsMap: { [STORE_HEALTH_DIMENSION]: applicationId },
     statistic: 'Maximum',
     period,
-    ...(label === undefined ? {} : { label }),
+    ...definedProps({ label }),
   });
 }
 

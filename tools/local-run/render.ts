@@ -8,6 +8,7 @@ import { safeError } from '../../functions/commons/domain/decide.ts';
 import type { Intake } from '../../functions/commons/domain/events.ts';
 import type { RolloutLookup } from '../../functions/commons/domain/ports.ts';
 import type { TargetResultKind } from '../../functions/commons/domain/results.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import { STORE_PATH_PREFIX } from '../store-simulator/routes.ts';
 import {
@@ -62,8 +63,7 @@ export function renderJson(outcome: LocalRunOutcome): string {
     problems: outcome.problems,
     scenario: outcome.scenario.title,
     dryRun: outcome.config.dryRun,
-    ...(outcome.result === undefined ? {} : { result: outcome.result }),
-    ...(outcome.error === undefined ? {} : { error: outcome.error }),
+    ...definedProps({ result: outcome.result, error: outcome.error }),
     ...(outcome.notification === undefined
       ? {}
       : {

@@ -22,6 +22,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BadInputError } from '../../functions/commons/errors.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import { executeAnalytics, matchAnalyticsRoute } from './analytics-model.ts';
 import { type FaultAction, FaultQueue, GatheringQueue, type RequestFacts } from './faults.ts';
@@ -340,8 +341,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
         {
           type: 'fail',
           status,
-          ...(retryAfter === undefined ? {} : { retryAfter }),
-          ...(body === undefined ? {} : { body }),
+          ...definedProps({ retryAfter, body }),
         },
         match,
         count,

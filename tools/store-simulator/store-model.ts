@@ -7,6 +7,7 @@
  * Behaviour follows Microsoft's "Create and manage submissions" pages (the methods, resources, rollout
  * states and errors). Where the docs are silent, the choice is marked [INFERRED].
  */
+import { definedProps } from '../../functions/commons/optional.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import type { RolloutAction, StoreRoute, SubmissionPath } from './routes.ts';
 import type { SimApp, SimFlight, SimSubmission, SimulatorState } from './types.ts';
@@ -42,7 +43,7 @@ function reply(status: number, body: unknown): StoreReply {
 }
 
 function fail(status: number, code: StoreErrorBody['code'], message: string, target?: string): StoreReply {
-  const body: StoreErrorBody = { code, message, ...(target === undefined ? {} : { target }) };
+  const body: StoreErrorBody = { code, message, ...definedProps({ target }) };
   return { status, body };
 }
 
@@ -300,8 +301,7 @@ function createSubmission(state: SimulatorState, app: SimApp): StoreReply {
       packageRolloutStatus: 'PackageRolloutNotStarted',
       fallbackSubmissionId: '0',
     },
-    ...(source.friendlyName === undefined ? {} : { friendlyName: source.friendlyName }),
-    ...(source.packageVersion === undefined ? {} : { packageVersion: source.packageVersion }),
+    ...definedProps({ friendlyName: source.friendlyName, packageVersion: source.packageVersion }),
   };
   app.submissions.push(clone);
   app.pendingSubmissionId = clone.id;
@@ -410,8 +410,7 @@ export function renderApplication(app: SimApp): Record<string, unknown> {
     packageIdentityName: identity,
     publisherName: 'CN=Simulator Publisher',
     firstPublishedDate: app.firstPublishedDate ?? '2024-01-15T10:00:00.0000000Z',
-    ...(last === undefined ? {} : { lastPublishedApplicationSubmission: last }),
-    ...(pending === undefined ? {} : { pendingApplicationSubmission: pending }),
+    ...definedProps({ lastPublishedApplicationSubmission: last, pendingApplicationSubmission: pending }),
     hasAdvancedListingPermission: false,
   };
 }
@@ -427,8 +426,7 @@ export function renderFlight(flight: SimFlight): Record<string, unknown> {
   return {
     flightId: flight.flightId,
     friendlyName: flight.friendlyName,
-    ...(last === undefined ? {} : { lastPublishedFlightSubmission: last }),
-    ...(pending === undefined ? {} : { pendingFlightSubmission: pending }),
+    ...definedProps({ lastPublishedFlightSubmission: last, pendingFlightSubmission: pending }),
     groupIds: [...(flight.groupIds ?? ['0'])],
     rankHigherThan: flight.rankHigherThan ?? 'Non-flighted submission',
   };

@@ -25,6 +25,7 @@ import { CONTINUATION_KIND } from '../../../functions/commons/domain/continuatio
 import type { Notification } from '../../../functions/commons/domain/notification.ts';
 import type { WatchdogResult } from '../../../functions/commons/domain/results.ts';
 import { BadInputError } from '../../../functions/commons/errors.ts';
+import { definedProps } from '../../../functions/commons/optional.ts';
 import { createDeadline } from '../../../functions/commons/store/deadline.ts';
 import {
   handleWatchdogEvent,
@@ -112,7 +113,7 @@ async function startStorm(options: {
   const quiet = { info: () => {}, warn: () => {}, error: () => {} };
   const ports: WatchdogPorts = {
     rollouts: access.rolloutPort,
-    ...(memory === undefined ? {} : { memory }),
+    ...definedProps({ memory }),
     handOn: async (continuation, signal) => {
       await sendContinuation(sqs, queueUrl, continuation, signal);
     },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError, StoreApiError } from '../../../../functions/commons/errors.ts';
+import { definedProps } from '../../../../functions/commons/optional.ts';
 import { createDeadline } from '../../../../functions/commons/store/deadline.ts';
 import {
   type AttemptResult,
@@ -29,7 +30,7 @@ function fakeEnvironment(random = 0.5): RetryEnvironment & { readonly sleeps: nu
 
 function failure(status: number, retryable: boolean, retryAfterMs?: number): AttemptResult<never> {
   const error = new StoreApiError('STORE_TEST', `answered ${status}`, { status }, { retryable });
-  return { ok: false, error, retryable, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  return { ok: false, error, retryable, ...definedProps({ retryAfterMs }) };
 }
 
 describe('parseRetryAfter', () => {

@@ -6,6 +6,7 @@
 
 import type { Dispatcher } from 'undici';
 import { afterAll, afterEach, expect } from 'vitest';
+import { definedProps } from '../../../../functions/commons/optional.ts';
 import {
   createStoreDispatcher,
   type StoreDispatcherOptions,
@@ -125,7 +126,7 @@ export function connect(simulator: RunningSimulator, options: AccessOptions = {}
       ...(options.getClientAssertion === undefined
         ? {}
         : { getClientAssertion: recordAssertions(options.getClientAssertion) }),
-      ...(options.refreshCredentials === undefined ? {} : { refreshCredentials: options.refreshCredentials }),
+      ...definedProps({ refreshCredentials: options.refreshCredentials }),
       retry,
       ...environment,
     }),
