@@ -3,13 +3,13 @@
  * object for machines. Pure functions of a `LocalRunOutcome`.
  */
 import { styleText } from 'node:util';
-import { z } from 'zod';
 import { safeError } from '../../functions/commons/domain/decide.ts';
 import type { Intake } from '../../functions/commons/domain/events.ts';
 import type { RolloutLookup } from '../../functions/commons/domain/ports.ts';
 import type { TargetResultKind } from '../../functions/commons/domain/results.ts';
 import { definedProps } from '../../functions/commons/optional.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
+import * as z from '../../functions/commons/validation.ts';
 import { STORE_PATH_PREFIX } from '../store-simulator/routes.ts';
 import {
   SAMPLE_PENDING_SUBMISSION_ID,
@@ -178,10 +178,10 @@ function describeArrival(outcome: LocalRunOutcome): string {
 
 const decisionLogSchema = z.object({
   applicationId: z.string(),
-  flightId: z.string().optional(),
-  submissionId: z.string().optional(),
+  flightId: z.optional(z.string()),
+  submissionId: z.optional(z.string()),
   result: z.enum(['failed', 'would-halt', 'halted', 'already-halted', 'no-active-rollout']),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: z.optional(z.object({ code: z.string(), message: z.string() })),
 });
 
 function describeEvent(event: StoryEvent, outcome: LocalRunOutcome): string[] {
