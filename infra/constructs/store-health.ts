@@ -12,7 +12,7 @@
  * page per `DASHBOARD_PAGE_APPS` apps (CloudWatch shows at most 100 alarms in an alarm status widget),
  * the first in the main stack, the others in nested stacks of their own.
  */
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -57,8 +57,6 @@ export interface StoreHealthProps {
   readonly notifications: Notifications;
   /** How often the probe runs (whole minutes, 5 to 60); also the alarms' period. */
   readonly schedule: Duration;
-  /** Prefix of the probe's own alarm names and of the dashboard's name (literal). @default the stack name */
-  readonly namePrefix?: string;
   /**
    * Where the per-app alarms (by name) and the dashboard pages after the first (by page, 1-based) are
    * created. @default this construct, for both
@@ -87,16 +85,12 @@ export class StoreHealth extends Construct {
   readonly failedAlarm: Alarm;
   /** `Invocations < 1` over two periods: the probe stopped running. */
   readonly didNotRunAlarm: Alarm;
-  /** The first dashboard page (`<prefix>-store-health`). */
-  readonly dashboard: Dashboard;
-  /** Every dashboard page, in order: `<prefix>-store-health`, then `<prefix>-store-health-2`, ... */
+  /** Every dashboard page, in order: `<stack>-store-health`, then `<stack>-store-health-2`, ... */
   readonly dashboards: readonly Dashboard[];
 
   constructor(scope: Construct, id: string, props: StoreHealthProps) {
     super(scope, id);
-    const prefix = props.namePrefix ?? Stack.of(this).stackName;
-    if (Token.isUnresolved(prefix))
-      throw new Error(`${this.node.path}: the name prefix must be a literal string`);
+    const prefix = Stack.of(this).stackName;
     if (props.apps.length === 0) throw new Error(`${this.node.path}: apps must list at least one app`);
     const minutes = props.schedule.toMinutes();
     if (!Number.isInteger(minutes) || minutes < 5 || minutes > 60)
@@ -224,9 +218,6 @@ export class StoreHealth extends Construct {
         }),
       );
     }
-    const [first] = pages;
-    if (first === undefined) throw new Error(`${this.node.path}: no dashboard page`);
-    this.dashboard = first;
     this.dashboards = pages;
   }
 

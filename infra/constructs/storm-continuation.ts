@@ -22,6 +22,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import type { WatchdogFunction } from './watchdog-function.ts';
 
 /** How many continuations the queue may run at once (SQS event sources allow 2 at least). */
@@ -46,18 +47,10 @@ export class StormContinuation extends Construct {
 
   constructor(scope: Construct, id: string, props: StormContinuationProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      reason:
+        'This queue is itself the dead-letter queue of the storm continuations, watched by an alarm on its depth.',
     });
-    for (const ruleId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(this.deadLetterQueue).acknowledge({
-        id: ruleId,
-        reason:
-          'This queue is itself the dead-letter queue of the storm continuations, watched by an alarm on its depth.',
-      });
-    }
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
