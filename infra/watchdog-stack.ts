@@ -51,12 +51,8 @@ export interface WatchdogStackProps extends StackProps {
    */
   readonly haltRolloutTimeout?: Duration;
   /**
-   * The most halt-rollout invocations that run at once (reserved concurrency). The Store request
-   * budget does not depend on it: every invocation takes its slots from the tenant's one budget in the
-   * state table, so concurrent alarms are handled side by side instead of waiting in Lambda's event
-   * queue, where an event that finds every slot busy for an hour (`maxEventAge`) goes to the function's
-   * failure queue (alarmed). The cap
-   * only bounds how many environments wait on that budget at once.
+   * The most halt-rollout invocations that run at once (reserved concurrency). The Store request budget
+   * is the tenant's whatever this is (docs/storms.md, "Many alarms at once").
    * @default DEFAULT_HALT_ROLLOUT_CONCURRENCY (10)
    */
   readonly haltRolloutConcurrency?: number;

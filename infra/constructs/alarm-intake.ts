@@ -1,16 +1,8 @@
 /**
- * How alarms reach the function, each by exactly one path:
- *
- * - SNS: an encrypted alarm topic that the alarms the stack creates use as their alarm action
- *   (`addAlarm`).
- * - EventBridge: rules on `CloudWatch Alarm State Change` into ALARM for the alarms created elsewhere,
- *   which the stack watches without touching: exactly their names (split over several rules, each
- *   pattern within EventBridge's 2,048 characters), or one rule for every alarm name with the
- *   configured prefix (`./alarm-rules.ts`). No rule when every watched alarm is created by the stack.
- *
- * With a prefix, the rule matches every alarm with it, created or not; the stack then gives the alarms
- * it creates with the prefix no alarm action (see `WatchdogStack`), so that they too arrive once.
- * Whatever cannot be delivered to the function lands in one encrypted dead-letter queue.
+ * How alarms reach the function, each by one path: the alarms the stack creates through an encrypted
+ * alarm topic (their alarm action), the others through EventBridge rules on their state changes into
+ * ALARM (their names, or one rule for `alarmNamePrefix`); what cannot be delivered lands in a
+ * dead-letter queue. Why each alarm arrives once: docs/catalog.md, "Alarm intake".
  */
 import { Duration } from 'aws-cdk-lib';
 import type { Alarm, CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';

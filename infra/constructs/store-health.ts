@@ -1,16 +1,9 @@
 /**
- * The Store health probe in the stack (docs/store-health.md): the scheduled, read-only function that
- * turns the Microsoft Store's own failure reports into CloudWatch metrics, one alarm per app on
- * `CrashRateRatio` (missing data not breaching: too little data never halts) and one per watched
- * package flight (or per app over all its flights, for `flights: "all"`), the probe's own alarms
- * (a failed run, no run for two periods), and a dashboard per stack.
- *
- * The per-app alarms (`<stack name>-store-health-<Store ID>`) are handed to the stack, which wires
- * them like every alarm it creates (the alarm topic as their alarm action); whether one halts or only
- * notifies is decided by the app's `WATCHDOG_APPS` entry (`alarmNames` or `notifyAlarmNames`, see
- * `deriveWatchedApps`). For a catalog they live in nested stacks (`scopes`), and the dashboard has a
- * page per `DASHBOARD_PAGE_APPS` apps (CloudWatch shows at most 100 alarms in an alarm status widget),
- * the first in the main stack, the others in nested stacks of their own.
+ * The Store health probe (docs/store-health.md): a scheduled read-only function that turns the Store's
+ * own failure reports into CloudWatch metrics, one alarm per app on `CrashRateRatio` and per watched
+ * flight, the probe's own alarms (a failed run, no run for two periods), and a dashboard whose pages
+ * hold `DASHBOARD_PAGE_APPS` apps each (an alarm status widget shows at most 100 alarms). The stack
+ * wires the per-app alarms like every alarm it creates; the app's entry decides whether they halt.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
