@@ -13,9 +13,10 @@ export type DefinedProps<T> = {
 
 /**
  * The given properties without those that are `undefined`: `{ ...definedProps({ name, flightId }) }`
- * instead of one `...(name === undefined ? {} : { name })` per property.
+ * instead of one conditional spread per property.
  *
- * @param props - the properties, some of which may be `undefined`
+ * @param props - the properties, some of which may be `undefined` (own enumerable string keys; an
+ *   object literal at the call site)
  * @returns a new object with only the defined properties
  */
 export function definedProps<T extends object>(props: T): DefinedProps<T>;
