@@ -5,6 +5,7 @@
 import { safeError } from '../functions/commons/domain/decide.ts';
 import { assertApplicationId, assertFlightId } from '../functions/commons/domain/ids.ts';
 import type { RolloutLookup } from '../functions/commons/domain/ports.ts';
+import { definedProps } from '../functions/commons/optional.ts';
 import { createStoreAccess, type StoreAccess } from '../functions/commons/store/store-access.ts';
 import { READER_THROTTLE } from '../functions/commons/store/throttle.ts';
 import type { CliConfig, ConfigOptions } from './config.ts';
@@ -47,10 +48,12 @@ export function readCommonOptions(values: {
   readonly authority?: string | undefined;
 }): ConfigOptions & { readonly secretId?: string } {
   return {
-    ...(values.config === undefined ? {} : { configFile: values.config }),
-    ...(values['store-url'] === undefined ? {} : { storeUrl: values['store-url'] }),
-    ...(values.authority === undefined ? {} : { authority: values.authority }),
-    ...(values['secret-id'] === undefined ? {} : { secretId: values['secret-id'] }),
+    ...definedProps({
+      configFile: values.config,
+      storeUrl: values['store-url'],
+      authority: values.authority,
+      secretId: values['secret-id'],
+    }),
   };
 }
 
@@ -110,8 +113,7 @@ export async function openCliStore(
 ): Promise<{ readonly store: StoreAccess; readonly credentials: CliCredentials }> {
   const credentials = await resolveCliCredentials(
     {
-      ...(options.secretId === undefined ? {} : { secretId: options.secretId }),
-      ...(config.configSecretId === undefined ? {} : { configSecretId: config.configSecretId }),
+      ...definedProps({ secretId: options.secretId, configSecretId: config.configSecretId }),
     },
     env,
   );
@@ -162,7 +164,7 @@ export function describeLookup(lookup: RolloutLookup): string {
 export function lookupTarget(lookup: RolloutLookup): { readonly flightId?: string } {
   const flightId =
     lookup.state === 'in-progress' || lookup.state === 'stopped' ? lookup.ref.flightId : lookup.flightId;
-  return flightId === undefined ? {} : { flightId };
+  return definedProps({ flightId });
 }
 
 export function formatPercent(percentage: number): string {

@@ -5,10 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
 import { parseEnvironment } from '../functions/commons/config/env.ts';
 import type { WatchedApp } from '../functions/commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../functions/commons/errors.ts';
+import { definedProps } from '../functions/commons/optional.ts';
+import * as z from '../functions/commons/validation.ts';
 import { deriveWatchedApps, parseWatchdogConfig, WATCHDOG_CONTEXT_KEY } from '../infra/config.ts';
 import type { CliIo } from './io.ts';
 
@@ -35,7 +36,7 @@ export interface ConfigOptions {
   readonly authority?: string;
 }
 
-const cdkJsonSchema = z.object({ context: z.record(z.string(), z.unknown()).optional() });
+const cdkJsonSchema = z.object({ context: z.optional(z.record(z.string(), z.unknown())) });
 
 /**
  * Loads the config: `--config FILE` first, then `WATCHDOG_APPS`, then `./cdk.json`. Throws
@@ -77,7 +78,7 @@ export async function loadCliConfig(options: ConfigOptions, io: CliIo): Promise<
     source,
     storeApiBaseUrl: parsed.storeApiBaseUrl,
     azureAdAuthority: parsed.azureAdAuthority,
-    ...(configSecretId === undefined ? {} : { configSecretId }),
+    ...definedProps({ configSecretId }),
   };
 }
 

@@ -6,6 +6,7 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Alarm, CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
 import type { WatchedApp } from '../functions/commons/domain/watched-apps.ts';
+import { definedProps } from '../functions/commons/optional.ts';
 import { SELF_CHECK_STORE_REQUESTS_PER_MINUTE } from '../functions/self-check/slices.ts';
 import {
   deriveWatchedApps,
@@ -50,12 +51,8 @@ export interface WatchdogStackProps extends StackProps {
    */
   readonly haltRolloutTimeout?: Duration;
   /**
-   * The most halt-rollout invocations that run at once (reserved concurrency). The Store request
-   * budget does not depend on it: every invocation takes its slots from the tenant's one budget in the
-   * state table, so concurrent alarms are handled side by side instead of waiting in Lambda's event
-   * queue, where an event that finds every slot busy for an hour (`maxEventAge`) goes to the function's
-   * failure queue (alarmed). The cap
-   * only bounds how many environments wait on that budget at once.
+   * The most halt-rollout invocations that run at once (reserved concurrency). The Store request budget
+   * is the tenant's whatever this is (docs/storms.md, "Many alarms at once").
    * @default DEFAULT_HALT_ROLLOUT_CONCURRENCY (10)
    */
   readonly haltRolloutConcurrency?: number;
@@ -110,7 +107,7 @@ export class WatchdogStack extends Stack {
     });
 
     this.credentials = new StoreCredentials(this, 'StoreCredentials', {
-      ...(config.secret === undefined ? {} : { existing: config.secret }),
+      ...definedProps({ existing: config.secret }),
     });
     this.credentials.grantReadTo(this.haltRollout);
 
@@ -139,7 +136,7 @@ export class WatchdogStack extends Stack {
     this.intake = new AlarmIntake(this, 'AlarmIntake', {
       target: this.haltRollout,
       alarmNames: listWatchedAlarmNames(config, this.stackName).filter((name) => !created.has(name)),
-      ...(config.alarmNamePrefix === undefined ? {} : { alarmNamePrefix: config.alarmNamePrefix }),
+      ...definedProps({ alarmNamePrefix: config.alarmNamePrefix }),
     });
     this.compositeAlarms = new CompositeAlarms(this, 'CompositeAlarms', {
       specs: config.apps.flatMap((app) =>

@@ -1,13 +1,8 @@
 /**
- * `store-watchdog drill --through-aws`: a drill through the deployed account (Lambda contract, "Drill").
- * It sets the drill alarm to ALARM, waits for the drill notification on a temporary SQS queue subscribed
- * to the notification topic (filtered on the `drill` attribute), and prints each step with its time and
- * what each app would have had. Then it sets the alarm back to OK and removes the queue and the
- * subscription, also when interrupted (SIGINT) or when the notification does not come in time.
- *
- * It proves, in the account, the path of a real alarm: the alarm reaches the function (EventBridge or
- * the alarm topic), the function finds the live rollouts, and its notification reaches the topic that
- * people are subscribed to. Nothing is halted: the function treats the drill alarm as a dry run.
+ * `store-watchdog drill --through-aws`: sets the drill alarm to ALARM in the deployed account, waits for
+ * the drill notification on a temporary SQS queue subscribed to the notification topic, and prints each
+ * step; then sets the alarm back to OK and removes the queue and subscription, also when interrupted or
+ * timed out. Nothing is halted (docs/chat-pager-drill.md, docs/lambda-contract.md "Drill").
  */
 import { randomUUID } from 'node:crypto';
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';

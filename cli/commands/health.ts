@@ -11,6 +11,7 @@ import {
   DEFAULT_STORE_HEALTH_SETTINGS,
   type StoreHealthSettings,
 } from '../../functions/commons/domain/store-health.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { createAnalyticsReader } from '../../functions/commons/store/analytics.ts';
 import { createPackageVersionReader } from '../../functions/commons/store/cohorts.ts';
 import { MAX_WINDOW_HOURS } from '../../functions/store-health/environment.ts';
@@ -79,8 +80,7 @@ export async function runHealth(argv: readonly string[], io: CliIo): Promise<num
     const run = await runStoreHealth(
       watched.map((app) => ({
         applicationId: app.applicationId,
-        ...(app.name === undefined ? {} : { name: app.name }),
-        ...(app.flights === undefined ? {} : { flights: app.flights }),
+        ...definedProps({ name: app.name, flights: app.flights }),
         settings,
       })),
       {
@@ -159,8 +159,7 @@ function describe(app: AppHealth): string[] {
 function toJson(app: AppHealth): Record<string, unknown> {
   const base = {
     applicationId: app.applicationId,
-    ...(app.name === undefined ? {} : { name: app.name }),
-    ...(app.flightId === undefined ? {} : { flightId: app.flightId }),
+    ...definedProps({ name: app.name, flightId: app.flightId }),
     state: app.state,
   };
   switch (app.state) {

@@ -11,6 +11,7 @@ import { indexAppsByAlarm } from '../../functions/commons/config/env.ts';
 import type { AlarmTransition } from '../../functions/commons/domain/events.ts';
 import { type ReplayReport, replayTransitions } from '../../functions/commons/domain/replay.ts';
 import { ConfigurationError } from '../../functions/commons/errors.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { parseOrUsage } from '../common.ts';
 import { type CliConfig, describeApp, loadCliConfig } from '../config.ts';
 import { type CliIo, COMMAND_TIMEOUT_MS, EXIT_OK, UsageError } from '../io.ts';
@@ -93,7 +94,7 @@ export async function runReplay(argv: readonly string[], io: CliIo): Promise<num
     return EXIT_OK;
   }
   const sinceMs = values.since === undefined ? undefined : parseSince(values.since);
-  const config = await loadCliConfig(values.config === undefined ? {} : { configFile: values.config }, io);
+  const config = await loadCliConfig(definedProps({ configFile: values.config }), io);
   const watched = [...new Set(config.apps.flatMap((app) => [...app.alarmNames, ...app.notifyAlarmNames]))];
   const now = new Date();
 

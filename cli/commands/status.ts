@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { safeError } from '../../functions/commons/domain/decide.ts';
 import type { RolloutLookup } from '../../functions/commons/domain/ports.ts';
 import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -84,10 +85,10 @@ export async function runStatus(argv: readonly string[], io: CliIo): Promise<num
         dryRun: config.dryRun,
         apps: apps.map(({ app, lookups }) => ({
           applicationId: app.applicationId,
-          ...(app.name === undefined ? {} : { name: app.name }),
+          ...definedProps({ name: app.name }),
           mode: app.mode,
           alarmNames: app.alarmNames,
-          ...(app.flights === undefined ? {} : { flights: app.flights }),
+          ...definedProps({ flights: app.flights }),
           rollouts: lookups.map((lookup) => toStatusRollout(app, lookup)),
         })),
       };
@@ -144,7 +145,7 @@ function toStatusRollout(app: WatchedApp, lookup: RolloutLookup): StatusRollout 
     case 'none':
       return {
         ...base,
-        ...(lookup.submissionId === undefined ? {} : { submissionId: lookup.submissionId }),
+        ...definedProps({ submissionId: lookup.submissionId }),
         ...(lookup.rollout === undefined
           ? {}
           : {
@@ -156,7 +157,7 @@ function toStatusRollout(app: WatchedApp, lookup: RolloutLookup): StatusRollout 
     case 'failed':
       return {
         ...base,
-        ...(lookup.submissionId === undefined ? {} : { submissionId: lookup.submissionId }),
+        ...definedProps({ submissionId: lookup.submissionId }),
         error: safeError(lookup.error),
       };
   }

@@ -1,26 +1,19 @@
 /**
- * How alarms reach the function, each by exactly one path:
- *
- * - SNS: an encrypted alarm topic that the alarms the stack creates use as their alarm action
- *   (`addAlarm`).
- * - EventBridge: rules on `CloudWatch Alarm State Change` into ALARM for the alarms created elsewhere,
- *   which the stack watches without touching: exactly their names (split over several rules, each
- *   pattern within EventBridge's 2,048 characters), or one rule for every alarm name with the
- *   configured prefix (`./alarm-rules.ts`). No rule when every watched alarm is created by the stack.
- *
- * With a prefix, the rule matches every alarm with it, created or not; the stack then gives the alarms
- * it creates with the prefix no alarm action (see `WatchdogStack`), so that they too arrive once.
- * Whatever cannot be delivered to the function lands in one encrypted dead-letter queue.
+ * How alarms reach the function, each by one path: the alarms the stack creates through an encrypted
+ * alarm topic (their alarm action), the others through EventBridge rules on their state changes into
+ * ALARM (their names, or one rule for `alarmNamePrefix`); what cannot be delivered lands in a
+ * dead-letter queue. Why each alarm arrives once: docs/catalog.md, "Alarm intake".
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { Alarm, CompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmRulePattern, planAlarmRules } from './alarm-rules.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { EncryptedTopic } from './encrypted-topic.ts';
 import type { WatchdogFunction } from './watchdog-function.ts';
 
@@ -37,10 +30,6 @@ export interface AlarmIntakeProps {
    * of listing the names. @default the names are listed, over as many rules as their length needs
    */
   readonly alarmNamePrefix?: string;
-  /** How often EventBridge retries a delivery the function refused (throttling, service errors). @default 8 */
-  readonly retryAttempts?: number;
-  /** How long EventBridge keeps retrying before the dead-letter queue. @default Duration.hours(1) */
-  readonly maxEventAge?: Duration;
 }
 
 /** See the module comment. */
@@ -56,23 +45,15 @@ export class AlarmIntake extends Construct {
   constructor(scope: Construct, id: string, props: AlarmIntakeProps) {
     super(scope, id);
 
-    // SQS-managed encryption: EventBridge and SNS can deliver to it without a key policy of their own.
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      reason:
+        'This queue is itself the dead-letter queue of the alarm intake, watched by an alarm on its depth.',
     });
-    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(this.deadLetterQueue).acknowledge({
-        id,
-        reason:
-          'This queue is itself the dead-letter queue of the alarm intake, watched by an alarm on its depth.',
-      });
-    }
 
+    // EventBridge retries a delivery the function refused (throttling, service errors) for up to an hour.
     const target = new LambdaFunction(props.target.function, {
-      retryAttempts: props.retryAttempts ?? 8,
-      maxEventAge: props.maxEventAge ?? Duration.hours(1),
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(1),
       deadLetterQueue: this.deadLetterQueue,
     });
     const matches =

@@ -1,12 +1,8 @@
 /**
- * How the watched alarm names become EventBridge rule patterns that EventBridge accepts: a rule's event
- * pattern may be at most 2,048 characters (PutRule `EventPattern`), which a list of every alarm name of
- * a large catalog exceeds. So the names are split over several rules, each within the limit, or, with
- * an alarm-name prefix, one rule matches `{"prefix": ...}` on the alarm name. Either way the function
- * acts only on the alarm names it lists; a prefix merely lets more events reach it.
- *
- * Plain functions, checked at synth: a config no set of rules can carry is a `ConfigurationError` that
- * says what to change.
+ * The watched alarm names as EventBridge rule patterns within EventBridge's 2,048 characters: the names
+ * split over several rules, or one `{"prefix": ...}` rule for `alarmNamePrefix` (docs/catalog.md,
+ * "Alarm intake").
+ * Checked at synth: a config no set of rules can carry is a `ConfigurationError` that says what to change.
  */
 import { ConfigurationError } from '../../functions/commons/errors.ts';
 

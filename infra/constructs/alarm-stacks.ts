@@ -1,14 +1,10 @@
 /**
- * Where the alarms the stack builds for the catalog live: in nested stacks (CloudFormation stacks the
- * main stack creates and updates with itself), so that no template passes CloudFormation's limits
- * (500 resources per stack, a template of at most 1 MB) however many apps the config watches.
+ * The nested stacks that hold the alarms the stack builds, so that no template passes CloudFormation's
+ * limits however large the catalog (docs/catalog.md, "The alarms the stack builds").
  *
- * An alarm's nested stack follows from its name alone (a hash of the name, over a fixed number of
- * stacks), never from its position in the config: adding, removing or reordering apps never moves an
- * alarm from one stack to another, which CloudFormation would do by creating the alarm in its new stack
- * while the old one still holds the name. Composite alarms have their own nested stacks, created after
- * the metric alarms they name (a composite depends on its created children, never the other way, so the
- * stacks never wait on each other in a circle). Only stacks that hold an alarm are created.
+ * An alarm's stack follows from a hash of its name, never its position in the config: moving an alarm
+ * between stacks would create it in the new one while the old one still holds the name. Composites get
+ * their own stacks, after the metric alarms they name, so the stacks never wait on each other.
  */
 import { createHash } from 'node:crypto';
 import { NestedStack } from 'aws-cdk-lib';

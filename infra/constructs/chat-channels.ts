@@ -1,13 +1,7 @@
 /**
- * Slack and Microsoft Teams channels that receive the watchdog's notifications through AWS Chatbot
- * (Amazon Q Developer in chat applications). Each channel configuration subscribes to the notification
- * topic and renders its `https` message (a custom notification). The channels get their own role and
- * guardrail policy, which allow reading CloudWatch (what Chatbot needs to show alarm notifications) and
- * nothing else: nobody in the channel can change anything through Chatbot (never the default
- * AdministratorAccess guardrail). Chatbot logs its errors (`LoggingLevel.ERROR`, CloudWatch Logs).
- *
- * The Slack workspace or Teams team must be authorized once in the Chatbot console first (see
- * docs/chat-pager-drill.md).
+ * Slack and Microsoft Teams channels that receive the watchdog's notifications through AWS Chatbot,
+ * with a role and guardrail that allow reading CloudWatch and nothing else. The workspace or team must
+ * be authorized once in the Chatbot console first: docs/chat-pager-drill.md.
  */
 import { Stack, Validations } from 'aws-cdk-lib';
 import {

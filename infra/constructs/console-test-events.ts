@@ -1,19 +1,9 @@
 /**
- * Ready-made test events for the halt-rollout function in the Lambda console (Test → pick one), shared
- * with everyone in the account: the Lambda console keeps "shareable test events" as a schema named
- * `_<function name>-schema` in the EventBridge schema registry `lambda-testevent-schemas`, an OpenAPI 3
- * document whose `components.examples` are the events (each `{ "value": <event> }`). See AWS's "Testing
- * Lambda functions in the console".
- *
- * The events, none of which can halt anything:
- * - per watched app (the first `MAX_APP_EVENTS`, in config order), a manual dry run:
- *   `{ "applicationId", "reason", "dryRun": true }`, named `dry-run-<app name>`;
- * - the drill alarm going into ALARM, as the alarm topic (SNS) delivers it and as EventBridge delivers
- *   it. The function treats the drill alarm's transitions as a dry run.
- *
- * The registry is the console's, not the stack's: the console creates it the first time anyone saves a
- * shareable event, so it may exist already. A custom resource creates it when it is missing (a conflict
- * means it exists) and leaves it in place when the stack is deleted; the schema is the stack's own.
+ * The halt-rollout function's shareable test events in the Lambda console, none of which can halt
+ * anything: a manual dry run per watched app (the first `MAX_APP_EVENTS`) and the drill alarm into ALARM
+ * as SNS and as EventBridge deliver it. The console keeps them as the schema `_<function name>-schema`
+ * in the registry `lambda-testevent-schemas` (AWS: "Testing Lambda functions in the console"), which a
+ * custom resource creates when missing and leaves on delete: docs/operate.md, "Test from the console".
  */
 import { Aws, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { CfnSchema } from 'aws-cdk-lib/aws-eventschemas';

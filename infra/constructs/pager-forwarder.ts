@@ -15,6 +15,7 @@ import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { PagerDutyConfig } from '../config-people.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { PAGER_OUTCOME_FILTER } from './pager-filter.ts';
 import { WatchdogFunction } from './watchdog-function.ts';
 
@@ -38,17 +39,9 @@ export class PagerForwarder extends Construct {
     super(scope, id);
     const timeout = Duration.seconds(60);
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      reason: 'This queue is itself the last stop of the pager, watched by an alarm on its depth.',
     });
-    for (const ruleId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(this.deadLetterQueue).acknowledge({
-        id: ruleId,
-        reason: 'This queue is itself the last stop of the pager, watched by an alarm on its depth.',
-      });
-    }
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

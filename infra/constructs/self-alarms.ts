@@ -37,12 +37,11 @@ export class SelfAlarms extends Construct {
   }
 
   /**
-   * Alarms on any error of `fn`, on its failure queue holding a message, and on its asynchronous
-   * event queue: an event dropped, or one waiting longer than `maxEventWait`. Throttles alarm only when
-   * they are not expected: a function with reserved concurrency (halt-rollout has 10) is throttled
-   * by design when more events arrive together than it may run (a storm of alarms), and Lambda's
-   * asynchronous queue retries them.
-   * @param label short kebab-case name of the function in alarm names, e.g. `halt-rollout`
+   * Alarms on any error of `fn`, on its failure queue holding a message, and on its asynchronous event
+   * queue (an event dropped, or one waiting longer than `maxEventWait`). Throttles alarm only when they
+   * are not expected: a function with reserved concurrency is throttled by design in a storm, and
+   * Lambda's asynchronous queue retries them.
+   * @param label - short kebab-case name of the function in alarm names, e.g. `halt-rollout`
    */
   watchFunction(
     fn: WatchdogFunction,

@@ -1,16 +1,8 @@
 /**
- * The scheduled self-check: a second, small function that proves every few hours that the halt path
- * still works (the secret, an Azure AD token, each watched app and its live rollouts, read only, and
- * every watched alarm), so an expired Azure AD key or a deleted alarm is found days before an incident
- * rather than during it.
- *
- * Two alarms notify people through the notification topic: the function failed (a check found a
- * problem; its log says which and how to fix it), and the function did not run for about two schedule
- * periods (the schedule was disabled or deleted, or Lambda never ran it). The function reads only:
- * the secret (exact ARN) and the watched alarms (`cloudwatch:DescribeAlarms`, metric and composite).
- * DescribeAlarms returns composite alarms only to a caller allowed on `*` (API reference, DescribeAlarms:
- * "You can't return information about composite alarms if your cloudwatch:DescribeAlarms permission has
- * a narrower scope"), so the grant is on `*`: a read of alarm configurations, nothing more.
+ * The scheduled self-check: a small read-only function that proves every few hours that the halt path
+ * still works (the secret, an Azure AD token, each watched app's live rollouts, every watched alarm),
+ * with an alarm when it fails and one when it did not run. Why its `cloudwatch:DescribeAlarms` grant is
+ * on `*`: docs/operate.md, "Self-check".
  */
 import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';

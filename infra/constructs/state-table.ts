@@ -1,14 +1,8 @@
 /**
- * The stack's durable state: one DynamoDB table for what the functions share between invocations (each
- * app's remembered live rollout, the halt path's record of handled alarm transitions, the tenant's
- * Store request budget; see `functions/commons/aws/state-table.ts` for the item kinds).
- *
- * Generic keys (`pk`, `sk`) so every kind of item lives in the one table, and a TTL attribute
- * (`expiresAt`, epoch seconds) so short-lived items are swept by DynamoDB. Encrypted (AWS managed key),
- * on-demand billing, point-in-time recovery (kept so that an accidental delete of the record of handled
- * transitions can be undone). It is destroyed with the stack: losing it costs re-reads (memories), at
- * most one window of budget, and deduplication of the transitions in flight, never a halt. The functions get exactly the calls they use on exactly this table and its
- * name in `ROLLOUT_MEMORY_TABLE`.
+ * The stack's durable state: one DynamoDB table (generic `pk`/`sk`, TTL on `expiresAt`) for what the
+ * functions share between invocations; the item kinds are in `functions/commons/aws/state-table.ts`.
+ * Point-in-time recovery lets an accidental delete of the handled transitions be undone; losing the
+ * table costs re-reads and deduplication of the transitions in flight, never a halt.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';

@@ -1,18 +1,11 @@
 /**
- * The Store health probe in the stack (docs/store-health.md): the scheduled, read-only function that
- * turns the Microsoft Store's own failure reports into CloudWatch metrics, one alarm per app on
- * `CrashRateRatio` (missing data not breaching: too little data never halts) and one per watched
- * package flight (or per app over all its flights, for `flights: "all"`), the probe's own alarms
- * (a failed run, no run for two periods), and a dashboard per stack.
- *
- * The per-app alarms (`<stack name>-store-health-<Store ID>`) are handed to the stack, which wires
- * them like every alarm it creates (the alarm topic as their alarm action); whether one halts or only
- * notifies is decided by the app's `WATCHDOG_APPS` entry (`alarmNames` or `notifyAlarmNames`, see
- * `deriveWatchedApps`). For a catalog they live in nested stacks (`scopes`), and the dashboard has a
- * page per `DASHBOARD_PAGE_APPS` apps (CloudWatch shows at most 100 alarms in an alarm status widget),
- * the first in the main stack, the others in nested stacks of their own.
+ * The Store health probe (docs/store-health.md): a scheduled read-only function that turns the Store's
+ * own failure reports into CloudWatch metrics, one alarm per app on `CrashRateRatio` and per watched
+ * flight, the probe's own alarms (a failed run, no run for two periods), and a dashboard whose pages
+ * hold `DASHBOARD_PAGE_APPS` apps each (an alarm status widget shows at most 100 alarms). The stack
+ * wires the per-app alarms like every alarm it creates; the app's entry decides whether they halt.
  */
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -28,6 +21,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { STORE_HEALTH_SERVICE_NAME } from '../../functions/store-health/environment.ts';
 import {
   STORE_HEALTH_DIMENSION,
@@ -56,8 +50,6 @@ export interface StoreHealthProps {
   readonly notifications: Notifications;
   /** How often the probe runs (whole minutes, 5 to 60); also the alarms' period. */
   readonly schedule: Duration;
-  /** Prefix of the probe's own alarm names and of the dashboard's name (literal). @default the stack name */
-  readonly namePrefix?: string;
   /**
    * Where the per-app alarms (by name) and the dashboard pages after the first (by page, 1-based) are
    * created. @default this construct, for both
@@ -86,16 +78,12 @@ export class StoreHealth extends Construct {
   readonly failedAlarm: Alarm;
   /** `Invocations < 1` over two periods: the probe stopped running. */
   readonly didNotRunAlarm: Alarm;
-  /** The first dashboard page (`<prefix>-store-health`). */
-  readonly dashboard: Dashboard;
-  /** Every dashboard page, in order: `<prefix>-store-health`, then `<prefix>-store-health-2`, ... */
+  /** Every dashboard page, in order: `<stack>-store-health`, then `<stack>-store-health-2`, ... */
   readonly dashboards: readonly Dashboard[];
 
   constructor(scope: Construct, id: string, props: StoreHealthProps) {
     super(scope, id);
-    const prefix = props.namePrefix ?? Stack.of(this).stackName;
-    if (Token.isUnresolved(prefix))
-      throw new Error(`${this.node.path}: the name prefix must be a literal string`);
+    const prefix = Stack.of(this).stackName;
     if (props.apps.length === 0) throw new Error(`${this.node.path}: apps must list at least one app`);
     const minutes = props.schedule.toMinutes();
     if (!Number.isInteger(minutes) || minutes < 5 || minutes > 60)
@@ -223,9 +211,6 @@ export class StoreHealth extends Construct {
         }),
       );
     }
-    const [first] = pages;
-    if (first === undefined) throw new Error(`${this.node.path}: no dashboard page`);
-    this.dashboard = first;
     this.dashboards = pages;
   }
 
@@ -327,7 +312,7 @@ function appMetric(
     dimensionsMap: { [STORE_HEALTH_DIMENSION]: applicationId },
     statistic: 'Maximum',
     period,
-    ...(label === undefined ? {} : { label }),
+    ...definedProps({ label }),
   });
 }
 

@@ -1,27 +1,13 @@
 /**
- * Storms longer than one invocation: the SQS queue where the halt-rollout function hands on the apps it
- * could not reach within the tenant's request budget, and the event source mapping that invokes the
- * function with them, one continuation at a time (see `functions/commons/domain/continuation.ts`).
- *
- * The same queue carries the retries of failed targets (delayed: `DelaySeconds` backoff), at most
- * three attempts per alarm transition, counted in the state table.
- *
- * The queue keeps a message until an invocation that received it succeeded, so a crash in the middle of
- * a storm loses nothing: the message comes back after the visibility timeout (twice the function's
- * timeout: by then the crashed invocation's claim on its transition has lapsed, so the redelivery takes
- * it over). A message whose invocation failed comes back once more and is then a duplicate of an attempt
- * already made (or the last one): it succeeds and is deleted, with no Store request and no message. Up
- * to `CONTINUATION_MAX_CONCURRENCY` continuations run at once (they share the tenant's request budget in
- * the state table with every other invocation); a delivery that finds the function busy is throttled
- * and comes back. `maxReceiveCount` (10) covers those deliveries and a few throttled ones (a repeated
- * delivery costs nothing); a message that keeps failing beyond them (processing that throws before its
- * transition is recorded) goes to the dead-letter queue, watched by an alarm (wired by the stack),
- * instead of looping.
+ * The storm continuation queue: where the halt-rollout function hands on the apps it could not reach
+ * within the tenant's request budget, and the delayed retries of failed targets; it invokes the function
+ * with them, one message at a time. Why a crash mid-storm loses nothing: docs/contributing/storms.md.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import type { WatchdogFunction } from './watchdog-function.ts';
 
 /** How many continuations the queue may run at once (SQS event sources allow 2 at least). */
@@ -35,7 +21,10 @@ export interface StormContinuationProps {
   readonly target: WatchdogFunction;
   /** The function's timeout (the queue's visibility timeout is twice it). */
   readonly functionTimeout: Duration;
-  /** Receives before a message goes to the dead-letter queue. @default 10 */
+  /**
+   * Receives before a message goes to the dead-letter queue: enough for a redelivery after a crash and a
+   * few throttled deliveries (a repeated delivery costs nothing). @default 10
+   */
   readonly maxReceiveCount?: number;
 }
 
@@ -46,18 +35,10 @@ export class StormContinuation extends Construct {
 
   constructor(scope: Construct, id: string, props: StormContinuationProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      reason:
+        'This queue is itself the dead-letter queue of the storm continuations, watched by an alarm on its depth.',
     });
-    for (const ruleId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(this.deadLetterQueue).acknowledge({
-        id: ruleId,
-        reason:
-          'This queue is itself the dead-letter queue of the storm continuations, watched by an alarm on its depth.',
-      });
-    }
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

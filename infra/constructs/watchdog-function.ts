@@ -1,10 +1,8 @@
 /**
- * A watchdog Lambda function with the house defaults: Node.js 24 on arm64, one self-contained ESM file
- * (AWS SDK bundled, minified, source maps on; the options of `../bundling.ts`), its own log group with retention and a role that may
- * write only to it, X-Ray tracing, explicit memory and timeout (and, when asked, reserved concurrency), and asynchronous invocations that retry
- * a bounded number of times and then land in an encrypted queue, so no event is ever dropped silently.
- *
- * Reused by every function of the project (the halt-rollout function, the scheduled self-check).
+ * A Lambda function with the project's defaults, used by every function of the stack: Node.js 24 on
+ * arm64, one self-contained ES module (the options of `../bundling.ts`), its own log group with
+ * retention, X-Ray tracing, explicit memory and timeout, and asynchronous invocations that retry a
+ * bounded number of times and then land in an encrypted failure queue.
  */
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';

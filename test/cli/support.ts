@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { runCli } from '../../cli/run-cli.ts';
 import type { WatchedAppInput } from '../../functions/commons/domain/watched-apps.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { start } from '../../tools/store-simulator/index.ts';
 import { SAMPLE_APP_ID, sampleState } from '../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator, SimTenant, SimulatorState } from '../../tools/store-simulator/types.ts';
@@ -85,8 +86,7 @@ export async function runCliCaptured(
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
     env,
-    ...(cwd === undefined ? {} : { cwd }),
-    ...(invokedAs === undefined ? {} : { invokedAs }),
+    ...definedProps({ cwd, invokedAs }),
   });
   return { code, stdout, stderr };
 }

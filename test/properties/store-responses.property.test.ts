@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { redactTokens, safeError } from '../../functions/commons/domain/decide.ts';
 import type { FlightSelection } from '../../functions/commons/domain/ports.ts';
 import { WatchdogError } from '../../functions/commons/errors.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import {
   applicationSchema,
   flightSchema,
@@ -78,7 +79,7 @@ agent
       responseOptions: {
         headers: {
           'content-type': 'application/json',
-          ...(answer.retryAfter === undefined ? {} : { 'retry-after': answer.retryAfter }),
+          ...definedProps({ 'retry-after': answer.retryAfter }),
         },
       },
     };

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { MockAgent } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WatchdogError } from '../../functions/commons/errors.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import {
   AccessToken,
   AUTH_ERROR_CODES,
@@ -53,7 +54,7 @@ agent
       responseOptions: {
         headers: {
           'content-type': 'application/json',
-          ...(answer.retryAfter === undefined ? {} : { 'retry-after': answer.retryAfter }),
+          ...definedProps({ 'retry-after': answer.retryAfter }),
         },
       },
     };
@@ -117,7 +118,7 @@ const cases = fc
             : arbitrary;
     return {
       secret,
-      answer: { status, body: body ?? '', ...(retryAfter === undefined ? {} : { retryAfter }) },
+      answer: { status, body: body ?? '', ...definedProps({ retryAfter }) },
     };
   });
 

@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TargetResultKind, worstResult } from '../../functions/commons/domain/results.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import {
   SAMPLE_APP_ID,
   SAMPLE_FLIGHT_ID,
@@ -496,7 +497,7 @@ async function runFaultCase(row: FaultCase): Promise<void> {
       simulator: harness.simulator,
       secretId: harness.secretId,
       sink: harness.sink,
-      ...(cold?.options.aws === undefined ? {} : { aws: cold.options.aws }),
+      ...definedProps({ aws: cold?.options.aws }),
     });
     try {
       const retry = await second.invoke(loadEventFixture('sns-alarm'), { remainingMs: DEFAULT_REMAINING_MS });

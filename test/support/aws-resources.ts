@@ -12,6 +12,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { motoClientConfig } from './aws.ts';
 
 export function motoClients(): { secrets: SecretsManagerClient; sns: SNSClient; sqs: SQSClient } {
@@ -32,7 +33,7 @@ export async function createSecret(
   const output = await secrets.send(
     new CreateSecretCommand({
       Name: name ?? `store-credentials-${randomUUID()}`,
-      ...(value === undefined ? {} : { SecretString: value }),
+      ...definedProps({ SecretString: value }),
     }),
   );
   if (output.ARN === undefined) throw new Error('moto returned no secret ARN');

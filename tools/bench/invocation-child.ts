@@ -12,6 +12,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { parseArgs } from 'node:util';
 import type { Context } from 'aws-lambda';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { createLambdaContext } from '../fixtures/watchdog-apps.ts';
 import { type ChildMessage, type InvocationReport, parentMessageSchema } from './child-protocol.ts';
 
@@ -104,7 +105,7 @@ async function invoke(
     type: 'invoked',
     id,
     ok,
-    ...(errorName === undefined ? {} : { errorName }),
+    ...definedProps({ errorName }),
     ...(typeof errorCode === 'string' ? { errorCode } : {}),
     results: readResults(ok ? value : readField(readField(value, 'report'), 'result')),
     ...(haltAt === undefined || haltAt < startedAt ? {} : { timeToHaltMs: haltAt - startedAt }),

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, WatchdogError } from '../../functions/commons/errors.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { runFederatedStory } from './federated-story.ts';
 import { runLocalRun } from './local-run.ts';
 import { renderJson, renderStory } from './render.ts';
@@ -175,7 +176,7 @@ export async function runLocalRunCommand(argv: readonly string[], io: LocalRunIo
       alreadyHalted: values['already-halted'] === true,
       flaky: values.flaky === true,
       latencyMs,
-      ...(event === undefined ? {} : { event }),
+      ...definedProps({ event }),
     });
     io.stdout.write(
       values.json === true ? renderJson(outcome) : renderStory(outcome, { color: io.color === true }),

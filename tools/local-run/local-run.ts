@@ -10,6 +10,7 @@ import { safeError } from '../../functions/commons/domain/decide.ts';
 import { type Intake, parseEvent } from '../../functions/commons/domain/events.ts';
 import type { Notification } from '../../functions/commons/domain/notification.ts';
 import type { TargetResult, WatchdogResult } from '../../functions/commons/domain/results.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import { createStoreAccess } from '../../functions/commons/store/store-access.ts';
 import {
@@ -146,11 +147,7 @@ export async function runLocalRun(options: LocalRunOptions): Promise<LocalRunOut
       config,
       simulatorUrl: simulator.url,
       latencyMs,
-      ...(intake === undefined ? {} : { intake }),
-      ...(result === undefined ? {} : { result }),
-      ...(error === undefined ? {} : { error }),
-      ...(report === undefined ? {} : { report }),
-      ...(notification === undefined ? {} : { notification }),
+      ...definedProps({ intake, result, error, report, notification }),
       before,
       after,
       requests: simulator.control.requests,

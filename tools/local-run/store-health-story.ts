@@ -14,6 +14,7 @@ import {
   DEFAULT_STORE_HEALTH_SETTINGS,
   windowStart,
 } from '../../functions/commons/domain/store-health.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { createAnalyticsReader } from '../../functions/commons/store/analytics.ts';
 import { createPackageVersionReader } from '../../functions/commons/store/cohorts.ts';
 import { createStoreAccess } from '../../functions/commons/store/store-access.ts';
@@ -295,6 +296,6 @@ export async function runStoreHealthStory(): Promise<StoreHealthStory> {
     lines,
     ratios,
     halted,
-    ...(notification === undefined ? {} : { notification }),
+    ...definedProps({ notification }),
   };
 }

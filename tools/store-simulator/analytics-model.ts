@@ -1,16 +1,15 @@
 /**
- * The simulated Store analytics API (ANALYTICS.md §2 and §4): `GET analytics/failurehits` and
- * `GET analytics/usagedaily`, generated on demand from each app's per-version health figures, so the
- * data is always "the last 72 hours" whenever a test or the local run asks.
+ * The simulated Store analytics API: `GET analytics/failurehits` and `GET analytics/usagedaily`
+ * (Microsoft's "Get error reporting data" and "Get app usage daily"), generated on demand from each
+ * app's per-version health figures so that the data is always "the last 72 hours".
  *
- * - Hourly crash rows per package version: the version's baseline crash devices per hour, varied by a
- *   deterministic ±20 % (seeded by version and hour, so two reads agree) and fractional like the
- *   Store's, plus a spike from the moment `startCrashSpike` says. The newest `lagHours` hours are not
- *   reported yet (the Store's lag is undocumented).
- * - Daily usage per package version up to yesterday (usage lags about a day, ANALYTICS §7).
- * - Paging with `top` (at most 10000) and `skip`, `TotalCount`, a relative `@nextLink` whose dates are
- *   `yyyy/mm/dd` like the documented sample's; an unknown app answers 200 with no rows (ANALYTICS §2,
- *   "Empty is not healthy"); bad parameters answer 400 in the analytics error envelope (§8).
+ * - Hourly crash rows per package version: the baseline, varied by a deterministic ±20 % (seeded by
+ *   version and hour, so two reads agree), plus a spike from `startCrashSpike`; the newest `lagHours`
+ *   hours are not reported yet (the Store's lag is undocumented).
+ * - Daily usage per package version up to yesterday.
+ * - Paging with `top` (at most 10000) and `skip`, `TotalCount`, a relative `@nextLink`; an unknown app
+ *   answers 200 with no rows; bad parameters answer 400 in the analytics error envelope ("Access
+ *   analytics data using Store services").
  */
 import type { SimApp, SimulatorState } from './types.ts';
 

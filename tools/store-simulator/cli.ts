@@ -3,6 +3,7 @@
  * point the watchdog's CLI at it (see `cli-text.ts` and `--help`).
  */
 import { parseArgs } from 'node:util';
+import { definedProps } from '../../functions/commons/optional.ts';
 import { describeRunning, SIMULATOR_HELP } from './cli-text.ts';
 import { start } from './index.ts';
 import { sampleState } from './sample-state.ts';
@@ -46,7 +47,7 @@ const throttle = readCount('throttle', values.throttle);
 
 const simulator = await start({
   state: sampleState(),
-  ...(port === undefined ? {} : { port }),
+  ...definedProps({ port }),
   ...(throttle === undefined ? {} : { throttle: { limit: throttle, windowMs: 60_000 } }),
 });
 if (latency !== undefined) simulator.control.setLatency(latency);

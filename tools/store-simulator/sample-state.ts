@@ -5,6 +5,7 @@
  * submission is rolling out (20%), while a newer pending submission sits in Certification with a rollout
  * that has not started. Halting "the pending one first" (what one Store client does by default) hits a 409.
  */
+import { definedProps } from '../../functions/commons/optional.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import type {
   SimApp,
@@ -92,7 +93,7 @@ export function app(
     id,
     primaryName: extra.primaryName ?? `App ${id}`,
     submissions,
-    ...(first === undefined ? {} : { lastPublishedSubmissionId: first.id }),
+    ...definedProps({ lastPublishedSubmissionId: first?.id }),
     ...extra,
   };
 }
@@ -109,7 +110,7 @@ export function flight(
     flightId,
     friendlyName,
     submissions,
-    ...(first === undefined ? {} : { lastPublishedSubmissionId: first.id }),
+    ...definedProps({ lastPublishedSubmissionId: first?.id }),
     ...extra,
   };
 }

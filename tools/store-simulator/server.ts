@@ -1,27 +1,16 @@
 /**
- * The HTTP layer of the Store simulator: a node:http server on loopback that serves the Azure AD v1 and
- * v2 token endpoints, the Store API, and for federated credentials an AWS STS stand-in
- * (`GetWebIdentityToken`, `POST /`) and its issuer's discovery document and JWKS; it records every
- * request and applies the injected faults. What the calls do is decided in `store-model.ts`,
- * `tokens.ts` and `federation.ts`.
- *
- * Order of checks for a request (first match wins):
- * 1. The body is read, then the configured latency passes (`setLatency`), then the request waits for the
- *    rest of its gathering, if it joins one (`gatherNext`).
- * 2. Throttle (Store calls only, per tenant of the bearer token, even an expired one): 429 + `Retry-After`.
- *    Token requests go to Azure AD and are never counted; requests without a known token are not counted.
- * 3. Injected faults, in registration order (`failNext`, `hangNext`, `resetNext`).
- * 4. Token requests: the token endpoint. STS and OIDC requests: the stand-in. Store calls:
- *    authorization (401), then routing (404 for an unknown route), then the operation.
- * 5. `haltAppliesThen503`: a halt that took effect answers 503 instead of 200.
- * A 429, an injected fault or a 401 changes nothing. A request whose client gave up during the latency
- * is still carried out, as a real server that received it would (a timed-out halt may have halted).
+ * The HTTP layer of the Store simulator: a node:http server on loopback serving the Azure AD token
+ * endpoints, the Store API and, for federated credentials, an AWS STS stand-in with its issuer's
+ * discovery document and JWKS. It records every request and applies the injected faults, in the order
+ * README.md gives ("Order of checks for every request"); what the calls do is decided in
+ * `store-model.ts`, `tokens.ts` and `federation.ts`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BadInputError } from '../../functions/commons/errors.ts';
+import { definedProps } from '../../functions/commons/optional.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import { executeAnalytics, matchAnalyticsRoute } from './analytics-model.ts';
 import { type FaultAction, FaultQueue, GatheringQueue, type RequestFacts } from './faults.ts';
@@ -340,8 +329,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
         {
           type: 'fail',
           status,
-          ...(retryAfter === undefined ? {} : { retryAfter }),
-          ...(body === undefined ? {} : { body }),
+          ...definedProps({ retryAfter, body }),
         },
         match,
         count,

@@ -7,8 +7,16 @@
  * Behaviour follows Microsoft's "Create and manage submissions" pages (the methods, resources, rollout
  * states and errors). Where the docs are silent, the choice is marked [INFERRED].
  */
+import { definedProps } from '../../functions/commons/optional.ts';
 import type { PackageRollout } from '../../functions/commons/store/model.ts';
 import type { RolloutAction, StoreRoute, SubmissionPath } from './routes.ts';
+import {
+  renderApplication,
+  renderAppSubmission,
+  renderFlight,
+  renderFlightSubmission,
+  renderStatusDetails,
+} from './store-resources.ts';
 import type { SimApp, SimFlight, SimSubmission, SimulatorState } from './types.ts';
 
 /** What the HTTP layer sends back for a Store API call. */
@@ -31,8 +39,6 @@ export interface StoreErrorBody {
 
 const UNSUPPORTED_FEATURE_MESSAGE =
   'This application uses features that are not supported by the submission API.';
-/** The "not set" date of the submission API (manage-app-submissions.md). */
-const NOT_SET_DATE = '1601-01-01T00:00:00.0000000Z';
 const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** Without `top`, get-all-apps.md returns the first 10 apps. */
 const DEFAULT_PAGE_SIZE = 10;
@@ -42,7 +48,7 @@ function reply(status: number, body: unknown): StoreReply {
 }
 
 function fail(status: number, code: StoreErrorBody['code'], message: string, target?: string): StoreReply {
-  const body: StoreErrorBody = { code, message, ...(target === undefined ? {} : { target }) };
+  const body: StoreErrorBody = { code, message, ...definedProps({ target }) };
   return { status, body };
 }
 
@@ -300,8 +306,7 @@ function createSubmission(state: SimulatorState, app: SimApp): StoreReply {
       packageRolloutStatus: 'PackageRolloutNotStarted',
       fallbackSubmissionId: '0',
     },
-    ...(source.friendlyName === undefined ? {} : { friendlyName: source.friendlyName }),
-    ...(source.packageVersion === undefined ? {} : { packageVersion: source.packageVersion }),
+    ...definedProps({ friendlyName: source.friendlyName, packageVersion: source.packageVersion }),
   };
   app.submissions.push(clone);
   app.pendingSubmissionId = clone.id;
@@ -379,119 +384,4 @@ function getFlight(app: SimApp, flightId: string): StoreReply {
   if (flight === undefined)
     return fail(404, 'ResourceNotFound', `The package flight ${flightId} could not be found.`, 'flight');
   return reply(200, renderFlight(flight));
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Resources, with the field names of Microsoft's "Manage app submissions" and "Get app data"
-
-function submissionRef(
-  id: string | undefined,
-  resourceLocation: string,
-): { id: string; resourceLocation: string } | undefined {
-  return id === undefined ? undefined : { id, resourceLocation };
-}
-
-/** Application resource (get-app-data.md); absent submission references are omitted (get-all-apps.md). */
-export function renderApplication(app: SimApp): Record<string, unknown> {
-  const identity =
-    app.packageIdentityName ?? `SimulatorPublisher.${app.primaryName.replace(/[^0-9A-Za-z]/g, '')}`;
-  const last = submissionRef(
-    app.lastPublishedSubmissionId,
-    `applications/${app.id}/submissions/${app.lastPublishedSubmissionId}`,
-  );
-  const pending = submissionRef(
-    app.pendingSubmissionId,
-    `applications/${app.id}/submissions/${app.pendingSubmissionId}`,
-  );
-  return {
-    id: app.id,
-    primaryName: app.primaryName,
-    packageFamilyName: `${identity}_ng6try80pwt52`,
-    packageIdentityName: identity,
-    publisherName: 'CN=Simulator Publisher',
-    firstPublishedDate: app.firstPublishedDate ?? '2024-01-15T10:00:00.0000000Z',
-    ...(last === undefined ? {} : { lastPublishedApplicationSubmission: last }),
-    ...(pending === undefined ? {} : { pendingApplicationSubmission: pending }),
-    hasAdvancedListingPermission: false,
-  };
-}
-
-/**
- * Flight resource (get-a-flight.md). The documented `resourceLocation` of a flight submission lacks the
- * `applications/{app}/` prefix; reproduced here so clients that build URLs from it fail loudly.
- */
-export function renderFlight(flight: SimFlight): Record<string, unknown> {
-  const location = (id: string | undefined): string => `flights/${flight.flightId}/submissions/${id}`;
-  const last = submissionRef(flight.lastPublishedSubmissionId, location(flight.lastPublishedSubmissionId));
-  const pending = submissionRef(flight.pendingSubmissionId, location(flight.pendingSubmissionId));
-  return {
-    flightId: flight.flightId,
-    friendlyName: flight.friendlyName,
-    ...(last === undefined ? {} : { lastPublishedFlightSubmission: last }),
-    ...(pending === undefined ? {} : { pendingFlightSubmission: pending }),
-    groupIds: [...(flight.groupIds ?? ['0'])],
-    rankHigherThan: flight.rankHigherThan ?? 'Non-flighted submission',
-  };
-}
-
-function renderStatusDetails(): Record<string, unknown> {
-  return { errors: [], warnings: [], certificationReports: [] };
-}
-
-function renderPackageDeliveryOptions(submission: SimSubmission): Record<string, unknown> {
-  return {
-    packageRollout: { ...submission.rollout },
-    isMandatoryUpdate: false,
-    mandatoryUpdateEffectiveDate: NOT_SET_DATE,
-  };
-}
-
-function renderPackage(submission: SimSubmission): Record<string, unknown> {
-  const version = submission.packageVersion ?? '1.0.0.0';
-  return {
-    fileName: `contoso_app_${version}_x64.msixupload`,
-    fileStatus: 'Uploaded',
-    version,
-    architecture: 'x64',
-    languages: ['en-us'],
-    capabilities: ['runFullTrust'],
-    minimumDirectXVersion: 'None',
-    minimumSystemRam: 'None',
-  };
-}
-
-/** App submission resource: the fields of Microsoft's "Manage app submissions". */
-export function renderAppSubmission(submission: SimSubmission): Record<string, unknown> {
-  return {
-    id: submission.id,
-    friendlyName: submission.friendlyName ?? `Submission ${submission.id}`,
-    status: submission.status,
-    statusDetails: renderStatusDetails(),
-    targetPublishMode: 'Immediate',
-    targetPublishDate: NOT_SET_DATE,
-    fileUploadUrl: '',
-    applicationPackages: [renderPackage(submission)],
-    packageDeliveryOptions: renderPackageDeliveryOptions(submission),
-    isSeekEnabled: false,
-    notesForCertification: '',
-  };
-}
-
-/** Flight submission resource (manage-flight-submissions.md). */
-export function renderFlightSubmission(
-  flight: SimFlight,
-  submission: SimSubmission,
-): Record<string, unknown> {
-  return {
-    id: submission.id,
-    flightId: flight.flightId,
-    status: submission.status,
-    statusDetails: renderStatusDetails(),
-    flightPackages: [renderPackage(submission)],
-    packageDeliveryOptions: renderPackageDeliveryOptions(submission),
-    fileUploadUrl: '',
-    targetPublishMode: 'Immediate',
-    targetPublishDate: NOT_SET_DATE,
-    notesForCertification: '',
-  };
 }

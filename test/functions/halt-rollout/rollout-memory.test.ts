@@ -12,6 +12,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRolloutMemory } from '../../../functions/commons/aws/rollout-memory.ts';
 import type { RememberedRollout } from '../../../functions/commons/domain/ports.ts';
+import { definedProps } from '../../../functions/commons/optional.ts';
 import {
   app,
   publishedSubmission,
@@ -55,7 +56,7 @@ function remembered(
   return {
     ref: {
       applicationId: extra.applicationId ?? SAMPLE_APP_ID,
-      ...(extra.flightId === undefined ? {} : { flightId: extra.flightId }),
+      ...definedProps({ flightId: extra.flightId }),
       submissionId,
     },
     rolloutPercentage,

@@ -26,6 +26,7 @@ import type { Notification } from '../../../functions/commons/domain/notificatio
 import type { WatchdogResult } from '../../../functions/commons/domain/results.ts';
 import { BadInputError } from '../../../functions/commons/errors.ts';
 import { createDeadline } from '../../../functions/commons/http/deadline.ts';
+import { definedProps } from '../../../functions/commons/optional.ts';
 import {
   handleWatchdogEvent,
   type InvocationBudget,
@@ -112,7 +113,7 @@ async function startStorm(options: {
   const quiet = { info: () => {}, warn: () => {}, error: () => {} };
   const ports: WatchdogPorts = {
     rollouts: access.rolloutPort,
-    ...(memory === undefined ? {} : { memory }),
+    ...definedProps({ memory }),
     handOn: async (continuation, signal) => {
       await sendContinuation(sqs, queueUrl, continuation, signal);
     },

@@ -12,6 +12,7 @@ import {
   StoreApiError,
   WatchdogError,
 } from '../../../functions/commons/errors.ts';
+import { definedProps } from '../../../functions/commons/optional.ts';
 import {
   ALARM_MISSING,
   type CheckResult,
@@ -45,7 +46,7 @@ function inProgress(applicationId: string, flightId?: string): RolloutLookup {
     ref: {
       applicationId,
       submissionId: '1152921504621243680',
-      ...(flightId === undefined ? {} : { flightId }),
+      ...definedProps({ flightId }),
     },
     rollout: {
       isPackageRollout: true,

@@ -3,6 +3,7 @@
  * finds, what it reports, and that it only ever reads.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { definedProps } from '../../../functions/commons/optional.ts';
 import type { CheckResult } from '../../../functions/self-check/checks.ts';
 import {
   SAMPLE_APP_ID,
@@ -428,7 +429,7 @@ describeWithMoto(`self-check handler${MOTO_SKIP_REASON}`, () => {
     it('never writes the client secret (right or wrong) into a log line, the error or the report', async () => {
       const outputs: string[] = [];
       for (const secretString of [SECRET_WITH_WRONG_KEY, undefined]) {
-        const harness = await startSelfCheck(secretString === undefined ? {} : { secretString });
+        const harness = await startSelfCheck(definedProps({ secretString }));
         const { error, result } = await harness.invoke();
         outputs.push(String(error?.stack), JSON.stringify(error), JSON.stringify(result), ...harness.allLogs);
         await harness.close();

@@ -4,6 +4,7 @@
  */
 import { afterEach } from 'vitest';
 import type { z } from 'zod';
+import { definedProps } from '../../../functions/commons/optional.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
 import { SAMPLE_TENANT, sampleState } from '../../../tools/store-simulator/sample-state.ts';
 import type {
@@ -98,7 +99,7 @@ export async function callStore(
   const response = await fetch(`${simulator.storeBaseUrl}${path}`, {
     method,
     headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
-    ...(init.signal === undefined ? {} : { signal: init.signal }),
+    ...definedProps({ signal: init.signal }),
   });
   return readJson(response);
 }

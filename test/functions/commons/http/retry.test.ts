@@ -9,6 +9,7 @@ import {
   type RetryEnvironment,
   runWithRetries,
 } from '../../../../functions/commons/http/retry.ts';
+import { definedProps } from '../../../../functions/commons/optional.ts';
 
 /** A clock that only moves when the code under test sleeps, and a record of every sleep. */
 function fakeEnvironment(random = 0.5): RetryEnvironment & { readonly sleeps: number[]; time: number } {
@@ -28,7 +29,7 @@ function fakeEnvironment(random = 0.5): RetryEnvironment & { readonly sleeps: nu
 
 function failure(status: number, retryable: boolean, retryAfterMs?: number): AttemptResult<never> {
   const error = new StoreApiError('STORE_TEST', `answered ${status}`, { status }, { retryable });
-  return { ok: false, error, retryable, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  return { ok: false, error, retryable, ...definedProps({ retryAfterMs }) };
 }
 
 describe('parseRetryAfter', () => {

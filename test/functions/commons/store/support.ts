@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import { afterAll, afterEach, expect } from 'vitest';
 import type { RetryEnvironment, RetryPolicy } from '../../../../functions/commons/http/retry.ts';
 import { createDispatcher, type DispatcherOptions } from '../../../../functions/commons/http/transport.ts';
+import { definedProps } from '../../../../functions/commons/optional.ts';
 import { createRolloutPort } from '../../../../functions/commons/store/rollouts.ts';
 import type { StoreAccess } from '../../../../functions/commons/store/store-access.ts';
 import { createStoreClient } from '../../../../functions/commons/store/store-client.ts';
@@ -122,7 +123,7 @@ export function connect(simulator: RunningSimulator, options: AccessOptions = {}
       ...(options.getClientAssertion === undefined
         ? {}
         : { getClientAssertion: recordAssertions(options.getClientAssertion) }),
-      ...(options.refreshCredentials === undefined ? {} : { refreshCredentials: options.refreshCredentials }),
+      ...definedProps({ refreshCredentials: options.refreshCredentials }),
       retry,
       ...environment,
     }),
