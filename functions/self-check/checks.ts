@@ -129,7 +129,7 @@ export class SelfCheckFailedError extends WatchdogError {
   readonly report: SelfCheckReport;
 
   constructor(report: SelfCheckReport) {
-    super('configuration', 'SELF_CHECK_FAILED', describeFailures(report));
+    super('configuration', 'SELF_CHECK_FAILED', describeFailedChecks(report));
     this.name = 'SelfCheckFailedError';
     this.report = report;
   }
@@ -139,7 +139,7 @@ export class SelfCheckFailedError extends WatchdogError {
 const MAX_MESSAGE_LENGTH = 4000;
 
 /** One line per failed check, with its fix. */
-export function describeFailures(report: SelfCheckReport): string {
+export function describeFailedChecks(report: SelfCheckReport): string {
   const failures = report.checks.filter((check) => check.status === 'FAIL');
   const lines = failures.map(
     (check) =>

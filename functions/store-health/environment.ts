@@ -12,8 +12,8 @@
  * The probe publishes no notification and halts nothing: `NOTIFICATION_TOPIC_ARN` and `DRY_RUN` are
  * neither required nor read.
  */
-import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
-import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
+import { parseEnvironment, type WatchdogEnvironment } from '../commons/config/env.ts';
+import { parseStateTable } from '../commons/config/state-table.ts';
 import { APPLICATION_ID_PATTERN } from '../commons/domain/ids.ts';
 import { DEFAULT_STORE_HEALTH_SETTINGS, type StoreHealthSettings } from '../commons/domain/store-health.ts';
 import { ConfigurationError } from '../commons/errors.ts';
@@ -25,11 +25,11 @@ import type { ProbedApp } from './probe.ts';
 export const STORE_HEALTH_SERVICE_NAME = 'store-rollout-watchdog-store-health';
 
 export interface StoreHealthEnvironment
-  extends Pick<WatchdogConfig, 'storeCredentialsSecretId' | 'storeApiBaseUrl' | 'azureAdAuthority'> {
+  extends Pick<WatchdogEnvironment, 'storeCredentialsSecretId' | 'storeApiBaseUrl' | 'azureAdAuthority'> {
   /** Every app of `WATCHDOG_APPS`, with its settings and the flights it watches. */
   readonly apps: readonly ProbedApp[];
   /** The state table (`ROLLOUT_MEMORY_TABLE`), when set. */
-  readonly memoryTable?: string;
+  readonly stateTable?: string;
 }
 
 const UNUSED_TOPIC = 'arn:aws:sns:none:000000000000:unused-by-the-store-health-probe';
@@ -52,7 +52,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Parses the environment; throws one `ConfigurationError` naming every bad variable. */
 export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
   const problems: string[] = [];
-  let config: WatchdogConfig | undefined;
+  let config: WatchdogEnvironment | undefined;
   try {
     config = parseEnvironment({ ...env, NOTIFICATION_TOPIC_ARN: UNUSED_TOPIC, DRY_RUN: undefined });
   } catch (error) {
@@ -87,9 +87,9 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     ),
   };
   const perApp = readAppSettings(env, problems);
-  let memoryTable: string | undefined;
+  let stateTable: string | undefined;
   try {
-    memoryTable = parseRolloutMemoryTable(env);
+    stateTable = parseStateTable(env);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     problems.push(error.message.replace(/^Invalid environment: /, ''));
@@ -115,7 +115,7 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     storeApiBaseUrl: config.storeApiBaseUrl,
     azureAdAuthority: config.azureAdAuthority,
     apps,
-    ...(memoryTable === undefined ? {} : { memoryTable }),
+    ...(stateTable === undefined ? {} : { stateTable }),
   };
 }
 

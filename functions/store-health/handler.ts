@@ -67,7 +67,7 @@ function wire(): Wiring {
   }
   // A scheduled reader in the stack's budget: it takes a slot only while half the window stays free
   // for halts. Without the table (a local run), the process keeps to half the tenant's budget alone.
-  const stateTable = config.memoryTable;
+  const stateTable = config.stateTable;
   const dynamo = stateTable === undefined ? undefined : createStateTableClient();
   const budget: Pick<StoreAccessOptions, 'throttle' | 'sharedBudget'> =
     stateTable === undefined || dynamo === undefined

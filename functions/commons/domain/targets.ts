@@ -11,7 +11,7 @@ import { BadInputError } from '../errors.ts';
 import type { AlarmTransition, Intake } from './events.ts';
 import type { WatchedApp } from './watched-apps.ts';
 
-/** What target resolution needs from the config (a subset of `WatchdogConfig`). */
+/** What target resolution needs from the config (a subset of `WatchdogEnvironment`). */
 export interface TargetConfig {
   readonly apps: readonly WatchedApp[];
   readonly alarmIndex: ReadonlyMap<string, readonly WatchedApp[]>;

@@ -15,7 +15,7 @@ import {
 import {
   ALARM_MISSING,
   type CheckResult,
-  describeFailures,
+  describeFailedChecks,
   runSelfCheck,
   SelfCheckFailedError,
   type SelfCheckPorts,
@@ -403,7 +403,7 @@ describe('SelfCheckFailedError', () => {
     }));
     const { ports } = fakePorts({ describeAlarms: async () => new Set() });
 
-    const message = describeFailures(await run(ports, apps));
+    const message = describeFailedChecks(await run(ports, apps));
 
     expect(message.length).toBeLessThanOrEqual(4000);
     expect(message.startsWith('self-check failed: 60 of 122 checks failed')).toBe(true);
