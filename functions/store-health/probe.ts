@@ -50,7 +50,7 @@ import { DeadlineExceededError, StoreApiError } from '../commons/errors.ts';
 import type { AnalyticsReader } from '../commons/store/analytics.ts';
 import type { PackageVersionReader } from '../commons/store/cohorts.ts';
 import type { Application, Flight } from '../commons/store/model.ts';
-import { addContext, describeIdleRollout, isRolloutInProgress } from '../commons/store/rollouts.ts';
+import { addContext, describeIdleRollout, findLiveRollout } from '../commons/store/rollouts.ts';
 import type { StoreClient } from '../commons/store/store-client.ts';
 import { STORE_ERROR_CODES } from '../commons/store/store-errors.ts';
 
@@ -397,54 +397,32 @@ async function readFlights(app: ProbedApp, store: ProbeStore, signal: AbortSigna
   return flights;
 }
 
-/**
- * The target's live rollout, as halt-rollout finds it: the last published submission's rollout when it
- * is in progress; else the pending submission when it is itself published and rolling out; else none.
- */
+/** The target's live rollout, found as the halt path finds it (`findLiveRollout`); a failed read throws. */
 async function examineTarget(
   store: ProbeStore,
   applicationId: string,
   target: Target,
   signal: AbortSignal,
 ): Promise<Lookup> {
-  const refOf = (submissionId: string): RolloutRef =>
-    target.flightId === undefined
-      ? { applicationId, submissionId }
-      : { applicationId, flightId: target.flightId, submissionId };
-  const { lastPublishedId, pendingId } = target.submissions;
-  let last: PackageRollout | undefined;
-  if (lastPublishedId !== undefined) {
-    const ref = refOf(lastPublishedId);
-    last = await store.getPackageRollout(ref, signal);
-    if (isRolloutInProgress(last)) return { kind: 'live', ref, rollout: last };
-  }
-  if (pendingId !== undefined && pendingId !== lastPublishedId) {
-    const ref = refOf(pendingId);
-    let published = false;
-    try {
-      published = (await store.getSubmission(ref, signal)).status === 'Published';
-    } catch (error) {
-      // Deleted since the app was read: there is no pending submission any more.
-      if (!(error instanceof StoreApiError && error.code === STORE_ERROR_CODES.notFound)) throw error;
-    }
-    if (published) {
-      const rollout = await store.getPackageRollout(ref, signal);
-      if (isRolloutInProgress(rollout)) return { kind: 'live', ref, rollout };
-    }
-  }
-  const what = target.flightId === undefined ? 'the app' : `flight ${target.flightId}`;
-  if (last === undefined || lastPublishedId === undefined) {
+  const where =
+    target.flightId === undefined ? { applicationId } : { applicationId, flightId: target.flightId };
+  const search = await findLiveRollout(store, where, target.submissions, signal);
+  if (search.state === 'failed') throw search.error;
+  if (search.state === 'live') return { kind: 'live', ref: search.ref, rollout: search.rollout };
+  const { last } = search;
+  if (last === undefined) {
+    const what = target.flightId === undefined ? 'the app' : `flight ${target.flightId}`;
+    const { pendingId } = target.submissions;
     return {
       kind: 'idle',
       reading: { kind: 'settled' },
       reason: `${what} has no published submission${pendingId === undefined ? '' : ` (pending submission ${pendingId} is not a published one with a rollout in progress)`}`,
     };
   }
-  const settled = isSettledRollout(last);
   return {
     kind: 'idle',
-    reading: settled ? { kind: 'settled' } : { kind: 'unsettled' },
-    reason: describeIdleRollout(lastPublishedId, last),
+    reading: isSettledRollout(last.rollout) ? { kind: 'settled' } : { kind: 'unsettled' },
+    reason: describeIdleRollout(last.ref.submissionId, last.rollout),
   };
 }
 
