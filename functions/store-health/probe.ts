@@ -17,7 +17,6 @@ import type { ProbeMemory } from '../commons/aws/probe-memory.ts';
 import type { FlightSelection } from '../commons/domain/ports.ts';
 import {
   type AppMemory,
-  cohortKey,
   crashesAreDue,
   emptyAppMemory,
   flightKey,
@@ -46,13 +45,13 @@ import {
   type StoreHealthSettings,
   windowStart,
 } from '../commons/domain/store-health.ts';
-import { DeadlineExceededError, StoreApiError } from '../commons/errors.ts';
+import { DeadlineExceededError } from '../commons/errors.ts';
 import type { AnalyticsReader } from '../commons/store/analytics.ts';
 import type { PackageVersionReader } from '../commons/store/cohorts.ts';
 import type { Application, Flight } from '../commons/store/model.ts';
 import { addContext, describeIdleRollout, findLiveRollout } from '../commons/store/rollouts.ts';
 import type { StoreClient } from '../commons/store/store-client.ts';
-import { STORE_ERROR_CODES } from '../commons/store/store-errors.ts';
+import { readCohorts } from './cohorts.ts';
 
 /** How far back usage is asked for: the daily figures lag by about 30 hours (ANALYTICS §7). */
 export const USAGE_LOOKBACK_DAYS = 4;
@@ -294,25 +293,15 @@ export async function probeApp(
     const prepared: Array<{ readonly who: Who; readonly ref: RolloutRef; readonly cohorts: Cohorts }> = [];
     for (const target of live) {
       try {
-        const rolloutVersions = await cohortOf(target.ref, cohorts, inUse, ports, signal);
-        const fallbackVersions = await fallbackCohortOf(
+        const read = await readCohorts(
           target.ref,
           target.rollout,
           cohorts,
           inUse,
-          ports,
+          ports.packageVersions,
           signal,
         );
-        prepared.push({
-          who: target.who,
-          ref: target.ref,
-          cohorts: {
-            // A version in both submissions cannot tell the cohorts apart: it counts for the fallback only.
-            rollout: rolloutVersions.filter((version) => !fallbackVersions.includes(version)),
-            fallback: fallbackVersions,
-            rolloutPercentage: target.rollout.packageRolloutPercentage,
-          },
-        });
+        prepared.push({ who: target.who, ref: target.ref, cohorts: read });
       } catch (error) {
         results.push(unreadable(error, target.who));
       }
@@ -424,49 +413,6 @@ async function examineTarget(
     reading: isSettledRollout(last.rollout) ? { kind: 'settled' } : { kind: 'unsettled' },
     reason: describeIdleRollout(last.ref.submissionId, last.rollout),
   };
-}
-
-/** A submission's package versions: remembered, or read once (and remembered). */
-async function cohortOf(
-  ref: RolloutRef,
-  cohorts: Record<string, readonly string[]>,
-  inUse: Set<string>,
-  ports: StoreHealthPorts,
-  signal: AbortSignal,
-): Promise<readonly string[]> {
-  const key = cohortKey(ref);
-  const known = cohorts[key];
-  inUse.add(key);
-  if (known !== undefined) return known;
-  const versions = await ports.packageVersions.getPackageVersions(ref, signal);
-  cohorts[key] = versions;
-  return versions;
-}
-
-/**
- * The fallback cohort: the `fallbackSubmissionId` of the rollout. For a flight it is looked for among
- * the flight's submissions, then (when the Store does not know it there) among the app's.
- */
-async function fallbackCohortOf(
-  ref: RolloutRef,
-  rollout: PackageRollout,
-  cohorts: Record<string, readonly string[]>,
-  inUse: Set<string>,
-  ports: StoreHealthPorts,
-  signal: AbortSignal,
-): Promise<readonly string[]> {
-  const appRef: RolloutRef = { applicationId: ref.applicationId, submissionId: rollout.fallbackSubmissionId };
-  if (ref.flightId === undefined) return cohortOf(appRef, cohorts, inUse, ports, signal);
-  const flightRef: RolloutRef = { ...appRef, flightId: ref.flightId };
-  if (cohorts[cohortKey(appRef)] !== undefined && cohorts[cohortKey(flightRef)] === undefined)
-    return cohortOf(appRef, cohorts, inUse, ports, signal);
-  try {
-    return await cohortOf(flightRef, cohorts, inUse, ports, signal);
-  } catch (error) {
-    if (!(error instanceof StoreApiError && error.code === STORE_ERROR_CODES.notFound)) throw error;
-    inUse.delete(cohortKey(flightRef));
-    return cohortOf(appRef, cohorts, inUse, ports, signal);
-  }
 }
 
 function whoOf(app: ProbedApp): Who {
