@@ -1,15 +1,7 @@
 /**
- * The self-check: proves, on a schedule and never during an incident, that everything the halt path
- * needs still works. For the deployment as configured it reads the Store credentials, obtains a token,
- * reads every watched app and its live rollouts (read only: it is never handed a halt), and checks that
- * every watched alarm still exists. Each check is a value, `PASS`, `FAIL` (with the reason and the fix)
- * or `SKIP` (not attempted because a check it depends on failed); the handler turns a report with any
- * `FAIL` into a failed invocation, which the function's error alarm reports.
- *
- * Plain code over ports: the handler hands in Secrets Manager, the token provider, the Store's
- * `findLiveRollouts` and CloudWatch's alarm lookup. It keeps Store requests to one token and one
- * `findLiveRollouts` per app, apps one after another, because the tenant's request budget (about 20 a
- * minute; see docs/storms.md) is shared with the halt-rollout function.
+ * The self-check's checks, as plain code over ports: the credentials, a token, each app's live rollouts
+ * (read only, one app after another within the tenant's budget; docs/storms.md) and each watched alarm.
+ * Each check is `PASS`, `FAIL` (with the reason and the fix) or `SKIP` (a check it depends on failed).
  */
 
 import { AWS_FEDERATION } from '../commons/domain/federation.ts';

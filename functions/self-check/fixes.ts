@@ -32,7 +32,7 @@ export function fixToken(
   secretId: string,
 ): string {
   if (code === 'AUTH_REJECTED' && credentials.credential !== AWS_FEDERATION) {
-    // [create-and-manage-submissions-using-windows-store-services.md]: keys are made on the application's page.
+    // Keys are made on the application's page (Microsoft's "Create and manage submissions").
     return (
       `Azure AD refused the key of client ${credentials.clientId}: it has probably expired or been deleted. ` +
       'In Partner Center (Account settings > Users > Azure AD applications) open the application, click "Add new key", ' +

@@ -1,12 +1,8 @@
 /**
- * The self-check Lambda: the composition root. Runs on a schedule (every 6 hours by default) and proves
- * that the halt path still works for the deployment as configured: the secret, a token, every app and
- * its live rollouts (read only), every watched alarm. A problem fails the invocation, so the function's
- * error alarm notifies people days before an incident would have found it.
- *
- * Clients and configuration are built once per container; the credentials and the token are not: every
- * run reads the secret and asks Azure AD again, because checking them is the point. Importing this
- * module never throws: a configuration problem is reported by every invocation.
+ * The self-check Lambda: the composition root. On a schedule, proves that the halt path still works
+ * (the secret, a token, every app and its live rollouts, read only, every watched alarm); a problem
+ * fails the invocation. Every run reads the secret and asks Azure AD again: checking them is the point.
+ * Importing this module never throws: a configuration problem is reported by every invocation.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';

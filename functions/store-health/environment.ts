@@ -1,16 +1,9 @@
 /**
- * The probe's environment: the halt-rollout variables it shares (parsed by the same `parseEnvironment`,
- * same rules and messages), plus its own tuning with documented defaults:
- *
- * - `STORE_HEALTH_WINDOW_HOURS` (6, 1 to 72): the trailing window of hourly crash buckets;
- * - `STORE_HEALTH_MIN_CRASH_DEVICES` (5): fewer rollout crash devices is too little to judge;
- * - `STORE_HEALTH_MIN_ACTIVE_DEVICES` (100): fewer rollout active devices (where usage is known) too;
- * - `STORE_HEALTH_APP_SETTINGS` (`{}`): per-app overrides, `{"<Store ID>": {"windowHours": 12, ...}}`;
- * - `ROLLOUT_MEMORY_TABLE` (optional): the stack's state table, where the probe remembers what it read
- *   (without it, every app is read on every run).
- *
- * The probe publishes no notification and halts nothing: `NOTIFICATION_TOPIC_ARN` and `DRY_RUN` are
- * neither required nor read.
+ * The probe's environment: the halt-rollout variables it shares (same `parseEnvironment`), plus
+ * `STORE_HEALTH_WINDOW_HOURS` (6, 1 to 72), `STORE_HEALTH_MIN_CRASH_DEVICES` (5),
+ * `STORE_HEALTH_MIN_ACTIVE_DEVICES` (100), `STORE_HEALTH_APP_SETTINGS` (per-app overrides,
+ * `{"<Store ID>": {"windowHours": 12, ...}}`) and the optional `ROLLOUT_MEMORY_TABLE`. It never reads
+ * `NOTIFICATION_TOPIC_ARN` or `DRY_RUN`: the probe notifies and halts nothing.
  */
 import { parseEnvironment, type WatchdogEnvironment } from '../commons/config/env.ts';
 import { parseStateTable } from '../commons/config/state-table.ts';

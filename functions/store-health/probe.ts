@@ -1,17 +1,9 @@
 /**
- * One run of the Store health probe over every watched app, read only: each app's live main rollout
- * and the live rollouts of the package flights it watches (found as halt-rollout finds them: the last
- * published submission, a pending one only when it is itself published and rolling out), their two
- * cohorts, the Store's crash and usage rows, and the domain's assessment. One app's (or flight's)
- * failure is recorded and the others go on. Used by the Lambda handler, the local run and the CLI
- * (`store-watchdog health`), so all three see the same figures.
- *
- * With a memory (the stack's state table), a run reads only what changed (docs/store-health.md,
- * "Cost"): the account's app list names each app's two submissions, and a target remembered as settled
- * under the same two needs no read; cohorts are read once; usage at most once a day. Apps with a
- * rollout worth watching are read first, so a run cut short by its deadline has probed every live
- * rollout before it catches up on the rest (those left are `deferred`, read first thing next run).
- * Without a memory every app is read, each with its own `GET applications/{app}`.
+ * One read-only run of the Store health probe over every watched app: each live rollout (main and
+ * watched flights, found as the halt path finds them), its cohorts, the Store's crash and usage rows and
+ * the assessment; one target's failure never stops the others. With a memory a run reads only what
+ * changed (docs/store-health.md, "What it costs, and what it remembers"). Used by the handler, the
+ * local run and `store-watchdog health`.
  */
 import type { ProbeMemory } from '../commons/aws/probe-memory.ts';
 import type { FlightSelection } from '../commons/domain/ports.ts';
@@ -53,7 +45,7 @@ import { addContext, describeIdleRollout, findLiveRollout } from '../commons/sto
 import type { StoreClient } from '../commons/store/store-client.ts';
 import { readCohorts } from './cohorts.ts';
 
-/** How far back usage is asked for: the daily figures lag by about 30 hours (ANALYTICS §7). */
+/** How far back usage is asked for: the daily figures lag by about 30 hours (docs/store-health.md). */
 export const USAGE_LOOKBACK_DAYS = 4;
 const DAY_MS = 86_400_000;
 

@@ -1,4 +1,4 @@
-/** The notification's subject: ASCII, one line, within the SNS limit, the facts kept and the name shortened. */
+/** The notification's subject: one ASCII line within the SNS limit; only the name is ever shortened. */
 import { appName, type Entry, formatPercent, lastSeenWords } from './notification-entry.ts';
 import type { TargetResultKind } from './results.ts';
 import type { AttemptInfo } from './transitions.ts';

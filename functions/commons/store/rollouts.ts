@@ -1,11 +1,7 @@
 /**
- * The Store side of the halt path (`RolloutPort`): which rollout is live, and halting it so that a
- * repeated or ambiguous halt never turns into a failure or a second halt.
- *
- * The live rollout is the one on the last published submission (Microsoft's "Halt the rollout for an app submission": only a published submission's rollout can be halted). A pending submission
- * beside it is looked at only when the last published one is missing or not in progress, and is the
- * target only when it is itself `Published` with its rollout in progress.
- * msstore-cli picks the pending one first, which can halt the wrong submission.
+ * The Store side of the halt path (`RolloutPort`): which rollout is live (`findLiveRollout`, the rule on
+ * the Lambda contract page), and halting it so that a repeated or ambiguous halt never turns into a
+ * failure or a second halt.
  */
 
 import { assertApplicationId, assertFlightId, assertSubmissionId } from '../domain/ids.ts';
@@ -40,7 +36,10 @@ type InProgress = Extract<RolloutLookup, { state: 'in-progress' }>;
 /** The app, or one of its flights. */
 export type Target = { readonly applicationId: string; readonly flightId?: string };
 
-/** Gradual rollout on and running: the only state the halt POST accepts [halt-the-package-rollout-for-an-app-submission.md]. */
+/**
+ * Gradual rollout on and running: the only state the halt POST accepts (Microsoft's "Halt the rollout
+ * for an app submission").
+ */
 export function isRolloutInProgress(rollout: PackageRollout): boolean {
   return rollout.isPackageRollout && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
 }
@@ -255,8 +254,8 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
         fallbackSubmissionId: remembered.fallbackSubmissionId,
       };
       try {
-        // The Store halts only a published submission whose rollout is in progress (Microsoft's "Halt the rollout for an app submission"),
-        // one per app and per flight: a success means this was the live rollout.
+        // The Store halts only a published submission whose rollout is in progress, one per app and
+        // per flight: a success means this was the live rollout.
         const after = await client.haltPackageRollout(ref, signal);
         return {
           result: 'halted',

@@ -1,7 +1,7 @@
 /**
  * Azure AD access tokens for the Store API, cached in memory and renewed early. One provider, two ways
  * for the application to prove who it is:
- * - its key: the v1 client-credentials flow [create-and-manage-submissions-using-windows-store-services.md];
+ * - its key: the v1 client-credentials flow (Microsoft's "Create and manage submissions");
  * - federated (`credential: "aws-federation"`): a web identity token AWS STS issued to the function's
  *   role, presented as the `client_assertion` of the v2 client-credentials flow
  *   (docs/federated-credentials.md).

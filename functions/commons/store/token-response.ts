@@ -1,4 +1,4 @@
-/** What Azure AD's token endpoint answers, read: a token and its lifetime, or an error that says what went wrong. */
+/** The token endpoint's answers, read: a token and its lifetime, or an error that says what went wrong. */
 import { aadstsCodeOf, fixAssertionRefusal, type PresentedIdentity } from '../domain/federation.ts';
 import { AuthError, type WatchdogError } from '../errors.ts';
 import { deadlineExceeded } from '../http/deadline.ts';
