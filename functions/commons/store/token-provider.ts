@@ -196,12 +196,9 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   };
 
   /**
-   * Whether the cached token was issued for the credentials in effect now. The credentials source
-   * answers from its cache and re-reads the secret when that is stale, so a rotated secret (a new
-   * version) stops the old token within the source's cache time. A halt never waits for that re-read:
-   * an answer not ready at once (Secrets Manager being asked) keeps the token for this call, and the
-   * re-read, when it finds another version, drops the token for the calls after it. When the secret
-   * cannot be read, the token is kept: it is still valid for Azure AD.
+   * Whether the cached token was issued for the credentials in effect now (rotation: the Lambda contract
+   * page). A halt never waits for a re-read of the secret: an answer not ready at once keeps the token
+   * for this call; an unreadable secret keeps it too (it is still valid for Azure AD).
    */
   const stillCurrent = async (entry: CachedToken, signal: AbortSignal): Promise<boolean> => {
     const check = options.getCredentials(signal).then(
