@@ -1,14 +1,8 @@
 /**
- * Store API credentials from Secrets Manager: `{"tenantId","clientId","clientSecret"}` (the Azure AD
- * application that has the Manager role in Partner Center), or `{"tenantId","clientId","credential":
- * "aws-federation"}`: no key at all, the function signs in with its AWS identity
- * (docs/federated-credentials.md).
- *
- * Cached in memory for a bounded time (`ttlMs`); each read carries the secret's `VersionId`, and the
- * token provider drops a token issued for another version than the current one, so a rotated secret
- * stops the old token within `ttlMs`. `refresh()` re-reads the secret once when the token endpoint
- * rejects the cached credentials (the secret may have been rotated). No error message ever contains the
- * secret's value: malformed secrets are described by field name only.
+ * The Store credentials from Secrets Manager: a key (`{"tenantId","clientId","clientSecret"}`) or
+ * federation (`"credential": "aws-federation"`, docs/federated-credentials.md). Cached for `ttlMs`, each
+ * read carrying the secret's `VersionId` so a rotated secret stops the old token (the Lambda contract
+ * page). Malformed secrets are described by field name only, never by value.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AWS_FEDERATION } from '../domain/federation.ts';

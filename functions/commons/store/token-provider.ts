@@ -1,14 +1,8 @@
 /**
- * Azure AD access tokens for the Store API, cached in memory and renewed early. One provider, two ways
- * for the application to prove who it is:
- * - its key: the v1 client-credentials flow (Microsoft's "Create and manage submissions");
- * - federated (`credential: "aws-federation"`): a web identity token AWS STS issued to the function's
- *   role, presented as the `client_assertion` of the v2 client-credentials flow
- *   (docs/federated-credentials.md).
- *
- * Neither the client secret, the assertion nor a token ever goes into an error message: messages name
- * the tenant, the client ID, the issuer and subject presented, the HTTP status and Azure AD's `error`
- * code and description only.
+ * Azure AD access tokens for the Store API, cached in memory and renewed early: with the application's
+ * key (v1 client-credentials flow; Microsoft's "Create and manage submissions") or federated, with a
+ * web identity token from AWS STS as the `client_assertion` (v2; docs/federated-credentials.md).
+ * No secret, assertion or token ever goes into a message.
  */
 import type { Dispatcher } from 'undici';
 import { AWS_FEDERATION, JWT_BEARER_ASSERTION_TYPE } from '../domain/federation.ts';
