@@ -3,8 +3,8 @@
  * so configuration can name the defaults without loading the Store transport.
  */
 
-/** The Store API base the watchdog talks to by default [get-app-data.md]. */
+/** The Store API base the watchdog talks to by default (Microsoft's "Get app data"). */
 export const DEFAULT_STORE_BASE_URL = 'https://manage.devcenter.microsoft.com/v1.0/my/';
 
-/** Azure AD's public authority [create-and-manage-submissions-using-windows-store-services.md]. */
+/** Azure AD's public authority (Microsoft's "Create and manage submissions"). */
 export const DEFAULT_AZURE_AD_AUTHORITY = 'https://login.microsoftonline.com';

@@ -1,16 +1,6 @@
 /**
- * zod for all code under `functions/`: `zod/mini`, the same engine as `zod` with a functional API that
- * bundlers can tree-shake, so a Lambda asset carries only the schemas and checks it uses instead of all
- * of zod (about 440 KB minified).
- *
- * Use it as `import * as z from '../validation.ts'`. Two details keep the bundle small and the messages
- * right:
- * - a namespace import: esbuild drops the unused members of a namespace it can see through, but not of
- *   a namespace object passed around as a value (`import { z } from 'zod/mini'` keeps all of zod, every
- *   locale included);
- * - zod/mini registers no locale, so every message would read "Invalid input". This module installs
- *   zod's English messages (what `zod` uses by default) before anything parses, so the errors that quote
- *   them read the same whichever zod a process loaded first.
+ * zod for all code under `functions/`: `zod/mini` with zod's English messages installed. Import it as
+ * `import * as z from '../validation.ts'` (why: the Develop page, "Dependencies").
  */
 import { en } from 'zod/locales';
 import { config, type core } from 'zod/mini';

@@ -22,8 +22,8 @@ import { buildMessageStructure, publishNotification } from '../commons/aws/notif
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
 import { createDurableBudgets } from '../commons/aws/store-budget.ts';
 import { createTransitionLedger } from '../commons/aws/transition-ledger.ts';
-import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
-import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
+import { parseEnvironment, type WatchdogEnvironment } from '../commons/config/env.ts';
+import { parseStateTable } from '../commons/config/state-table.ts';
 import { parseContinuationQueueUrl } from '../commons/config/storm-env.ts';
 import type { WatchdogResult } from '../commons/domain/results.ts';
 import { BadInputError, ConfigurationError, describeError } from '../commons/errors.ts';
@@ -41,19 +41,19 @@ const { logger, metrics } = createObservability();
 type Wiring =
   | {
       readonly ok: true;
-      readonly config: WatchdogConfig;
+      readonly config: WatchdogEnvironment;
       readonly ports: WatchdogPorts;
       readonly warmUp: () => Promise<void>;
     }
   | { readonly ok: false; readonly error: unknown };
 
 function wire(): Wiring {
-  let config: WatchdogConfig;
-  let memoryTable: string | undefined;
+  let config: WatchdogEnvironment;
+  let stateTable: string | undefined;
   let continuationQueueUrl: string | undefined;
   try {
     config = parseEnvironment(process.env);
-    memoryTable = parseRolloutMemoryTable(process.env);
+    stateTable = parseStateTable(process.env);
     continuationQueueUrl = parseContinuationQueueUrl(process.env);
   } catch (error) {
     return { ok: false, error };
@@ -63,7 +63,7 @@ function wire(): Wiring {
   const sns = new SNSClient({});
   const credentials = createCredentialsSource(secrets, config.storeCredentialsSecretId);
   const getClientAssertion = lazyClientAssertionSource();
-  const dynamo = memoryTable === undefined ? undefined : createStateTableClient();
+  const dynamo = stateTable === undefined ? undefined : createStateTableClient();
   const store = createStoreAccess({
     baseUrl: config.storeApiBaseUrl,
     authority: config.azureAdAuthority,
@@ -77,12 +77,12 @@ function wire(): Wiring {
       }),
     // The stack's budget, shared with every container, the self-check and the Store health probe; the
     // process's own throttle stays in front of it to order this container's requests.
-    ...(dynamo === undefined || memoryTable === undefined
+    ...(dynamo === undefined || stateTable === undefined
       ? {}
       : {
           sharedBudget: createDurableBudgets({
             client: dynamo,
-            tableName: memoryTable,
+            tableName: stateTable,
             budgetClass: 'halt',
             logger,
           }),
@@ -90,11 +90,11 @@ function wire(): Wiring {
   });
   const ports: WatchdogPorts = {
     rollouts: store.rolloutPort,
-    ...(dynamo === undefined || memoryTable === undefined
+    ...(dynamo === undefined || stateTable === undefined
       ? {}
       : {
-          memory: createRolloutMemory(dynamo, memoryTable, logger),
-          ledger: createTransitionLedger(dynamo, memoryTable, logger),
+          memory: createRolloutMemory(dynamo, stateTable, logger),
+          ledger: createTransitionLedger(dynamo, stateTable, logger),
         }),
     ...(continuationQueueUrl === undefined
       ? {}

@@ -3,7 +3,7 @@
  * failed. Shared by the Lambda handler and the local run, which hand in their own ports (the handler:
  * Secrets Manager, the Store API and SNS; the local run: the simulator and the terminal).
  */
-import type { WatchdogConfig } from '../commons/config/env.ts';
+import type { WatchdogEnvironment } from '../commons/config/env.ts';
 import {
   type Continuation,
   continuationFor,
@@ -181,7 +181,7 @@ async function handOnPending(
  */
 export async function handleWatchdogEvent(
   event: unknown,
-  config: WatchdogConfig,
+  config: WatchdogEnvironment,
   ports: WatchdogPorts,
   budget: InvocationBudget,
   onReport?: (report: InvocationReport) => void,

@@ -1,15 +1,8 @@
 /**
- * What goes to the pager: from one message of the notification topic (as an SQS subscriber receives it,
- * the SNS envelope) to PagerDuty Events API v2 `trigger` events. Plain data in, plain data out; the
- * routing key is added by the adapter and never passes through here.
- *
- * Two kinds of messages page a person:
- * - a decision of the watchdog whose outcome is `failed`: one event per failed rollout (app and
- *   submission), deduplicated per app and submission, so Lambda's retry of the same event and the next
- *   failed attempt update the same incident;
- * - the watchdog's own health alarms (CloudWatch alarm notifications, no `outcome` attribute) going into
- *   ALARM: one event per alarm.
- * Everything else (a decision that did not fail, an alarm going back to OK) pages nobody.
+ * What goes to the pager, as plain data: a notification-topic message (the SNS envelope an SQS
+ * subscriber receives) becomes PagerDuty `trigger` events: one per failed rollout of a `failed`
+ * decision, one per health alarm going into ALARM, none for anything else (docs/chat-pager-drill.md).
+ * The routing key is added by the adapter and never passes through here.
  */
 
 import { lastSeenWords } from '../commons/domain/notification.ts';

@@ -1,21 +1,14 @@
 /**
- * The self-check: proves, on a schedule and never during an incident, that everything the halt path
- * needs still works. For the deployment as configured it reads the Store credentials, obtains a token,
- * reads every watched app and its live rollouts (read only: it is never handed a halt), and checks that
- * every watched alarm still exists. Each check is a value, `PASS`, `FAIL` (with the reason and the fix)
- * or `SKIP` (not attempted because a check it depends on failed); the handler turns a report with any
- * `FAIL` into a failed invocation, which the function's error alarm reports.
- *
- * Plain code over ports: the handler hands in Secrets Manager, the token provider, the Store's
- * `findLiveRollouts` and CloudWatch's alarm lookup. It keeps Store requests to one token and one
- * `findLiveRollouts` per app, apps one after another, because the tenant's request budget (about 20 a
- * minute; see docs/storms.md) is shared with the halt-rollout function.
+ * The self-check's checks, as plain code over ports: the credentials, a token, each app's live rollouts
+ * (read only, one app after another within the tenant's budget; docs/storms.md) and each watched alarm.
+ * Each check is `PASS`, `FAIL` (with the reason and the fix) or `SKIP` (a check it depends on failed).
  */
 
 import { AWS_FEDERATION } from '../commons/domain/federation.ts';
 import type { RolloutLookup, RolloutPort } from '../commons/domain/ports.ts';
 import type { WatchedApp } from '../commons/domain/watched-apps.ts';
 import { describeError, messageWithoutFix, WatchdogError } from '../commons/errors.ts';
+import { fixApp, fixSecret, fixToken } from './fixes.ts';
 
 /** What a check found. */
 export type CheckStatus = 'PASS' | 'FAIL' | 'SKIP';
@@ -129,7 +122,7 @@ export class SelfCheckFailedError extends WatchdogError {
   readonly report: SelfCheckReport;
 
   constructor(report: SelfCheckReport) {
-    super('configuration', 'SELF_CHECK_FAILED', describeFailures(report));
+    super('configuration', 'SELF_CHECK_FAILED', describeFailedChecks(report));
     this.name = 'SelfCheckFailedError';
     this.report = report;
   }
@@ -139,7 +132,7 @@ export class SelfCheckFailedError extends WatchdogError {
 const MAX_MESSAGE_LENGTH = 4000;
 
 /** One line per failed check, with its fix. */
-export function describeFailures(report: SelfCheckReport): string {
+export function describeFailedChecks(report: SelfCheckReport): string {
   const failures = report.checks.filter((check) => check.status === 'FAIL');
   const lines = failures.map(
     (check) =>
@@ -341,58 +334,5 @@ function describeLookup(lookup: RolloutLookup): string {
       return `${target}: nothing to halt (${lookup.reason})`;
     case 'failed':
       return `${target}: ${describeError(lookup.error).message}`;
-  }
-}
-
-const FILL_SECRET = (secretId: string) =>
-  `aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string '{"tenantId":"...","clientId":"...","clientSecret":"..."}' (or, with no key, '{"tenantId":"...","clientId":"...","credential":"${AWS_FEDERATION}"}': docs/federated-credentials.md)`;
-
-function fixSecret(code: string, secretId: string): string {
-  switch (code) {
-    case 'SECRET_EMPTY':
-    case 'SECRET_MALFORMED':
-      return `Store the tenant ID, client ID and key of the Azure AD application (Partner Center, Account settings > Users) in the secret: ${FILL_SECRET(secretId)}`;
-    case 'SECRET_NOT_FOUND':
-      return 'Create the secret, or correct the secret in the watchdog config and redeploy.';
-    case 'SECRET_ACCESS_DENIED':
-    case 'SECRET_DECRYPTION_FAILED':
-      return 'Redeploy the stack so the functions may read the secret; if a customer managed KMS key encrypts it, name the key in the watchdog config (secret.kmsKeyArn).';
-    default:
-      return 'Secrets Manager could not be read; the next run retries. If it persists, check the Secrets Manager service health.';
-  }
-}
-
-function fixToken(code: string, credentials: CheckedCredentials, secretId: string): string {
-  if (code === 'AUTH_REJECTED' && credentials.credential !== AWS_FEDERATION) {
-    // [create-and-manage-submissions-using-windows-store-services.md]: keys are made on the application's page.
-    return (
-      `Azure AD refused the key of client ${credentials.clientId}: it has probably expired or been deleted. ` +
-      'In Partner Center (Account settings > Users > Azure AD applications) open the application, click "Add new key", ' +
-      `and store the new key: aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string ` +
-      `'{"tenantId":"${credentials.tenantId}","clientId":"${credentials.clientId}","clientSecret":"<the new key>"}'. ` +
-      'The halt-rollout function reads it again at its next rejection. ' +
-      'A key has an expiry that this check finds only once it has passed: federated credentials have none (docs/federated-credentials.md).'
-    );
-  }
-  return 'Azure AD could not be reached or failed; the next run retries. If it persists, check the network path to the Azure AD authority.';
-}
-
-function fixApp(code: string, app: WatchedApp, flightId: string | undefined, clientId: string): string {
-  switch (code) {
-    case 'STORE_NOT_FOUND':
-      return flightId === undefined
-        ? `Check the applicationId ${app.applicationId} in the watchdog config (Partner Center, Product identity: Store ID), and that the Azure AD application ${clientId} belongs to the Partner Center account that owns the app.`
-        : `Flight ${flightId} does not exist any more: correct the app's flights in the watchdog config ("all" follows the flights that exist) and redeploy.`;
-    case 'STORE_UNAUTHORIZED':
-    case 'STORE_FORBIDDEN':
-      return `Give the Azure AD application ${clientId} the Manager role in Partner Center (Account settings > Users).`;
-    case 'STORE_CONFLICT':
-      return 'The Store refuses API calls about this app (it uses a feature the submission API does not support): the watchdog cannot halt it. Halt its rollouts in Partner Center, or remove it from the watchdog config.';
-    case 'STORE_THROTTLED':
-    case 'STORE_BUDGET_EXHAUSTED':
-    case 'DEADLINE_EXCEEDED':
-      return "The Store API's request budget or the run's time ran out; the next run retries. If it persists, another client of the same Partner Center tenant may be spending its budget, or this run's apps watch more package flights than the self-check plans for (see docs/catalog.md).";
-    default:
-      return 'The Store API failed; the next run retries. A halt during an incident would meet the same error: if it persists, check the Store API status.';
   }
 }

@@ -4,7 +4,7 @@
  * nothing, so `NOTIFICATION_TOPIC_ARN` and `DRY_RUN` are neither required nor read: whatever they hold
  * is replaced before parsing.
  */
-import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
+import { parseEnvironment, type WatchdogEnvironment } from '../commons/config/env.ts';
 import { ConfigurationError } from '../commons/errors.ts';
 import type { SlicePlan } from './slices.ts';
 
@@ -16,7 +16,7 @@ export const SELF_CHECK_SERVICE_NAME = 'store-rollout-watchdog-self-check';
 
 /** What the self-check reads from its environment. */
 export type SelfCheckEnvironment = Pick<
-  WatchdogConfig,
+  WatchdogEnvironment,
   'storeCredentialsSecretId' | 'apps' | 'storeApiBaseUrl' | 'azureAdAuthority'
 > & {
   /**
@@ -37,7 +37,7 @@ export function parseSelfCheckEnvironment(
   env: Readonly<Record<string, string | undefined>>,
 ): SelfCheckEnvironment {
   const problems: string[] = [];
-  let config: WatchdogConfig | undefined;
+  let config: WatchdogEnvironment | undefined;
   try {
     config = parseEnvironment({ ...env, NOTIFICATION_TOPIC_ARN: UNUSED_TOPIC, DRY_RUN: undefined });
   } catch (error) {

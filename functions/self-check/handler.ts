@@ -1,12 +1,8 @@
 /**
- * The self-check Lambda: the composition root. Runs on a schedule (every 6 hours by default) and proves
- * that the halt path still works for the deployment as configured: the secret, a token, every app and
- * its live rollouts (read only), every watched alarm. A problem fails the invocation, so the function's
- * error alarm notifies people days before an incident would have found it.
- *
- * Clients and configuration are built once per container; the credentials and the token are not: every
- * run reads the secret and asks Azure AD again, because checking them is the point. Importing this
- * module never throws: a configuration problem is reported by every invocation.
+ * The self-check Lambda: the composition root. On a schedule, proves that the halt path still works
+ * (the secret, a token, every app and its live rollouts, read only, every watched alarm); a problem
+ * fails the invocation. Every run reads the secret and asks Azure AD again: checking them is the point.
+ * Importing this module never throws: a configuration problem is reported by every invocation.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -21,7 +17,7 @@ import { createCredentialsSource } from '../commons/aws/credentials.ts';
 import { lazyClientAssertionSource } from '../commons/aws/lazy-web-identity.ts';
 import { createRolloutMemory } from '../commons/aws/rollout-memory.ts';
 import { createDurableBudgets } from '../commons/aws/store-budget.ts';
-import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
+import { parseStateTable } from '../commons/config/state-table.ts';
 import { rememberingLookups } from '../commons/domain/memory.ts';
 import { describeError } from '../commons/errors.ts';
 import { createDeadline } from '../commons/http/deadline.ts';
@@ -57,29 +53,29 @@ type Wiring =
 
 function wire(): Wiring {
   let config: SelfCheckEnvironment;
-  let memoryTable: string | undefined;
+  let stateTable: string | undefined;
   try {
     config = parseSelfCheckEnvironment(process.env);
-    memoryTable = parseRolloutMemoryTable(process.env);
+    stateTable = parseStateTable(process.env);
   } catch (error) {
     return { ok: false, error };
   }
-  const dynamo = memoryTable === undefined ? undefined : createStateTableClient();
+  const dynamo = stateTable === undefined ? undefined : createStateTableClient();
   // Remembers each app's live rollout, so that a halt of it can be a single request.
   const memory =
-    dynamo === undefined || memoryTable === undefined
+    dynamo === undefined || stateTable === undefined
       ? undefined
-      : createRolloutMemory(dynamo, memoryTable, logger);
+      : createRolloutMemory(dynamo, stateTable, logger);
   // A scheduled reader in the stack's budget: it takes a slot only while half the window stays free
   // for halts. Without the table (a local run), the process keeps to half the tenant's budget alone.
   const budget: Pick<StoreAccessOptions, 'throttle' | 'sharedBudget'> =
-    dynamo === undefined || memoryTable === undefined
+    dynamo === undefined || stateTable === undefined
       ? { throttle: { limit: SELF_CHECK_STORE_REQUESTS_PER_MINUTE, followUpMs: 0 } }
       : {
           throttle: false,
           sharedBudget: createDurableBudgets({
             client: dynamo,
-            tableName: memoryTable,
+            tableName: stateTable,
             budgetClass: 'reader',
             logger,
           }),

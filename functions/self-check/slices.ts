@@ -1,14 +1,7 @@
 /**
- * The self-check at catalog scale: a run reads only a slice of the apps, within its share of the
- * tenant's Store budget and its time, and the slices rotate so that every app is checked at least once
- * a day. No state: a run's slice follows from its scheduled time (run number = scheduled minute ÷
- * schedule period, modulo the number of slices), so consecutive runs take consecutive slices, a retried
- * delivery re-checks the same slice, and a skipped run delays its slice by one cycle at most.
- *
- * The plan (how many slices) is made at synth from the app list, the schedule and the run's timeout,
- * and a config that cannot check every app daily fails the synth with the schedule that would. The
- * function gets the slice count and period in its environment and cuts the same contiguous slices.
- * Side-effect free, so the infrastructure imports it.
+ * The self-check at catalog scale: how many slices the apps are cut into, and which slice a run checks,
+ * from its scheduled time alone (no state; the rules: docs/catalog.md, "Self-check"). Side-effect free,
+ * so the infrastructure imports it to plan the slices at synth.
  */
 import type { WatchedApp } from '../commons/domain/watched-apps.ts';
 import { ConfigurationError } from '../commons/errors.ts';

@@ -1,19 +1,12 @@
 /**
- * The probe's environment: the halt-rollout variables it shares (parsed by the same `parseEnvironment`,
- * same rules and messages), plus its own tuning with documented defaults:
- *
- * - `STORE_HEALTH_WINDOW_HOURS` (6, 1 to 72): the trailing window of hourly crash buckets;
- * - `STORE_HEALTH_MIN_CRASH_DEVICES` (5): fewer rollout crash devices is too little to judge;
- * - `STORE_HEALTH_MIN_ACTIVE_DEVICES` (100): fewer rollout active devices (where usage is known) too;
- * - `STORE_HEALTH_APP_SETTINGS` (`{}`): per-app overrides, `{"<Store ID>": {"windowHours": 12, ...}}`;
- * - `ROLLOUT_MEMORY_TABLE` (optional): the stack's state table, where the probe remembers what it read
- *   (without it, every app is read on every run).
- *
- * The probe publishes no notification and halts nothing: `NOTIFICATION_TOPIC_ARN` and `DRY_RUN` are
- * neither required nor read.
+ * The probe's environment: the halt-rollout variables it shares (same `parseEnvironment`), plus
+ * `STORE_HEALTH_WINDOW_HOURS` (6, 1 to 72), `STORE_HEALTH_MIN_CRASH_DEVICES` (5),
+ * `STORE_HEALTH_MIN_ACTIVE_DEVICES` (100), `STORE_HEALTH_APP_SETTINGS` (per-app overrides,
+ * `{"<Store ID>": {"windowHours": 12, ...}}`) and the optional `ROLLOUT_MEMORY_TABLE`. It never reads
+ * `NOTIFICATION_TOPIC_ARN` or `DRY_RUN`: the probe notifies and halts nothing.
  */
-import { parseEnvironment, type WatchdogConfig } from '../commons/config/env.ts';
-import { parseRolloutMemoryTable } from '../commons/config/memory-env.ts';
+import { parseEnvironment, type WatchdogEnvironment } from '../commons/config/env.ts';
+import { parseStateTable } from '../commons/config/state-table.ts';
 import { APPLICATION_ID_PATTERN } from '../commons/domain/ids.ts';
 import { DEFAULT_STORE_HEALTH_SETTINGS, type StoreHealthSettings } from '../commons/domain/store-health.ts';
 import { ConfigurationError } from '../commons/errors.ts';
@@ -25,11 +18,11 @@ import type { ProbedApp } from './probe.ts';
 export const STORE_HEALTH_SERVICE_NAME = 'store-rollout-watchdog-store-health';
 
 export interface StoreHealthEnvironment
-  extends Pick<WatchdogConfig, 'storeCredentialsSecretId' | 'storeApiBaseUrl' | 'azureAdAuthority'> {
+  extends Pick<WatchdogEnvironment, 'storeCredentialsSecretId' | 'storeApiBaseUrl' | 'azureAdAuthority'> {
   /** Every app of `WATCHDOG_APPS`, with its settings and the flights it watches. */
   readonly apps: readonly ProbedApp[];
   /** The state table (`ROLLOUT_MEMORY_TABLE`), when set. */
-  readonly memoryTable?: string;
+  readonly stateTable?: string;
 }
 
 const UNUSED_TOPIC = 'arn:aws:sns:none:000000000000:unused-by-the-store-health-probe';
@@ -52,7 +45,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Parses the environment; throws one `ConfigurationError` naming every bad variable. */
 export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
   const problems: string[] = [];
-  let config: WatchdogConfig | undefined;
+  let config: WatchdogEnvironment | undefined;
   try {
     config = parseEnvironment({ ...env, NOTIFICATION_TOPIC_ARN: UNUSED_TOPIC, DRY_RUN: undefined });
   } catch (error) {
@@ -87,9 +80,9 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     ),
   };
   const perApp = readAppSettings(env, problems);
-  let memoryTable: string | undefined;
+  let stateTable: string | undefined;
   try {
-    memoryTable = parseRolloutMemoryTable(env);
+    stateTable = parseStateTable(env);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     problems.push(error.message.replace(/^Invalid environment: /, ''));
@@ -115,7 +108,7 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     storeApiBaseUrl: config.storeApiBaseUrl,
     azureAdAuthority: config.azureAdAuthority,
     apps,
-    ...(memoryTable === undefined ? {} : { memoryTable }),
+    ...(stateTable === undefined ? {} : { stateTable }),
   };
 }
 

@@ -1,14 +1,8 @@
 /**
- * The Store health probe Lambda: the composition root. Runs on a schedule (every 15 minutes by
- * default; the event's content is not used), reads every watched app's live rollout and the Store's
- * own failure and usage reports, and publishes the figures as CloudWatch metrics (namespace
- * `StoreRolloutWatchdog/StoreHealth`, dimension `ApplicationId`). Read only: it never halts and never
- * posts to the Store. One app's error never hides the others' figures; a run with any error fails
- * after publishing what it could, so its alarm tells people.
- *
- * Clients, the token cache and the package versions of published submissions live as long as the
- * container; what the probe remembers between runs (so that a run reads only what changed) lives in
- * the stack's state table (`ROLLOUT_MEMORY_TABLE`). Importing this module never throws: a configuration problem fails every invocation.
+ * The Store health probe Lambda: the composition root. On a schedule, reads every watched app's live
+ * rollouts and the Store's failure and usage reports and publishes the figures as CloudWatch metrics
+ * (docs/store-health.md); read only. A run with any error fails after publishing what it could.
+ * Importing this module never throws: a configuration problem fails every invocation.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -67,7 +61,7 @@ function wire(): Wiring {
   }
   // A scheduled reader in the stack's budget: it takes a slot only while half the window stays free
   // for halts. Without the table (a local run), the process keeps to half the tenant's budget alone.
-  const stateTable = config.memoryTable;
+  const stateTable = config.stateTable;
   const dynamo = stateTable === undefined ? undefined : createStateTableClient();
   const budget: Pick<StoreAccessOptions, 'throttle' | 'sharedBudget'> =
     stateTable === undefined || dynamo === undefined

@@ -1,23 +1,14 @@
 /**
- * One run of the Store health probe over every watched app, read only: each app's live main rollout
- * and the live rollouts of the package flights it watches (found as halt-rollout finds them: the last
- * published submission, a pending one only when it is itself published and rolling out), their two
- * cohorts, the Store's crash and usage rows, and the domain's assessment. One app's (or flight's)
- * failure is recorded and the others go on. Used by the Lambda handler, the local run and the CLI
- * (`store-watchdog health`), so all three see the same figures.
- *
- * With a memory (the stack's state table), a run reads only what changed (docs/store-health.md,
- * "Cost"): the account's app list names each app's two submissions, and a target remembered as settled
- * under the same two needs no read; cohorts are read once; usage at most once a day. Apps with a
- * rollout worth watching are read first, so a run cut short by its deadline has probed every live
- * rollout before it catches up on the rest (those left are `deferred`, read first thing next run).
- * Without a memory every app is read, each with its own `GET applications/{app}`.
+ * One read-only run of the Store health probe over every watched app: each live rollout (main and
+ * watched flights, found as the halt path finds them), its cohorts, the Store's crash and usage rows and
+ * the assessment; one target's failure never stops the others. With a memory a run reads only what
+ * changed (docs/store-health.md, "What it costs, and what it remembers"). Used by the handler, the
+ * local run and `store-watchdog health`.
  */
 import type { ProbeMemory } from '../commons/aws/probe-memory.ts';
 import type { FlightSelection } from '../commons/domain/ports.ts';
 import {
   type AppMemory,
-  cohortKey,
   crashesAreDue,
   emptyAppMemory,
   flightKey,
@@ -46,15 +37,15 @@ import {
   type StoreHealthSettings,
   windowStart,
 } from '../commons/domain/store-health.ts';
-import { DeadlineExceededError, StoreApiError } from '../commons/errors.ts';
+import { DeadlineExceededError } from '../commons/errors.ts';
 import type { AnalyticsReader } from '../commons/store/analytics.ts';
 import type { PackageVersionReader } from '../commons/store/cohorts.ts';
 import type { Application, Flight } from '../commons/store/model.ts';
-import { addContext, describeIdleRollout, isRolloutInProgress } from '../commons/store/rollouts.ts';
+import { addContext, describeIdleRollout, findLiveRollout } from '../commons/store/rollouts.ts';
 import type { StoreClient } from '../commons/store/store-client.ts';
-import { STORE_ERROR_CODES } from '../commons/store/store-errors.ts';
+import { readCohorts } from './cohorts.ts';
 
-/** How far back usage is asked for: the daily figures lag by about 30 hours (ANALYTICS §7). */
+/** How far back usage is asked for: the daily figures lag by about 30 hours (docs/store-health.md). */
 export const USAGE_LOOKBACK_DAYS = 4;
 const DAY_MS = 86_400_000;
 
@@ -294,25 +285,15 @@ export async function probeApp(
     const prepared: Array<{ readonly who: Who; readonly ref: RolloutRef; readonly cohorts: Cohorts }> = [];
     for (const target of live) {
       try {
-        const rolloutVersions = await cohortOf(target.ref, cohorts, inUse, ports, signal);
-        const fallbackVersions = await fallbackCohortOf(
+        const read = await readCohorts(
           target.ref,
           target.rollout,
           cohorts,
           inUse,
-          ports,
+          ports.packageVersions,
           signal,
         );
-        prepared.push({
-          who: target.who,
-          ref: target.ref,
-          cohorts: {
-            // A version in both submissions cannot tell the cohorts apart: it counts for the fallback only.
-            rollout: rolloutVersions.filter((version) => !fallbackVersions.includes(version)),
-            fallback: fallbackVersions,
-            rolloutPercentage: target.rollout.packageRolloutPercentage,
-          },
-        });
+        prepared.push({ who: target.who, ref: target.ref, cohorts: read });
       } catch (error) {
         results.push(unreadable(error, target.who));
       }
@@ -397,98 +378,33 @@ async function readFlights(app: ProbedApp, store: ProbeStore, signal: AbortSigna
   return flights;
 }
 
-/**
- * The target's live rollout, as halt-rollout finds it: the last published submission's rollout when it
- * is in progress; else the pending submission when it is itself published and rolling out; else none.
- */
+/** The target's live rollout, found as the halt path finds it (`findLiveRollout`); a failed read throws. */
 async function examineTarget(
   store: ProbeStore,
   applicationId: string,
   target: Target,
   signal: AbortSignal,
 ): Promise<Lookup> {
-  const refOf = (submissionId: string): RolloutRef =>
-    target.flightId === undefined
-      ? { applicationId, submissionId }
-      : { applicationId, flightId: target.flightId, submissionId };
-  const { lastPublishedId, pendingId } = target.submissions;
-  let last: PackageRollout | undefined;
-  if (lastPublishedId !== undefined) {
-    const ref = refOf(lastPublishedId);
-    last = await store.getPackageRollout(ref, signal);
-    if (isRolloutInProgress(last)) return { kind: 'live', ref, rollout: last };
-  }
-  if (pendingId !== undefined && pendingId !== lastPublishedId) {
-    const ref = refOf(pendingId);
-    let published = false;
-    try {
-      published = (await store.getSubmission(ref, signal)).status === 'Published';
-    } catch (error) {
-      // Deleted since the app was read: there is no pending submission any more.
-      if (!(error instanceof StoreApiError && error.code === STORE_ERROR_CODES.notFound)) throw error;
-    }
-    if (published) {
-      const rollout = await store.getPackageRollout(ref, signal);
-      if (isRolloutInProgress(rollout)) return { kind: 'live', ref, rollout };
-    }
-  }
-  const what = target.flightId === undefined ? 'the app' : `flight ${target.flightId}`;
-  if (last === undefined || lastPublishedId === undefined) {
+  const where =
+    target.flightId === undefined ? { applicationId } : { applicationId, flightId: target.flightId };
+  const search = await findLiveRollout(store, where, target.submissions, signal);
+  if (search.state === 'failed') throw search.error;
+  if (search.state === 'live') return { kind: 'live', ref: search.ref, rollout: search.rollout };
+  const { last } = search;
+  if (last === undefined) {
+    const what = target.flightId === undefined ? 'the app' : `flight ${target.flightId}`;
+    const { pendingId } = target.submissions;
     return {
       kind: 'idle',
       reading: { kind: 'settled' },
       reason: `${what} has no published submission${pendingId === undefined ? '' : ` (pending submission ${pendingId} is not a published one with a rollout in progress)`}`,
     };
   }
-  const settled = isSettledRollout(last);
   return {
     kind: 'idle',
-    reading: settled ? { kind: 'settled' } : { kind: 'unsettled' },
-    reason: describeIdleRollout(lastPublishedId, last),
+    reading: isSettledRollout(last.rollout) ? { kind: 'settled' } : { kind: 'unsettled' },
+    reason: describeIdleRollout(last.ref.submissionId, last.rollout),
   };
-}
-
-/** A submission's package versions: remembered, or read once (and remembered). */
-async function cohortOf(
-  ref: RolloutRef,
-  cohorts: Record<string, readonly string[]>,
-  inUse: Set<string>,
-  ports: StoreHealthPorts,
-  signal: AbortSignal,
-): Promise<readonly string[]> {
-  const key = cohortKey(ref);
-  const known = cohorts[key];
-  inUse.add(key);
-  if (known !== undefined) return known;
-  const versions = await ports.packageVersions.getPackageVersions(ref, signal);
-  cohorts[key] = versions;
-  return versions;
-}
-
-/**
- * The fallback cohort: the `fallbackSubmissionId` of the rollout. For a flight it is looked for among
- * the flight's submissions, then (when the Store does not know it there) among the app's.
- */
-async function fallbackCohortOf(
-  ref: RolloutRef,
-  rollout: PackageRollout,
-  cohorts: Record<string, readonly string[]>,
-  inUse: Set<string>,
-  ports: StoreHealthPorts,
-  signal: AbortSignal,
-): Promise<readonly string[]> {
-  const appRef: RolloutRef = { applicationId: ref.applicationId, submissionId: rollout.fallbackSubmissionId };
-  if (ref.flightId === undefined) return cohortOf(appRef, cohorts, inUse, ports, signal);
-  const flightRef: RolloutRef = { ...appRef, flightId: ref.flightId };
-  if (cohorts[cohortKey(appRef)] !== undefined && cohorts[cohortKey(flightRef)] === undefined)
-    return cohortOf(appRef, cohorts, inUse, ports, signal);
-  try {
-    return await cohortOf(flightRef, cohorts, inUse, ports, signal);
-  } catch (error) {
-    if (!(error instanceof StoreApiError && error.code === STORE_ERROR_CODES.notFound)) throw error;
-    inUse.delete(cohortKey(flightRef));
-    return cohortOf(appRef, cohorts, inUse, ports, signal);
-  }
 }
 
 function whoOf(app: ProbedApp): Who {

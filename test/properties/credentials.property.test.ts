@@ -6,7 +6,7 @@
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseStoreCredentials, StoreCredentials } from '../../functions/commons/aws/credentials.ts';
+import { AzureAdCredentials, parseStoreCredentials } from '../../functions/commons/aws/credentials.ts';
 import { ConfigurationError } from '../../functions/commons/errors.ts';
 import { SAMPLE_TENANT } from '../../tools/store-simulator/sample-state.ts';
 import { anyJson, isClearError, mutatedFrom, NUM_RUNS, outcomeOf, secretLike } from './arbitraries.ts';
@@ -46,7 +46,7 @@ describe('parseStoreCredentials, property-based', () => {
         const outcome = outcomeOf(() => parseStoreCredentials(value, SECRET_ID));
         if (outcome.ok) {
           const credentials = outcome.value;
-          expect(credentials).toBeInstanceOf(StoreCredentials);
+          expect(credentials).toBeInstanceOf(AzureAdCredentials);
           expect(credentials.clientId.length).toBeGreaterThan(0);
           // Either a key or federation, never both, never neither.
           expect(credentials.clientSecret === undefined).toBe(credentials.credential === 'aws-federation');

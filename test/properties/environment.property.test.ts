@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseEnvironment, type WatchdogConfig } from '../../functions/commons/config/env.ts';
+import { parseEnvironment, type WatchdogEnvironment } from '../../functions/commons/config/env.ts';
 import { APPLICATION_ID_PATTERN, FLIGHT_ID_PATTERN } from '../../functions/commons/domain/ids.ts';
 import { ConfigurationError } from '../../functions/commons/errors.ts';
 import {
@@ -132,7 +132,7 @@ const environments = fc
   }));
 
 /** The promises an accepted config keeps (see the Lambda contract, "Environment"). */
-function expectContractConfig(config: WatchdogConfig): void {
+function expectContractConfig(config: WatchdogEnvironment): void {
   expect(config.apps.length).toBeGreaterThan(0);
   expect(new Set(config.apps.map((app) => app.applicationId)).size).toBe(config.apps.length);
   for (const app of config.apps) {

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import {
   indexAppsByAlarm,
   parseEnvironment,
-  type WatchdogConfig,
+  type WatchdogEnvironment,
 } from '../../functions/commons/config/env.ts';
 import type { FlightSelection, RolloutLookup, RolloutPort } from '../../functions/commons/domain/ports.ts';
 import { BadInputError } from '../../functions/commons/errors.ts';
@@ -50,7 +50,7 @@ const appArbitrary = fc
     ...app,
     notifyAlarmNames: app.notifyAlarmNames.filter((name) => !app.alarmNames.includes(name)),
   }));
-const configs: fc.Arbitrary<WatchdogConfig> = fc
+const configs: fc.Arbitrary<WatchdogEnvironment> = fc
   .record({
     apps: fc.array(appArbitrary, { minLength: 1, maxLength: APP_IDS.length }),
     dryRun: fc.constantFrom(false, false, false, true),
@@ -178,7 +178,7 @@ function alarmsIntoAlarm(event: Record<string, unknown>): Set<string> {
  * What the rule allows, worked out from the raw event independently of the code under test: the
  * rollouts (`app/flight`) of the enforcing listed apps that the event asks to halt.
  */
-function allowedHalts(event: unknown, config: WatchdogConfig): Set<string> {
+function allowedHalts(event: unknown, config: WatchdogEnvironment): Set<string> {
   const allowed = new Set<string>();
   if (config.dryRun || !isRecord(event)) return allowed;
   const inAlarm = alarmsIntoAlarm(event);
@@ -249,7 +249,7 @@ function budget() {
   return { decideSignal: never, notifySignal: never };
 }
 
-async function run(event: unknown, config: WatchdogConfig) {
+async function run(event: unknown, config: WatchdogEnvironment) {
   const recording = recordingPorts();
   const outcome = await asyncOutcomeOf(() => handleWatchdogEvent(event, config, recording.ports, budget()));
   return { outcome, ...recording };

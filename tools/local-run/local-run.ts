@@ -5,7 +5,7 @@
  * edges differ: the credentials are the simulator's sample tenant instead of Secrets Manager, and the
  * notification is captured to be printed instead of published to SNS.
  */
-import type { WatchdogConfig } from '../../functions/commons/config/env.ts';
+import type { WatchdogEnvironment } from '../../functions/commons/config/env.ts';
 import { safeError } from '../../functions/commons/domain/decide.ts';
 import { type Intake, parseEvent } from '../../functions/commons/domain/events.ts';
 import type { Notification } from '../../functions/commons/domain/notification.ts';
@@ -62,7 +62,7 @@ export interface LocalRunOutcome {
   /** What did not go as the scenario expects, in words; empty when `ok`. */
   readonly problems: readonly string[];
   readonly scenario: Scenario;
-  readonly config: WatchdogConfig;
+  readonly config: WatchdogEnvironment;
   readonly simulatorUrl: string;
   readonly latencyMs: number;
   /** The event as the watchdog understood it; absent when it was rejected. */

@@ -3,7 +3,7 @@
  * fired, which faults are injected, and what must be true at the end for the run to count as a success.
  */
 import { readFileSync } from 'node:fs';
-import { parseEnvironment, type WatchdogConfig } from '../../functions/commons/config/env.ts';
+import { parseEnvironment, type WatchdogEnvironment } from '../../functions/commons/config/env.ts';
 import type { TargetResultKind } from '../../functions/commons/domain/results.ts';
 import type { WatchedAppInput } from '../../functions/commons/domain/watched-apps.ts';
 import { WatchdogError } from '../../functions/commons/errors.ts';
@@ -39,7 +39,7 @@ export function localRunConfig(
   simulator: RunningSimulator,
   apps: readonly WatchedAppInput[],
   dryRun: boolean,
-): WatchdogConfig {
+): WatchdogEnvironment {
   return parseEnvironment({
     STORE_CREDENTIALS_SECRET_ID: 'local-run-uses-the-simulator-sample-tenant',
     NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:local-run-prints-the-notification',

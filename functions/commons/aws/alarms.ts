@@ -4,7 +4,7 @@
  *
  * The self-check and the operator CLI ask for metric and composite alarms alike (a watched alarm may be
  * either); CloudWatch returns composite alarms only to a caller allowed `cloudwatch:DescribeAlarms` on
- * `*` [API_DescribeAlarms], which the self-check's role is.
+ * `*` (CloudWatch API reference, "DescribeAlarms"), which the self-check's role is.
  */
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { WatchdogError } from '../errors.ts';

@@ -1,14 +1,8 @@
 /**
- * Store API credentials from Secrets Manager: `{"tenantId","clientId","clientSecret"}` (the Azure AD
- * application that has the Manager role in Partner Center), or `{"tenantId","clientId","credential":
- * "aws-federation"}`: no key at all, the function signs in with its AWS identity
- * (docs/federated-credentials.md).
- *
- * Cached in memory for a bounded time (`ttlMs`); each read carries the secret's `VersionId`, and the
- * token provider drops a token issued for another version than the current one, so a rotated secret
- * stops the old token within `ttlMs`. `refresh()` re-reads the secret once when the token endpoint
- * rejects the cached credentials (the secret may have been rotated). No error message ever contains the
- * secret's value: malformed secrets are described by field name only.
+ * The Store credentials from Secrets Manager: a key (`{"tenantId","clientId","clientSecret"}`) or
+ * federation (`"credential": "aws-federation"`, docs/federated-credentials.md). Cached for `ttlMs`, each
+ * read carrying the secret's `VersionId` so a rotated secret stops the old token (the Lambda contract
+ * page). Malformed secrets are described by field name only, never by value.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AWS_FEDERATION } from '../domain/federation.ts';
@@ -39,7 +33,7 @@ export type CredentialMode = 'client-secret' | typeof AWS_FEDERATION;
  * Credentials for the Azure AD client-credentials flow: a key, or `credential: "aws-federation"`.
  * Serializes and inspects without the secret.
  */
-export class StoreCredentials {
+export class AzureAdCredentials {
   readonly tenantId: string;
   readonly clientId: string;
   /** `aws-federation` when the secret holds no key; absent for a key. */
@@ -83,7 +77,7 @@ export class StoreCredentials {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     const how =
       this.credential === undefined ? 'clientSecret: [redacted]' : `credential: '${this.credential}'`;
-    return `StoreCredentials { tenantId: '${this.tenantId}', clientId: '${this.clientId}', ${how} }`;
+    return `AzureAdCredentials { tenantId: '${this.tenantId}', clientId: '${this.clientId}', ${how} }`;
   }
 }
 
@@ -95,7 +89,7 @@ export function parseStoreCredentials(
   secretString: string | undefined,
   secretId: string,
   versionId?: string,
-): StoreCredentials {
+): AzureAdCredentials {
   if (secretString === undefined || secretString.trim() === '') {
     throw new ConfigurationError(
       'SECRET_EMPTY',
@@ -131,8 +125,8 @@ export function parseStoreCredentials(
     );
   }
   if (clientSecret !== undefined)
-    return new StoreCredentials({ tenantId, clientId, clientSecret }, versionId);
-  if (credential !== undefined) return new StoreCredentials({ tenantId, clientId, credential }, versionId);
+    return new AzureAdCredentials({ tenantId, clientId, clientSecret }, versionId);
+  if (credential !== undefined) return new AzureAdCredentials({ tenantId, clientId, credential }, versionId);
   throw new ConfigurationError(
     'SECRET_MALFORMED',
     `secret ${secretId} is malformed: it has neither clientSecret nor credential; add clientSecret (the application's key) or "credential": "${AWS_FEDERATION}" (docs/federated-credentials.md)`,
@@ -187,12 +181,12 @@ export interface CredentialsSourceOptions {
 /** Reads and caches the Store credentials. */
 export interface CredentialsSource {
   /** The cached credentials, or a fresh read when none are cached or the cache is stale. */
-  get(signal?: AbortSignal): Promise<StoreCredentials>;
+  get(signal?: AbortSignal): Promise<AzureAdCredentials>;
   /**
    * Reads the secret again (once per rejected value: concurrent callers share one read) and reports
    * whether the value changed, so a caller knows if retrying with it can help.
    */
-  refresh(signal?: AbortSignal): Promise<{ credentials: StoreCredentials; changed: boolean }>;
+  refresh(signal?: AbortSignal): Promise<{ credentials: AzureAdCredentials; changed: boolean }>;
 }
 
 /** Creates a credentials source reading `secretId` with the given Secrets Manager client. */
@@ -203,8 +197,8 @@ export function createCredentialsSource(
 ): CredentialsSource {
   const ttlMs = options.ttlMs ?? 300_000;
   const now = options.now ?? Date.now;
-  let cached: { credentials: StoreCredentials; versionId: string | undefined; readAt: number } | undefined;
-  let inFlight: Promise<{ credentials: StoreCredentials; versionId: string | undefined }> | undefined;
+  let cached: { credentials: AzureAdCredentials; versionId: string | undefined; readAt: number } | undefined;
+  let inFlight: Promise<{ credentials: AzureAdCredentials; versionId: string | undefined }> | undefined;
 
   const read = (signal?: AbortSignal) => {
     inFlight ??= (async () => {

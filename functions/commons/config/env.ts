@@ -12,8 +12,8 @@ import { formatIssues } from '../validation.ts';
 /** Hosts that may be reached over plain `http://` (local runs and tests only). */
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** The watchdog's configuration, read from the environment. */
-export interface WatchdogConfig {
+/** The watchdog's settings, read from the Lambda environment (the stack's `watchdog` config becomes these variables). */
+export interface WatchdogEnvironment {
   /** `STORE_CREDENTIALS_SECRET_ID`: Secrets Manager id or ARN of the Store credentials. */
   readonly storeCredentialsSecretId: string;
   /** `NOTIFICATION_TOPIC_ARN`: the SNS topic that receives every decision. */
@@ -77,7 +77,10 @@ export function readBuiltInConfig(): BuiltInConfig {
  * `WATCHDOG_APPS=bundled` reads the list `builtIn` carries (by default the artifact's own), checked
  * with the same schema as a list in the variable.
  */
-export function parseEnvironment(env: Env, builtIn: BuiltInConfig = readBuiltInConfig()): WatchdogConfig {
+export function parseEnvironment(
+  env: Env,
+  builtIn: BuiltInConfig = readBuiltInConfig(),
+): WatchdogEnvironment {
   const problems: string[] = [];
   const collect = <T>(parse: () => T): T | undefined => {
     try {

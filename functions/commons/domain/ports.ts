@@ -64,11 +64,9 @@ export interface RolloutPort {
     signal: AbortSignal,
   ): Promise<HaltOutcome>;
   /**
-   * Halts a remembered rollout with one POST, without reading first. The Store halts only a published
-   * submission whose rollout is in progress, and keeps one such rollout per app and per flight, so the
-   * POST either halts the live rollout or is refused (409, or 404 when the submission is gone):
-   * `not-live`, and the caller looks the rollout up as usual. An ambiguous failure is resolved by
-   * a normal lookup before anything else. Optional: a port without it never halts from memory.
+   * Halts a remembered rollout with one POST, without reading first: it halts the live rollout or is
+   * refused (`not-live`; why it cannot halt the wrong thing: docs/contributing/storms.md). Optional: a
+   * port without it never halts from memory.
    */
   haltRemembered?(remembered: RememberedRollout, signal: AbortSignal): Promise<HaltOutcome | NotLive>;
 }

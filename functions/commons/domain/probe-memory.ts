@@ -1,23 +1,7 @@
 /**
  * What the Store health probe remembers between runs, and the pure decisions of what it must read
- * again, so that a run costs Store requests only for what changed (docs/store-health.md, "Cost"):
- *
- * - A rollout target (an app's main line, or one of its package flights) whose last published
- *   submission was seen with a rollout that can no longer change (complete, halted, or not a gradual
- *   rollout), and whose pending submission was seen not live, needs no read while the Store still names
- *   the same two submissions. Any other target (new, changed, live, or not started) is read.
- * - A published submission never changes: its package versions (a cohort) are read once and kept for
- *   as long as a live rollout uses it.
- * - Daily usage changes once a day: it is read at most once per UTC day for an app, and again that day
- *   only when a cohort appears whose versions the day's read did not cover.
- * - The Store's failure reports are hourly: an app's crash rows are read once per hourly slot (and
- *   again only for a new cohort); the runs in between judge the remembered rows again, so the alarm
- *   gets a figure every run. Each app's slot is phased by its Store ID, so the hourly reads of a
- *   catalog spread over the hour instead of landing on one run.
- * - The package flights of an app with no flight worth watching are listed once per hourly slot: a
- *   flight rollout that starts is seen within the hour.
- *
- * No AWS SDK, no clock: times come in as epoch milliseconds.
+ * again: settled targets, cohorts, hourly crash rows, daily usage, hourly flight lists (docs/store-health.md,
+ * "What it costs, and what it remembers"). No AWS SDK, no clock: times come in as epoch milliseconds.
  */
 import type { CrashHour, DailyUsage } from './store-health.ts';
 

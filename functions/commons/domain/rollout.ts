@@ -4,7 +4,7 @@
  * format into them, and its schema is checked against them at compile time.
  */
 
-/** The states of a gradual package rollout (get-package-rollout-info-for-an-app-submission.md). */
+/** The states of a gradual package rollout (Microsoft's "Get rollout info for an app submission"). */
 export const ROLLOUT_STATUSES = [
   'PackageRolloutNotStarted',
   'PackageRolloutInProgress',

@@ -1,21 +1,7 @@
 /**
- * The Store health probe's judgement, as pure functions: from the Store's hourly crash rows and daily
- * usage rows, the figures of a rollout's two cohorts (the package versions being rolled out, and those
- * of the fallback submission everyone else gets) and whether there is enough data to compare them.
- *
- * Rules (the Store health contract):
- * - crash devices: the sum of `deviceCount` over the window's hourly buckets of the cohort's versions
- *   (fractional, as the Store reports them; never compared with `== 0`);
- * - exposure: each cohort's daily active devices on the latest day the Store has usage for it. When
- *   either cohort has no usage, both fall back to the nominal rollout share (`rolloutPercentage`
- *   against `100 − rolloutPercentage`): new packages reach their share of devices only over days, so
- *   the share overstates the rollout's exposure and errs toward not halting;
- * - crash rate: crash devices per exposure × 100;
- * - ratio: rollout rate / fallback rate, where a fallback with fewer than one crash device counts as
- *   one (so a clean fallback does not make every crash an infinite ratio);
- * - insufficient data (no ratio): the Store returned no crash rows for the app, the rollout cohort has
- *   fewer than `minCrashDevices` crash devices, fewer than `minActiveDevices` active devices where
- *   usage is known, or a cohort has no package versions or no exposure.
+ * The Store health probe's judgement, as pure functions: a rollout's two cohorts' crash devices, exposure,
+ * crash rates and ratio, or too little data to say (the rules: docs/store-health.md, "What the signal
+ * is, and what it is not").
  */
 
 /** Devices that crashed on one package version in one hourly bucket. */

@@ -11,7 +11,7 @@ import { BadInputError } from '../errors.ts';
 import type { AlarmTransition, Intake } from './events.ts';
 import type { WatchedApp } from './watched-apps.ts';
 
-/** What target resolution needs from the config (a subset of `WatchdogConfig`). */
+/** What target resolution needs from the config (a subset of `WatchdogEnvironment`). */
 export interface TargetConfig {
   readonly apps: readonly WatchedApp[];
   readonly alarmIndex: ReadonlyMap<string, readonly WatchedApp[]>;
@@ -167,10 +167,9 @@ function resolveAlarms(alarms: readonly AlarmTransition[], config: TargetConfig)
 }
 
 /**
- * The drill (contract "Drill"): a transition into ALARM of `DRILL_ALARM_NAME` is a dry run, whatever the
- * modes, on the apps that list the alarm (in `alarmNames` or `notifyAlarmNames`), or, when none lists
- * it, on one app: the first in `WATCHDOG_APPS` (a drill never reads a whole catalog). Other alarms in the same event are resolved as usual; an app named by both is a
- * drill (a drill never halts).
+ * The drill (the Lambda contract page, "Drill"): a dry run of the apps that list `DRILL_ALARM_NAME`, or
+ * of the first app when none does; other alarms in the event resolve as usual, and an app named by
+ * both is a drill (a drill never halts).
  */
 function resolveDrill(
   drillName: string,

@@ -1,18 +1,9 @@
 /**
- * The Microsoft Store analytics reads of the Store health probe, over the same Store client as the
- * submission calls (same token, retries with `Retry-After`, deadline and tenant budget).
- *
- * - `failurehits` with `aggregationLevel=hour` (the previous 72 hours only), grouped by
- *   `packageVersion,eventType` and filtered to crashes, so each row is the devices that crashed on one
- *   version in one hour, without counting a device once per failure [get-error-reporting-data.md].
- * - `usagedaily` grouped by `date,packageVersion`: `dailyActiveDevices` per version and day
- *   [get-app-usage-daily.md].
- *
- * Counts are doubles (the Store's are fractional). Pages are small enough that one cannot pass the
- * response cap (`SAFE_ANALYTICS_PAGE_SIZE`), asked for with `top`/`skip` until `skip` reaches
- * `TotalCount`: the next link is built from `top` and `skip`, the relative `@nextLink` itself is not
- * followed (its dates change format and the desktop one is malformed). Rows are kept only inside the asked window: the Store's `endDate` is
- * inclusive in ways the docs do not pin down.
+ * The Store analytics reads of the Store health probe (hourly crash devices per version from
+ * `failurehits`, daily active devices per version from `usagedaily`), over the same Store client as
+ * the submission calls. Pages are asked for with `top`/`skip` and sized to fit the response cap
+ * (docs/store-health.md, "Page sizes"); the Store's relative `@nextLink` is not followed (its dates
+ * change format and the desktop one is malformed), and rows outside the asked window are dropped.
  */
 import { assertApplicationId } from '../domain/ids.ts';
 import type { CrashHour, DailyUsage } from '../domain/store-health.ts';

@@ -1,7 +1,7 @@
 /**
  * The Store submission API resources the watchdog reads, as zod schemas (parse at the edge, trust
- * inside). Field names follow get-app-data.md and manage-app-submissions.md. Unknown fields are kept
- * out; optional references are optional (an app can lack either submission reference, get-all-apps.md).
+ * inside). Field names follow Microsoft's "Get app data" and "Manage app submissions". Unknown fields
+ * are kept out; an app can lack either submission reference (Microsoft's "Get all apps").
  */
 import { type PackageRollout, ROLLOUT_STATUSES } from '../domain/rollout.ts';
 import * as z from '../validation.ts';
@@ -34,7 +34,10 @@ export const applicationSchema = z.object({
 });
 export type Application = z.infer<typeof applicationSchema>;
 
-/** A page of `GET applications` [get-all-apps.md]: the apps, and a relative `@nextLink` while more remain. */
+/**
+ * A page of `GET applications` (Microsoft's "Get all apps"): the apps, and a relative `@nextLink` while
+ * more remain.
+ */
 export const applicationListSchema = z.object({
   value: z.array(applicationSchema),
   '@nextLink': z.nullish(z.string()),
@@ -65,7 +68,7 @@ export const submissionSchema = z.object({
   status: z.string(),
   /** The packages of an app submission; only their versions are kept (the Store health probe's cohorts). */
   applicationPackages: packageVersionsSchema,
-  /** The packages of a flight submission [get-a-flight-submission.md]. */
+  /** The packages of a flight submission (Microsoft's "Get a package flight submission"). */
   flightPackages: packageVersionsSchema,
 });
 export type Submission = z.infer<typeof submissionSchema>;

@@ -1,11 +1,7 @@
 /**
- * The Store side of the halt path (`RolloutPort`): which rollout is live, and halting it so that a
- * repeated or ambiguous halt never turns into a failure or a second halt.
- *
- * The live rollout is the one on the last published submission (Microsoft's "Halt the rollout for an app submission": only a published submission's rollout can be halted). A pending submission
- * beside it is looked at only when the last published one is missing or not in progress, and is the
- * target only when it is itself `Published` with its rollout in progress.
- * msstore-cli picks the pending one first, which can halt the wrong submission.
+ * The Store side of the halt path (`RolloutPort`): which rollout is live (`findLiveRollout`, the rule on
+ * the Lambda contract page), and halting it so that a repeated or ambiguous halt never turns into a
+ * failure or a second halt.
  */
 
 import { assertApplicationId, assertFlightId, assertSubmissionId } from '../domain/ids.ts';
@@ -38,32 +34,87 @@ export interface RolloutPortOptions {
 
 type InProgress = Extract<RolloutLookup, { state: 'in-progress' }>;
 /** The app, or one of its flights. */
-type Target = { readonly applicationId: string; readonly flightId?: string };
+export type Target = { readonly applicationId: string; readonly flightId?: string };
 
-/** Gradual rollout on and running: the only state the halt POST accepts [halt-the-package-rollout-for-an-app-submission.md]. */
+/**
+ * Gradual rollout on and running: the only state the halt POST accepts (Microsoft's "Halt the rollout
+ * for an app submission").
+ */
 export function isRolloutInProgress(rollout: PackageRollout): boolean {
   return rollout.isPackageRollout && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
+}
+
+/** The two submissions the Store names for an app or a flight (`lastPublished…` and `pending…`). */
+export interface TargetSubmissionIds {
+  readonly lastPublishedId?: string | undefined;
+  readonly pendingId?: string | undefined;
+}
+
+/**
+ * Where the live rollout search ended: the live rollout; none (with the last published submission's
+ * rollout, when there is one); or a read that failed, naming the submission it was about.
+ */
+export type LiveRolloutSearch =
+  | { readonly state: 'live'; readonly ref: RolloutRef; readonly rollout: PackageRollout }
+  | { readonly state: 'idle'; readonly last?: { readonly ref: RolloutRef; readonly rollout: PackageRollout } }
+  | { readonly state: 'failed'; readonly submissionId: string; readonly error: unknown };
+
+/**
+ * Finds the live rollout of an app or a flight: the last published submission's rollout when it is in
+ * progress; else the pending submission's, when it is itself `Published` and its rollout in progress.
+ * The one rule of the halt path and the Store health probe.
+ */
+export async function findLiveRollout(
+  store: Pick<StoreClient, 'getPackageRollout' | 'getSubmission'>,
+  target: Target,
+  submissions: TargetSubmissionIds,
+  signal: AbortSignal,
+): Promise<LiveRolloutSearch> {
+  const { lastPublishedId, pendingId } = submissions;
+  let last: { ref: RolloutRef; rollout: PackageRollout } | undefined;
+  if (lastPublishedId !== undefined) {
+    const ref = refOf(target, lastPublishedId);
+    try {
+      const rollout = await store.getPackageRollout(ref, signal);
+      if (isRolloutInProgress(rollout)) return { state: 'live', ref, rollout };
+      last = { ref, rollout };
+    } catch (error) {
+      return { state: 'failed', submissionId: lastPublishedId, error };
+    }
+  }
+  if (pendingId !== undefined && pendingId !== lastPublishedId) {
+    try {
+      const live = await readPendingRollout(store, refOf(target, pendingId), signal);
+      if (live !== undefined) return live;
+    } catch (error) {
+      return { state: 'failed', submissionId: pendingId, error };
+    }
+  }
+  return last === undefined ? { state: 'idle' } : { state: 'idle', last };
+}
+
+/** The pending submission's rollout when it is the live one (published, in progress); else `undefined`. */
+async function readPendingRollout(
+  store: Pick<StoreClient, 'getPackageRollout' | 'getSubmission'>,
+  ref: RolloutRef,
+  signal: AbortSignal,
+): Promise<Extract<LiveRolloutSearch, { state: 'live' }> | undefined> {
+  try {
+    const submission = await store.getSubmission(ref, signal);
+    if (submission.status !== 'Published') return undefined;
+  } catch (error) {
+    // Deleted since the app was read: there is no pending submission any more.
+    if (error instanceof StoreApiError && error.code === STORE_ERROR_CODES.notFound) return undefined;
+    throw error;
+  }
+  const rollout = await store.getPackageRollout(ref, signal);
+  return isRolloutInProgress(rollout) ? { state: 'live', ref, rollout } : undefined;
 }
 
 /** Creates the `RolloutPort` over a Store client. */
 export function createRolloutPort(client: StoreClient, options: RolloutPortOptions = {}): RolloutPort {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const environment: RetryEnvironment = { ...REAL_RETRY_ENVIRONMENT, ...options.environment };
-
-  /** The pending submission, when it is the live one (published, rollout in progress); else `undefined`. */
-  const probePending = async (target: Target, pending: SubmissionRef, signal: AbortSignal) => {
-    const ref = refOf(target, pending.id);
-    try {
-      const submission = await client.getSubmission(ref, signal);
-      if (submission.status !== 'Published') return undefined;
-    } catch (error) {
-      // Deleted since the app was read: there is no pending submission any more.
-      if (error instanceof StoreApiError && error.code === STORE_ERROR_CODES.notFound) return undefined;
-      throw error;
-    }
-    const rollout = await client.getPackageRollout(ref, signal);
-    return isRolloutInProgress(rollout) ? { state: 'in-progress' as const, ref, rollout } : undefined;
-  };
 
   /** Finds the live rollout of one app or flight, given its two submission references. */
   const examine = async (
@@ -72,25 +123,13 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
     pending: SubmissionRef | null | undefined,
     signal: AbortSignal,
   ): Promise<RolloutLookup> => {
-    let last: { ref: RolloutRef; rollout: PackageRollout } | undefined;
-    if (lastPublished) {
-      const ref = refOf(target, lastPublished.id);
-      try {
-        const rollout = await client.getPackageRollout(ref, signal);
-        if (isRolloutInProgress(rollout)) return { state: 'in-progress', ref, rollout };
-        last = { ref, rollout };
-      } catch (error) {
-        return { state: 'failed', ...target, submissionId: lastPublished.id, error };
-      }
+    const submissions = { lastPublishedId: lastPublished?.id, pendingId: pending?.id };
+    const search = await findLiveRollout(client, target, submissions, signal);
+    if (search.state === 'live') return { state: 'in-progress', ref: search.ref, rollout: search.rollout };
+    if (search.state === 'failed') {
+      return { state: 'failed', ...target, submissionId: search.submissionId, error: search.error };
     }
-    if (pending && pending.id !== lastPublished?.id) {
-      try {
-        const live = await probePending(target, pending, signal);
-        if (live !== undefined) return live;
-      } catch (error) {
-        return { state: 'failed', ...target, submissionId: pending.id, error };
-      }
-    }
+    const { last } = search;
     if (last === undefined) {
       const reason =
         `the ${target.flightId === undefined ? 'app' : 'flight'} has no published submission` +
@@ -215,8 +254,8 @@ export function createRolloutPort(client: StoreClient, options: RolloutPortOptio
         fallbackSubmissionId: remembered.fallbackSubmissionId,
       };
       try {
-        // The Store halts only a published submission whose rollout is in progress (Microsoft's "Halt the rollout for an app submission"),
-        // one per app and per flight: a success means this was the live rollout.
+        // The Store halts only a published submission whose rollout is in progress, one per app and
+        // per flight: a success means this was the live rollout.
         const after = await client.haltPackageRollout(ref, signal);
         return {
           result: 'halted',

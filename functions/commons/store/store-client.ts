@@ -1,11 +1,13 @@
 /**
- * The Microsoft Store submission API calls on the halt path (Microsoft's "Manage app submissions" and "Manage package flight submissions"), over undici.
+ * The Microsoft Store submission API calls on the halt path, over undici (Microsoft's "Manage app
+ * submissions" and "Manage package flight submissions").
  *
  * - IDs are validated before any URL is built, and URLs are built from IDs only, never from a
- *   `resourceLocation` (whose flight form lacks the `applications/{app}/` prefix, get-app-data.md).
+ *   `resourceLocation` (whose flight form lacks the `applications/{app}/` prefix; Microsoft's "Get app data").
  * - GETs are retried on 429, 5xx and network failures. A POST is retried only after a 429 (the Store
  *   did not act); any other failure of a POST is the caller's to resolve by reading the state first.
- * - A 401 renews the token once and repeats the call once (tokens live 60 minutes, Microsoft's "Create and manage submissions").
+ * - A 401 renews the token once and repeats the call once (tokens live 60 minutes; Microsoft's "Create
+ *   and manage submissions").
  */
 import type { Dispatcher } from 'undici';
 import { assertApplicationId, assertFlightId, assertSubmissionId } from '../domain/ids.ts';
@@ -78,22 +80,22 @@ export interface ResourceRequest<S extends z.ZodMiniType> {
 
 /** The reads and the halt the watchdog needs. Every method takes the caller's deadline signal. */
 export interface StoreClient {
-  /** GET `applications/{app}` [get-an-app.md]. */
+  /** GET `applications/{app}` (Microsoft's "Get an app"). */
   getApplication(applicationId: string, signal: AbortSignal): Promise<Application>;
   /**
    * Every app of the account, `GET applications?top=N` page by page, following `@nextLink`; none when
-   * the Store answers 404 (no apps) [get-all-apps.md].
+   * the Store answers 404 when there are none (Microsoft's "Get all apps").
    */
   listApplications(signal: AbortSignal): Promise<Application[]>;
-  /** Every package flight of an app, following `@nextLink`; none when the Store answers 404 [get-flights-for-an-app.md]. */
+  /** Every package flight of an app, following `@nextLink`; none when the Store answers 404 (Microsoft's "Get package flights for an app"). */
   listFlights(applicationId: string, signal: AbortSignal): Promise<Flight[]>;
-  /** GET `applications/{app}/flights/{flightId}` [get-a-flight.md]. */
+  /** GET `applications/{app}/flights/{flightId}` (Microsoft's "Get a package flight"). */
   getFlight(applicationId: string, flightId: string, signal: AbortSignal): Promise<Flight>;
-  /** GET an app or flight submission [get-an-app-submission.md, get-a-flight-submission.md]. */
+  /** GET an app or flight submission (Microsoft's "Get an app submission", "Get a package flight submission"). */
   getSubmission(ref: RolloutRef, signal: AbortSignal): Promise<Submission>;
-  /** GET its package rollout [get-package-rollout-info-for-an-app-submission.md]. */
+  /** GET its package rollout (Microsoft's "Get rollout info for an app submission"). */
   getPackageRollout(ref: RolloutRef, signal: AbortSignal): Promise<PackageRollout>;
-  /** POST `haltpackagerollout` [halt-the-package-rollout-for-an-app-submission.md]. Not retried on ambiguous failures. */
+  /** POST `haltpackagerollout` (Microsoft's "Halt the rollout for an app submission"). Not retried on ambiguous failures. */
   haltPackageRollout(ref: RolloutRef, signal: AbortSignal): Promise<PackageRollout>;
   /** GET any resource below the base, with the same token, retries, deadline and budget as the rest. */
   getResource<S extends z.ZodMiniType>(
@@ -248,7 +250,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
             signal,
           );
         } catch (error) {
-          // "404: No package flights were found" [get-flights-for-an-app.md].
+          // "404: No package flights were found" (Microsoft's "Get package flights for an app").
           if (isStoreError(error, STORE_ERROR_CODES.notFound)) return flights;
           throw error;
         }

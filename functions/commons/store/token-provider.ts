@@ -1,25 +1,12 @@
 /**
- * Azure AD access tokens for the Store API, cached in memory and renewed early. One provider, two ways
- * for the application to prove who it is:
- * - its key: the v1 client-credentials flow [create-and-manage-submissions-using-windows-store-services.md];
- * - federated (`credential: "aws-federation"`): a web identity token AWS STS issued to the function's
- *   role, presented as the `client_assertion` of the v2 client-credentials flow
- *   (docs/federated-credentials.md).
- *
- * Neither the client secret, the assertion nor a token ever goes into an error message: messages name
- * the tenant, the client ID, the issuer and subject presented, the HTTP status and Azure AD's `error`
- * code and description only.
+ * Azure AD access tokens for the Store API, cached in memory and renewed early: with the application's
+ * key (v1 client-credentials flow; Microsoft's "Create and manage submissions") or federated, with a
+ * web identity token from AWS STS as the `client_assertion` (v2; docs/federated-credentials.md).
+ * No secret, assertion or token ever goes into a message.
  */
 import type { Dispatcher } from 'undici';
-import {
-  AWS_FEDERATION,
-  aadstsCodeOf,
-  fixAssertionRefusal,
-  JWT_BEARER_ASSERTION_TYPE,
-  type PresentedIdentity,
-} from '../domain/federation.ts';
-import { AuthError, ConfigurationError, type WatchdogError } from '../errors.ts';
-import { deadlineExceeded } from '../http/deadline.ts';
+import { AWS_FEDERATION, JWT_BEARER_ASSERTION_TYPE } from '../domain/federation.ts';
+import { AuthError, ConfigurationError } from '../errors.ts';
 import {
   type AttemptResult,
   DEFAULT_RETRY_POLICY,
@@ -29,70 +16,27 @@ import {
   type RetryPolicy,
   runWithRetries,
 } from '../http/retry.ts';
-import { classifyFailure, readHeader, sendHttpRequest } from '../http/transport.ts';
-import * as z from '../validation.ts';
+import { readHeader, sendHttpRequest } from '../http/transport.ts';
 import type { ClientAssertion } from './client-assertion.ts';
+import { type ClientCredentials, sameCredentials } from './client-credentials.ts';
+import {
+  type AccessToken,
+  AUTH_ERROR_CODES,
+  createAuthErrorFromFailure,
+  createAuthErrorFromResponse,
+  parseTokenResponse,
+  type SignInSecrets,
+} from './token-response.ts';
 
 /** The `resource` the Store API tokens are issued for. */
 export const STORE_API_RESOURCE = 'https://manage.devcenter.microsoft.com';
 
 export { ClientAssertion } from './client-assertion.ts';
+export { type ClientCredentials, sameCredentials } from './client-credentials.ts';
+export { AccessToken, AUTH_ERROR_CODES } from './token-response.ts';
 
 /** The v2 scope that stands for the Store API (the v1 `resource` plus `/.default`). */
 export const STORE_API_SCOPE = `${STORE_API_RESOURCE}/.default`;
-
-/**
- * The Azure AD application's credentials (Partner Center: tenant ID, client ID, and either its key or
- * `credential: "aws-federation"`).
- */
-export interface ClientCredentials {
-  readonly tenantId: string;
-  readonly clientId: string;
-  /** The application's key; absent when it signs in federated. */
-  readonly clientSecret?: string | undefined;
-  /** `aws-federation`: no key; the function presents an AWS web identity token instead. */
-  readonly credential?: typeof AWS_FEDERATION | undefined;
-  /** The version of the secret they come from, when known (see `sameCredentials`). */
-  readonly versionId?: string;
-}
-
-/**
- * Whether a token issued for `issuedFor` may still be used while the credentials are `current`: the
- * same secret version (when both know theirs) and the same tenant, client, key and way of signing in.
- */
-export function sameCredentials(issuedFor: ClientCredentials, current: ClientCredentials): boolean {
-  return (
-    issuedFor.versionId === current.versionId &&
-    issuedFor.tenantId === current.tenantId &&
-    issuedFor.clientId === current.clientId &&
-    issuedFor.clientSecret === current.clientSecret &&
-    issuedFor.credential === current.credential
-  );
-}
-
-/** A bearer token and the tenant it was issued in. Logs and serializes without its value. */
-export class AccessToken {
-  readonly tenantId: string;
-  readonly #value: string;
-
-  constructor(value: string, tenantId: string) {
-    this.#value = value;
-    this.tenantId = tenantId;
-  }
-
-  /** The token itself, for the `Authorization` header only. */
-  get value(): string {
-    return this.#value;
-  }
-
-  toJSON(): { tenantId: string; value: string } {
-    return { tenantId: this.tenantId, value: '[redacted]' };
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `AccessToken { tenantId: '${this.tenantId}', value: [redacted] }`;
-  }
-}
 
 export interface TokenProvider {
   /** A valid token: the cached one, or a new one (concurrent callers share one request). */
@@ -130,47 +74,12 @@ export interface TokenProviderOptions {
   readonly environment?: Partial<RetryEnvironment>;
 }
 
-/** Codes of the `AuthError`s this module throws. */
-export const AUTH_ERROR_CODES = {
-  rejected: 'AUTH_REJECTED',
-  throttled: 'AUTH_THROTTLED',
-  unavailable: 'AUTH_UNAVAILABLE',
-  failed: 'AUTH_FAILED',
-  timeout: 'AUTH_TIMEOUT',
-  network: 'AUTH_NETWORK',
-  badResponse: 'AUTH_BAD_RESPONSE',
-} as const;
-
-/** Azure AD v1 returns `expires_in` as a string of digits, v2 as a number. */
-const tokenResponseSchema = z.object({
-  access_token: z.string().check(z.minLength(1)),
-  token_type: z.optional(z.string()),
-  expires_in: z.optional(
-    z.union([
-      z.number().check(z.positive()),
-      z.pipe(z.string().check(z.regex(/^\d+$/)), z.transform(Number)),
-    ]),
-  ),
-});
-
-const azureErrorSchema = z.object({
-  error: z.optional(z.string()),
-  error_description: z.optional(z.string()),
-});
-
 /** A token request's endpoint below the tenant and its form, and what no message may contain. */
-interface SignIn {
+interface SignIn extends SignInSecrets {
   /** `oauth2/token` (v1, key) or `oauth2/v2.0/token` (v2, assertion). */
   readonly endpoint: string;
   readonly form: Readonly<Record<string, string>>;
-  /** The key or the assertion. */
-  readonly hide: string;
-  /** What a federated sign-in presented (for messages), `undefined` for a key. */
-  readonly presented: PresentedIdentity | undefined;
 }
-
-/** Used when Azure AD does not say how long the token lives (StoreBroker assumes the same). */
-const DEFAULT_LIFETIME_SECONDS = 59 * 60;
 
 /** A token with when to renew it and the credentials it was issued for. */
 interface CachedToken {
@@ -281,12 +190,9 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   };
 
   /**
-   * Whether the cached token was issued for the credentials in effect now. The credentials source
-   * answers from its cache and re-reads the secret when that is stale, so a rotated secret (a new
-   * version) stops the old token within the source's cache time. A halt never waits for that re-read:
-   * an answer not ready at once (Secrets Manager being asked) keeps the token for this call, and the
-   * re-read, when it finds another version, drops the token for the calls after it. When the secret
-   * cannot be read, the token is kept: it is still valid for Azure AD.
+   * Whether the cached token was issued for the credentials in effect now (rotation: the Lambda contract
+   * page). A halt never waits for a re-read of the secret: an answer not ready at once keeps the token
+   * for this call; an unreadable secret keeps it too (it is still valid for Azure AD).
    */
   const stillCurrent = async (entry: CachedToken, signal: AbortSignal): Promise<boolean> => {
     const check = options.getCredentials(signal).then(
@@ -349,126 +255,4 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       if (cached?.token === token) cached = undefined;
     },
   };
-}
-
-function parseTokenResponse(text: string, tenantId: string): { token: AccessToken; lifetimeMs: number } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new AuthError(
-      AUTH_ERROR_CODES.badResponse,
-      'the token endpoint answered 200 with a body that is not JSON',
-      {
-        status: 200,
-      },
-    );
-  }
-  const parsed = tokenResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    const field = parsed.error.issues[0]?.path.map(String).join('.') ?? '(body)';
-    throw new AuthError(
-      AUTH_ERROR_CODES.badResponse,
-      `the token endpoint answered 200 with an unexpected body: field ${field || '(body)'} is missing or malformed`,
-      { status: 200 },
-    );
-  }
-  const seconds = parsed.data.expires_in ?? DEFAULT_LIFETIME_SECONDS;
-  return { token: new AccessToken(parsed.data.access_token, tenantId), lifetimeMs: seconds * 1000 };
-}
-
-/**
- * Keeps a text Azure AD sent (its `error` code or `error_description`) to its first line, short, and free
- * of the secret (Azure AD never echoes it, but be sure). The secret goes first, so that a cut cannot
- * leave part of it.
- */
-function cleanAzureText(text: string, secret: string, maxLength: number): string {
-  const redacted = secret === '' ? text : text.split(secret).join('[redacted]');
-  return (redacted.split(/\r?\n/)[0] ?? '').slice(0, maxLength);
-}
-
-function createAuthErrorFromResponse(
-  status: number,
-  text: string,
-  credentials: ClientCredentials,
-  signIn: SignIn,
-): AuthError {
-  let body: z.infer<typeof azureErrorSchema> = {};
-  try {
-    const parsed = azureErrorSchema.safeParse(JSON.parse(text));
-    if (parsed.success) body = parsed.data;
-  } catch {
-    // Not JSON: the status alone has to do.
-  }
-  const code = body.error === undefined ? undefined : cleanAzureText(body.error, signIn.hide, 100);
-  const description =
-    body.error_description === undefined
-      ? undefined
-      : cleanAzureText(body.error_description, signIn.hide, 300);
-  const details = {
-    status,
-    ...(code === undefined ? {} : { storeCode: code }),
-    ...(description === undefined ? {} : { storeMessage: description }),
-  };
-  const said = [code, description].filter((part) => part !== undefined).join(': ');
-  const suffix = said === '' ? '' : ` (${said})`;
-  if ((status === 400 || status === 401) && signIn.presented !== undefined) {
-    const { issuer, subject } = signIn.presented;
-    return new AuthError(
-      AUTH_ERROR_CODES.rejected,
-      `the token endpoint refused the AWS identity token of client ${credentials.clientId} in tenant ` +
-        `${credentials.tenantId} (issuer ${issuer}, subject ${subject}): ${status}${suffix}`,
-      details,
-      { fix: fixAssertionRefusal(aadstsCodeOf(description), credentials, signIn.presented) },
-    );
-  }
-  if (status === 400 || status === 401) {
-    return new AuthError(
-      AUTH_ERROR_CODES.rejected,
-      `the token endpoint rejected the credentials of client ${credentials.clientId} in tenant ` +
-        `${credentials.tenantId}: ${status}${suffix}`,
-      details,
-    );
-  }
-  if (status === 429) {
-    return new AuthError(AUTH_ERROR_CODES.throttled, `the token endpoint answered 429${suffix}`, details, {
-      retryable: true,
-    });
-  }
-  if (status >= 500) {
-    return new AuthError(
-      AUTH_ERROR_CODES.unavailable,
-      `the token endpoint answered ${status}${suffix}`,
-      details,
-      {
-        retryable: true,
-      },
-    );
-  }
-  return new AuthError(AUTH_ERROR_CODES.failed, `the token endpoint answered ${status}${suffix}`, details);
-}
-
-function createAuthErrorFromFailure(error: unknown, signal: AbortSignal, what: string): WatchdogError {
-  const failure = classifyFailure(error, signal);
-  switch (failure.kind) {
-    case 'deadline':
-      return deadlineExceeded(what, error);
-    case 'timeout':
-      return new AuthError(
-        AUTH_ERROR_CODES.timeout,
-        `the token endpoint gave no answer in time (${failure.detail})`,
-        {},
-        {
-          cause: error,
-          retryable: true,
-        },
-      );
-    case 'network':
-      return new AuthError(
-        AUTH_ERROR_CODES.network,
-        `the token endpoint could not be reached (${failure.detail})`,
-        {},
-        { cause: error, retryable: failure.retryable },
-      );
-  }
 }

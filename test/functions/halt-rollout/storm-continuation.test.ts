@@ -20,7 +20,7 @@ import {
 import { beforeAll, expect, it } from 'vitest';
 import { sendContinuation } from '../../../functions/commons/aws/continuation-queue.ts';
 import { createRolloutMemory } from '../../../functions/commons/aws/rollout-memory.ts';
-import type { WatchdogConfig } from '../../../functions/commons/config/env.ts';
+import type { WatchdogEnvironment } from '../../../functions/commons/config/env.ts';
 import { CONTINUATION_KIND } from '../../../functions/commons/domain/continuation.ts';
 import type { Notification } from '../../../functions/commons/domain/notification.ts';
 import type { WatchdogResult } from '../../../functions/commons/domain/results.ts';
@@ -55,7 +55,7 @@ const SPACING_MS = WINDOW_MS + MARGIN_MS;
 
 interface Storm {
   readonly simulator: RunningSimulator;
-  readonly config: WatchdogConfig;
+  readonly config: WatchdogEnvironment;
   readonly ports: WatchdogPorts;
   readonly queueUrl: string;
   readonly sqs: SQSClient;

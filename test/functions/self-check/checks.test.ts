@@ -16,7 +16,7 @@ import { definedProps } from '../../../functions/commons/optional.ts';
 import {
   ALARM_MISSING,
   type CheckResult,
-  describeFailures,
+  describeFailedChecks,
   runSelfCheck,
   SelfCheckFailedError,
   type SelfCheckPorts,
@@ -404,7 +404,7 @@ describe('SelfCheckFailedError', () => {
     }));
     const { ports } = fakePorts({ describeAlarms: async () => new Set() });
 
-    const message = describeFailures(await run(ports, apps));
+    const message = describeFailedChecks(await run(ports, apps));
 
     expect(message.length).toBeLessThanOrEqual(4000);
     expect(message.startsWith('self-check failed: 60 of 122 checks failed')).toBe(true);

@@ -1,7 +1,7 @@
 /**
- * `ROLLOUT_MEMORY_TABLE`: the DynamoDB table where the self-check and the halt path remember each app's
- * live rollout (see `functions/commons/aws/rollout-memory.ts`). Optional: without it, every halt reads
- * the rollout first, as before. Kept apart from `env.ts` so both functions can read it alone.
+ * `ROLLOUT_MEMORY_TABLE`: the stack's durable state table (remembered rollouts, handled transitions,
+ * the Store budget, the probe's memory; see the Lambda contract page). Optional: without it, every
+ * delivery is handled on its own.
  */
 import { ConfigurationError } from '../errors.ts';
 
@@ -10,9 +10,7 @@ const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/[A-Za-z0-9_.-]{3,255}$/;
 
 /** The table name (or ARN), or `undefined` when the variable is unset or blank. */
-export function parseRolloutMemoryTable(
-  env: Readonly<Record<string, string | undefined>>,
-): string | undefined {
+export function parseStateTable(env: Readonly<Record<string, string | undefined>>): string | undefined {
   const value = env.ROLLOUT_MEMORY_TABLE?.trim();
   if (value === undefined || value === '') return undefined;
   if (TABLE_NAME.test(value) || TABLE_ARN.test(value)) return value;
