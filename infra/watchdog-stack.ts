@@ -36,6 +36,11 @@ import { StoreHealth } from './constructs/store-health.ts';
 import { StormContinuation } from './constructs/storm-continuation.ts';
 import { WatchdogFunction } from './constructs/watchdog-function.ts';
 import { type WatchedAlarmSpec, WatchedAlarms } from './constructs/watched-alarms.ts';
+import {
+  DEFAULT_HALT_ROLLOUT_CONCURRENCY,
+  HALT_ROLLOUT_MAX_EVENT_AGE_SECONDS,
+  HALT_ROLLOUT_TIMEOUT_SECONDS,
+} from './halt-rollout-limits.ts';
 import { listStoreHealthApps } from './store-health-config.ts';
 
 /** The handler of the halt-rollout function, relative to the project root. */
@@ -47,7 +52,7 @@ export interface WatchdogStackProps extends StackProps {
   /**
    * How long one halt-rollout invocation may run. Long enough to wait for the Store's request budget
    * (20 calls a minute per tenant): a storm of 20 alarmed apps needs 60 calls, about two minutes.
-   * @default Duration.minutes(5)
+   * @default HALT_ROLLOUT_TIMEOUT_SECONDS (5 minutes)
    */
   readonly haltRolloutTimeout?: Duration;
   /**
@@ -59,7 +64,7 @@ export interface WatchdogStackProps extends StackProps {
 }
 
 /** See `WatchdogStackProps.haltRolloutConcurrency`. */
-export const DEFAULT_HALT_ROLLOUT_CONCURRENCY = 10;
+export { DEFAULT_HALT_ROLLOUT_CONCURRENCY };
 
 /** See the module comment. */
 export class WatchdogStack extends Stack {
@@ -86,7 +91,7 @@ export class WatchdogStack extends Stack {
   constructor(scope: Construct, id: string, props: WatchdogStackProps) {
     super(scope, id, props);
     // One timeout: the continuation queue's visibility is derived from it.
-    const haltRolloutTimeout = props.haltRolloutTimeout ?? Duration.minutes(5);
+    const haltRolloutTimeout = props.haltRolloutTimeout ?? Duration.seconds(HALT_ROLLOUT_TIMEOUT_SECONDS);
     const { config } = props;
     const watchedApps = deriveWatchedApps(config, this.stackName);
     const storeHealthApps = listStoreHealthApps(config, this.stackName);
@@ -104,6 +109,8 @@ export class WatchdogStack extends Stack {
       // failure queue), and failed targets are retried alone, with backoff, through the continuation
       // queue (at most three attempts per alarm transition; see docs/reliability.md).
       retryAttempts: 0,
+      // A storm of looked-up halts needs more than an hour of the budget: its last alarms wait their turn.
+      maxEventAge: Duration.seconds(HALT_ROLLOUT_MAX_EVENT_AGE_SECONDS),
     });
 
     this.credentials = new StoreCredentials(this, 'StoreCredentials', {

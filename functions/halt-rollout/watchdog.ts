@@ -11,6 +11,7 @@ import {
   readContinuation,
   resolveContinuation,
   retryContinuation,
+  STALLED_HAND_ON_DELAY_SECONDS,
   splitPending,
 } from '../commons/domain/continuation.ts';
 import { type DecisionLogger, runWatchdog, type WatchdogRun } from '../commons/domain/decide.ts';
@@ -143,23 +144,30 @@ export function describeFailures(targets: readonly TargetResult[]): string {
 /**
  * Hands on the apps the tenant's budget could not serve before the deadline, when the storm may go on:
  * the continuation is durable (the queue accepted it) before their results are dropped from this run.
- * Without a queue, past the last part, when nothing at all was decided (no progress), or when the queue
- * refuses, they stay `failed`, so the invocation fails and Lambda retries the whole event.
+ * A rollout never sent to the Store because the budget had no slot is not a failure, even when nothing
+ * at all was decided (`stalled`: every slot went to other invocations): such a hand-on is delayed by a
+ * Store window (`STALLED_HAND_ON_DELAY_SECONDS`), so a saturated budget cannot spin the storm through
+ * its parts, and the storm stays bounded by `MAX_CONTINUATION_PART`. Without a queue, past the last
+ * part, in a retry (its part's first attempt may have handed on already: a second continuation of the
+ * same part would be answered as a duplicate), or when the queue refuses, they stay `failed`, so the
+ * next attempt re-examines them (or people are told).
  */
 async function handOnPending(
   plan: ActingPlan,
   decided: WatchdogRun,
   storm: { readonly part: number; readonly stormStartedAt: string },
+  attempt: number,
   ports: WatchdogPorts,
   budget: InvocationBudget,
 ): Promise<{ run: WatchdogRun; pending?: PendingApps }> {
-  if (ports.handOn === undefined) return { run: decided };
+  if (ports.handOn === undefined || attempt > 1) return { run: decided };
   const split = splitPending(decided);
-  if (split.applicationIds.length === 0 || split.run.targets.length === 0) return { run: decided };
+  if (split.applicationIds.length === 0) return { run: decided };
   const next = continuationFor(plan, split.applicationIds, storm);
   if (next === undefined) return { run: decided };
+  const stalled = split.run.targets.length === 0;
   try {
-    await ports.handOn(next, budget.notifySignal);
+    await ports.handOn(next, budget.notifySignal, stalled ? STALLED_HAND_ON_DELAY_SECONDS : undefined);
   } catch (error) {
     ports.logger.error('continuation not handed on; the apps it holds are failed', {
       error: describeError(error),
@@ -170,6 +178,7 @@ async function handOnPending(
   ports.logger.info('apps handed on to the next invocation', {
     part: next.part,
     pending: next.applicationIds,
+    ...(stalled ? { stalled: true, delaySeconds: STALLED_HAND_ON_DELAY_SECONDS } : {}),
   });
   return { run: split.run, pending: { applicationIds: next.applicationIds, nextPart: next.part } };
 }
@@ -256,7 +265,30 @@ export async function handleWatchdogEvent(
     },
     budget.decideSignal,
   );
-  const { run, pending } = await handOnPending(acting, decided, storm, ports, budget);
+  const { run, pending } = await handOnPending(
+    acting,
+    decided,
+    storm,
+    claimed.kind === 'claimed' ? claimed.attempt : 1,
+    ports,
+    budget,
+  );
+  if (run.targets.length === 0 && pending !== undefined && leftOut.length === 0) {
+    // Nothing happened here: every app waited for the budget in vain and was handed on. No message
+    // (the part that decides them announces them, once); the part is done, its continuation is new.
+    ports.logger.info('nothing decided: every app handed on, no notification (the next part announces)', {
+      pending: pending.applicationIds,
+      nextPart: pending.nextPart,
+    });
+    await settle(claimed, [], ports, budget);
+    const result: WatchdogResult = {
+      ...(acting.drill === true ? { drill: true } : {}),
+      targets: [],
+      pending: pending.applicationIds,
+    };
+    onReport?.({ result, plan: acting, run });
+    return result;
+  }
   const failedKeys = failedTargetKeys(run);
   const nextInSeconds =
     failedKeys.length > 0

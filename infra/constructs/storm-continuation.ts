@@ -7,11 +7,11 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { CONTINUATION_MAX_CONCURRENCY } from '../halt-rollout-limits.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
 import type { WatchdogFunction } from './watchdog-function.ts';
 
-/** How many continuations the queue may run at once (SQS event sources allow 2 at least). */
-export const CONTINUATION_MAX_CONCURRENCY = 2;
+export { CONTINUATION_MAX_CONCURRENCY };
 
 /** The variable that names the queue to the function. */
 export const CONTINUATION_QUEUE_VARIABLE = 'CONTINUATION_QUEUE_URL';

@@ -281,11 +281,11 @@ describe('the stack with the config shipped in cdk.json', () => {
     ]);
   });
 
-  it('never retries a failed alarm event whole (failed targets are retried alone through the continuation queue): it keeps it in the failure queue', () => {
+  it("never retries a failed alarm event whole (failed targets are retried alone through the continuation queue): it keeps it in the failure queue; an event waiting for a free slot is kept 6 hours, Lambda's most", () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: stack.resolve(stack.haltRollout.function.functionName),
       MaximumRetryAttempts: 0,
-      MaximumEventAgeInSeconds: 3600,
+      MaximumEventAgeInSeconds: 6 * 3600,
       DestinationConfig: {
         OnFailure: { Destination: stack.resolve(stack.haltRollout.failureQueue.queueArn) },
       },

@@ -5,13 +5,14 @@
  * the rollout memory and the stack's durable Store budget in a state table on moto created as the
  * template defines it. Lambda's asynchronous queue is modelled: up to 10 halt invocations at once
  * (reserved concurrency), an event that finds every slot busy waits, and one that waited `maxEventAge`
- * (an hour, scaled) is dropped; continuations come from an in-process stand-in of the SQS event source,
+ * (6 hours, scaled) is dropped; continuations come from an in-process stand-in of the SQS event source,
  * at most 2 at once, within the same 10. Each halt "container" has its own Store client and takes its
  * slots from the durable budget alone (its process throttle only orders its own requests and is left
  * out); a self-check run and a Store health probe run (their real handlers) read beside the storm.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createRolloutMemory } from '../../functions/commons/aws/rollout-memory.ts';
 import { createDurableBudgets, setDurableBudgetDefaults } from '../../functions/commons/aws/store-budget.ts';
@@ -20,11 +21,18 @@ import { parseEnvironment } from '../../functions/commons/config/env.ts';
 import { createDispatcher } from '../../functions/commons/http/transport.ts';
 import { createStoreAccess } from '../../functions/commons/store/store-access.ts';
 import { getTenantThrottle } from '../../functions/commons/store/throttle.ts';
+import * as z from '../../functions/commons/validation.ts';
 import {
   budgetFromRemaining,
   handleWatchdogEvent,
   type WatchdogPorts,
 } from '../../functions/halt-rollout/watchdog.ts';
+import {
+  CONTINUATION_MAX_CONCURRENCY,
+  DEFAULT_HALT_ROLLOUT_CONCURRENCY,
+  HALT_ROLLOUT_MAX_EVENT_AGE_SECONDS,
+  HALT_ROLLOUT_TIMEOUT_SECONDS,
+} from '../../infra/halt-rollout-limits.ts';
 import { putAlarm } from '../aws/alarms.ts';
 import { startMoto } from '../aws/moto.ts';
 import { createStateTable } from '../aws/state-table.ts';
@@ -44,9 +52,20 @@ import type { RecordedRequest } from '../store-simulator/types.ts';
 const LIMIT = 20;
 /** The budget's margin against jitter: not scaled (250 ms at the real pace), since a loaded machine's timer and I/O delays are not. */
 const MARGIN_MS = 300;
-const SLOTS = 10;
-const CONTINUATION_SLOTS = 2;
+// The deployed stack's own values (reserved concurrency, the continuation queue's concurrency, the
+// function's timeout, how long an event may wait for a slot), read from where the stack takes them.
+const SLOTS = DEFAULT_HALT_ROLLOUT_CONCURRENCY;
+const CONTINUATION_SLOTS = CONTINUATION_MAX_CONCURRENCY;
 const READERS = { selfCheck: createBenchApps('RS', 6), probe: createBenchApps('RP', 2) };
+
+/** A budget's conditional write (its last grant is the one it takes). */
+const budgetWrite = z.object({
+  Item: z.object({
+    version: z.object({ N: z.string() }),
+    grants: z.object({ L: z.array(z.object({ N: z.string() })) }),
+  }),
+  ExpressionAttributeValues: z.optional(z.record(z.string(), z.object({ N: z.optional(z.string()) }))),
+});
 
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
@@ -68,6 +87,12 @@ function outcomeOf(error: unknown): string {
   return code ?? (error instanceof Error ? error.name : String(error));
 }
 
+function quantiles(values: readonly number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return `${at(0.5)} / ${at(0.99)} / ${sorted.at(-1) ?? 0}`;
+}
+
 function shuffled<T>(items: readonly T[]): T[] {
   return items
     .map((item) => ({ item, key: Math.random() }))
@@ -82,7 +107,8 @@ export async function runStorm500(
   const ALARMS = options.alarms ?? 500;
   const MINUTE_MS = options.minuteMs ?? 3_000;
   const scaled = (realMs: number) => Math.round((realMs * MINUTE_MS) / 60_000);
-  const MAX_EVENT_AGE_MS = scaled(3_600_000);
+  const MAX_EVENT_AGE_MS = scaled(HALT_ROLLOUT_MAX_EVENT_AGE_SECONDS * 1000);
+  const TIMEOUT_MS = scaled(HALT_ROLLOUT_TIMEOUT_SECONDS * 1000);
   setDurableBudgetDefaults({ windowMs: MINUTE_MS, marginMs: MARGIN_MS });
   getTenantThrottle(SAMPLE_TENANT.tenantId, {
     windowMs: MINUTE_MS,
@@ -164,17 +190,88 @@ export async function runStorm500(
     );
     const probe = (await import('../../functions/store-health/handler.ts')).handler;
 
+    // Evidence for the window's count: how late each budget grant's conditional write came back (its
+    // request leaves after it), and every warning of the budget (a table failure grants a halt anyway).
+    const budgetWarnings = new Map<string, number>();
+    const budgetLogger = {
+      warn: (message: string, attributes: Record<string, unknown>) => {
+        const error = attributes.error;
+        const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+        const key = `${message} ${code}`;
+        budgetWarnings.set(key, (budgetWarnings.get(key) ?? 0) + 1);
+      },
+    };
+    const grantWriteLagMs: number[] = [];
+    const versionsWritten = new Map<string, number>();
+    const budgetDynamo = new DynamoDBClient(aws);
+    // DynamoDB checks a write's condition and writes atomically; moto's threaded server does not (12
+    // concurrent conditional writes on one version: two won in about 1 round in 200), and a grant lost
+    // that way let 21 requests into a window. So the halt containers' budget writes are decided here as
+    // DynamoDB would: one at a time, and one that expects a version other than the last one written
+    // fails at once, as its condition would (unknown after a write of the readers': then moto decides).
+    let writing: Promise<void> = Promise.resolve();
+    let lastVersion: string | undefined;
+    budgetDynamo.middlewareStack.add(
+      (next) => async (args) => {
+        const written = budgetWrite.safeParse(args.input);
+        if (!written.success) return next(args);
+        const turn = writing;
+        let done = () => {};
+        writing = new Promise((resolve) => {
+          done = resolve;
+        });
+        await turn;
+        const expects = written.data.ExpressionAttributeValues?.[':read']?.N;
+        try {
+          if (expects !== undefined && lastVersion !== undefined && expects !== lastVersion) {
+            throw new ConditionalCheckFailedException({
+              message: 'The conditional request failed',
+              $metadata: {},
+            });
+          }
+          const result = await next(args).catch((error: unknown) => {
+            if (error instanceof ConditionalCheckFailedException) lastVersion = undefined;
+            throw error;
+          });
+          lastVersion = written.data.Item.version.N;
+          const last = written.data.Item.grants.L.at(-1)?.N;
+          if (last !== undefined) grantWriteLagMs.push(Date.now() - Number(last));
+          // Each version is written once when conditional writes are atomic; twice, a grant was lost.
+          versionsWritten.set(lastVersion, (versionsWritten.get(lastVersion) ?? 0) + 1);
+          return result;
+        } finally {
+          done();
+        }
+      },
+      { step: 'initialize', name: 'benchBudgetWrites' },
+    );
     const continuations: Array<{ event: unknown; visibleAt: number }> = [];
     let notifications = 0;
+    /** When each halt container's request was let out by the budget (the simulator's clock). */
+    const grantedAt: number[] = [];
     /** One halt container: its own Store client, the stack's budget, ledger and memory in the table. */
     const container = (ledger: boolean): WatchdogPorts => {
+      const budgets = createDurableBudgets({
+        client: budgetDynamo,
+        tableName,
+        budgetClass: 'halt',
+        logger: budgetLogger,
+      });
       const access = createStoreAccess({
         baseUrl: simulator.storeBaseUrl,
         authority: simulator.authority,
         getCredentials: async () => SAMPLE_TENANT,
         dispatcher: createDispatcher(),
         throttle: false,
-        sharedBudget: createDurableBudgets({ client: dynamo, tableName, budgetClass: 'halt', logger: quiet }),
+        sharedBudget: (tenantId) => {
+          const budget = budgets(tenantId);
+          return {
+            acquire: async (signal, what, priority) => {
+              await budget.acquire(signal, what, priority);
+              grantedAt.push(performance.now());
+            },
+          };
+        },
       });
       return {
         rollouts: access.rolloutPort,
@@ -204,6 +301,10 @@ export async function runStorm500(
       ]),
     );
     simulator.control.clearRequests();
+    // How late the one event loop (simulator, containers, readers) runs its work: a request let out by the
+    // budget reaches the simulator that much later, which the budget's margin must cover.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const startedAt = performance.now();
     const tally = {
       invocations: 0,
@@ -223,7 +324,7 @@ export async function runStorm500(
           event,
           config,
           ports,
-          budgetFromRemaining(createLambdaContext(scaled(300_000)).getRemainingTimeInMillis()),
+          budgetFromRemaining(createLambdaContext(TIMEOUT_MS).getRemainingTimeInMillis()),
         );
         if (result.duplicate === true) tally.duplicates += 1;
       } catch {
@@ -236,7 +337,7 @@ export async function runStorm500(
       }
     };
     const readers = Promise.all([
-      selfCheck({ source: 'aws.events', time: at.toISOString() }, createLambdaContext(scaled(300_000))).then(
+      selfCheck({ source: 'aws.events', time: at.toISOString() }, createLambdaContext(TIMEOUT_MS)).then(
         () => 'completed',
         outcomeOf,
       ),
@@ -267,6 +368,7 @@ export async function runStorm500(
       }
     }
     await Promise.all(running);
+    loopDelay.disable();
     const readerResults = await readers;
     const store = simulator.control.requests.filter((request: RecordedRequest) => request.kind === 'store');
     const first = store[0]?.startedAt ?? 0;
@@ -293,9 +395,7 @@ export async function runStorm500(
       const ports = container(ledger);
       const event = () => alarmStateChangeEvent(ownAlarmName(applicationId), at);
       const run = () =>
-        handleWatchdogEvent(event(), config, ports, budgetFromRemaining(scaled(300_000))).catch(
-          () => undefined,
-        );
+        handleWatchdogEvent(event(), config, ports, budgetFromRemaining(TIMEOUT_MS)).catch(() => undefined);
       await run();
       const [requests, sent] = [simulator.control.requests.length, notifications];
       await run();
@@ -313,7 +413,7 @@ export async function runStorm500(
         figures.effectiveHalts === ALARMS && haltPosts === ALARMS,
       ],
       [
-        'invocations dropped (waited past maxEventAge, 1 h)',
+        `invocations dropped (waited past maxEventAge, ${HALT_ROLLOUT_MAX_EVENT_AGE_SECONDS / 3600} h)`,
         `${tally.dropped} (longest wait ${m(tally.maxWaitMs)})`,
         tally.dropped === 0,
       ],
@@ -343,6 +443,11 @@ export async function runStorm500(
       ...checks.map(([name, value, ok]) => `| ${name} | ${value} | ${ok ? 'PASS' : 'FAIL'} |`),
       `| invocations / of them ran out of time for a target (retried through the queue) / notifications | ${tally.invocations} / ${tally.failed} / ${figures.notifications} | |`,
       `| outcome of the self-check run, the probe run | ${readerResults.join(', ')} | |`,
+      `| budget grants: conditional write back after (ms, p50 / p99 / max); later than the margin | ${quantiles(grantWriteLagMs)}; ${grantWriteLagMs.filter((lag) => lag > MARGIN_MS).length} of ${grantWriteLagMs.length} | |`,
+      `| halt containers' requests let out by the budget, most in any 60 s | ${mostInAnyWindow(grantedAt, MINUTE_MS)} (of ${grantedAt.length}) | |`,
+      `| event loop delay (ms, p50 / p99 / max) | ${[0.5, 0.99].map((q) => Math.round(loopDelay.percentile(q * 100) / 1e6)).join(' / ')} / ${Math.round(loopDelay.max / 1e6)} | |`,
+      `| budget item versions written by two conditional writes (a lost grant) | ${[...versionsWritten.values()].filter((count) => count > 1).length} | |`,
+      `| budget warnings | ${[...budgetWarnings].map(([what, count]) => `${what}: ${count}`).join('; ') || 'none'} | |`,
       '',
       '| the second delivery of a transition | with the ledger | without it (before) |',
       '| --- | --- | --- |',

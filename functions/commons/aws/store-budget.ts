@@ -16,7 +16,9 @@
  * the next freed slot goes to the halt a process is waiting on, not to its next discovery. A request
  * that finds no room sleeps until the grant it waits on leaves the window, and is refused at once
  * (`STORE_BUDGET_EXHAUSTED`, retryable: the halt path hands the app on) when that comes after its
- * deadline. It is never sent to draw a 429.
+ * deadline. It is never sent to draw a 429. A grant whose conditional write came back later than half
+ * the margin is not used: its request would reach the Store later than its stamp says, so the slot is
+ * taken again with a new stamp (see `tryGrant`).
  *
  * When the table cannot be read or written (not a lost race: an outage), a halt-path request is sent
  * anyway (the process's own throttle in front still keeps it to the limit, and the Store client honours
@@ -53,6 +55,12 @@ const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, d
  * lost race is another writer's grant, so this is far more than a window's worth of them.
  */
 const MAX_CONFLICTS = 100;
+
+/** `grants` without one occurrence of `grant` (two grants may share a millisecond). */
+function withoutOne(grants: readonly number[], grant: number): number[] {
+  const index = grants.indexOf(grant);
+  return index < 0 ? [...grants] : [...grants.slice(0, index), ...grants.slice(index + 1)];
+}
 
 export interface BudgetLogger {
   warn(message: string, attributes: Record<string, unknown>): void;
@@ -129,6 +137,8 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
   const windowMs = options.windowMs ?? processDefaults.windowMs ?? STORE_WINDOW_MS;
   const marginMs = options.marginMs ?? processDefaults.marginMs ?? STORE_WINDOW_MARGIN_MS;
   const rules: BudgetRules = { limit, spacingMs: windowMs + marginMs };
+  // Half the margin for the write, half for the request's own way to the Store.
+  const lateWriteMs = marginMs / 2;
   const now = options.now ?? processDefaults.now ?? Date.now;
   const wait = options.sleep ?? processDefaults.sleep ?? sleep;
   const { client, tableName, budgetClass } = options;
@@ -200,16 +210,34 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
   /**
    * One attempt at a slot for the head of the queue: `granted`, or when room frees (`retryAt`).
    * Throws when the table fails.
+   *
+   * A grant is stamped with the time it was decided, but its request leaves only once the write came
+   * back: a write slower than half the margin (a slow table, a loaded process) would send the request
+   * later than its stamp says, and a grant made a window after the stamp could then reach the Store
+   * inside one window with it. Such a grant is not used: the slot is taken again, stamped anew (the
+   * late one is taken out of the window in the same conditional write), until a write comes back in
+   * time. Neither a slow write nor a lost race counts as the table failing; the request's deadline
+   * bounds the waiting, as it bounds a wait for room.
    */
   const tryGrant = async (
     signal: AbortSignal,
   ): Promise<{ granted: true } | { granted: false; retryAt: number }> => {
-    for (let conflicts = 0; ; conflicts++) {
+    /** This request's grant whose write came back late, still in the window. */
+    let late: number | undefined;
+    for (let conflicts = 0; ; ) {
       const stored = await read(signal);
-      const decision = decideGrant(stored.grants, now(), budgetClass, rules);
+      const others = late === undefined ? stored.grants : withoutOne(stored.grants, late);
+      const decision = decideGrant(others, now(), budgetClass, rules);
+      // No room without it: the late grant stays (it is not used), the request waits like any other.
       if (!decision.granted) return decision;
-      if (await write(stored, decision.grants, signal)) return { granted: true };
+      if (await write(stored, decision.grants, signal)) {
+        const stamped = decision.grants.at(-1) ?? now();
+        if (now() - stamped <= lateWriteMs) return { granted: true };
+        late = stamped;
+        continue;
+      }
       // Lost the race to another function, which got its slot: read again at once.
+      conflicts += 1;
       if (conflicts >= MAX_CONFLICTS)
         throw new Error(`the budget item changed under ${MAX_CONFLICTS} writes in a row`);
     }

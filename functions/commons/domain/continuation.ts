@@ -28,6 +28,14 @@ export const CONTINUATION_KIND = 'store-rollout-watchdog-continuation';
 /** A storm ends within this many invocations (500 apps need about 20); beyond, apps fail loudly instead. */
 export const MAX_CONTINUATION_PART = 100;
 
+/**
+ * Seconds a continuation waits in the queue when its sender decided nothing (every app waited for the
+ * tenant's budget in vain): one Store window, after which the grants that filled it have left it.
+ * Together with `MAX_CONTINUATION_PART` it bounds a storm that makes no progress in time, not only in
+ * parts.
+ */
+export const STALLED_HAND_ON_DELAY_SECONDS = 60;
+
 /** What one invocation hands on to the next. */
 export interface Continuation {
   readonly kind: typeof CONTINUATION_KIND;

@@ -17,7 +17,12 @@
  * source mapping would, without waiting for the delay.
  */
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   CreateTopicCommand,
   DeleteTopicCommand,
@@ -28,7 +33,12 @@ import {
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { CONTINUATION_KIND } from '../../../functions/commons/domain/continuation.ts';
+import { budgetPartition, STATE_TABLE_KEY } from '../../../functions/commons/aws/state-table.ts';
+import { BUDGET_SORT_KEY, STORE_REQUESTS_PER_WINDOW } from '../../../functions/commons/aws/store-budget.ts';
+import {
+  CONTINUATION_KIND,
+  STALLED_HAND_ON_DELAY_SECONDS,
+} from '../../../functions/commons/domain/continuation.ts';
 import { start } from '../../../tools/store-simulator/index.ts';
 import {
   SAMPLE_APP_ID,
@@ -36,6 +46,7 @@ import {
   SAMPLE_FLIGHT_SUBMISSION_ID,
   SAMPLE_PUBLISHED_SUBMISSION_ID,
   SAMPLE_QUIET_APP_ID,
+  SAMPLE_TENANT,
   sampleState,
 } from '../../../tools/store-simulator/sample-state.ts';
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
@@ -150,6 +161,32 @@ async function scheduledRetries(transition: Transition) {
       ];
     })
     .sort((a, b) => a.continuation.retry.attempt - b.continuation.retry.attempt);
+}
+
+const continuationMessage = z.object({
+  kind: z.literal(CONTINUATION_KIND),
+  applicationIds: z.array(z.string()),
+  part: z.number(),
+  retry: z.optional(z.unknown()),
+});
+
+/** The storm continuations (not retries) the handler sent for a transition, with their delay in seconds. */
+async function handedOn(transition: Transition) {
+  const response = await fetch(`${motoClientConfig().endpoint}/moto-api/data.json`);
+  const state = motoMessages.parse(await response.json());
+  return state.sqs.Message.filter((message) => message.body.includes(transition.reason)).flatMap(
+    (message) => {
+      const continuation = continuationMessage.safeParse(JSON.parse(message.body));
+      if (!continuation.success || continuation.data.retry !== undefined) return [];
+      return [
+        {
+          body: message.body,
+          continuation: continuation.data,
+          delaySeconds: Math.round((message.delayed_until - message.sent_timestamp) / 1000),
+        },
+      ];
+    },
+  );
 }
 
 function storeRequests(simulator: RunningSimulator): string[] {
@@ -691,6 +728,68 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
     const [told] = await harness.sink.drain({ expect: 1, waitMs: 0 });
     expect(told?.subject).toMatch(/ - attempt 2 of 3$/);
     expect(on.simulator.control.effectiveHalts).toBe(2);
+  });
+
+  it('an invocation that gets no slot of the budget before its deadline hands every app on (delayed a window) with no message and no FAILED; the continuation halts and announces once', async () => {
+    const on = await stack();
+    const harness = await container(on);
+    await harness.warmUpSettled();
+    const transition = newTransition();
+    // The whole stack's window is full now: no slot frees for a whole window, long after the
+    // invocation's deadline (20 s to live), so the budget refuses every request at once, unsent.
+    const budgetKey = {
+      [STATE_TABLE_KEY.partition]: { S: budgetPartition(SAMPLE_TENANT.tenantId) },
+      [STATE_TABLE_KEY.sort]: { S: BUDGET_SORT_KEY },
+    };
+    const filledAt = Date.now();
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: on.tableName,
+        Item: {
+          ...budgetKey,
+          version: { N: '1' },
+          grants: {
+            L: Array.from({ length: STORE_REQUESTS_PER_WINDOW }, () => ({ N: String(filledAt) })),
+          },
+        },
+      }),
+    );
+
+    const stalled = await harness.invoke(snsEvent(transition), { remainingMs: 20_000 });
+
+    expect(stalled.error).toBeUndefined();
+    expect(stalled.result).toEqual({ targets: [], pending: [SAMPLE_APP_ID] });
+    expect(storeRequests(on.simulator)).toEqual([]);
+    expect(await harness.sink.drain({ waitMs: 0 })).toEqual([]);
+    expect(
+      logged(stalled.logs, 'nothing decided: every app handed on, no notification (the next part announces)'),
+    ).toHaveLength(1);
+    const [continuation, ...more] = await handedOn(transition);
+    expect(more).toEqual([]);
+    expect(continuation?.continuation).toMatchObject({ applicationIds: [SAMPLE_APP_ID], part: 2 });
+    expect(continuation?.delaySeconds).toBe(STALLED_HAND_ON_DELAY_SECONDS);
+    expect(await scheduledRetries(transition)).toEqual([]);
+    const [part1] = await ledgerItems(on.tableName);
+    expect([part1?.sk?.S, part1?.state?.S]).toEqual(['part#1', 'done']);
+
+    // The window has emptied when the queue delivers the continuation (its delay is not waited out).
+    await dynamo.send(new DeleteItemCommand({ TableName: on.tableName, Key: budgetKey }));
+    const continued = await harness.invoke(queueDelivery(continuation?.body ?? ''));
+
+    expect(continued.error).toBeUndefined();
+    expect(continued.result?.targets.map((target) => target.result)).toEqual(['halted', 'halted']);
+    const [announced, ...others] = await harness.sink.drain({ expect: 1, waitMs: 0 });
+    expect(others).toEqual([]);
+    expect(announced?.attributes.outcome).toBe('halted');
+    expect(on.simulator.control.effectiveHalts).toBe(2);
+
+    // The other path, and the queue's redelivery of the continuation: duplicates, with nothing sent.
+    on.simulator.control.clearRequests();
+    for (const event of [eventBridgeEvent(transition), queueDelivery(continuation?.body ?? '')]) {
+      expect((await harness.invoke(event)).result).toEqual({ duplicate: true, targets: [] });
+    }
+    expect(storeRequests(on.simulator)).toEqual([]);
+    expect(await harness.sink.drain({ waitMs: 0 })).toEqual([]);
   });
 
   it('a ledger that cannot be read or written never stands between an alarm and a halt: the delivery is handled on its own', async () => {

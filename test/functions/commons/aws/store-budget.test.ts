@@ -189,6 +189,41 @@ describeWithMoto('the Store request budget in the state table', () => {
     expect(budget.granted.slice(20).map((grant) => grant.label)).toEqual(['halt', 'rollout', 'app']);
   });
 
+  it('never uses a grant whose write came back later than half the margin: the slot is taken again, stamped when it is sent', async () => {
+    const tenant = `${crypto.randomUUID()}.example.com`;
+    const clock = fakeClock(21_000_000);
+    // The first conditional write of the window takes 200 ms of the budget's clock (a slow table);
+    // the request would leave 200 ms after its stamp, past half the 250 ms margin.
+    const slow = motoDynamo();
+    let writes = 0;
+    slow.middlewareStack.add(
+      (next) => async (args) => {
+        const output = await next(args);
+        if (args.input !== null && typeof args.input === 'object' && 'Item' in args.input) {
+          writes += 1;
+          if (writes === 1) clock.advanceTo(21_000_200);
+        }
+        return output;
+      },
+      { step: 'initialize', name: 'slowFirstWrite' },
+    );
+    const budget = recorder(createDurableBudget(tenant, { ...options(clock, 'halt'), client: slow }), clock);
+
+    await budget.acquire('halt', 'halt');
+
+    expect(budget.granted).toEqual([{ label: 'halt', at: 21_000_200 }]);
+    expect(writes).toBe(2);
+    const item = await dynamo.send(
+      new GetItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `budget#${tenant}` }, sk: { S: 'window' } },
+        ConsistentRead: true,
+      }),
+    );
+    // One grant, stamped when it was sent: the late one left the window in the same write.
+    expect(item.Item?.grants?.L).toEqual([{ N: '21000200' }]);
+  });
+
   it('sends a halt-path request anyway when the table fails, and refuses a reader', async () => {
     const clock = fakeClock(17_000_000);
     const warnings: string[] = [];
