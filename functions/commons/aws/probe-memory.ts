@@ -18,6 +18,7 @@ import {
 import { APPLICATION_ID_PATTERN, SUBMISSION_ID_PATTERN } from '../domain/ids.ts';
 import type { AppMemory } from '../domain/probe-memory.ts';
 import { describeError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import * as z from '../validation.ts';
 import { PROBE_PARTITION, probeSortKey, STATE_TABLE_KEY } from './state-table.ts';
 
@@ -109,7 +110,7 @@ export function createProbeMemory(
               KeyConditionExpression: '#pk = :pk',
               ExpressionAttributeNames: { '#pk': STATE_TABLE_KEY.partition },
               ExpressionAttributeValues: { ':pk': { S: PROBE_PARTITION } },
-              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+              ...definedProps({ ExclusiveStartKey: start }),
             }),
             { abortSignal: signal },
           );

@@ -7,6 +7,7 @@
  * or the client secret (there is none in the inputs).
  */
 
+import { definedProps } from '../optional.ts';
 import type { PendingApps } from './continuation.ts';
 import type { WatchdogRun } from './decide.ts';
 import { zip } from './notification-entry.ts';
@@ -77,8 +78,7 @@ export function buildNotification(
     targets: entries.map(toJsonTarget),
     timings: { decisionMs: run.elapsedMs },
     ...(drill ? { drill: true } : {}),
-    ...(pending === undefined ? {} : { pending }),
-    ...(attempt === undefined ? {} : { attempt }),
+    ...definedProps({ pending, attempt }),
     ...(leftOut.length === 0 ? {} : { leftOut }),
   };
   return { subject, text, json, outcome, drill };
