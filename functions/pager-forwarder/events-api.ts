@@ -18,6 +18,7 @@ import {
   runWithRetries,
 } from '../commons/http/retry.ts';
 import { classifyFailure, sendHttpRequest } from '../commons/http/transport.ts';
+import { definedProps } from '../commons/optional.ts';
 import * as z from '../commons/validation.ts';
 import type { PagerTrigger } from './page-plan.ts';
 
@@ -129,7 +130,7 @@ export function createEventsApiClient(options: EventsApiOptions): EventsApiClien
             return {
               ok: false,
               retryable: true,
-              ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+              ...definedProps({ retryAfterMs }),
               error: unavailable(`the Events API answered ${response.status}`),
             };
           }
@@ -164,7 +165,7 @@ export function createEventsApiClient(options: EventsApiOptions): EventsApiClien
 function unavailable(message: string, cause?: unknown): WatchdogError {
   return new WatchdogError('upstream', 'PAGER_UNAVAILABLE', message, {
     retryable: true,
-    ...(cause === undefined ? {} : { cause }),
+    ...definedProps({ cause }),
   });
 }
 

@@ -10,6 +10,7 @@ import { parseStateTable } from '../commons/config/state-table.ts';
 import { APPLICATION_ID_PATTERN } from '../commons/domain/ids.ts';
 import { DEFAULT_STORE_HEALTH_SETTINGS, type StoreHealthSettings } from '../commons/domain/store-health.ts';
 import { ConfigurationError } from '../commons/errors.ts';
+import { definedProps } from '../commons/optional.ts';
 import * as z from '../commons/validation.ts';
 import { formatIssues } from '../commons/validation.ts';
 import type { ProbedApp } from './probe.ts';
@@ -94,8 +95,7 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     const own = perApp[app.applicationId] ?? {};
     return {
       applicationId: app.applicationId,
-      ...(app.name === undefined ? {} : { name: app.name }),
-      ...(app.flights === undefined ? {} : { flights: app.flights }),
+      ...definedProps({ name: app.name, flights: app.flights }),
       settings: {
         windowHours: own.windowHours ?? defaults.windowHours,
         minCrashDevices: own.minCrashDevices ?? defaults.minCrashDevices,
@@ -108,7 +108,7 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     storeApiBaseUrl: config.storeApiBaseUrl,
     azureAdAuthority: config.azureAdAuthority,
     apps,
-    ...(stateTable === undefined ? {} : { stateTable }),
+    ...definedProps({ stateTable }),
   };
 }
 

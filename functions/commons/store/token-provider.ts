@@ -17,6 +17,7 @@ import {
   runWithRetries,
 } from '../http/retry.ts';
 import { readHeader, sendHttpRequest } from '../http/transport.ts';
+import { definedProps } from '../optional.ts';
 import type { ClientAssertion } from './client-assertion.ts';
 import { type ClientCredentials, sameCredentials } from './client-credentials.ts';
 import {
@@ -164,7 +165,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
           ok: false,
           error,
           retryable: error.retryable,
-          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          ...definedProps({ retryAfterMs }),
         };
       } catch (caught) {
         if (caught instanceof AuthError) return { ok: false, error: caught, retryable: false };
