@@ -19,12 +19,7 @@ import type { ActingPlan } from './targets.ts';
 import type { AttemptInfo } from './transitions.ts';
 
 export { lastSeenWords, partnerCenterUrl } from './notification-entry.ts';
-export {
-  NOTIFICATION_SCHEMA_VERSION,
-  type NotificationJson,
-  type NotificationTarget,
-} from './notification-json.ts';
-export { MAX_SUBJECT_LENGTH, toAsciiLine } from './notification-subject.ts';
+export type { NotificationJson, NotificationTarget } from './notification-json.ts';
 export { nextStep } from './notification-text.ts';
 
 /** The notification of one acting invocation. */
