@@ -27,7 +27,7 @@ export const DEFAULT_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 /** The code of the error for PagerDuty's 400 "Invalid routing key": the key, not the event, is wrong. */
 export const PAGER_ROUTING_KEY_REFUSED = 'PAGER_ROUTING_KEY_REFUSED';
 
-export const EVENTS_API_RETRY_POLICY: RetryPolicy = {
+const EVENTS_API_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 4,
   baseDelayMs: 500,
   maxDelayMs: 8_000,

@@ -13,7 +13,7 @@ import { formatIssues } from '../commons/validation.ts';
 
 /** PagerDuty Events API v2 limits: `summary` 1024 characters, `dedup_key` 255, `source` 255. */
 export const PAGER_LIMITS = { summary: 1024, dedupKey: 255 } as const;
-export const PAGER_SOURCE = 'store-rollout-watchdog';
+const PAGER_SOURCE = 'store-rollout-watchdog';
 
 /** One `trigger` event without the routing key (see the Events API v2, "Send an alert event"). */
 export interface PagerTrigger {

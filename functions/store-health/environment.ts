@@ -31,7 +31,7 @@ const UNUSED_TOPIC = 'arn:aws:sns:none:000000000000:unused-by-the-store-health-p
 /** Hourly data exists for the previous 72 hours only. */
 export const MAX_WINDOW_HOURS = 72;
 
-export const storeHealthSettingsSchema = z.strictObject({
+const storeHealthSettingsSchema = z.strictObject({
   windowHours: z.optional(z.int().check(z.gte(1), z.lte(MAX_WINDOW_HOURS))),
   minCrashDevices: z.optional(z.number().check(z.gte(0))),
   minActiveDevices: z.optional(z.number().check(z.gte(0))),

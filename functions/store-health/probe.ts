@@ -47,7 +47,7 @@ import type { StoreClient } from '../commons/store/store-client.ts';
 import { readCohorts } from './cohorts.ts';
 
 /** How far back usage is asked for: the daily figures lag by about 30 hours (docs/store-health.md). */
-export const USAGE_LOOKBACK_DAYS = 4;
+const USAGE_LOOKBACK_DAYS = 4;
 const DAY_MS = 86_400_000;
 
 /** The Store reads of the probe (a `StoreClient` fits; the halt is not among them). */
@@ -168,7 +168,7 @@ export async function runStoreHealth(
  * Probes one app (its main rollout and watched flights) and returns each target's outcome and the
  * app's memory after the run. Never rejects: a failure is a `failed` (or `deferred`) outcome.
  */
-export async function probeApp(
+async function probeApp(
   app: ProbedApp,
   listed: Application | undefined,
   remembered: AppMemory | undefined,

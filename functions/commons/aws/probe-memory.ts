@@ -71,9 +71,7 @@ const memorySchema = z.object({
 });
 
 /** An item as an app's memory, or `undefined` when it is not one (another kind, a bad value). */
-export function parseProbeItem(
-  item: Record<string, { S?: string | undefined } | undefined>,
-): AppMemory | undefined {
+function parseProbeItem(item: Record<string, { S?: string | undefined } | undefined>): AppMemory | undefined {
   const text = item.memory?.S;
   if (item[STATE_TABLE_KEY.partition]?.S !== PROBE_PARTITION || text === undefined) return undefined;
   let json: unknown;

@@ -64,7 +64,7 @@ export interface BuiltInConfig {
 }
 
 /** The bundled app list of this artifact, if it was built with one. */
-export function readBuiltInConfig(): BuiltInConfig {
+function readBuiltInConfig(): BuiltInConfig {
   return {
     bundledApps: typeof __WATCHDOG_BUNDLED_APPS__ === 'string' ? __WATCHDOG_BUNDLED_APPS__ : undefined,
   };

@@ -59,7 +59,7 @@ export type Intake =
     };
 
 /** Longest manual `reason` accepted; it is quoted in the notification. */
-export const MAX_MANUAL_REASON_LENGTH = 1000;
+const MAX_MANUAL_REASON_LENGTH = 1000;
 
 const alarmState = z.enum(ALARM_STATES);
 

@@ -133,7 +133,7 @@ export function isSettledRollout(rollout: {
 }
 
 /** The UTC day (its start) of `ms`. */
-export function utcDay(ms: number): number {
+function utcDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
 }
 

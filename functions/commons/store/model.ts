@@ -16,7 +16,7 @@ export const packageRolloutSchema = z.object({
   fallbackSubmissionId: z.string(),
 });
 
-export const submissionRefSchema = z.object({
+const submissionRefSchema = z.object({
   id: z.string().check(z.minLength(1)),
   resourceLocation: z.optional(z.string()),
 });

@@ -41,7 +41,7 @@ export type Target = { readonly applicationId: string; readonly flightId?: strin
  * Gradual rollout on and running: the only state the halt POST accepts (Microsoft's "Halt the rollout
  * for an app submission").
  */
-export function isRolloutInProgress(rollout: PackageRollout): boolean {
+function isRolloutInProgress(rollout: PackageRollout): boolean {
   return rollout.isPackageRollout && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
 }
 

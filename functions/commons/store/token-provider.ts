@@ -30,14 +30,14 @@ import {
 } from './token-response.ts';
 
 /** The `resource` the Store API tokens are issued for. */
-export const STORE_API_RESOURCE = 'https://manage.devcenter.microsoft.com';
+const STORE_API_RESOURCE = 'https://manage.devcenter.microsoft.com';
 
 export { ClientAssertion } from './client-assertion.ts';
-export { type ClientCredentials, sameCredentials } from './client-credentials.ts';
+export type { ClientCredentials } from './client-credentials.ts';
 export { AccessToken, AUTH_ERROR_CODES } from './token-response.ts';
 
 /** The v2 scope that stands for the Store API (the v1 `resource` plus `/.default`). */
-export const STORE_API_SCOPE = `${STORE_API_RESOURCE}/.default`;
+const STORE_API_SCOPE = `${STORE_API_RESOURCE}/.default`;
 
 export interface TokenProvider {
   /** A valid token: the cached one, or a new one (concurrent callers share one request). */
