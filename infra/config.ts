@@ -429,8 +429,3 @@ export function listCreatedAlarmNames(config: WatchdogConfig, stackName: string 
     ]),
   ];
 }
-
-/** The alarms the stack creates from `alarms[]`, in config order. */
-export function listAlarmSpecs(config: WatchdogConfig): CreatedAlarmSpec[] {
-  return config.apps.flatMap((app) => app.alarms);
-}

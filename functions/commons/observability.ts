@@ -8,8 +8,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { WatchdogRun } from './domain/decide.ts';
 import type { TargetResult } from './domain/results.ts';
 
-export const DEFAULT_SERVICE_NAME = 'store-rollout-watchdog';
-export const DEFAULT_METRICS_NAMESPACE = 'StoreRolloutWatchdog';
+const DEFAULT_SERVICE_NAME = 'store-rollout-watchdog';
+const DEFAULT_METRICS_NAMESPACE = 'StoreRolloutWatchdog';
 
 export interface Observability {
   readonly logger: Logger;

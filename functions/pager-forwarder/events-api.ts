@@ -18,6 +18,7 @@ import {
   runWithRetries,
 } from '../commons/http/retry.ts';
 import { classifyFailure, sendHttpRequest } from '../commons/http/transport.ts';
+import { definedProps } from '../commons/optional.ts';
 import * as z from '../commons/validation.ts';
 import type { PagerTrigger } from './page-plan.ts';
 
@@ -26,7 +27,7 @@ export const DEFAULT_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 /** The code of the error for PagerDuty's 400 "Invalid routing key": the key, not the event, is wrong. */
 export const PAGER_ROUTING_KEY_REFUSED = 'PAGER_ROUTING_KEY_REFUSED';
 
-export const EVENTS_API_RETRY_POLICY: RetryPolicy = {
+const EVENTS_API_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 4,
   baseDelayMs: 500,
   maxDelayMs: 8_000,
@@ -129,7 +130,7 @@ export function createEventsApiClient(options: EventsApiOptions): EventsApiClien
             return {
               ok: false,
               retryable: true,
-              ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+              ...definedProps({ retryAfterMs }),
               error: unavailable(`the Events API answered ${response.status}`),
             };
           }
@@ -164,7 +165,7 @@ export function createEventsApiClient(options: EventsApiOptions): EventsApiClien
 function unavailable(message: string, cause?: unknown): WatchdogError {
   return new WatchdogError('upstream', 'PAGER_UNAVAILABLE', message, {
     retryable: true,
-    ...(cause === undefined ? {} : { cause }),
+    ...definedProps({ cause }),
   });
 }
 

@@ -7,12 +7,13 @@
 
 import { lastSeenWords } from '../commons/domain/notification.ts';
 import { BadInputError } from '../commons/errors.ts';
+import { definedProps } from '../commons/optional.ts';
 import * as z from '../commons/validation.ts';
 import { formatIssues } from '../commons/validation.ts';
 
 /** PagerDuty Events API v2 limits: `summary` 1024 characters, `dedup_key` 255, `source` 255. */
 export const PAGER_LIMITS = { summary: 1024, dedupKey: 255 } as const;
-export const PAGER_SOURCE = 'store-rollout-watchdog';
+const PAGER_SOURCE = 'store-rollout-watchdog';
 
 /** One `trigger` event without the routing key (see the Events API v2, "Send an alert event"). */
 export interface PagerTrigger {
@@ -134,19 +135,19 @@ function planDecision(decision: z.output<typeof decisionSchema>): PagerPlan {
       component: first?.applicationId ?? 'unknown',
       customDetails: {
         outcome: decision.outcome,
-        ...(decision.subject === undefined ? {} : { subject: decision.subject }),
+        ...definedProps({ subject: decision.subject }),
         targets: targets.map((target) => ({
           applicationId: target.applicationId,
-          ...(target.flightId === undefined ? {} : { flightId: target.flightId }),
-          ...(target.submissionId === undefined ? {} : { submissionId: target.submissionId }),
-          ...(target.rolloutPercentage === undefined ? {} : { rolloutPercentage: target.rolloutPercentage }),
-          ...(target.percentageSeenAt === undefined ? {} : { percentageSeenAt: target.percentageSeenAt }),
-          ...(target.fallbackSubmissionId === undefined
-            ? {}
-            : { fallbackSubmissionId: target.fallbackSubmissionId }),
-          ...(target.error === undefined ? {} : { error: target.error }),
-          ...(target.alarmNames === undefined ? {} : { alarmNames: target.alarmNames }),
-          ...(target.nextStep === undefined ? {} : { nextStep: target.nextStep }),
+          ...definedProps({
+            flightId: target.flightId,
+            submissionId: target.submissionId,
+            rolloutPercentage: target.rolloutPercentage,
+            percentageSeenAt: target.percentageSeenAt,
+            fallbackSubmissionId: target.fallbackSubmissionId,
+            error: target.error,
+            alarmNames: target.alarmNames,
+            nextStep: target.nextStep,
+          }),
         })),
       },
       links: partnerCenterLinks(targets),
@@ -177,9 +178,11 @@ function planAlarm(alarm: z.output<typeof alarmSchema>): PagerPlan {
         component: alarm.AlarmName,
         customDetails: {
           alarmName: alarm.AlarmName,
-          ...(alarm.NewStateReason === undefined ? {} : { reason: alarm.NewStateReason }),
-          ...(alarm.StateChangeTime === undefined ? {} : { time: alarm.StateChangeTime }),
-          ...(alarm.AlarmArn === undefined ? {} : { alarmArn: alarm.AlarmArn }),
+          ...definedProps({
+            reason: alarm.NewStateReason,
+            time: alarm.StateChangeTime,
+            alarmArn: alarm.AlarmArn,
+          }),
         },
         links: [],
       },

@@ -21,7 +21,7 @@ export const CHECK_EVERY_APP_WITHIN_MINUTES = 24 * 60;
  * more makes its slice take longer; the run's deadline still bounds it, and an app not reached in time
  * fails its check (so the self-check alarm says so) rather than going unchecked silently.
  */
-export const ASSUMED_FLIGHTS_FOR_ALL = 3;
+const ASSUMED_FLIGHTS_FOR_ALL = 3;
 
 /** The share of a run's time planned for Store requests: room for slow answers and retries. */
 const PLANNED_SHARE_OF_RUN = 0.8;
@@ -113,11 +113,11 @@ export function countSlices(
 export const DEFAULT_SCHEDULE_MINUTES = 6 * 60;
 
 /** A short run (5 minutes), while it reads every app; else Lambda's longest (15 minutes). */
-export const SHORT_RUN_SECONDS = 5 * 60;
-export const LONG_RUN_SECONDS = 15 * 60;
+const SHORT_RUN_SECONDS = 5 * 60;
+const LONG_RUN_SECONDS = 15 * 60;
 
 /** The shortest schedule the self-check takes (more often spends Store requests for nothing). */
-export const MIN_SCHEDULE_MINUTES = 15;
+const MIN_SCHEDULE_MINUTES = 15;
 
 /**
  * The schedule that follows from the catalog when none is configured: every 6 hours while one short

@@ -10,6 +10,7 @@ import { parseStateTable } from '../commons/config/state-table.ts';
 import { APPLICATION_ID_PATTERN } from '../commons/domain/ids.ts';
 import { DEFAULT_STORE_HEALTH_SETTINGS, type StoreHealthSettings } from '../commons/domain/store-health.ts';
 import { ConfigurationError } from '../commons/errors.ts';
+import { definedProps } from '../commons/optional.ts';
 import * as z from '../commons/validation.ts';
 import { formatIssues } from '../commons/validation.ts';
 import type { ProbedApp } from './probe.ts';
@@ -30,7 +31,7 @@ const UNUSED_TOPIC = 'arn:aws:sns:none:000000000000:unused-by-the-store-health-p
 /** Hourly data exists for the previous 72 hours only. */
 export const MAX_WINDOW_HOURS = 72;
 
-export const storeHealthSettingsSchema = z.strictObject({
+const storeHealthSettingsSchema = z.strictObject({
   windowHours: z.optional(z.int().check(z.gte(1), z.lte(MAX_WINDOW_HOURS))),
   minCrashDevices: z.optional(z.number().check(z.gte(0))),
   minActiveDevices: z.optional(z.number().check(z.gte(0))),
@@ -94,8 +95,7 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     const own = perApp[app.applicationId] ?? {};
     return {
       applicationId: app.applicationId,
-      ...(app.name === undefined ? {} : { name: app.name }),
-      ...(app.flights === undefined ? {} : { flights: app.flights }),
+      ...definedProps({ name: app.name, flights: app.flights }),
       settings: {
         windowHours: own.windowHours ?? defaults.windowHours,
         minCrashDevices: own.minCrashDevices ?? defaults.minCrashDevices,
@@ -108,7 +108,7 @@ export function parseStoreHealthEnvironment(env: Env): StoreHealthEnvironment {
     storeApiBaseUrl: config.storeApiBaseUrl,
     azureAdAuthority: config.azureAdAuthority,
     apps,
-    ...(stateTable === undefined ? {} : { stateTable }),
+    ...definedProps({ stateTable }),
   };
 }
 

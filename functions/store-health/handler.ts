@@ -4,6 +4,7 @@
  * (docs/store-health.md); read only. A run with any error fails after publishing what it could.
  * Importing this module never throws: a configuration problem fails every invocation.
  */
+
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -17,6 +18,7 @@ import { createDurableBudgets } from '../commons/aws/store-budget.ts';
 import { describeError, WatchdogError } from '../commons/errors.ts';
 import { createDeadline } from '../commons/http/deadline.ts';
 import { createObservability } from '../commons/observability.ts';
+import { definedProps } from '../commons/optional.ts';
 import { createAnalyticsReader } from '../commons/store/analytics.ts';
 import { createPackageVersionReader } from '../commons/store/cohorts.ts';
 import { createStoreAccess, type StoreAccessOptions } from '../commons/store/store-access.ts';
@@ -106,10 +108,7 @@ function wire(): Wiring {
 const wiring = wire();
 
 function logApp(app: AppHealth): void {
-  const target = {
-    applicationId: app.applicationId,
-    ...(app.flightId === undefined ? {} : { flightId: app.flightId }),
-  };
+  const target = { applicationId: app.applicationId, ...definedProps({ flightId: app.flightId }) };
   if (app.state === 'failed') {
     logger.error('app could not be probed', { ...target, error: describeError(app.error) });
   } else if (app.state === 'deferred') {
@@ -150,10 +149,7 @@ export interface StoreHealthSummary {
 function summarize(run: StoreHealthRun): StoreHealthSummary {
   return {
     apps: run.apps.map((app) => {
-      const target = {
-        applicationId: app.applicationId,
-        ...(app.flightId === undefined ? {} : { flightId: app.flightId }),
-      };
+      const target = { applicationId: app.applicationId, ...definedProps({ flightId: app.flightId }) };
       if (app.state === 'failed')
         return { ...target, state: app.state, reason: describeError(app.error).message };
       if (app.state === 'no-rollout' || app.state === 'deferred')

@@ -26,7 +26,7 @@ export const STORE_HEALTH_METRICS = {
  * A metrics object for one rollout's figures: the namespace, `ApplicationId`, and `FlightId` for a
  * package flight's rollout (its ID as configured, or as the Store lists it for `"all"`).
  */
-export function createAppMetrics(applicationId: string, flightId?: string): Metrics {
+function createAppMetrics(applicationId: string, flightId?: string): Metrics {
   const metrics = new Metrics({ namespace: STORE_HEALTH_NAMESPACE });
   metrics.clearDefaultDimensions();
   metrics.addDimension(STORE_HEALTH_DIMENSION, applicationId);
@@ -38,7 +38,7 @@ export function createAppMetrics(applicationId: string, flightId?: string): Metr
  * Adds one app's figures to `target` (see `createAppMetrics`); returns whether it added any. An app
  * without a live rollout, or that failed, gets none: no ratio, no insufficient-data count.
  */
-export function recordAppHealth(target: Metrics, app: AppHealth): boolean {
+function recordAppHealth(target: Metrics, app: AppHealth): boolean {
   if (app.state !== 'assessed') return false;
   const { assessment } = app;
   const names = STORE_HEALTH_METRICS;

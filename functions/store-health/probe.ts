@@ -38,6 +38,7 @@ import {
   windowStart,
 } from '../commons/domain/store-health.ts';
 import { DeadlineExceededError } from '../commons/errors.ts';
+import { definedProps } from '../commons/optional.ts';
 import type { AnalyticsReader } from '../commons/store/analytics.ts';
 import type { PackageVersionReader } from '../commons/store/cohorts.ts';
 import type { Application, Flight } from '../commons/store/model.ts';
@@ -46,7 +47,7 @@ import type { StoreClient } from '../commons/store/store-client.ts';
 import { readCohorts } from './cohorts.ts';
 
 /** How far back usage is asked for: the daily figures lag by about 30 hours (docs/store-health.md). */
-export const USAGE_LOOKBACK_DAYS = 4;
+const USAGE_LOOKBACK_DAYS = 4;
 const DAY_MS = 86_400_000;
 
 /** The Store reads of the probe (a `StoreClient` fits; the halt is not among them). */
@@ -159,7 +160,7 @@ export async function runStoreHealth(
     apps: results,
     failed: results.some((result) => result.state === 'failed'),
     deferred: results.filter((result) => result.state === 'deferred').length,
-    ...(listError === undefined ? {} : { listError }),
+    ...definedProps({ listError }),
   };
 }
 
@@ -167,7 +168,7 @@ export async function runStoreHealth(
  * Probes one app (its main rollout and watched flights) and returns each target's outcome and the
  * app's memory after the run. Never rejects: a failure is a `failed` (or `deferred`) outcome.
  */
-export async function probeApp(
+async function probeApp(
   app: ProbedApp,
   listed: Application | undefined,
   remembered: AppMemory | undefined,
@@ -344,7 +345,7 @@ export async function probeApp(
   }
   const after: AppMemory = {
     applicationId: app.applicationId,
-    ...(main === undefined ? {} : { main }),
+    ...definedProps({ main }),
     flights: keptFlights,
     ...(flightsSlot === undefined || app.flights === undefined ? {} : { flightsSlot }),
     cohorts: keepCohorts(cohorts, inUse),
@@ -408,7 +409,7 @@ async function examineTarget(
 }
 
 function whoOf(app: ProbedApp): Who {
-  return { applicationId: app.applicationId, ...(app.name === undefined ? {} : { name: app.name }) };
+  return { applicationId: app.applicationId, ...definedProps({ name: app.name }) };
 }
 
 /** The run's deadline (or the budget's slot deadline) came first: not a failure of the app. */

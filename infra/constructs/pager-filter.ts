@@ -5,6 +5,3 @@
  * stops at a string value when the attribute is missing).
  */
 export const PAGER_OUTCOME_FILTER: readonly unknown[] = [{ exists: false }, 'failed'];
-
-/** The subscription filter policy, as SNS stores it. */
-export const PAGER_FILTER_POLICY = { outcome: PAGER_OUTCOME_FILTER };

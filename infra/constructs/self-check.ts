@@ -13,7 +13,6 @@ import { Construct } from 'constructs';
 import type { WatchedApp } from '../../functions/commons/domain/watched-apps.ts';
 import { SELF_CHECK_SERVICE_NAME } from '../../functions/self-check/environment.ts';
 import {
-  DEFAULT_SCHEDULE_MINUTES,
   deriveScheduleMinutes,
   fitsOneRun,
   planSlices,
@@ -26,9 +25,6 @@ import { WatchdogFunction } from './watchdog-function.ts';
 
 /** The handler of the self-check function, relative to the project root. */
 export const SELF_CHECK_ENTRY = 'functions/self-check/handler.ts';
-
-/** How often the self-check runs unless told otherwise, while one run reads every app. */
-export const DEFAULT_SELF_CHECK_SCHEDULE = Duration.minutes(DEFAULT_SCHEDULE_MINUTES);
 
 /**
  * Bounds of the schedule. More often than every 15 minutes spends Store requests (shared with halts)

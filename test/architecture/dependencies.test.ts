@@ -1,6 +1,7 @@
 /**
  * Every folder under `functions/` depends one way. The decision logic in `functions/commons/domain/`
- * imports only itself, the validation module and the shared errors; configuration reads settings and
+ * imports only itself, the validation module and the shared errors (and, like every folder, the leaf
+ * `optional.ts`, which imports nothing); configuration reads settings and
  * loads no transport; the Store adapter builds on the generic HTTP layer and the domain, never on AWS or
  * configuration; the generic HTTP layer knows nothing of the Store; and no two files import each other,
  * directly or around a longer circle.
@@ -28,9 +29,17 @@ interface Rule {
   readonly mayImportPackages: readonly (string | RegExp)[];
 }
 
+/** A leaf module every folder may use: it imports nothing (the last rule below keeps it so). */
+const OPTIONAL = 'functions/commons/optional.ts';
+
 const DOMAIN: Rule = {
   scope: 'functions/commons/domain/',
-  mayImport: ['functions/commons/domain/', 'functions/commons/validation.ts', 'functions/commons/errors.ts'],
+  mayImport: [
+    'functions/commons/domain/',
+    'functions/commons/validation.ts',
+    'functions/commons/errors.ts',
+    OPTIONAL,
+  ],
   mayImportPackages: PURE_BUILTINS,
 };
 
@@ -44,6 +53,7 @@ const RULES: readonly Rule[] = [
       'functions/commons/validation.ts',
       'functions/commons/errors.ts',
       'functions/commons/endpoints.ts',
+      OPTIONAL,
     ],
     mayImportPackages: PURE_BUILTINS,
   },
@@ -56,14 +66,16 @@ const RULES: readonly Rule[] = [
       'functions/commons/validation.ts',
       'functions/commons/errors.ts',
       'functions/commons/endpoints.ts',
+      OPTIONAL,
     ],
     mayImportPackages: [/^node:/, /^undici(\/|$)/],
   },
   {
     scope: 'functions/commons/http/',
-    mayImport: ['functions/commons/http/', 'functions/commons/errors.ts'],
+    mayImport: ['functions/commons/http/', 'functions/commons/errors.ts', OPTIONAL],
     mayImportPackages: [/^node:/, /^undici(\/|$)/],
   },
+  { scope: OPTIONAL, mayImport: [], mayImportPackages: [] },
 ];
 
 /** Every module specifier in a source: static imports and re-exports, side-effect and dynamic imports. */

@@ -7,7 +7,6 @@ import { watchedAppsSchema } from '../../functions/commons/domain/watched-apps.t
 import { ConfigurationError } from '../../functions/commons/errors.ts';
 import {
   deriveWatchedApps,
-  listAlarmSpecs,
   listWatchedAlarmNames,
   loadWatchdogConfig,
   parseWatchdogConfig,
@@ -61,7 +60,7 @@ describe('the config shipped in cdk.json', () => {
         mode: 'enforce',
       },
     ]);
-    expect(listAlarmSpecs(config)).toEqual([
+    expect(config.apps.flatMap((app) => app.alarms)).toEqual([
       expect.objectContaining({ periodSeconds: 10, treatMissingData: 'notBreaching' }),
     ]);
   });

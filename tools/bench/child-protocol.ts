@@ -15,7 +15,6 @@ export const parentMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('exit') }),
 ]);
-export type ParentMessage = z.infer<typeof parentMessageSchema>;
 
 const invocationSchema = z.object({
   type: z.literal('invoked'),

@@ -210,5 +210,3 @@ export function executeAnalytics(
     },
   };
 }
-
-export { formatHour as formatSimHour };

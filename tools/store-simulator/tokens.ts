@@ -13,8 +13,6 @@ import type { SimTenant, SimulatorState } from './types.ts';
 export const STORE_RESOURCE = 'https://manage.devcenter.microsoft.com';
 /** The v2 scope that stands for the Store API. */
 export const STORE_SCOPE = `${STORE_RESOURCE}/.default`;
-/** The audience Entra ID requires of an external token. */
-export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** How much clock skew Entra ID tolerates on an assertion's `exp` and `nbf`. */
 const ASSERTION_LEEWAY_SECONDS = 0;

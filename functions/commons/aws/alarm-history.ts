@@ -9,6 +9,7 @@
 import { type CloudWatchClient, DescribeAlarmHistoryCommand } from '@aws-sdk/client-cloudwatch';
 import { ALARM_STATES, type AlarmTransition } from '../domain/events.ts';
 import { BadInputError, WatchdogError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import * as z from '../validation.ts';
 import { formatIssues } from '../validation.ts';
 import { awsErrorDetail } from './aws-errors.ts';
@@ -134,7 +135,7 @@ export async function readAlarmHistory(
             EndDate: query.end,
             ScanBy: 'TimestampAscending',
             MaxRecords: 100,
-            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+            ...definedProps({ NextToken: nextToken }),
           }),
           { abortSignal: signal },
         )

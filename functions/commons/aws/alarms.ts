@@ -8,6 +8,7 @@
  */
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { WatchdogError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import { describeAwsFailure } from './aws-errors.ts';
 
 /** `DescribeAlarms` accepts at most this many `AlarmNames`, and returns at most this many records a page. */
@@ -47,7 +48,7 @@ export function describeAlarmsPageWith(
           AlarmNames: [...request.alarmNames],
           MaxRecords: request.maxRecords,
           ...(includeComposite ? { AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] } : {}),
-          ...(request.nextToken === undefined ? {} : { NextToken: request.nextToken }),
+          ...definedProps({ NextToken: request.nextToken }),
         }),
         { abortSignal: signal },
       )
@@ -94,7 +95,7 @@ export function createAlarmLookup(
       let nextToken: string | undefined;
       do {
         const page = await describePage(
-          { alarmNames: batch, maxRecords: pageSize, ...(nextToken === undefined ? {} : { nextToken }) },
+          { alarmNames: batch, maxRecords: pageSize, ...definedProps({ nextToken }) },
           signal,
         );
         // Only the names asked for count, whatever a page holds.

@@ -48,7 +48,7 @@ export interface ChatInput {
   readonly drill: boolean;
 }
 
-export const CHAT_EVENT_TYPE = 'StoreRolloutWatchdogDecision';
+const CHAT_EVENT_TYPE = 'StoreRolloutWatchdogDecision';
 
 const OUTCOME_WORDS: Record<TargetResultKind, string> = {
   failed: 'FAILED to halt (act now)',

@@ -7,6 +7,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Continuation } from '../domain/continuation.ts';
 import { WatchdogError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 
 export async function sendContinuation(
   client: SQSClient,
@@ -23,7 +24,7 @@ export async function sendContinuation(
         MessageBody: JSON.stringify(continuation),
         ...(delaySeconds === undefined ? {} : { DelaySeconds: Math.max(0, Math.min(900, delaySeconds)) }),
       }),
-      signal === undefined ? {} : { abortSignal: signal },
+      definedProps({ abortSignal: signal }),
     );
     return output.MessageId ?? '';
   } catch (error) {

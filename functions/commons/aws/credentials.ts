@@ -7,6 +7,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AWS_FEDERATION } from '../domain/federation.ts';
 import { ConfigurationError, WatchdogError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import * as z from '../validation.ts';
 import { awsErrorDetail, describeAwsFailure, httpStatusOf } from './aws-errors.ts';
 
@@ -204,10 +205,7 @@ export function createCredentialsSource(
     inFlight ??= (async () => {
       try {
         const output = await client
-          .send(
-            new GetSecretValueCommand({ SecretId: secretId }),
-            signal === undefined ? {} : { abortSignal: signal },
-          )
+          .send(new GetSecretValueCommand({ SecretId: secretId }), definedProps({ abortSignal: signal }))
           .catch((error: unknown) => {
             throw describeSecretsManagerError(error, secretId);
           });

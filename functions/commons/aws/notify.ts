@@ -6,6 +6,7 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Notification } from '../domain/notification.ts';
 import { WatchdogError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import { buildChatNotification } from './chat-notification.ts';
 
 /** SNS accepts at most 256 KiB per message; the per-protocol structure repeats the body, so stay well below. */
@@ -43,7 +44,7 @@ export async function publishNotification(
           ...(notification.drill === true ? { drill: { DataType: 'String', StringValue: 'true' } } : {}),
         },
       }),
-      signal === undefined ? {} : { abortSignal: signal },
+      definedProps({ abortSignal: signal }),
     );
     return output.MessageId ?? '';
   } catch (error) {

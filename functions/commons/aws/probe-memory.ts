@@ -18,6 +18,7 @@ import {
 import { APPLICATION_ID_PATTERN, SUBMISSION_ID_PATTERN } from '../domain/ids.ts';
 import type { AppMemory } from '../domain/probe-memory.ts';
 import { describeError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import * as z from '../validation.ts';
 import { PROBE_PARTITION, probeSortKey, STATE_TABLE_KEY } from './state-table.ts';
 
@@ -70,9 +71,7 @@ const memorySchema = z.object({
 });
 
 /** An item as an app's memory, or `undefined` when it is not one (another kind, a bad value). */
-export function parseProbeItem(
-  item: Record<string, { S?: string | undefined } | undefined>,
-): AppMemory | undefined {
+function parseProbeItem(item: Record<string, { S?: string | undefined } | undefined>): AppMemory | undefined {
   const text = item.memory?.S;
   if (item[STATE_TABLE_KEY.partition]?.S !== PROBE_PARTITION || text === undefined) return undefined;
   let json: unknown;
@@ -109,7 +108,7 @@ export function createProbeMemory(
               KeyConditionExpression: '#pk = :pk',
               ExpressionAttributeNames: { '#pk': STATE_TABLE_KEY.partition },
               ExpressionAttributeValues: { ':pk': { S: PROBE_PARTITION } },
-              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+              ...definedProps({ ExclusiveStartKey: start }),
             }),
             { abortSignal: signal },
           );

@@ -7,6 +7,7 @@
 import { type WatchedApp, watchedAppsSchema } from '../domain/watched-apps.ts';
 import { DEFAULT_AZURE_AD_AUTHORITY, DEFAULT_STORE_BASE_URL } from '../endpoints.ts';
 import { ConfigurationError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import { formatIssues } from '../validation.ts';
 
 /** Hosts that may be reached over plain `http://` (local runs and tests only). */
@@ -63,7 +64,7 @@ export interface BuiltInConfig {
 }
 
 /** The bundled app list of this artifact, if it was built with one. */
-export function readBuiltInConfig(): BuiltInConfig {
+function readBuiltInConfig(): BuiltInConfig {
   return {
     bundledApps: typeof __WATCHDOG_BUNDLED_APPS__ === 'string' ? __WATCHDOG_BUNDLED_APPS__ : undefined,
   };
@@ -124,7 +125,7 @@ export function parseEnvironment(
     dryRun,
     storeApiBaseUrl,
     azureAdAuthority,
-    ...(drillAlarmName === undefined ? {} : { drillAlarmName }),
+    ...definedProps({ drillAlarmName }),
   };
 }
 

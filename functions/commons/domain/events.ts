@@ -11,6 +11,7 @@
  * ignores them.
  */
 import { BadInputError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import * as z from '../validation.ts';
 import { formatIssues } from '../validation.ts';
 import { assertApplicationId } from './ids.ts';
@@ -58,7 +59,7 @@ export type Intake =
     };
 
 /** Longest manual `reason` accepted; it is quoted in the notification. */
-export const MAX_MANUAL_REASON_LENGTH = 1000;
+const MAX_MANUAL_REASON_LENGTH = 1000;
 
 const alarmState = z.enum(ALARM_STATES);
 
@@ -171,10 +172,10 @@ function parseSnsEvent(event: Record<string, unknown>): Intake {
     return {
       alarmName: alarm.AlarmName,
       newState: alarm.NewStateValue,
-      ...(alarm.OldStateValue === undefined ? {} : { previousState: alarm.OldStateValue }),
+      ...definedProps({ previousState: alarm.OldStateValue }),
       reason: alarm.NewStateReason,
       time: alarm.StateChangeTime,
-      ...(alarm.AlarmArn === undefined ? {} : { alarmArn: alarm.AlarmArn }),
+      ...definedProps({ alarmArn: alarm.AlarmArn }),
       source: 'sns',
       ...(alarm.AlarmRule === undefined
         ? {}
@@ -207,10 +208,10 @@ function parseEventBridgeEvent(event: Record<string, unknown>): Intake {
       {
         alarmName: detail.alarmName,
         newState: detail.state.value,
-        ...(previousState === undefined ? {} : { previousState }),
+        ...definedProps({ previousState }),
         reason: detail.state.reason,
         time: detail.state.timestamp,
-        ...(alarmArn === undefined ? {} : { alarmArn }),
+        ...definedProps({ alarmArn }),
         source: 'eventbridge',
         ...(rule === undefined
           ? {}
@@ -239,7 +240,7 @@ function parseManualEvent(event: Record<string, unknown>): Intake {
   return {
     kind: 'manual',
     applicationId,
-    ...(reason === undefined ? {} : { reason }),
+    ...definedProps({ reason }),
     enforce: dryRun === false,
   };
 }

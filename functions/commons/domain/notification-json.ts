@@ -1,4 +1,5 @@
 /** The notification's machine-readable JSON object, for queues, functions and webhooks. */
+import { definedProps } from '../optional.ts';
 import type { PendingApps } from './continuation.ts';
 import { appName, type Entry, partnerCenterUrl } from './notification-entry.ts';
 import { nextStep } from './notification-text.ts';
@@ -48,10 +49,9 @@ export function toJsonTarget({ target, detail }: Entry): NotificationTarget {
     ...target,
     appName: appName(planned),
     dryRun: planned.dryRun,
-    ...(planned.dryRunCause === undefined ? {} : { dryRunCause: planned.dryRunCause }),
+    ...definedProps({ dryRunCause: planned.dryRunCause }),
     elapsedMs: detail.elapsedMs,
-    ...(detail.note === undefined ? {} : { note: detail.note }),
-    ...(detail.percentageSeenAt === undefined ? {} : { percentageSeenAt: detail.percentageSeenAt }),
+    ...definedProps({ note: detail.note, percentageSeenAt: detail.percentageSeenAt }),
     alarmNames: planned.alarmNames,
     partnerCenterUrl: partnerCenterUrl(target.applicationId),
     nextStep: nextStep(target, detail),

@@ -7,6 +7,7 @@
  * or the client secret (there is none in the inputs).
  */
 
+import { definedProps } from '../optional.ts';
 import type { PendingApps } from './continuation.ts';
 import type { WatchdogRun } from './decide.ts';
 import { zip } from './notification-entry.ts';
@@ -18,12 +19,7 @@ import type { ActingPlan } from './targets.ts';
 import type { AttemptInfo } from './transitions.ts';
 
 export { lastSeenWords, partnerCenterUrl } from './notification-entry.ts';
-export {
-  NOTIFICATION_SCHEMA_VERSION,
-  type NotificationJson,
-  type NotificationTarget,
-} from './notification-json.ts';
-export { MAX_SUBJECT_LENGTH, toAsciiLine } from './notification-subject.ts';
+export type { NotificationJson, NotificationTarget } from './notification-json.ts';
 export { nextStep } from './notification-text.ts';
 
 /** The notification of one acting invocation. */
@@ -77,8 +73,7 @@ export function buildNotification(
     targets: entries.map(toJsonTarget),
     timings: { decisionMs: run.elapsedMs },
     ...(drill ? { drill: true } : {}),
-    ...(pending === undefined ? {} : { pending }),
-    ...(attempt === undefined ? {} : { attempt }),
+    ...definedProps({ pending, attempt }),
     ...(leftOut.length === 0 ? {} : { leftOut }),
   };
   return { subject, text, json, outcome, drill };

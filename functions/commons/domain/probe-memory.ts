@@ -3,6 +3,7 @@
  * again: settled targets, cohorts, hourly crash rows, daily usage, hourly flight lists (docs/store-health.md,
  * "What it costs, and what it remembers"). No AWS SDK, no clock: times come in as epoch milliseconds.
  */
+import { definedProps } from '../optional.ts';
 import type { CrashHour, DailyUsage } from './store-health.ts';
 
 const DAY_MS = 86_400_000;
@@ -110,8 +111,7 @@ export function rememberTarget(
   nowMs: number,
 ): RememberedTarget {
   return {
-    ...(current.lastPublishedId === undefined ? {} : { lastPublishedId: current.lastPublishedId }),
-    ...(current.pendingId === undefined ? {} : { pendingId: current.pendingId }),
+    ...definedProps({ lastPublishedId: current.lastPublishedId, pendingId: current.pendingId }),
     state: reading.kind === 'settled' ? 'settled' : 'watch',
     readAtMs: nowMs,
   };
@@ -133,7 +133,7 @@ export function isSettledRollout(rollout: {
 }
 
 /** The UTC day (its start) of `ms`. */
-export function utcDay(ms: number): number {
+function utcDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
 }
 

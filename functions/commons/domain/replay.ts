@@ -8,6 +8,7 @@
  * `ignored` (the watchdog would not act on it). A transition no app lists has no decision and counts as
  * ignored in the summary. Transitions out of ALARM never act and are left out.
  */
+import { definedProps } from '../optional.ts';
 import type { AlarmTransition } from './events.ts';
 import { type DryRunCause, resolveTargets, type TargetConfig } from './targets.ts';
 
@@ -75,7 +76,7 @@ export function replayTransitions(history: readonly AlarmTransition[], config: T
         applicationId: planned.app.applicationId,
         appName: planned.app.name ?? planned.app.applicationId,
         decision: planned.dryRun ? 'would-halt' : 'halt',
-        ...(planned.dryRunCause === undefined ? {} : { dryRunCause: planned.dryRunCause }),
+        ...definedProps({ dryRunCause: planned.dryRunCause }),
         why: planned.why,
       })),
     };

@@ -3,7 +3,7 @@
  */
 
 /** Every result a target can have, from worst to least severe (the order `outcome` uses). */
-export const RESULTS_BY_SEVERITY = [
+const RESULTS_BY_SEVERITY = [
   'failed',
   'would-halt',
   'halted',

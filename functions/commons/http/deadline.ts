@@ -5,6 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { DeadlineExceededError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 
 const deadlines = new WeakMap<AbortSignal, number>();
 
@@ -57,8 +58,5 @@ export const sleep: Sleep = async (ms, signal) => {
 
 /** The error for work cut short by the deadline, naming what was cut short. */
 export function deadlineExceeded(what: string, cause?: unknown): DeadlineExceededError {
-  return new DeadlineExceededError(
-    `the deadline passed before ${what} finished`,
-    cause === undefined ? {} : { cause },
-  );
+  return new DeadlineExceededError(`the deadline passed before ${what} finished`, definedProps({ cause }));
 }

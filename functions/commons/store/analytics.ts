@@ -19,13 +19,13 @@ export const MAX_ANALYTICS_PAGE_SIZE = 10_000;
  * name (at most 256 characters, 3 bytes each in UTF-8), a package version or name, an event type, two
  * counts and the undocumented fields the Store sends as null (about 600 bytes in all).
  */
-export const MAX_ANALYTICS_ROW_BYTES = 2_000;
+const MAX_ANALYTICS_ROW_BYTES = 2_000;
 /**
  * Rows asked for per page: the most whose page cannot pass the response cap (`MAX_RESPONSE_BYTES`, with
  * 16 KB for the envelope and `@nextLink`). A page of 10,000 rows (the Store's default) passes it: an app
  * with many package versions over a long window would fail on every run.
  */
-export const SAFE_ANALYTICS_PAGE_SIZE = Math.floor((MAX_RESPONSE_BYTES - 16_384) / MAX_ANALYTICS_ROW_BYTES);
+const SAFE_ANALYTICS_PAGE_SIZE = Math.floor((MAX_RESPONSE_BYTES - 16_384) / MAX_ANALYTICS_ROW_BYTES);
 /** 100 pages of 500 rows: 50,000 rows, far more than 72 hours × the versions of any app. */
 const DEFAULT_MAX_PAGES = 100;
 const HOUR_MS = 3_600_000;
@@ -184,12 +184,12 @@ export function createAnalyticsReader(
 }
 
 /** `yyyy-mm-dd hh:mm:ss` in UTC (the hourly form; the buckets' timezone is undocumented, UTC assumed). */
-export function formatHour(ms: number): string {
+function formatHour(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
 /** `yyyy-mm-dd` in UTC. */
-export function formatDay(ms: number): string {
+function formatDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 

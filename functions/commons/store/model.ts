@@ -3,11 +3,10 @@
  * inside). Field names follow Microsoft's "Get app data" and "Manage app submissions". Unknown fields
  * are kept out; an app can lack either submission reference (Microsoft's "Get all apps").
  */
-import { type PackageRollout, ROLLOUT_STATUSES } from '../domain/rollout.ts';
+import { ROLLOUT_STATUSES } from '../domain/rollout.ts';
 import * as z from '../validation.ts';
 
 export type { PackageRollout, PackageRolloutStatus, RolloutRef } from '../domain/rollout.ts';
-export { ROLLOUT_STATUSES } from '../domain/rollout.ts';
 
 /** The wire format of a rollout; what it parses to must be the domain's `PackageRollout`. */
 export const packageRolloutSchema = z.object({
@@ -16,11 +15,8 @@ export const packageRolloutSchema = z.object({
   packageRolloutStatus: z.enum(ROLLOUT_STATUSES),
   fallbackSubmissionId: z.string(),
 });
-// A parsed rollout is the domain's rollout: a schema that drifts from it fails the type check here.
-export type ParsedRollout =
-  z.infer<typeof packageRolloutSchema> extends PackageRollout ? PackageRollout : never;
 
-export const submissionRefSchema = z.object({
+const submissionRefSchema = z.object({
   id: z.string().check(z.minLength(1)),
   resourceLocation: z.optional(z.string()),
 });
@@ -43,7 +39,6 @@ export const applicationListSchema = z.object({
   '@nextLink': z.nullish(z.string()),
   totalCount: z.optional(z.number()),
 });
-export type ApplicationList = z.infer<typeof applicationListSchema>;
 
 export const flightSchema = z.object({
   flightId: z.string(),
@@ -58,7 +53,6 @@ export const flightListSchema = z.object({
   '@nextLink': z.optional(z.string()),
   totalCount: z.optional(z.number()),
 });
-export type FlightList = z.infer<typeof flightListSchema>;
 
 const packageVersionsSchema = z.optional(z.array(z.object({ version: z.optional(z.nullable(z.string())) })));
 

@@ -22,6 +22,7 @@ import {
   type RetryEnvironment,
   type RetryPolicy,
 } from '../http/retry.ts';
+import { definedProps } from '../optional.ts';
 import type { PackageRollout, RolloutRef, SubmissionRef } from './model.ts';
 import type { StoreClient } from './store-client.ts';
 import { isAmbiguousFailure, STORE_ERROR_CODES } from './store-errors.ts';
@@ -40,7 +41,7 @@ export type Target = { readonly applicationId: string; readonly flightId?: strin
  * Gradual rollout on and running: the only state the halt POST accepts (Microsoft's "Halt the rollout
  * for an app submission").
  */
-export function isRolloutInProgress(rollout: PackageRollout): boolean {
+function isRolloutInProgress(rollout: PackageRollout): boolean {
   return rollout.isPackageRollout && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
 }
 
@@ -364,13 +365,13 @@ export function addContext(error: unknown, context: string): WatchdogError {
     return new StoreApiError(
       error.code,
       message,
-      {
-        ...(error.status === undefined ? {} : { status: error.status }),
-        ...(error.storeCode === undefined ? {} : { storeCode: error.storeCode }),
-        ...(error.storeMessage === undefined ? {} : { storeMessage: error.storeMessage }),
-        ...(error.correlationId === undefined ? {} : { correlationId: error.correlationId }),
-        ...(error.request === undefined ? {} : { request: error.request }),
-      },
+      definedProps({
+        status: error.status,
+        storeCode: error.storeCode,
+        storeMessage: error.storeMessage,
+        correlationId: error.correlationId,
+        request: error.request,
+      }),
       { cause: error, retryable: error.retryable },
     );
   }

@@ -9,6 +9,7 @@ import { DEFAULT_AZURE_AD_AUTHORITY, DEFAULT_STORE_BASE_URL } from '../endpoints
 import type { AuthError } from '../errors.ts';
 import type { RetryEnvironment, RetryPolicy } from '../http/retry.ts';
 import { createDispatcher, type DispatcherOptions } from '../http/transport.ts';
+import { definedProps } from '../optional.ts';
 import { createRolloutPort } from './rollouts.ts';
 import { createStoreClient, type StoreClient } from './store-client.ts';
 import { getTenantThrottle, type RequestBudget, type ThrottleOptions } from './throttle.ts';
@@ -65,19 +66,16 @@ export interface StoreAccess {
 /** Builds everything the halt path needs to talk to the Store. Every call takes a deadline signal. */
 export function createStoreAccess(options: StoreAccessOptions): StoreAccess {
   const dispatcher = options.dispatcher ?? createDispatcher(options.timeouts);
-  const shared = {
-    ...(options.retry === undefined ? {} : { retry: options.retry }),
-    ...(options.environment === undefined ? {} : { environment: options.environment }),
-  };
+  const shared = definedProps({ retry: options.retry, environment: options.environment });
   const tokenProvider = createTokenProvider({
     authority: options.authority ?? DEFAULT_AZURE_AD_AUTHORITY,
     dispatcher,
     getCredentials: options.getCredentials,
-    ...(options.refreshCredentials === undefined ? {} : { refreshCredentials: options.refreshCredentials }),
-    ...(options.onCredentialsRejected === undefined
-      ? {}
-      : { onCredentialsRejected: options.onCredentialsRejected }),
-    ...(options.getClientAssertion === undefined ? {} : { getClientAssertion: options.getClientAssertion }),
+    ...definedProps({
+      refreshCredentials: options.refreshCredentials,
+      onCredentialsRejected: options.onCredentialsRejected,
+      getClientAssertion: options.getClientAssertion,
+    }),
     ...shared,
   });
   const budget = chainBudgets(options.throttle, options.sharedBudget);
@@ -85,7 +83,7 @@ export function createStoreAccess(options: StoreAccessOptions): StoreAccess {
     baseUrl: options.baseUrl ?? DEFAULT_STORE_BASE_URL,
     dispatcher,
     tokenProvider,
-    ...(budget === undefined ? {} : { throttle: budget }),
+    ...definedProps({ throttle: budget }),
     ...shared,
   });
   return { client, rolloutPort: createRolloutPort(client, shared), tokenProvider, dispatcher };

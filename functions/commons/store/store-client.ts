@@ -22,6 +22,7 @@ import {
   runWithRetries,
 } from '../http/retry.ts';
 import { classifyFailure, type HttpResponse, readHeader, sendHttpRequest } from '../http/transport.ts';
+import { definedProps } from '../optional.ts';
 import type * as z from '../validation.ts';
 import {
   type Application,
@@ -181,7 +182,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
         error,
         // A 429 means the Store did not act, so even a POST may be sent again.
         retryable: error.retryable && (retryAnyFailure || response.status === 429),
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        ...definedProps({ retryAfterMs }),
       };
     };
     return runWithRetries(attempt, { policy, environment, signal, what });
@@ -304,7 +305,7 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
         {
           method: 'GET',
           path: request.path,
-          ...(request.query === undefined ? {} : { query: request.query }),
+          ...definedProps({ query: request.query }),
           schema: request.schema,
           priority: 'rollout',
         },

@@ -12,6 +12,7 @@ import {
   readHeader,
   type TransportFailure,
 } from '../http/transport.ts';
+import { definedProps } from '../optional.ts';
 import * as z from '../validation.ts';
 
 /** The stable codes of `StoreApiError`. */
@@ -92,9 +93,7 @@ export function createStoreErrorFromResponse(
     {
       status,
       request,
-      ...(storeCode === undefined ? {} : { storeCode }),
-      ...(storeMessage === undefined ? {} : { storeMessage }),
-      ...(correlationId === undefined ? {} : { correlationId }),
+      ...definedProps({ storeCode, storeMessage, correlationId }),
     },
     { retryable },
   );

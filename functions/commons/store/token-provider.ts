@@ -17,6 +17,7 @@ import {
   runWithRetries,
 } from '../http/retry.ts';
 import { readHeader, sendHttpRequest } from '../http/transport.ts';
+import { definedProps } from '../optional.ts';
 import type { ClientAssertion } from './client-assertion.ts';
 import { type ClientCredentials, sameCredentials } from './client-credentials.ts';
 import {
@@ -29,14 +30,14 @@ import {
 } from './token-response.ts';
 
 /** The `resource` the Store API tokens are issued for. */
-export const STORE_API_RESOURCE = 'https://manage.devcenter.microsoft.com';
+const STORE_API_RESOURCE = 'https://manage.devcenter.microsoft.com';
 
 export { ClientAssertion } from './client-assertion.ts';
-export { type ClientCredentials, sameCredentials } from './client-credentials.ts';
+export type { ClientCredentials } from './client-credentials.ts';
 export { AccessToken, AUTH_ERROR_CODES } from './token-response.ts';
 
 /** The v2 scope that stands for the Store API (the v1 `resource` plus `/.default`). */
-export const STORE_API_SCOPE = `${STORE_API_RESOURCE}/.default`;
+const STORE_API_SCOPE = `${STORE_API_RESOURCE}/.default`;
 
 export interface TokenProvider {
   /** A valid token: the cached one, or a new one (concurrent callers share one request). */
@@ -164,7 +165,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
           ok: false,
           error,
           retryable: error.retryable,
-          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          ...definedProps({ retryAfterMs }),
         };
       } catch (caught) {
         if (caught instanceof AuthError) return { ok: false, error: caught, retryable: false };

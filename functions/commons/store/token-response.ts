@@ -3,6 +3,7 @@ import { aadstsCodeOf, fixAssertionRefusal, type PresentedIdentity } from '../do
 import { AuthError, type WatchdogError } from '../errors.ts';
 import { deadlineExceeded } from '../http/deadline.ts';
 import { classifyFailure } from '../http/transport.ts';
+import { definedProps } from '../optional.ts';
 import * as z from '../validation.ts';
 import type { ClientCredentials } from './client-credentials.ts';
 
@@ -130,8 +131,7 @@ export function createAuthErrorFromResponse(
       : cleanAzureText(body.error_description, signIn.hide, 300);
   const details = {
     status,
-    ...(code === undefined ? {} : { storeCode: code }),
-    ...(description === undefined ? {} : { storeMessage: description }),
+    ...definedProps({ storeCode: code, storeMessage: description }),
   };
   const said = [code, description].filter((part) => part !== undefined).join(': ');
   const suffix = said === '' ? '' : ` (${said})`;

@@ -21,7 +21,7 @@ import { runWatchdog } from '../../../functions/commons/domain/decide.ts';
 import { buildNotification, type Notification } from '../../../functions/commons/domain/notification.ts';
 import { resolveTargets } from '../../../functions/commons/domain/targets.ts';
 import { StoreApiError } from '../../../functions/commons/errors.ts';
-import { PAGER_FILTER_POLICY } from '../../../infra/constructs/pager-filter.ts';
+import { PAGER_OUTCOME_FILTER } from '../../../infra/constructs/pager-filter.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig, requireMoto } from '../../support/aws.ts';
 import { createSecret, motoClients } from '../../support/aws-resources.ts';
 import { type EventsApiStandIn, startEventsApiStandIn } from '../../support/pagerduty-stand-in.ts';
@@ -128,7 +128,7 @@ describeWithMoto(`pager forwarder${MOTO_SKIP_REASON}`, () => {
         TopicArn: topicArn,
         Protocol: 'sqs',
         Endpoint: `arn:aws:sqs:us-east-1:123456789012:pager-${id}`,
-        Attributes: { FilterPolicy: JSON.stringify(PAGER_FILTER_POLICY) },
+        Attributes: { FilterPolicy: JSON.stringify({ outcome: PAGER_OUTCOME_FILTER }) },
       }),
     );
 

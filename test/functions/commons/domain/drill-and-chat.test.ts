@@ -12,11 +12,8 @@ import {
 import { buildMessageStructure } from '../../../../functions/commons/aws/notify.ts';
 import { runWatchdog } from '../../../../functions/commons/domain/decide.ts';
 import type { AlarmTransition, Intake } from '../../../../functions/commons/domain/events.ts';
-import {
-  buildNotification,
-  MAX_SUBJECT_LENGTH,
-  type Notification,
-} from '../../../../functions/commons/domain/notification.ts';
+import { buildNotification, type Notification } from '../../../../functions/commons/domain/notification.ts';
+import { MAX_SUBJECT_LENGTH } from '../../../../functions/commons/domain/notification-subject.ts';
 import type { RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
 import { type Plan, resolveTargets } from '../../../../functions/commons/domain/targets.ts';
 import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';

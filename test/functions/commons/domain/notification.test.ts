@@ -4,11 +4,13 @@ import { runWatchdog, type WatchdogRun } from '../../../../functions/commons/dom
 import { type Intake, parseEvent } from '../../../../functions/commons/domain/events.ts';
 import {
   buildNotification,
-  MAX_SUBJECT_LENGTH,
   type Notification,
   partnerCenterUrl,
-  toAsciiLine,
 } from '../../../../functions/commons/domain/notification.ts';
+import {
+  MAX_SUBJECT_LENGTH,
+  toAsciiLine,
+} from '../../../../functions/commons/domain/notification-subject.ts';
 import type { RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
 import type { TargetResultKind } from '../../../../functions/commons/domain/results.ts';
 import { type ActingPlan, resolveTargets } from '../../../../functions/commons/domain/targets.ts';
