@@ -11,6 +11,23 @@ const WALL_CLOCK_FILES = [
   'test/functions/commons/aws/store-budget-front.test.ts',
 ];
 
+/**
+ * Files whose code under test keeps no state at module level (the CDK app and its constructs, the pure
+ * domain, config parsing, the docs): they share one module graph per worker instead of importing
+ * aws-cdk-lib and the rest afresh for each file. Nothing here sets `process.env`, stubs a global or
+ * touches the Store throttle or the budget defaults, which are per process.
+ */
+const SHARED_MODULE_FILES = [
+  'test/infra/**/*.test.ts',
+  'test/docs/**/*.test.ts',
+  'test/functions/commons/domain/**/*.test.ts',
+  'test/functions/commons/config/**/*.test.ts',
+  // Not the properties of the Store's responses and tokens: they drive the Store client.
+  ...['catalog', 'credentials', 'environment', 'events', 'halt-rule', 'watchdog-config'].map(
+    (name) => `test/properties/${name}.property.test.ts`,
+  ),
+];
+
 export default defineConfig({
   test: {
     globalSetup: ['test/support/moto-global-setup.ts'],
@@ -25,7 +42,15 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: WALL_CLOCK_FILES },
+        test: {
+          name: 'suite',
+          include: ['test/**/*.test.ts'],
+          exclude: [...WALL_CLOCK_FILES, ...SHARED_MODULE_FILES],
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'shared-modules', include: SHARED_MODULE_FILES, isolate: false },
       },
       {
         extends: true,
