@@ -15,13 +15,23 @@ export const CDK_CONTEXT: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
 ).context;
 
-/** The app synthesized with cdk.json's context and this `watchdog` config (bundling the real handlers). */
+/**
+ * CDK context that leaves every function's code unbundled (`aws:cdk:bundling-stacks` naming no stack):
+ * the template is the same but for each asset's hash, and synth skips esbuild. For tests that read the
+ * template only; the tests of the asset itself bundle.
+ */
+export const NO_BUNDLING: Readonly<Record<string, unknown>> = { 'aws:cdk:bundling-stacks': [] };
+
+/**
+ * The app synthesized with cdk.json's context and this `watchdog` config. The functions' code is not
+ * bundled (see `NO_BUNDLING`): callers read the template, not the assets.
+ */
 export function synthesizeWatchdog(watchdog: unknown): {
   readonly app: App;
   readonly stack: WatchdogStack;
   readonly template: Template;
 } {
-  const { app, stack } = createWatchdogApp({ context: { ...CDK_CONTEXT, watchdog } });
+  const { app, stack } = createWatchdogApp({ context: { ...CDK_CONTEXT, ...NO_BUNDLING, watchdog } });
   const assembly = app.synth();
   return { app, stack, template: Template.fromJSON(assembly.getStackByName(stack.stackName).template) };
 }

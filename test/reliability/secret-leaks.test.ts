@@ -100,7 +100,7 @@ describeWithMoto(`secret leak check over the watchdog harness${MOTO_SKIP_REASON}
       const failed = await harness.invoke(loadEventFixture('sns-alarm'));
       harness.simulator.control.clearFaults();
       const halted = await harness.invoke(loadEventFixture('sns-alarm'));
-      expect(failed.error).toBeDefined();
+      expect(failed.error).toMatchObject({ name: 'TargetsFailedError', code: 'TARGETS_FAILED' });
       expect(halted.result?.targets.map((target) => target.result)).toEqual(['halted', 'halted']);
       await harness.sink.drain({ expect: 2 });
     } finally {

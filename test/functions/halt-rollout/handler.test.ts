@@ -374,7 +374,7 @@ describeWithMoto(`halt-rollout handler: the Lambda contract${MOTO_SKIP_REASON}`,
 
       harness.simulator.control.failNext({ status: 404, count: 10, match: { path: SAMPLE_QUIET_APP_ID } });
       const failing = await harness.invoke(loadEventFixture('sns-alarm'));
-      expect(failing.error).toBeDefined();
+      expect(failing.error).toMatchObject({ name: 'TargetsFailedError', code: 'TARGETS_FAILED' });
       const [second] = await harness.sink.drain({ expect: 1 });
       expect(second?.attributes.outcome).toBe('failed');
     });
@@ -417,7 +417,7 @@ describeWithMoto(`halt-rollout handler: the Lambda contract${MOTO_SKIP_REASON}`,
       const { result, error } = await harness.invoke(loadEventFixture('sns-alarm'));
 
       expect(result).toBeUndefined();
-      expect(error).toBeDefined();
+      expect(error).toMatchObject({ name: 'TargetsFailedError', code: 'TARGETS_FAILED' });
       const notifications = await harness.sink.drain({ expect: 1 });
       const { json } = onlyNotification(notifications);
       const targets = json.targets;
@@ -433,7 +433,7 @@ describeWithMoto(`halt-rollout handler: the Lambda contract${MOTO_SKIP_REASON}`,
 
       const { error } = await harness.invoke(loadEventFixture('sns-alarm'));
 
-      expect(error).toBeDefined();
+      expect(error).toMatchObject({ name: 'TargetsFailedError', code: 'TARGETS_FAILED' });
       const { json } = onlyNotification(await harness.sink.drain({ expect: 1 }));
       expect(json.outcome).toBe('failed');
       expect(JSON.stringify(json)).toMatch(/does not exist/);
@@ -448,7 +448,7 @@ describeWithMoto(`halt-rollout handler: the Lambda contract${MOTO_SKIP_REASON}`,
       const { error } = await harness.invoke(loadEventFixture('sns-alarm'), { remainingMs: budgetMs });
       const tookMs = Date.now() - startedAt;
 
-      expect(error).toBeDefined();
+      expect(error).toMatchObject({ name: 'TargetsFailedError', code: 'TARGETS_FAILED' });
       expect(tookMs).toBeLessThan(budgetMs);
       const { json } = onlyNotification(await harness.sink.drain({ expect: 1 }));
       expect(json.outcome).toBe('failed');

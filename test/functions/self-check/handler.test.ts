@@ -173,7 +173,7 @@ describeWithMoto(`self-check handler${MOTO_SKIP_REASON}`, () => {
       );
       const fixed = await harness.invoke();
 
-      expect(failed.error).toBeDefined();
+      expect(failed.error).toMatchObject({ name: 'SelfCheckFailedError', code: 'SELF_CHECK_FAILED' });
       expect(fixed.error).toBeUndefined();
       expect(fixed.result?.ok).toBe(true);
     });

@@ -19,7 +19,13 @@ import {
 } from '../../../infra/constructs/console-test-events.ts';
 import { createWatchdogApp } from '../../../infra/watchdog-app.ts';
 import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
-import { actionsOf, onlyResourceProperties, resourcesOf, statementsAllowing } from '../template-helpers.ts';
+import {
+  actionsOf,
+  NO_BUNDLING,
+  onlyResourceProperties,
+  resourcesOf,
+  statementsAllowing,
+} from '../template-helpers.ts';
 
 const cdkContext: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8'),
@@ -95,7 +101,7 @@ describe('the console test events in the synthesized stack (config shipped in cd
   let functionRef: string;
   let examples: Record<string, unknown>;
   beforeAll(() => {
-    ({ app, stack } = createWatchdogApp({ context: cdkContext }));
+    ({ app, stack } = createWatchdogApp({ context: { ...cdkContext, ...NO_BUNDLING } }));
     template = Template.fromJSON(app.synth().getStackByName(stack.stackName).template);
     const fn = stack.haltRollout.function.node.defaultChild;
     if (!(fn instanceof CfnFunction)) throw new Error('the halt-rollout function has no CfnFunction');

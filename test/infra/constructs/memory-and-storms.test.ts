@@ -18,6 +18,7 @@ import type { WatchdogStack } from '../../../infra/watchdog-stack.ts';
 import {
   actionsOf,
   identityStatements,
+  NO_BUNDLING,
   onlyResourceProperties,
   resourcesOf,
   statementsAllowing,
@@ -32,7 +33,7 @@ describe('the rollout memory table and the storm continuation queue', () => {
   let stack: WatchdogStack;
   let template: Template;
   beforeAll(() => {
-    ({ app, stack } = createWatchdogApp({ context: cdkContext }));
+    ({ app, stack } = createWatchdogApp({ context: { ...cdkContext, ...NO_BUNDLING } }));
     template = Template.fromJSON(app.synth().getStackByName(stack.stackName).template);
   });
 
