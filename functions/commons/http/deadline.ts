@@ -15,6 +15,8 @@ export interface DeadlineOptions {
   readonly signal?: AbortSignal;
   /** Clock the deadline timestamp is expressed in. @default Date.now */
   readonly now?: () => number;
+  /** What times the abort, on the clock of `now` (a test's virtual clock). @default Node's timers */
+  readonly sleep?: Sleep;
 }
 
 /**
@@ -24,12 +26,27 @@ export interface DeadlineOptions {
 export function createDeadline(options: DeadlineOptions): AbortSignal {
   const now = options.now ?? Date.now;
   const timeoutMs = Math.max(0, options.timeoutMs);
-  const timer = AbortSignal.timeout(timeoutMs);
+  const timer =
+    options.sleep === undefined
+      ? AbortSignal.timeout(timeoutMs)
+      : timeoutOn(options.sleep, timeoutMs, options.signal);
   const signal = options.signal === undefined ? timer : AbortSignal.any([timer, options.signal]);
   const parent = options.signal === undefined ? undefined : deadlineOf(options.signal);
   const at = now() + timeoutMs;
   deadlines.set(signal, parent === undefined ? at : Math.min(at, parent));
   return signal;
+}
+
+/** Like `AbortSignal.timeout`, timed by `sleep` (which stops early, unused, when `follow` aborts). */
+function timeoutOn(sleep: Sleep, timeoutMs: number, follow: AbortSignal | undefined): AbortSignal {
+  const controller = new AbortController();
+  sleep(timeoutMs, follow ?? controller.signal).then(
+    () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    () => {
+      // `follow` aborted first: the deadline's signal follows it already.
+    },
+  );
+  return controller.signal;
 }
 
 /** The deadline (in the clock given to `createDeadline`) of a signal made by it, else `undefined`. */
