@@ -19,17 +19,28 @@ export interface DeadlineOptions {
   readonly sleep?: Sleep;
 }
 
+/** The clock of every deadline a process creates unless its options say otherwise (see `setDeadlineDefaults`). */
+let processDefaults: Pick<DeadlineOptions, 'now' | 'sleep'> = {};
+
+/**
+ * Sets the clock (`now`, `sleep`) of every deadline created afterwards in this process unless its
+ * options say otherwise: the handlers never call it; a test injects a virtual clock before it invokes a
+ * handler, as it does for the Store budget (`setDurableBudgetDefaults`).
+ */
+export function setDeadlineDefaults(defaults: Pick<DeadlineOptions, 'now' | 'sleep'>): void {
+  processDefaults = { ...defaults };
+}
+
 /**
  * A signal that aborts `timeoutMs` from now (or when `signal` aborts), whose deadline `deadlineOf`
  * can read back.
  */
 export function createDeadline(options: DeadlineOptions): AbortSignal {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? processDefaults.now ?? Date.now;
+  const sleepFor = options.sleep ?? processDefaults.sleep;
   const timeoutMs = Math.max(0, options.timeoutMs);
   const timer =
-    options.sleep === undefined
-      ? AbortSignal.timeout(timeoutMs)
-      : timeoutOn(options.sleep, timeoutMs, options.signal);
+    sleepFor === undefined ? AbortSignal.timeout(timeoutMs) : timeoutOn(sleepFor, timeoutMs, options.signal);
   const signal = options.signal === undefined ? timer : AbortSignal.any([timer, options.signal]);
   const parent = options.signal === undefined ? undefined : deadlineOf(options.signal);
   const at = now() + timeoutMs;

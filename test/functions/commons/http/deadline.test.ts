@@ -5,6 +5,7 @@ import {
   deadlineExceeded,
   deadlineOf,
   fitsBeforeDeadline,
+  setDeadlineDefaults,
   sleep,
 } from '../../../../functions/commons/http/deadline.ts';
 
@@ -64,6 +65,20 @@ describe('deadlines', () => {
     parent.abort(new Error('the caller gave up'));
     expect(child.aborted).toBe(true);
     expect(timer?.aborted).toBe(true);
+  });
+
+  it('takes the process default clock when its options give none (a test before invoking a handler)', () => {
+    const timed: number[] = [];
+    setDeadlineDefaults({ now: () => 5_000, sleep: (ms) => new Promise(() => timed.push(ms)) });
+    try {
+      expect(deadlineOf(createDeadline({ timeoutMs: 100 }))).toBe(5_100);
+      expect(timed).toEqual([100]);
+      expect(deadlineOf(createDeadline({ timeoutMs: 100, now: () => 0 }))).toBe(100);
+    } finally {
+      setDeadlineDefaults({});
+    }
+    expect(deadlineOf(createDeadline({ timeoutMs: 100, now: () => 0 }))).toBe(100);
+    expect(timed).toEqual([100, 100]);
   });
 
   it('names what the deadline cut short', () => {
