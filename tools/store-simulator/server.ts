@@ -36,6 +36,7 @@ import type {
   RecordedRequest,
   RequestKind,
   RunningSimulator,
+  SimulatorClock,
   SimulatorControl,
   SimulatorOptions,
   SimulatorState,
@@ -75,13 +76,21 @@ interface Reply {
 /** The subject of a caller the STS stand-in does not know. */
 const DEFAULT_SUBJECT = 'arn:aws:iam::123456789012:role/store-watchdog-local';
 
+const REAL_CLOCK: SimulatorClock = {
+  now: () => performance.now(),
+  sleep: async (ms, signal) => {
+    await sleep(ms, undefined, { signal });
+  },
+};
+
 /** Starts a simulator on 127.0.0.1 with a deep copy of `options.state`. */
 export async function start(options: SimulatorOptions): Promise<RunningSimulator> {
   const state: SimulatorState = structuredClone(options.state);
   const lifetimeSeconds = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
   const analyticsNow = options.now ?? Date.now;
   const tokens = new TokenRegistry();
-  const throttle = new SlidingWindowThrottle(options.throttle ?? null);
+  const clock = options.clock ?? REAL_CLOCK;
+  const throttle = new SlidingWindowThrottle(options.throttle ?? null, clock.now);
   const faults = new FaultQueue();
   const gatherings = new GatheringQueue();
   const requests: RecordedRequest[] = [];
@@ -102,7 +111,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     if (res.headersSent || res.destroyed) return;
     const body = reply.raw?.text ?? JSON.stringify(reply.body);
     record.status = reply.status;
-    record.endedAt = performance.now();
+    record.endedAt = clock.now();
     res.writeHead(reply.status, {
       'Content-Type': reply.raw?.contentType ?? 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(body),
@@ -122,7 +131,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
       case 'hang':
         return; // never answer; close() destroys the socket
       case 'reset':
-        record.endedAt = performance.now();
+        record.endedAt = clock.now();
         req.socket.resetAndDestroy();
         return;
       case 'fail':
@@ -193,7 +202,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
       path: url.pathname,
       query: url.search,
       status: undefined,
-      startedAt: performance.now(),
+      startedAt: clock.now(),
       endedAt: undefined,
     };
     requests.push(record);
@@ -201,7 +210,7 @@ export async function start(options: SimulatorOptions): Promise<RunningSimulator
     const arrival = arrivals;
 
     const rawBody = await readBody(req);
-    if (latencyMs > 0) await sleep(latencyMs, undefined, { signal: shutdown.signal });
+    if (latencyMs > 0) await clock.sleep(latencyMs, shutdown.signal);
     await gatherings.join(facts, arrival);
     if (shutdown.signal.aborted) return;
     if (rawBody === undefined) {

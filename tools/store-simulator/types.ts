@@ -115,8 +115,20 @@ export interface SimulatorOptions {
   readonly now?: () => number;
   /** Per-tenant throttle like the real service; default off. */
   readonly throttle?: ThrottleSettings | null;
+  /**
+   * The clock of the request log (`startedAt`, `endedAt`), the throttle's window and the latency: a test
+   * injects a virtual one. @default `performance.now` and Node's timers
+   */
+  readonly clock?: SimulatorClock;
   /** The AWS STS stand-in for federated credentials (see `federation.ts`). */
   readonly federation?: FederationSettings;
+}
+
+export interface SimulatorClock {
+  /** Milliseconds. */
+  readonly now: () => number;
+  /** Sleeps `ms` on that clock, rejecting as soon as `signal` aborts. */
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface FederationSettings {
@@ -162,7 +174,7 @@ export interface RecordedRequest {
   readonly query: string;
   /** Final status sent, or `undefined` if the request hung or the connection was reset. */
   status: number | undefined;
-  /** `performance.now()` when the request arrived and when the answer was sent. */
+  /** When the request arrived and when the answer was sent (`performance.now()`, or the `clock`'s). */
   readonly startedAt: number;
   endedAt: number | undefined;
 }

@@ -16,6 +16,20 @@ export interface DeadlineOptions {
   readonly signal?: AbortSignal;
   /** Clock the deadline timestamp is expressed in. @default Date.now */
   readonly now?: () => number;
+  /** What times the abort, on the clock of `now` (a test's virtual clock). @default Node's timers */
+  readonly sleep?: Sleep;
+}
+
+/** The clock of every deadline a process creates unless its options say otherwise (see `setDeadlineDefaults`). */
+let processDefaults: Pick<DeadlineOptions, 'now' | 'sleep'> = {};
+
+/**
+ * Sets the clock (`now`, `sleep`) of every deadline created afterwards in this process unless its
+ * options say otherwise: the handlers never call it; a test injects a virtual clock before it invokes a
+ * handler, as it does for the Store budget (`setDurableBudgetDefaults`).
+ */
+export function setDeadlineDefaults(defaults: Pick<DeadlineOptions, 'now' | 'sleep'>): void {
+  processDefaults = { ...defaults };
 }
 
 /**
@@ -23,14 +37,28 @@ export interface DeadlineOptions {
  * can read back.
  */
 export function createDeadline(options: DeadlineOptions): AbortSignal {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? processDefaults.now ?? Date.now;
+  const sleepFor = options.sleep ?? processDefaults.sleep;
   const timeoutMs = Math.max(0, options.timeoutMs);
-  const timer = AbortSignal.timeout(timeoutMs);
+  const timer =
+    sleepFor === undefined ? AbortSignal.timeout(timeoutMs) : timeoutOn(sleepFor, timeoutMs, options.signal);
   const signal = options.signal === undefined ? timer : AbortSignal.any([timer, options.signal]);
   const parent = options.signal === undefined ? undefined : deadlineOf(options.signal);
   const at = now() + timeoutMs;
   deadlines.set(signal, parent === undefined ? at : Math.min(at, parent));
   return signal;
+}
+
+/** Like `AbortSignal.timeout`, timed by `sleep` (which stops early, unused, when `follow` aborts). */
+function timeoutOn(sleep: Sleep, timeoutMs: number, follow: AbortSignal | undefined): AbortSignal {
+  const controller = new AbortController();
+  sleep(timeoutMs, follow ?? controller.signal).then(
+    () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    () => {
+      // `follow` aborted first: the deadline's signal follows it already.
+    },
+  );
+  return controller.signal;
 }
 
 /** The deadline (in the clock given to `createDeadline`) of a signal made by it, else `undefined`. */

@@ -2,13 +2,13 @@
  * The stack's one Store request budget, end to end: four halt-rollout containers handling a storm at
  * once, a self-check run and a Store health probe run, each a fresh copy of its real handler (as in
  * its own Lambda container), against one Store simulator that answers 429 past 20 requests in any
- * window, with the state table on moto created as the template defines it.
+ * 60 s, with the state table on moto created as the template defines it.
  *
- * The window is scaled down (2 s instead of 60 s, the margin with it) so that several windows pass in
- * a few seconds; the simulator counts the same window. What is asserted comes from the simulator's
- * request log, never from elapsed time: never more than 20 Store requests in any window, none answered
- * 429, the readers never more than half a window, the halts more than half when they need it, and every
- * rollout halted.
+ * The deployed window and margin, on one virtual clock (`test/support/virtual-clock.ts`) for the
+ * simulator, the budget, each container's own throttle and the invocations' deadlines: the windows pass
+ * in the time the requests take. What is asserted comes from the simulator's request log: never more
+ * than 20 Store requests in any window, none answered 429, the readers never more than half a window,
+ * the halts more than half when they need it, and every rollout halted.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
@@ -20,17 +20,21 @@ import {
 import { start } from '../../../tools/store-simulator/index.ts';
 import { SAMPLE_TENANT } from '../../../tools/store-simulator/sample-state.ts';
 import type { RecordedRequest, RunningSimulator } from '../../../tools/store-simulator/types.ts';
+import { type AtomicWritesProxy, startAtomicWritesProxy } from '../../support/atomic-writes-proxy.ts';
 import { describeWithMoto, motoClientConfig } from '../../support/aws.ts';
 import { createNotificationSink, createSecret, motoClients } from '../../support/aws-resources.ts';
+import { mostInAnyWindow } from '../../support/request-windows.ts';
 import { describeThrown, suiteLeakCollector } from '../../support/secret-leaks.ts';
 import { createStateTable, motoDynamo } from '../../support/state-table.ts';
+import { createVirtualClock, type VirtualClock } from '../../support/virtual-clock.ts';
 import { lambdaContext, SAMPLE_SECRET_STRING } from '../../support/watchdog-harness.ts';
 import { putAlarm } from '../self-check/self-check-harness.ts';
 
-/** The scaled window: 20 requests in any 2 s, and a jitter margin scaled like the real 250 ms. */
+/** The Store's limit: 20 requests in any 60 s. */
 const LIMIT = 20;
-const WINDOW_MS = 2_000;
-const MARGIN_MS = 300;
+const WINDOW_MS = 60_000;
+/** Each function's Lambda timeout here (the halt function's deployed one). */
+const TIMEOUT_MS = 300_000;
 
 const STORM_ALARMS = ['storm-a', 'storm-b', 'storm-c', 'storm-d'];
 /** Four apps per storm alarm: each halt container handles one alarm. */
@@ -52,34 +56,23 @@ function applyEnv(values: Readonly<Record<string, string | undefined>>): void {
   }
 }
 
-/** A fresh copy of a handler (a new container) with the scaled window, imported under `env`. */
+/** A fresh copy of a handler (a new container) on the virtual clock, imported under `env`. */
 async function importHandler(
+  clock: VirtualClock,
   env: Readonly<Record<string, string | undefined>>,
   load: () => Promise<{ handler: Handler }>,
 ): Promise<Handler> {
   applyEnv(env);
   vi.resetModules();
+  const time = { now: clock.now, sleep: clock.sleep };
+  const deadline = await import('../../../functions/commons/http/deadline.ts');
+  deadline.setDeadlineDefaults(time);
   const budget = await import('../../../functions/commons/aws/store-budget.ts');
-  budget.setDurableBudgetDefaults({ windowMs: WINDOW_MS, marginMs: MARGIN_MS });
-  // The halt function's own throttle in front of the stack's budget, scaled alike.
+  budget.setDurableBudgetDefaults(time);
+  // The halt function's own throttle in front of the stack's budget, on the same clock.
   const throttle = await import('../../../functions/commons/store/throttle.ts');
-  throttle.getTenantThrottle(SAMPLE_TENANT.tenantId, {
-    windowMs: WINDOW_MS,
-    marginMs: MARGIN_MS,
-    followUpMs: 200,
-  });
+  throttle.getTenantThrottle(SAMPLE_TENANT.tenantId, time);
   return (await load()).handler;
-}
-
-/** The most of `times` (sorted or not) that fall in any window of `windowMs`. */
-function mostInAnyWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (const [index, from] of sorted.entries()) {
-    const inWindow = sorted.slice(index).filter((at) => at < from + windowMs).length;
-    most = Math.max(most, inWindow);
-  }
-  return most;
 }
 
 // The readers' apps, and the app list (only the probe reads it: the halt path asks for its apps by ID).
@@ -89,14 +82,19 @@ const isHaltPath = (request: RecordedRequest) => request.path.includes('9BHB');
 
 describeWithMoto("one request budget for the stack's functions", () => {
   let simulator: RunningSimulator;
+  let clock: VirtualClock;
+  let moto: AtomicWritesProxy;
   const logs: string[] = [];
   let spies: { mockRestore(): void }[] = [];
 
   beforeAll(async () => {
+    clock = createVirtualClock({ start: Date.parse('2026-12-02T06:00:00.000Z') });
+    moto = await startAtomicWritesProxy(motoClientConfig().endpoint);
     simulator = await start({
       state: createBenchState([...HALT_APPS, ...SELF_CHECK_APPS, ...PROBE_APPS]),
       // The gateway: 429 past 20 requests in any window.
       throttle: { limit: LIMIT, windowMs: WINDOW_MS },
+      clock: clock.server,
     });
     suiteLeakCollector.watch('client secret', SAMPLE_TENANT.clientSecret);
     suiteLeakCollector.watchAll(function* () {
@@ -124,6 +122,8 @@ describeWithMoto("one request budget for the stack's functions", () => {
       else process.env[key] = value;
     }
     vi.resetModules();
+    clock.close();
+    await moto.close();
     await simulator.close();
   });
 
@@ -139,7 +139,8 @@ describeWithMoto("one request budget for the stack's functions", () => {
       STORE_CREDENTIALS_SECRET_ID: secretId,
       STORE_API_BASE_URL: simulator.storeBaseUrl,
       AZURE_AD_AUTHORITY: simulator.authority,
-      AWS_ENDPOINT_URL: aws.endpoint,
+      // The functions' budget writes are decided one at a time, as DynamoDB does (see the proxy).
+      AWS_ENDPOINT_URL: moto.url,
       AWS_REGION: aws.region,
       AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
@@ -162,9 +163,12 @@ describeWithMoto("one request budget for the stack's functions", () => {
     };
     const halts: Handler[] = [];
     for (const _alarm of STORM_ALARMS) {
-      halts.push(await importHandler(haltEnv, () => import('../../../functions/halt-rollout/handler.ts')));
+      halts.push(
+        await importHandler(clock, haltEnv, () => import('../../../functions/halt-rollout/handler.ts')),
+      );
     }
     const selfCheck = await importHandler(
+      clock,
       {
         ...common,
         NOTIFICATION_TOPIC_ARN: undefined,
@@ -179,6 +183,7 @@ describeWithMoto("one request budget for the stack's functions", () => {
       () => import('../../../functions/self-check/handler.ts'),
     );
     const probe = await importHandler(
+      clock,
       {
         ...common,
         NOTIFICATION_TOPIC_ARN: undefined,
@@ -208,10 +213,10 @@ describeWithMoto("one request budget for the stack's functions", () => {
       );
     const outcomes = await Promise.all([
       ...halts.map((halt, index) =>
-        settle(halt(alarmStateChangeEvent(STORM_ALARMS[index] ?? 'storm-a'), lambdaContext(60_000))),
+        settle(halt(alarmStateChangeEvent(STORM_ALARMS[index] ?? 'storm-a'), lambdaContext(TIMEOUT_MS))),
       ),
-      settle(selfCheck({ source: 'aws.events', time: new Date().toISOString() }, lambdaContext(60_000))),
-      settle(probe({}, lambdaContext(60_000))),
+      settle(selfCheck({ source: 'aws.events', time: new Date().toISOString() }, lambdaContext(TIMEOUT_MS))),
+      settle(probe({}, lambdaContext(TIMEOUT_MS))),
     ]);
 
     const store = simulator.control.requests.filter((request) => request.kind === 'store');
@@ -223,6 +228,13 @@ describeWithMoto("one request budget for the stack's functions", () => {
         WINDOW_MS,
       ),
     ).toBeLessThanOrEqual(LIMIT);
+    // And exactly 20 in the fullest: the stack's budget was spent to the full, not merely kept under.
+    expect(
+      mostInAnyWindow(
+        store.map((request) => request.startedAt),
+        WINDOW_MS,
+      ),
+    ).toBe(LIMIT);
     // The readers never held more than half a window; the halts took more than half when they needed it.
     const readers = store.filter(isReader);
     const haltPath = store.filter(isHaltPath);

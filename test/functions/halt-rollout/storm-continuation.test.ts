@@ -1,10 +1,12 @@
 /**
  * Storms longer than one invocation, through the invocation flow (`handleWatchdogEvent`) with the real
  * Store client against the simulator's per-tenant throttle, the continuation queue on moto (SQS) and,
- * where named, the rollout memory on moto (DynamoDB). Time is scaled from a minute to two seconds on
- * both sides (the simulator's window and the client budget): one invocation's 300 s become 10 s, of
- * which 8 s decide (what `budgetFromRemaining` gives at 300 s). The queue is drained the way Lambda's event
- * source mapping does: each message becomes the next invocation's SQS event.
+ * where named, the rollout memory on moto (DynamoDB). Everything runs on one virtual clock (see
+ * `test/support/virtual-clock.ts`) at the deployed figures: 20 requests in any 60 s at the simulator, the
+ * client's budget with its default margin, and invocations of 300 s, of which 240 s decide (what
+ * `budgetFromRemaining` gives at 300 s). Minutes pass in the time the requests take, and no request to
+ * the simulator or moto takes virtual time. The queue is drained the way Lambda's event source mapping
+ * does: each message becomes the next invocation's SQS event.
  *
  * Proven from the simulator's record of requests: every live rollout halted exactly once, no result
  * `failed`, no 429, and the last halt within the budget bound (requests needed ÷ 20 a window).
@@ -20,12 +22,12 @@ import {
 import { beforeAll, expect, it } from 'vitest';
 import { sendContinuation } from '../../../functions/commons/aws/continuation-queue.ts';
 import { createRolloutMemory } from '../../../functions/commons/aws/rollout-memory.ts';
+import { STORE_WINDOW_MARGIN_MS } from '../../../functions/commons/aws/store-budget.ts';
 import type { WatchdogEnvironment } from '../../../functions/commons/config/env.ts';
 import { CONTINUATION_KIND } from '../../../functions/commons/domain/continuation.ts';
 import type { Notification } from '../../../functions/commons/domain/notification.ts';
 import type { WatchdogResult } from '../../../functions/commons/domain/results.ts';
 import { BadInputError } from '../../../functions/commons/errors.ts';
-import { createDeadline } from '../../../functions/commons/http/deadline.ts';
 import { definedProps } from '../../../functions/commons/optional.ts';
 import {
   handleWatchdogEvent,
@@ -36,24 +38,22 @@ import { SHARED_ALARM, setUpStorm } from '../../../tools/fixtures/storm-setup.ts
 import { alarmStateChangeEvent, ownAlarmName } from '../../../tools/fixtures/watchdog-apps.ts';
 import type { RunningSimulator } from '../../../tools/store-simulator/types.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
+import { mostInAnyWindow } from '../../support/request-windows.ts';
 import { createStateTable, motoDynamo } from '../../support/state-table.ts';
+import { createVirtualClock, type VirtualClock } from '../../support/virtual-clock.ts';
 
-/** A minute scaled to two seconds. */
-const WINDOW_MS = 2_000;
-const SCALE = WINDOW_MS / 60_000;
+/** The Store's limit: 20 requests in any minute. */
+const WINDOW_MS = 60_000;
 const LIMIT = 20;
 const APPS = 100;
-/**
- * The client's margin between two requests a window apart. Deployed, 250 ms on a 60 s window covers the
- * network's jitter; scaled, the window shrinks but a loaded machine's jitter (new connections, a busy
- * event loop: a few hundred ms seen) does not, so the margin is not scaled down: a second, half a
- * window, which still lets an invocation's decide time hold three windows.
- */
-const MARGIN_MS = 1_000;
-/** The client budget's spacing of two requests a window apart: the window and its margin. */
-const SPACING_MS = WINDOW_MS + MARGIN_MS;
+/** The client budget's spacing of two requests a window apart: the window and its default margin. */
+const SPACING_MS = WINDOW_MS + STORE_WINDOW_MARGIN_MS;
+/** An invocation's decide time and notification deadline at 300 s (`budgetFromRemaining`). */
+const DECIDE_MS = 240_000;
+const NOTIFY_MS = 299_500;
 
 interface Storm {
+  readonly clock: VirtualClock;
   readonly simulator: RunningSimulator;
   readonly config: WatchdogEnvironment;
   readonly ports: WatchdogPorts;
@@ -63,11 +63,11 @@ interface Storm {
   readonly targets: ReadonlyArray<{ applicationId: string; submissionId: string; fallback: string }>;
 }
 
-/** The scaled budget of one invocation: 240 s of the 300 s decide, notifying until 299.5 s. */
-function scaledBudget(): InvocationBudget {
+/** The budget of one 300 s invocation on the storm's clock: 240 s decide, notifying until 299.5 s. */
+function invocationBudget(storm: Pick<Storm, 'clock'>): InvocationBudget {
   return {
-    decideSignal: createDeadline({ timeoutMs: Math.round(240_000 * SCALE) }),
-    notifySignal: createDeadline({ timeoutMs: Math.round(299_500 * SCALE) }),
+    decideSignal: storm.clock.deadline(DECIDE_MS),
+    notifySignal: storm.clock.deadline(NOTIFY_MS),
   };
 }
 
@@ -75,15 +75,16 @@ async function startStorm(options: {
   readonly series: string;
   readonly alarmPerApp: boolean;
   readonly memory?: DynamoDBClient;
-  /** The test's own `onTestFinished` (the storms run concurrently, each cleaning up after itself). */
+  /** The test's own `onTestFinished` (each storm cleans up after itself). */
   readonly onTestFinished: (cleanup: () => Promise<void>) => void;
 }): Promise<Storm> {
-  // The production budget at the scaled window, with a margin against a loaded machine's jitter (see
-  // MARGIN_MS): a window here spans 3 s.
+  // The deployed budget on the virtual clock, the simulator's window on the same clock.
+  const clock = createVirtualClock({ start: Date.parse('2026-12-02T06:00:00.000Z') });
+  options.onTestFinished(async () => clock.close());
   const { simulator, access, config, targets } = await setUpStorm(options.series, APPS, {
     throttle: { limit: LIMIT, windowMs: WINDOW_MS },
-    marginMs: MARGIN_MS,
     alarmPerApp: options.alarmPerApp,
+    clock,
   });
   options.onTestFinished(async () => {
     await access.dispatcher.destroy();
@@ -104,7 +105,7 @@ async function startStorm(options: {
           ref: { applicationId, submissionId },
           rolloutPercentage: 20,
           fallbackSubmissionId: fallback,
-          seenAt: new Date().toISOString(),
+          seenAt: new Date(clock.now()).toISOString(),
         },
         AbortSignal.timeout(5_000),
       );
@@ -117,13 +118,14 @@ async function startStorm(options: {
     handOn: async (continuation, signal) => {
       await sendContinuation(sqs, queueUrl, continuation, signal);
     },
-    now: () => performance.now(),
+    now: clock.now,
+    wallClock: clock.now,
     logger: quiet,
     publish: async (notification) => {
       notifications.push(notification);
     },
   };
-  return { simulator, config, ports, queueUrl, sqs, notifications, targets };
+  return { clock, simulator, config, ports, queueUrl, sqs, notifications, targets };
 }
 
 /** The next continuation in the queue, as the event source mapping delivers it (deleted once received). */
@@ -153,19 +155,22 @@ async function runStorm(storm: Storm, events: unknown[]) {
   for (;;) {
     const event = queue.shift() ?? (await nextContinuation(storm));
     if (event === undefined) break;
-    const startedAt = performance.now();
+    const startedAt = storm.clock.now();
     if (lastEndedAt !== undefined) betweenMs += startedAt - lastEndedAt;
     try {
-      results.push(await handleWatchdogEvent(event, storm.config, storm.ports, scaledBudget()));
+      results.push(await handleWatchdogEvent(event, storm.config, storm.ports, invocationBudget(storm)));
     } catch (error) {
       errors.push(error);
     }
-    lastEndedAt = performance.now();
+    lastEndedAt = storm.clock.now();
   }
   return { results, errors, betweenMs };
 }
 
-/** The storm's facts from the simulator's record: halts, 429s, and the last halt's window. */
+/**
+ * The storm's facts from the simulator's record: halts, 429s, the most requests in any 60 s, and the
+ * last halt's window.
+ */
 function verdict(storm: Storm) {
   const requests = storm.simulator.control.requests.filter((request) => request.kind === 'store');
   const first = requests[0]?.startedAt ?? 0;
@@ -176,6 +181,10 @@ function verdict(storm: Storm) {
   return {
     requests: requests.length,
     throttled: requests.filter((r) => r.status === 429).length,
+    mostInAnyWindow: mostInAnyWindow(
+      requests.map((request) => request.startedAt),
+      WINDOW_MS,
+    ),
     lastHaltMs,
     firstWindowMs: (requests[LIMIT - 1]?.startedAt ?? first) - first,
   };
@@ -184,16 +193,35 @@ function verdict(storm: Storm) {
 /**
  * The budget bound: the requests needed ÷ 20 a window. Each request goes out one spacing after the one
  * 20 before it, so the last of `requests` goes out at the start of window ⌈requests ÷ 20⌉ (counted from
- * 1), less than that many windows in, plus how long the first window took to send its 20 (`firstWindowMs`:
- * a round trip or so when discoveries go out together and their follow-ups after them, a round trip each
- * when one event follows another); plus the time spent between invocations (`betweenMs`), when no
- * invocation was there to use the budget.
+ * 1), less than that many windows in, plus how long the first window took to send its 20 (`firstWindowMs`)
+ * and the time spent between invocations (`betweenMs`), when no invocation was there to use the budget.
+ * On the virtual clock the Store and the queue answer in no time, so both are 0, and a budget that
+ * wastes no slot sends the last request exactly at the start of that window: `lastRequestAtMs`.
  */
 function budgetBoundMs(
   { requests, firstWindowMs }: { readonly requests: number; readonly firstWindowMs: number },
   betweenMs: number,
 ): number {
   return Math.ceil(requests / LIMIT) * SPACING_MS + firstWindowMs + betweenMs;
+}
+
+/** When the last of `requests` goes out if every window is used to the full: see `budgetBoundMs`. */
+function lastRequestAtMs(requests: number): number {
+  return (Math.ceil(requests / LIMIT) - 1) * SPACING_MS;
+}
+
+/**
+ * Exactly what the budget allows, from the simulator's record: no 429, 20 requests in the fullest 60 s
+ * (never more), the last halt within the budget bound and, since nothing takes time on the clock but
+ * the budget's waits, exactly when a budget that wastes no slot sends it.
+ */
+function expectTheBudgetSpentExactly(facts: ReturnType<typeof verdict>, betweenMs: number) {
+  expect(facts.throttled).toBe(0);
+  expect(facts.mostInAnyWindow).toBe(LIMIT);
+  expect(facts.lastHaltMs).toBeLessThan(budgetBoundMs(facts, betweenMs));
+  expect(facts.firstWindowMs).toBe(0);
+  expect(betweenMs).toBe(0);
+  expect(facts.lastHaltMs).toBe(lastRequestAtMs(facts.requests));
 }
 
 /**
@@ -237,9 +265,9 @@ function expectEveryRolloutHaltedOnce(storm: Storm, results: readonly WatchdogRe
   }
 }
 
-// The storms run side by side (each has a tenant, a simulator and a queue of its own): they spend most of
-// their time waiting for the budget's windows.
-describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, { concurrent: true }, () => {
+// One storm at a time: each has a virtual clock of its own (its waits for the budget's windows take no
+// real time).
+describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, () => {
   let dynamo: DynamoDBClient;
   beforeAll(() => {
     dynamo = motoDynamo();
@@ -253,12 +281,14 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     expect(errors).toEqual([]);
     expectEveryRolloutHaltedOnce(storm, results);
     const facts = verdict(storm);
-    const { requests, throttled, lastHaltMs } = facts;
+    const { requests } = facts;
     // 300, plus, per hand-over, the reads of the apps still in flight at the deadline (read again by the
-    // next part). Typically one app or none; how many depends on the machine's pace, so the bound is the
-    // throttle's own: the room it keeps lets no more than MAX_IN_FLIGHT apps be in flight.
+    // next part), which the throttle's design bounds: the room it keeps lets no more than MAX_IN_FLIGHT
+    // apps be in flight. With answers that take no time on the clock none is in flight at the deadline
+    // (a discovery whose follow-ups cannot make it is not let out), so a hand-over costs nothing.
     expect(requests).toBeGreaterThanOrEqual(3 * APPS);
     expect(requests).toBeLessThanOrEqual(3 * APPS + 2 * MAX_IN_FLIGHT * (results.length - 1));
+    expect(requests).toBe(3 * APPS);
     // Exactly, whatever the pace: nothing is asked about an app once it is halted, and an app costs more
     // than its three requests only when it was handed on, at most its two reads again per hand-over.
     const perApp = requestsPerApp(storm);
@@ -267,8 +297,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
       const handedOn = results.filter((result) => result.pending?.includes(applicationId)).length;
       expect(extra, applicationId).toBeLessThanOrEqual(2 * handedOn);
     }
-    expect(throttled).toBe(0);
-    expect(lastHaltMs).toBeLessThan(budgetBoundMs(facts, betweenMs));
+    expectTheBudgetSpentExactly(facts, betweenMs);
     expect(results.length).toBeGreaterThan(1);
     // Each invocation but the last said what was still pending, and the next handled exactly that.
     for (const [index, result] of results.entries()) {
@@ -289,7 +318,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
       ]);
       expect([...decidedNext].sort()).toEqual([...(result.pending ?? [])].sort());
     }
-  }, 180_000);
+  });
 
   it('100 alarms at once (one event each, one after another): every rollout halted once, within the budget bound', async ({
     onTestFinished,
@@ -302,11 +331,9 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     expect(errors).toEqual([]);
     expectEveryRolloutHaltedOnce(storm, results);
     const facts = verdict(storm);
-    const { requests, throttled, lastHaltMs } = facts;
-    expect(requests).toBe(3 * APPS);
-    expect(throttled).toBe(0);
-    expect(lastHaltMs).toBeLessThan(budgetBoundMs(facts, betweenMs));
-  }, 180_000);
+    expect(facts.requests).toBe(3 * APPS);
+    expectTheBudgetSpentExactly(facts, betweenMs);
+  });
 
   it('with every rollout remembered, one alarm listed by 100 apps costs 100 requests: what the first invocation can reach, the rest handed on', async ({
     onTestFinished,
@@ -316,16 +343,17 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     expect(errors).toEqual([]);
     expectEveryRolloutHaltedOnce(storm, results);
     const facts = verdict(storm);
-    const { requests, throttled, lastHaltMs } = facts;
-    expect(requests).toBe(APPS);
-    expect(throttled).toBe(0);
-    expect(lastHaltMs).toBeLessThan(budgetBoundMs(facts, betweenMs));
-    // The first invocation reached at most what the windows that start before its deadline hold (three
-    // here, four deployed); the rest was handed on, and the second invocation finished.
-    const windowsPerInvocation = Math.ceil((240_000 * SCALE) / SPACING_MS);
+    expect(facts.requests).toBe(APPS);
+    expectTheBudgetSpentExactly(facts, betweenMs);
+    // The first invocation reached at most what the windows that start before its deadline hold (four
+    // at the deployed figures), and here exactly that; the rest was handed on, and the second
+    // invocation finished.
+    const windowsPerInvocation = Math.ceil(DECIDE_MS / SPACING_MS);
+    expect(windowsPerInvocation).toBe(4);
     expect(results).toHaveLength(2);
     expect(results[0]?.pending?.length).toBeGreaterThanOrEqual(APPS - windowsPerInvocation * LIMIT);
-  }, 180_000);
+    expect(results[0]?.pending).toHaveLength(APPS - windowsPerInvocation * LIMIT);
+  });
 
   it('a crash in the middle of a storm loses nothing: the event comes back, and nothing is halted twice', async ({
     onTestFinished,
@@ -334,7 +362,9 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     const event = alarmStateChangeEvent(SHARED_ALARM);
     // The first invocation dies 1.5 windows in: its requests are cut off, nothing is handed on or published.
     const crash = new AbortController();
-    setTimeout(() => crash.abort(new Error('the execution environment died')), 1.5 * WINDOW_MS);
+    void storm.clock
+      .sleep(1.5 * WINDOW_MS, new AbortController().signal)
+      .then(() => crash.abort(new Error('the execution environment died')));
     const dying: WatchdogPorts = {
       ...storm.ports,
       handOn: async () => {
@@ -362,7 +392,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     expect(storm.simulator.control.effectiveHalts).toBe(APPS);
     const posts = storm.simulator.control.requests.filter((request) => request.method === 'POST');
     expect(posts.filter((request) => request.status !== 200 && request.status !== undefined)).toEqual([]);
-  }, 180_000);
+  });
 
   it('a continuation delivered twice halts nothing twice', async ({ onTestFinished }) => {
     const storm = await startStorm({ series: 'SE', alarmPerApp: false, onTestFinished });
@@ -370,12 +400,12 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
       alarmStateChangeEvent(SHARED_ALARM),
       storm.config,
       storm.ports,
-      scaledBudget(),
+      invocationBudget(storm),
     );
     expect(first.pending?.length).toBeGreaterThan(0);
     const continuation = await nextContinuation(storm);
-    const once = await handleWatchdogEvent(continuation, storm.config, storm.ports, scaledBudget());
-    const twice = await handleWatchdogEvent(continuation, storm.config, storm.ports, scaledBudget());
+    const once = await handleWatchdogEvent(continuation, storm.config, storm.ports, invocationBudget(storm));
+    const twice = await handleWatchdogEvent(continuation, storm.config, storm.ports, invocationBudget(storm));
     const halted = [first, once, twice].flatMap((result) =>
       result.targets.filter((target) => target.result === 'halted').map((target) => target.applicationId),
     );
@@ -387,7 +417,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
     for (const applicationId of repeated) expect(again.get(applicationId)).toBe('already-halted');
     const posts = storm.simulator.control.requests.filter((request) => request.method === 'POST');
     expect(posts.every((request) => request.status === 200)).toBe(true);
-  }, 180_000);
+  });
 
   it('a continuation is checked like any event: it never reaches an app or alarm the config does not pair (those are left out), and a malformed one is rejected', async ({
     onTestFinished,
@@ -422,7 +452,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
       ['an alarm no app lists', deliver({ ...valid, alarms: [{ ...alarm, alarmName: 'not-listed' }] })],
     ];
     for (const [what, event] of leftOut) {
-      const result = await handleWatchdogEvent(event, storm.config, storm.ports, scaledBudget());
+      const result = await handleWatchdogEvent(event, storm.config, storm.ports, invocationBudget(storm));
       expect(result.targets, what).toEqual([]);
       expect(result.ignored, what).toMatch(
         /no longer watched apps \(entries in "apps"\) that list its alarms/,
@@ -445,7 +475,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
       ['two records', { Records: [deliver(valid).Records[0], deliver(valid).Records[0]] }],
     ];
     for (const [what, event] of rejected) {
-      const error = await handleWatchdogEvent(event, storm.config, storm.ports, scaledBudget()).then(
+      const error = await handleWatchdogEvent(event, storm.config, storm.ports, invocationBudget(storm)).then(
         () => new Error(`${what}: accepted`),
         (thrown: unknown) => thrown,
       );
@@ -459,12 +489,12 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
       deliver({ ...valid, alarms: [{ ...alarm, composite }] }),
       storm.config,
       storm.ports,
-      scaledBudget(),
+      invocationBudget(storm),
     );
     expect(accepted.targets.map((target) => [target.applicationId, target.result])).toEqual([
       [a.applicationId, 'halted'],
     ]);
-  }, 180_000);
+  });
 
   it('without a queue the apps not reached stay failed, so Lambda retries the event (the behaviour before)', async ({
     onTestFinished,
@@ -475,7 +505,7 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
       alarmStateChangeEvent(SHARED_ALARM),
       storm.config,
       withoutQueue,
-      scaledBudget(),
+      invocationBudget(storm),
     ).then(
       () => undefined,
       (thrown: unknown) => thrown,
@@ -488,5 +518,5 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, {
       new ReceiveMessageCommand({ QueueUrl: storm.queueUrl, WaitTimeSeconds: 0 }),
     );
     expect(output.Messages ?? []).toEqual([]);
-  }, 180_000);
+  });
 });

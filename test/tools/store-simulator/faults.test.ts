@@ -52,15 +52,26 @@ describe('Store simulator: request recording', () => {
     expect(simulator.control.requests).toEqual([]);
   });
 
-  it('delays every answer by the configured latency and records it', async () => {
-    const simulator = await startSimulator();
+  it('delays every answer by the configured latency, on the clock it is given, and records it', async () => {
+    let now = 5_000;
+    const slept: number[] = [];
+    const simulator = await startSimulator({
+      clock: {
+        now: () => now,
+        sleep: async (ms) => {
+          slept.push(ms);
+          now += ms;
+        },
+      },
+    });
     const token = await getToken(simulator);
     simulator.control.setLatency(100);
 
     await callStore(simulator, 'GET', appPath, token);
 
+    expect(slept).toEqual([100]);
     const recorded = simulator.control.requests.at(-1);
-    expect((recorded?.endedAt ?? 0) - (recorded?.startedAt ?? 0)).toBeGreaterThanOrEqual(99);
+    expect(recorded).toMatchObject({ startedAt: 5_000, endedAt: 5_100, status: 200 });
   });
 });
 

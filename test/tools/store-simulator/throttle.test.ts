@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   app,
@@ -37,16 +36,25 @@ describe('Store simulator: per-tenant throttle', () => {
     });
   });
 
-  it('admits calls again once the window has passed', async () => {
-    // Two seconds: room for two calls back to back on a slow machine.
-    const simulator = await startSimulator({ throttle: { limit: 1, windowMs: 2_000 } });
+  it('admits calls again once the window has passed, on the clock it is given', async () => {
+    let now = 1_000;
+    const simulator = await startSimulator({
+      throttle: { limit: 1, windowMs: 60_000 },
+      clock: { now: () => now, sleep: () => Promise.reject(new Error('no latency set')) },
+    });
     const token = await getToken(simulator);
     await callStore(simulator, 'GET', appPath, token);
-    expect((await callStore(simulator, 'GET', appPath, token)).status).toBe(429);
+    now = 60_999;
+    const throttled = await callStore(simulator, 'GET', appPath, token);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get('retry-after')).toBe('1');
 
-    await sleep(2_100);
+    now = 61_000;
 
     expect((await callStore(simulator, 'GET', appPath, token)).status).toBe(200);
+    expect(simulator.control.requests.filter((r) => r.kind === 'store').map((r) => r.startedAt)).toEqual([
+      1_000, 60_999, 61_000,
+    ]);
   });
 
   it('changes nothing when it throttles a halt', async () => {

@@ -1,18 +1,19 @@
 /**
  * The halt function's own throttle in front of the stack's budget: 20 apps alarm at once in one
- * invocation, against the simulator (429 past 20 in any scaled window, answers after 100 ms) and the
- * budget on moto. The first window is spent depth first: halts go out in it, and it is not spent on
- * twenty first reads. Proven from the order of the simulator's requests, not from timing.
+ * invocation, against the simulator (429 past 20 in any 60 s, answers after 100 ms) and the budget on
+ * moto, all on one virtual clock (`test/support/virtual-clock.ts`) at the deployed figures. The first
+ * window is spent depth first: halts go out in it, and it is not spent on twenty first reads. Proven
+ * from the order of the simulator's requests, not from timing. The table answers in no time on the
+ * clock, the Store in 100 ms: the case the front is for.
  *
- * Measured without the front (`throttle: false`), the first halt came 9th instead of 5th with moto's
- * table answering in tens of milliseconds; a table that answers in a few (DynamoDB in the region) would
- * grant all twenty first reads before the first answer comes back, which the front prevents.
+ * Without the front (`throttle: false`) a table that answers before the Store (DynamoDB in the region
+ * answers in a few milliseconds) grants all twenty first reads before the first answer comes back: the
+ * second test shows it.
  */
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { createDurableBudgets } from '../../../../functions/commons/aws/store-budget.ts';
 import type { HaltOutcome, RolloutLookup } from '../../../../functions/commons/domain/ports.ts';
-import { createDeadline } from '../../../../functions/commons/http/deadline.ts';
 import { createDispatcher } from '../../../../functions/commons/http/transport.ts';
 import { createStoreAccess } from '../../../../functions/commons/store/store-access.ts';
 import { start } from '../../../../tools/store-simulator/index.ts';
@@ -24,15 +25,19 @@ import {
 } from '../../../../tools/store-simulator/sample-state.ts';
 import { describeWithMoto } from '../../../support/aws.ts';
 import { createStateTable, motoDynamo } from '../../../support/state-table.ts';
+import { createVirtualClock } from '../../../support/virtual-clock.ts';
 import { storeCalls } from '../store/support.ts';
 
 const APPS = 20;
-const THROTTLE = { limit: 20, windowMs: 1_000 };
-const MARGIN_MS = 1_000;
-/** The Store answers slower than the table (about 100 ms against a few): what makes the order matter. */
+const THROTTLE = { limit: 20, windowMs: 60_000 };
+/** The Store answers slower than the table (100 ms against none): what makes the order matter. */
 const LATENCY_MS = 100;
+/** The decide time of a 300 s invocation: room for the three windows 60 requests need. */
+const DECIDE_MS = 240_000;
 
-async function storm() {
+/** The storm, with the process's own throttle in front of the budget (`front`) or the budget alone. */
+async function storm(front: boolean) {
+  const clock = createVirtualClock({ start: Date.parse('2026-12-02T06:00:00.000Z') });
   const tenant = { ...SAMPLE_TENANT, tenantId: randomUUID() };
   const targets = Array.from({ length: APPS }, (_, index) => {
     const serial = String(index + 1).padStart(8, '0');
@@ -53,6 +58,7 @@ async function storm() {
       ),
     },
     throttle: THROTTLE,
+    clock: clock.server,
   });
   const dynamo = motoDynamo();
   const tableName = await createStateTable(dynamo);
@@ -61,20 +67,22 @@ async function storm() {
     authority: simulator.authority,
     getCredentials: async () => tenant,
     dispatcher: createDispatcher(),
-    throttle: { ...THROTTLE, marginMs: MARGIN_MS },
+    throttle: front ? { ...THROTTLE, now: clock.now, sleep: clock.sleep } : false,
     sharedBudget: createDurableBudgets({
       client: dynamo,
       tableName,
       budgetClass: 'halt',
       limit: THROTTLE.limit,
       windowMs: THROTTLE.windowMs,
-      marginMs: MARGIN_MS,
+      now: clock.now,
+      sleep: clock.sleep,
     }),
+    environment: { now: clock.now, sleep: clock.sleep },
   });
   try {
     await access.tokenProvider.getToken(AbortSignal.timeout(5_000));
     simulator.control.setLatency(LATENCY_MS);
-    const signal = createDeadline({ timeoutMs: 20_000 });
+    const signal = clock.deadline(DECIDE_MS);
     const outcomes = await Promise.all(
       targets.map(async ({ applicationId }) => {
         const lookups = await access.rolloutPort.findLiveRollouts(
@@ -99,6 +107,7 @@ async function storm() {
       haltsInFirstWindow: calls.slice(0, THROTTLE.limit).filter(isHalt).length,
     };
   } finally {
+    clock.close();
     await access.dispatcher.destroy();
     await simulator.close();
   }
@@ -106,11 +115,23 @@ async function storm() {
 
 describeWithMoto("the halt function's own throttle in front of the stack's budget", () => {
   it('spends the first window depth first: halts go out in it, not twenty first reads', async () => {
-    const run = await storm();
+    const run = await storm(true);
     expect(run.results).toEqual(Array(APPS).fill('halted'));
     expect(run.statuses).toEqual(Array(3 * APPS).fill(200));
     expect(run.firstHalt).toBeGreaterThanOrEqual(2);
     expect(run.firstHalt).toBeLessThan(THROTTLE.limit);
     expect(run.haltsInFirstWindow).toBeGreaterThanOrEqual(5);
+    // Exactly: seven apps looked at (the room kept for their follow-ups lets no more in), their seven
+    // rollout reads, then the halts; six halts in the first window, the most its 20 slots can hold.
+    expect(run.firstHalt).toBe(14);
+    expect(run.haltsInFirstWindow).toBe(Math.floor(THROTTLE.limit / 3));
+  });
+
+  it('without it, a table that answers before the Store grants the first window to twenty first reads', async () => {
+    const run = await storm(false);
+    expect(run.results).toEqual(Array(APPS).fill('halted'));
+    expect(run.statuses).toEqual(Array(3 * APPS).fill(200));
+    expect(run.haltsInFirstWindow).toBe(0);
+    expect(run.firstHalt).toBeGreaterThanOrEqual(THROTTLE.limit);
   });
 });

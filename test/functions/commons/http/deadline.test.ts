@@ -5,6 +5,7 @@ import {
   deadlineExceeded,
   deadlineOf,
   fitsBeforeDeadline,
+  setDeadlineDefaults,
   sleep,
 } from '../../../../functions/commons/http/deadline.ts';
 
@@ -39,6 +40,45 @@ describe('deadlines', () => {
     const signal = createDeadline({ timeoutMs: 20 });
     await expect(sleep(10_000, signal)).rejects.toThrow();
     expect(signal.aborted).toBe(true);
+  });
+
+  it('aborts on the sleep it is given (a test clock), with a timeout reason, and stops it with the parent', async () => {
+    const sleeps: Array<{ ms: number; signal: AbortSignal; fire: () => void }> = [];
+    const fake = (ms: number, signal: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        sleeps.push({ ms, signal, fire: resolve });
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    const signal = createDeadline({ timeoutMs: 2_000, now: () => 10_000, sleep: fake });
+    expect(deadlineOf(signal)).toBe(12_000);
+    expect(sleeps.map((sleep) => sleep.ms)).toEqual([2_000]);
+    expect(signal.aborted).toBe(false);
+    sleeps[0]?.fire();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(DOMException);
+    expect(signal.reason.name).toBe('TimeoutError');
+
+    const parent = new AbortController();
+    const child = createDeadline({ timeoutMs: 5_000, signal: parent.signal, sleep: fake });
+    const timer = sleeps[1]?.signal;
+    parent.abort(new Error('the caller gave up'));
+    expect(child.aborted).toBe(true);
+    expect(timer?.aborted).toBe(true);
+  });
+
+  it('takes the process default clock when its options give none (a test before invoking a handler)', () => {
+    const timed: number[] = [];
+    setDeadlineDefaults({ now: () => 5_000, sleep: (ms) => new Promise(() => timed.push(ms)) });
+    try {
+      expect(deadlineOf(createDeadline({ timeoutMs: 100 }))).toBe(5_100);
+      expect(timed).toEqual([100]);
+      expect(deadlineOf(createDeadline({ timeoutMs: 100, now: () => 0 }))).toBe(100);
+    } finally {
+      setDeadlineDefaults({});
+    }
+    expect(deadlineOf(createDeadline({ timeoutMs: 100, now: () => 0 }))).toBe(100);
+    expect(timed).toEqual([100, 100]);
   });
 
   it('names what the deadline cut short', () => {
