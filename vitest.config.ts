@@ -1,17 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The storm and shared-budget tests still run on scaled wall-clock time (a throttle window of a few
- * hundred milliseconds, deadlines from `Date.now()`), so a busy CPU beside them can push a step past
- * its window. Until they run on an injected clock they run alone, after everything else.
- */
-const WALL_CLOCK_FILES = [
-  'test/functions/halt-rollout/storm-continuation.test.ts',
-  'test/functions/halt-rollout/shared-budget.test.ts',
-  'test/functions/commons/aws/store-budget-front.test.ts',
-];
-
-/**
  * Files whose code under test keeps no state at module level (the CDK app and its constructs, the pure
  * domain, config parsing, the docs): they share one module graph per worker instead of importing
  * aws-cdk-lib and the rest afresh for each file. Nothing here sets `process.env`, stubs a global or
@@ -46,21 +35,12 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.test.ts'],
-          exclude: [...WALL_CLOCK_FILES, ...SHARED_MODULE_FILES],
+          exclude: SHARED_MODULE_FILES,
         },
       },
       {
         extends: true,
         test: { name: 'shared-modules', include: SHARED_MODULE_FILES, isolate: false },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'wall-clock',
-          include: WALL_CLOCK_FILES,
-          fileParallelism: false,
-          sequence: { groupOrder: 1 },
-        },
       },
     ],
   },
