@@ -180,49 +180,52 @@ export function resolveContinuation(continuation: Continuation, config: TargetCo
   };
 }
 
-/**
- * Splits a run into what was decided and the apps to hand on: an app is handed on when one of its
- * rollouts ran out of time or budget with nothing changed (`TargetDetail.outOfTime`: a read cut short,
- * or a halt never sent). Its other rollouts' results stay; the next part looks at it again.
- */
-export function splitPending(run: WatchdogRun): {
+/** Which part of a storm an invocation is, and when the storm started (ISO 8601). */
+export interface StormPart {
+  readonly part: number;
+  readonly stormStartedAt: string;
+}
+
+/** A run with the apps to hand on split off, and the continuation that carries them. */
+export interface HandOnSplit {
+  /** The run without the results of the apps handed on. */
   readonly run: WatchdogRun;
-  readonly applicationIds: string[];
-} {
+  readonly next: Continuation;
+  /** Nothing at all was decided: every app waited for the tenant's budget in vain. */
+  readonly stalled: boolean;
+}
+
+/**
+ * The apps of a run to hand on, or `undefined` when there are none or the storm may not go on (a
+ * manual event, or past `MAX_CONTINUATION_PART`). An app is handed on when one of its rollouts ran out
+ * of time or budget with nothing changed (`TargetDetail.outOfTime`); its other results are dropped
+ * from the run too, as the next part looks at the whole app again.
+ */
+export function splitHandOn(plan: ActingPlan, run: WatchdogRun, storm: StormPart): HandOnSplit | undefined {
+  if (plan.trigger.kind !== 'alarm' || storm.part + 1 > MAX_CONTINUATION_PART) return undefined;
   const handOn = run.details.map(
     (detail, index) => detail.outOfTime === true && run.targets[index]?.result === 'failed',
   );
   const pending = new Set(
     run.targets.filter((_, index) => handOn[index]).map((target) => target.applicationId),
   );
-  if (pending.size === 0) return { run, applicationIds: [] };
-  return {
-    run: {
-      ...run,
-      targets: run.targets.filter((_, index) => !handOn[index]),
-      details: run.details.filter((_, index) => !handOn[index]),
-    },
-    applicationIds: [...pending],
+  if (pending.size === 0) return undefined;
+  const kept = {
+    ...run,
+    targets: run.targets.filter((_, index) => !handOn[index]),
+    details: run.details.filter((_, index) => !handOn[index]),
   };
-}
-
-/** The continuation that hands `applicationIds` on, or `undefined` when the storm may not go on. */
-export function continuationFor(
-  plan: ActingPlan,
-  applicationIds: readonly string[],
-  current: { readonly part: number; readonly stormStartedAt: string },
-): Continuation | undefined {
-  if (plan.trigger.kind !== 'alarm' || applicationIds.length === 0) return undefined;
-  if (current.part + 1 > MAX_CONTINUATION_PART) return undefined;
-  const order = plan.apps.map((planned) => planned.app.applicationId);
-  return {
+  const next: Continuation = {
     kind: CONTINUATION_KIND,
     version: 1,
     alarms: plan.trigger.alarms,
-    applicationIds: order.filter((applicationId) => applicationIds.includes(applicationId)),
-    part: current.part + 1,
-    stormStartedAt: current.stormStartedAt,
+    applicationIds: plan.apps
+      .map((planned) => planned.app.applicationId)
+      .filter((applicationId) => pending.has(applicationId)),
+    part: storm.part + 1,
+    stormStartedAt: storm.stormStartedAt,
   };
+  return { run: kept, next, stalled: kept.targets.length === 0 };
 }
 
 function isQueueDelivery(event: unknown): boolean {
@@ -249,7 +252,7 @@ function invalid(message: string): BadInputError {
 export function retryContinuation(
   plan: ActingPlan,
   targets: readonly string[],
-  current: { readonly part: number; readonly stormStartedAt: string },
+  current: StormPart,
   attempt: number,
 ): Continuation | undefined {
   if (plan.trigger.kind !== 'alarm' || targets.length === 0) return undefined;
