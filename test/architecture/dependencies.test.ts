@@ -30,7 +30,12 @@ interface Rule {
 
 const DOMAIN: Rule = {
   scope: 'functions/commons/domain/',
-  mayImport: ['functions/commons/domain/', 'functions/commons/validation.ts', 'functions/commons/errors.ts'],
+  mayImport: [
+    'functions/commons/domain/',
+    'functions/commons/validation.ts',
+    'functions/commons/errors.ts',
+    'functions/commons/optional.ts',
+  ],
   mayImportPackages: PURE_BUILTINS,
 };
 
