@@ -1,18 +1,7 @@
 /**
- * Storms longer than one invocation. The Store allows a tenant about 20 requests a minute (see docs/storms.md),
- * and one invocation may run 5 minutes: when an alarm names more apps than its budget window can serve,
- * the invocation halts what fits, and hands the apps it did not reach on to the next invocation in a
- * *continuation* (sent to a durable queue before the invocation ends; the queue invokes the function).
- *
- * A continuation is an internal event, validated like any other and trusted no more than the alarm it
- * carries: it is resolved exactly as that alarm would be (only apps in `WATCHDOG_APPS` that list one of
- * its alarms, with their current modes), and it may only narrow that to the apps it names. An app it
- * names that the alarm no longer reaches (the config changed mid-storm) is left out and reported; the
- * other apps are still handled. A duplicate halts nothing twice (the transition ledger makes it a
- * duplicate; without it, the second halt finds the rollout stopped).
- *
- * The same queue carries the retry of failed targets (`retry`): the transition, the part of the storm
- * it retries, the attempt it is scheduled to make and only the targets that failed.
+ * Continuations: the internal event that carries a storm's pending apps, or the retry of failed
+ * targets, to the next invocation through the continuation queue. Validated like any event and trusted
+ * no more than the alarm it carries (docs/contributing/storms.md, "How a storm is handled").
  */
 import { BadInputError } from '../errors.ts';
 import * as z from '../validation.ts';

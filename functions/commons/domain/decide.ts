@@ -1,10 +1,7 @@
 /**
- * The decision: for each planned app, find its live rollouts and halt the ones in progress (or, in a dry
- * run, report that it would). Plain logic over the `RolloutPort`; it never imports an AWS or HTTP client.
- *
- * Apps are handled in parallel, and so are the rollouts of one app (the main rollout and its flights), so
- * a slow flight never delays the main halt. Store failures never escape: they become `failed` targets,
- * because a person must always be told what happened (see the Lambda contract, "Failure").
+ * The decision: for each planned app, find its live rollouts and halt those in progress (or, in a dry
+ * run, report that it would), apps and rollouts in parallel. Store failures become `failed` targets,
+ * never exceptions (docs/lambda-contract.md, "Failure").
  */
 import { definedProps } from '../optional.ts';
 import {

@@ -1,10 +1,7 @@
 /**
  * Target resolution: which watched apps an `Intake` concerns, and for each whether the watchdog may halt
- * or only report (see the Lambda contract, "Events it accepts"). Plain data in, plain data out.
- *
- * Only a transition into `ALARM` can lead to a halt, and only apps listed in `WATCHDOG_APPS` can be
- * touched, whatever the event says. A halt cannot be undone, so every path that is not clearly an
- * enforced action ends as a dry run.
+ * or only report (docs/lambda-contract.md, "Events it accepts"). Only a transition into ALARM and only
+ * listed apps can lead to a halt; whatever is not clearly an enforced action is a dry run.
  */
 
 import { BadInputError } from '../errors.ts';
