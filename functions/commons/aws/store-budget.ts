@@ -13,7 +13,12 @@ import {
 import { type BudgetClass, type BudgetRules, decideGrant } from '../domain/budget.ts';
 import { describeError, StoreApiError } from '../errors.ts';
 import { deadlineOf, type Sleep, sleep } from '../http/deadline.ts';
-import { type RequestBudget, type RequestPriority, slotDeadlineError } from '../store/throttle.ts';
+import {
+  enqueueByRank,
+  PRIORITY_RANK,
+  type RequestBudget,
+  slotDeadlineError,
+} from '../store/request-budget.ts';
 import * as z from '../validation.ts';
 import { budgetPartition, STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from './state-table.ts';
 
@@ -25,9 +30,6 @@ export const STORE_REQUESTS_PER_WINDOW = 20;
 export const STORE_WINDOW_MS = 60_000;
 /** Spacing added to the window against network jitter (as the in-process throttle). */
 export const STORE_WINDOW_MARGIN_MS = 250;
-
-/** Lower is served first. */
-const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, discovery: 2 };
 
 /**
  * A lost race is retried this many times per request before the table counts as unavailable. Every
@@ -298,7 +300,7 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
           };
         };
         const waiter: Waiter = {
-          rank: RANK[priority],
+          rank: PRIORITY_RANK[priority],
           what,
           signal,
           deadline: deadlineOf(signal),
@@ -307,8 +309,7 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
           refuse: settle<unknown>(reject),
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        const before = queue.findIndex((queued) => queued.rank > waiter.rank);
-        queue.splice(before < 0 ? queue.length : before, 0, waiter);
+        enqueueByRank(queue, waiter);
         void drain();
       });
     },

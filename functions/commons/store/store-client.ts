@@ -36,6 +36,7 @@ import {
   type Submission,
   submissionSchema,
 } from './model.ts';
+import type { RequestBudget, RequestPriority } from './request-budget.ts';
 import {
   createBadResponseError,
   createStoreErrorFromFailure,
@@ -44,7 +45,6 @@ import {
   parseRetryHintFromMessage,
   STORE_ERROR_CODES,
 } from './store-errors.ts';
-import type { RequestBudget, RequestPriority } from './throttle.ts';
 import type { AccessToken, TokenProvider } from './token-provider.ts';
 
 export interface StoreClientOptions {

@@ -4,20 +4,17 @@
  * The budget of a local run or the CLI; in the halt function it stands in front of the stack's shared
  * budget (docs/storms.md, "The shared budget").
  */
-import { DeadlineExceededError, SLOT_DEADLINE_CODE, StoreApiError } from '../errors.ts';
+import { StoreApiError } from '../errors.ts';
 import { deadlineOf, type Sleep, sleep } from '../http/deadline.ts';
+import {
+  enqueueByRank,
+  PRIORITY_RANK as RANK,
+  type RequestBudget,
+  type RequestPriority,
+  slotDeadlineError,
+} from './request-budget.ts';
 
-/**
- * What a request is for, most important first:
- *
- * - `halt`: POST `haltpackagerollout` (the point of the whole invocation);
- * - `rollout`: GET a submission or its `packagerollout` (what decides the halt);
- * - `discovery`: GET an app, `listflights`, GET a flight (where the submissions are).
- */
-export type RequestPriority = 'halt' | 'rollout' | 'discovery';
-
-/** Lower is served first. */
-const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, discovery: 2 };
+export { type RequestBudget, type RequestPriority, slotDeadlineError } from './request-budget.ts';
 
 /**
  * The calls that usually follow a discovery (the target's rollout read, then its halt), in the order
@@ -41,19 +38,6 @@ export interface ThrottleOptions {
   readonly now?: () => number;
   /** Sleep, for tests. @default the real one */
   readonly sleep?: Sleep;
-}
-
-/** Grants the right to send one request. */
-export interface RequestBudget {
-  /**
-   * Resolves when a request may be sent: at once, or when a slot frees and no more important (nor
-   * earlier, same priority) request waits for it. Rejects with a retryable `StoreApiError`
-   * (`STORE_BUDGET_EXHAUSTED`) as soon as, as things stand, its slot comes after the signal's deadline
-   * (`deadlineOf`; never without one), and with `DeadlineExceededError` when the signal aborts first.
-   * @param what - the request, for the error ("GET applications/9NBLGGH4R315")
-   * @param priority - what the request is for
-   */
-  acquire(signal: AbortSignal, what: string, priority: RequestPriority): Promise<void>;
 }
 
 interface Waiter {
@@ -314,9 +298,7 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
           refuse: settle<unknown>(reject),
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        // After the last waiter of its rank: first come, first served within a priority.
-        const before = queue.findIndex((queued) => queued.rank > waiter.rank);
-        queue.splice(before < 0 ? queue.length : before, 0, waiter);
+        enqueueByRank(queue, waiter);
         pump(waiter);
       });
     },
@@ -336,23 +318,6 @@ export function getTenantThrottle(tenantId: string, options: ThrottleOptions = {
     tenantThrottles.set(tenantId, throttle);
   }
   return throttle;
-}
-
-/**
- * The error of a request never sent because its deadline passed `before` it could wait for a slot or
- * `while` it waited: said apart from a request cut short in flight, which may have taken effect.
- */
-export function slotDeadlineError(
-  signal: AbortSignal,
-  what: string,
-  when: 'before' | 'while',
-): DeadlineExceededError {
-  return new DeadlineExceededError(
-    when === 'before'
-      ? `the deadline passed before ${what} could wait for a request slot: not sent`
-      : `the deadline passed before waiting for a request slot for ${what} finished: not sent`,
-    { cause: signal.reason, code: SLOT_DEADLINE_CODE },
-  );
 }
 
 /**
