@@ -112,7 +112,7 @@ function resultOf(plan: ActingPlan, { run, pending }: HandedOn): WatchdogResult 
   return {
     ...(plan.drill === true ? { drill: true } : {}),
     targets: run.targets,
-    ...(pending === undefined ? {} : { pending: pending.applicationIds }),
+    ...definedProps({ pending: pending?.applicationIds }),
   };
 }
 

@@ -4,6 +4,7 @@
  * no more than the alarm it carries (docs/contributing/storms.md, "How a storm is handled").
  */
 import { BadInputError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import * as z from '../validation.ts';
 import { formatIssues } from '../validation.ts';
 import type { WatchdogRun } from './decide.ts';
@@ -119,12 +120,10 @@ export function readContinuation(event: unknown): Continuation | undefined {
     const { previousState, alarmArn, composite, ...required } = alarm;
     return {
       ...required,
-      ...(previousState === undefined ? {} : { previousState }),
-      ...(alarmArn === undefined ? {} : { alarmArn }),
-      ...(composite === undefined ? {} : { composite }),
+      ...definedProps({ previousState, alarmArn, composite }),
     };
   });
-  return { ...rest, alarms, ...(retry === undefined ? {} : { retry }) };
+  return { ...rest, alarms, ...definedProps({ retry }) };
 }
 
 /** A continuation resolved against the current config. */

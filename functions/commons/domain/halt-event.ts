@@ -2,6 +2,7 @@
  * The first two stages of the halt path: what an event is (an alarm, a manual event or a continuation)
  * and the plan it resolves to against the current config. Plain data in, plain data out.
  */
+import { definedProps } from '../optional.ts';
 import { type Continuation, readContinuation, resolveContinuation, type StormPart } from './continuation.ts';
 import { type Intake, parseEvent } from './events.ts';
 import { type Plan, resolveTargets, type TargetConfig } from './targets.ts';
@@ -60,6 +61,6 @@ export function resolveHaltEvent(
     storm: { part: continuation.part, stormStartedAt: continuation.stormStartedAt },
     leftOut: dropped,
     continuationPart: continuation.part,
-    ...(continuation.retry === undefined ? {} : { retry: continuation.retry }),
+    ...definedProps({ retry: continuation.retry }),
   };
 }

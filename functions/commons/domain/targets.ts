@@ -5,6 +5,7 @@
  */
 
 import { BadInputError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import type { AlarmTransition, Intake } from './events.ts';
 import type { WatchedApp } from './watched-apps.ts';
 
@@ -223,7 +224,7 @@ function resolveManual(intake: Extract<Intake, { kind: 'manual' }>, config: Targ
     kind: 'act',
     trigger: {
       kind: 'manual',
-      ...(intake.reason === undefined ? {} : { reason: intake.reason }),
+      ...definedProps({ reason: intake.reason }),
       enforceRequested: intake.enforce,
     },
     apps: [withMode(app, config, intake.enforce, [], requested)],
