@@ -22,8 +22,11 @@ export type Claimed =
       readonly part: number;
       readonly attempt: number;
     }
-  /** No ledger, a manual event, or the ledger unavailable: handled on its own. */
-  | { readonly kind: 'unclaimed'; readonly plan: ActingPlan };
+  /**
+   * No ledger, a manual event, or the ledger unavailable: handled on its own. `attempt` is the one a
+   * scheduled retry was to make, else 1.
+   */
+  | { readonly kind: 'unclaimed'; readonly plan: ActingPlan; readonly attempt: number };
 
 /**
  * Claims the transition(s) of an alarm plan in the ledger. A duplicate is logged with the transition
@@ -38,6 +41,7 @@ export async function claimTransition(
 ): Promise<Claimed> {
   const unclaimed = (): Claimed => ({
     kind: 'unclaimed',
+    attempt: scheduled?.attempt ?? 1,
     plan: scheduled === undefined ? plan : narrowToTargets(plan, scheduled.targets),
   });
   if (ports.ledger === undefined || plan.trigger.kind !== 'alarm') return unclaimed();

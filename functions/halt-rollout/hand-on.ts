@@ -54,8 +54,8 @@ export async function handOnAndRetry(
 /**
  * Hands on the apps the tenant's budget could not serve before the deadline: the continuation is
  * durable (the queue accepted it) before their results are dropped from the run. When nothing at all
- * was decided (`stalled`) it waits a Store window first. Without a queue, in a retry, or when the queue
- * refuses, the apps stay `failed`.
+ * was decided (`stalled`) it waits a Store window first. Without a queue, in a retry (claimed or
+ * scheduled: its part may have handed on already), or when the queue refuses, the apps stay `failed`.
  */
 async function handOnPending(
   plan: ActingPlan,
@@ -65,8 +65,8 @@ async function handOnPending(
   ports: WatchdogPorts,
   budget: InvocationBudget,
 ): Promise<{ readonly run: WatchdogRun; readonly pending?: PendingApps }> {
-  const attempt = claimed.kind === 'claimed' ? claimed.attempt : 1;
-  if (ports.handOn === undefined || attempt > 1) return { run: decided };
+  if (ports.handOn === undefined || claimed.kind === 'duplicate' || claimed.attempt > 1)
+    return { run: decided };
   const split = splitHandOn(plan, decided, storm);
   if (split === undefined) return { run: decided };
   const { next, stalled } = split;
