@@ -28,6 +28,9 @@ export type Claimed =
    */
   | { readonly kind: 'unclaimed'; readonly plan: ActingPlan; readonly attempt: number };
 
+/** A delivery that is not a duplicate: the attempt it makes and the plan it examines. */
+export type Attempt = Exclude<Claimed, { readonly kind: 'duplicate' }>;
+
 /**
  * Claims the transition(s) of an alarm plan in the ledger. A duplicate is logged with the transition
  * it repeats; a retry narrows the plan to the targets to re-examine, and so does a scheduled retry
@@ -39,7 +42,7 @@ export async function claimTransition(
   ports: WatchdogPorts,
   budget: InvocationBudget,
 ): Promise<Claimed> {
-  const unclaimed = (): Claimed => ({
+  const unclaimed = (): Attempt => ({
     kind: 'unclaimed',
     attempt: scheduled?.attempt ?? 1,
     plan: scheduled === undefined ? plan : narrowToTargets(plan, scheduled.targets),
@@ -107,7 +110,7 @@ export async function claimTransition(
  * @param failedTargets - the targets to retry; empty: done; `undefined`: everything examined
  */
 export async function settle(
-  claimed: Claimed,
+  claimed: Attempt,
   failedTargets: readonly TargetKey[] | undefined,
   ports: WatchdogPorts,
   budget: InvocationBudget,

@@ -20,7 +20,7 @@ import {
 } from '../commons/domain/transitions.ts';
 import { describeError } from '../commons/errors.ts';
 import { definedProps } from '../commons/optional.ts';
-import type { Claimed } from './claim.ts';
+import type { Attempt } from './claim.ts';
 import type { InvocationBudget, WatchdogPorts } from './ports.ts';
 
 /** A run after the hand-on stage. */
@@ -40,7 +40,7 @@ export async function handOnAndRetry(
   plan: ActingPlan,
   decided: WatchdogRun,
   storm: StormPart,
-  claimed: Claimed,
+  claimed: Attempt,
   ports: WatchdogPorts,
   budget: InvocationBudget,
 ): Promise<HandedOn> {
@@ -61,12 +61,11 @@ async function handOnPending(
   plan: ActingPlan,
   decided: WatchdogRun,
   storm: StormPart,
-  claimed: Claimed,
+  claimed: Attempt,
   ports: WatchdogPorts,
   budget: InvocationBudget,
 ): Promise<{ readonly run: WatchdogRun; readonly pending?: PendingApps }> {
-  if (ports.handOn === undefined || claimed.kind === 'duplicate' || claimed.attempt > 1)
-    return { run: decided };
+  if (ports.handOn === undefined || claimed.attempt > 1) return { run: decided };
   const split = splitHandOn(plan, decided, storm);
   if (split === undefined) return { run: decided };
   const { next, stalled } = split;
@@ -96,7 +95,7 @@ export async function scheduleRetry(
   plan: ActingPlan,
   targets: readonly TargetKey[],
   storm: StormPart,
-  claimed: Claimed,
+  claimed: Attempt,
   ports: WatchdogPorts,
   budget: InvocationBudget,
 ): Promise<number | undefined> {

@@ -12,7 +12,7 @@ import type { ActingPlan, Plan } from '../commons/domain/targets.ts';
 import { type AttemptInfo, MAX_ATTEMPTS, wholeAppKeys } from '../commons/domain/transitions.ts';
 import { describeError } from '../commons/errors.ts';
 import { definedProps } from '../commons/optional.ts';
-import { type Claimed, claimTransition, settle } from './claim.ts';
+import { type Attempt, claimTransition, settle } from './claim.ts';
 import { type InvocationReport, TargetsFailedError } from './failures.ts';
 import { type HandedOn, handOnAndRetry, scheduleRetry } from './hand-on.ts';
 import type { InvocationBudget, WatchdogPorts } from './ports.ts';
@@ -124,7 +124,7 @@ async function notify(
   plan: ActingPlan,
   handed: HandedOn,
   resolved: ResolvedEvent,
-  claimed: Claimed,
+  claimed: Attempt,
   ports: WatchdogPorts,
   budget: InvocationBudget,
   onReport: ((report: InvocationReport) => void) | undefined,
