@@ -1,11 +1,8 @@
 /**
  * The halt-rollout Lambda: the composition root. Clients and configuration are built once per container
- * (module scope) and handed to the invocation flow in `watchdog.ts`; the decision logic is plain code in
- * `functions/commons/domain`.
- *
- * Importing this module never throws and never leaves a rejected promise: a configuration problem is
- * kept and reported by every invocation, and the early fetch of the secret and a token (during the
- * Lambda init phase) swallows its errors, which the first invocation meets again and reports.
+ * and handed to the invocation flow in `watchdog.ts`. Importing it never throws: a configuration
+ * problem is reported by every invocation, and the early fetch of the secret and a token swallows its
+ * errors, which the first invocation meets again.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';

@@ -1,29 +1,8 @@
 /**
  * The tenant's Store request budget for the whole stack, in the state table: one item per tenant
- * (partition `budget#<tenant ID>`, sort `window`) holding the times of the grants still in the window
- * and a version. Every function that calls the Store takes its slots here, so the halt function's
- * containers, its continuations, the self-check and the Store health probe together never send more
- * than the tenant's limit in any window (the decisions are in `domain/budget.ts`).
- *
- * Optimistic concurrency: the item is read consistently, the decision is made on what was read, and
- * the new window is written back on condition that the version is still the one read; a writer that
- * lost the race reads again. One item rather than one item per slot: a decision needs the whole
- * window anyway, and one conditional write keeps "at most the limit in any window" a property of a
- * single item (slot items would need a transaction or a count that could drift).
- *
- * Within a process, requests go to the table one at a time, most important first (`halt`, then
- * `rollout`, then `discovery`; first come, first served within a priority): when the window is full,
- * the next freed slot goes to the halt a process is waiting on, not to its next discovery. A request
- * that finds no room sleeps until the grant it waits on leaves the window, and is refused at once
- * (`STORE_BUDGET_EXHAUSTED`, retryable: the halt path hands the app on) when that comes after its
- * deadline. It is never sent to draw a 429. A grant whose conditional write came back later than half
- * the margin is not used: its request would reach the Store later than its stamp says, so the slot is
- * taken again with a new stamp (see `tryGrant`).
- *
- * When the table cannot be read or written (not a lost race: an outage), a halt-path request is sent
- * anyway (the process's own throttle in front still keeps it to the limit, and the Store client honours
- * a 429's `Retry-After`): the budget avoids 429s, it is never a condition of halting. A reader's
- * request is refused instead (retryable): a reader can wait for its next run.
+ * (`budget#<tenant ID>`, `window`) holding the grants in the window and a version, written back only if
+ * the version is still the one read (docs/storms.md, "The shared budget"; the decisions are in
+ * `domain/budget.ts`). When the table is out, a halt-path request is sent anyway and a reader's refused.
  */
 import {
   ConditionalCheckFailedException,
@@ -34,7 +13,12 @@ import {
 import { type BudgetClass, type BudgetRules, decideGrant } from '../domain/budget.ts';
 import { describeError, StoreApiError } from '../errors.ts';
 import { deadlineOf, type Sleep, sleep } from '../http/deadline.ts';
-import { type RequestBudget, type RequestPriority, slotDeadlineError } from '../store/throttle.ts';
+import {
+  enqueueByRank,
+  PRIORITY_RANK,
+  type RequestBudget,
+  slotDeadlineError,
+} from '../store/request-budget.ts';
 import * as z from '../validation.ts';
 import { budgetPartition, STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from './state-table.ts';
 
@@ -46,9 +30,6 @@ export const STORE_REQUESTS_PER_WINDOW = 20;
 export const STORE_WINDOW_MS = 60_000;
 /** Spacing added to the window against network jitter (as the in-process throttle). */
 export const STORE_WINDOW_MARGIN_MS = 250;
-
-/** Lower is served first. */
-const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, discovery: 2 };
 
 /**
  * A lost race is retried this many times per request before the table counts as unavailable. Every
@@ -208,16 +189,9 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
   };
 
   /**
-   * One attempt at a slot for the head of the queue: `granted`, or when room frees (`retryAt`).
-   * Throws when the table fails.
-   *
-   * A grant is stamped with the time it was decided, but its request leaves only once the write came
-   * back: a write slower than half the margin (a slow table, a loaded process) would send the request
-   * later than its stamp says, and a grant made a window after the stamp could then reach the Store
-   * inside one window with it. Such a grant is not used: the slot is taken again, stamped anew (the
-   * late one is taken out of the window in the same conditional write), until a write comes back in
-   * time. Neither a slow write nor a lost race counts as the table failing; the request's deadline
-   * bounds the waiting, as it bounds a wait for room.
+   * One attempt at a slot for the head of the queue: `granted`, or when room frees (`retryAt`). A grant
+   * whose write came back later than half the margin is taken again with a new stamp (docs/storms.md,
+   * "The shared budget"). Throws when the table fails (not on a slow write or a lost race).
    */
   const tryGrant = async (
     signal: AbortSignal,
@@ -326,7 +300,7 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
           };
         };
         const waiter: Waiter = {
-          rank: RANK[priority],
+          rank: PRIORITY_RANK[priority],
           what,
           signal,
           deadline: deadlineOf(signal),
@@ -335,8 +309,7 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
           refuse: settle<unknown>(reject),
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        const before = queue.findIndex((queued) => queued.rank > waiter.rank);
-        queue.splice(before < 0 ? queue.length : before, 0, waiter);
+        enqueueByRank(queue, waiter);
         void drain();
       });
     },

@@ -1,18 +1,9 @@
 /**
- * The transition ledger (`TransitionLedger`) in the stack's state table: one item per alarm transition
- * and storm part (`state-table.ts`: partition `transition#<identity>`, sort `part#<n>`), written only
- * with conditional writes, so two deliveries racing for one transition cannot both win:
- *
- * - the first handling creates the item (`PutItem` if it does not exist);
- * - a retry (after failed targets, or after a claim that lapsed) updates it only if it still holds what
- *   the delivery read (`UpdateItem` on the attempt count, state and claim expiry);
- * - an attempt settles it only while it still holds the claim (`UpdateItem` on its attempt and `running`).
- *
- * What a delivery does is decided by `decideClaim` (plain logic). The item expires (DynamoDB TTL,
- * `expiresAt`) a week after its last write: alarms never redeliver that late.
- *
- * The ledger serves the notification (one message per transition), never the halt: when the table
- * cannot be read or written, the claim is `unavailable` and the delivery is handled on its own.
+ * The transition ledger in the state table: one item per alarm transition and storm part
+ * (`transition#<identity>`, `part#<n>`), written only with conditional writes, so two deliveries racing
+ * for one transition cannot both win (docs/reliability.md, "Why a ledger of our own, not Powertools
+ * idempotency"). Items expire a week after their last write; a table that fails makes the claim
+ * `unavailable`, and the delivery is handled on its own.
  */
 import { createHash } from 'node:crypto';
 import {

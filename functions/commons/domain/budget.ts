@@ -1,21 +1,7 @@
 /**
- * The tenant's Store request budget, shared by the whole stack: the decisions, without storage.
- *
- * The Store's gateway allows a tenant about 20 requests in any 60 seconds (a sliding window) and
- * answers 429 above that. Every function that calls the Store (the halt function, its continuations,
- * the self-check and the Store health probe) takes a slot from one budget before each request. The
- * budget is the list of times slots were granted in the last window; a slot is granted when the
- * window has room:
- *
- * - the halt path (`halt`: every request of the halt function) may use all of it;
- * - a scheduled reader (`reader`: the self-check, the Store health probe) takes a slot only while at
- *   least half the window stays free after its grant, so readers never hold more than half and halts
- *   always have at least half of the window to themselves.
- *
- * A grant counts for `spacingMs` (the window plus a small margin for network jitter, so that two
- * requests granted a window apart cannot arrive inside one window at the gateway). A request that
- * finds no room learns when room frees (when the grant it waits on leaves the window): grants only
- * ever join the window, so room can never come earlier than that.
+ * The decisions of the tenant's Store request budget, shared by the whole stack: a sliding window of
+ * grants that halts may fill and readers only while half of it stays free (docs/storms.md, "The shared
+ * budget"). Storage is `aws/store-budget.ts`.
  */
 
 /** Who asks for a slot. */

@@ -1,20 +1,10 @@
 /**
- * Storms longer than one invocation. The Store allows a tenant about 20 requests a minute (see docs/storms.md),
- * and one invocation may run 5 minutes: when an alarm names more apps than its budget window can serve,
- * the invocation halts what fits, and hands the apps it did not reach on to the next invocation in a
- * *continuation* (sent to a durable queue before the invocation ends; the queue invokes the function).
- *
- * A continuation is an internal event, validated like any other and trusted no more than the alarm it
- * carries: it is resolved exactly as that alarm would be (only apps in `WATCHDOG_APPS` that list one of
- * its alarms, with their current modes), and it may only narrow that to the apps it names. An app it
- * names that the alarm no longer reaches (the config changed mid-storm) is left out and reported; the
- * other apps are still handled. A duplicate halts nothing twice (the transition ledger makes it a
- * duplicate; without it, the second halt finds the rollout stopped).
- *
- * The same queue carries the retry of failed targets (`retry`): the transition, the part of the storm
- * it retries, the attempt it is scheduled to make and only the targets that failed.
+ * Continuations: the internal event that carries a storm's pending apps, or the retry of failed
+ * targets, to the next invocation through the continuation queue. Validated like any event and trusted
+ * no more than the alarm it carries (docs/contributing/storms.md, "How a storm is handled").
  */
 import { BadInputError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import * as z from '../validation.ts';
 import { formatIssues } from '../validation.ts';
 import type { WatchdogRun } from './decide.ts';
@@ -130,12 +120,10 @@ export function readContinuation(event: unknown): Continuation | undefined {
     const { previousState, alarmArn, composite, ...required } = alarm;
     return {
       ...required,
-      ...(previousState === undefined ? {} : { previousState }),
-      ...(alarmArn === undefined ? {} : { alarmArn }),
-      ...(composite === undefined ? {} : { composite }),
+      ...definedProps({ previousState, alarmArn, composite }),
     };
   });
-  return { ...rest, alarms, ...(retry === undefined ? {} : { retry }) };
+  return { ...rest, alarms, ...definedProps({ retry }) };
 }
 
 /** A continuation resolved against the current config. */
@@ -180,49 +168,52 @@ export function resolveContinuation(continuation: Continuation, config: TargetCo
   };
 }
 
-/**
- * Splits a run into what was decided and the apps to hand on: an app is handed on when one of its
- * rollouts ran out of time or budget with nothing changed (`TargetDetail.outOfTime`: a read cut short,
- * or a halt never sent). Its other rollouts' results stay; the next part looks at it again.
- */
-export function splitPending(run: WatchdogRun): {
+/** Which part of a storm an invocation is, and when the storm started (ISO 8601). */
+export interface StormPart {
+  readonly part: number;
+  readonly stormStartedAt: string;
+}
+
+/** A run with the apps to hand on split off, and the continuation that carries them. */
+export interface HandOnSplit {
+  /** The run without the results of the apps handed on. */
   readonly run: WatchdogRun;
-  readonly applicationIds: string[];
-} {
+  readonly next: Continuation;
+  /** Nothing at all was decided: every app waited for the tenant's budget in vain. */
+  readonly stalled: boolean;
+}
+
+/**
+ * The apps of a run to hand on, or `undefined` when there are none or the storm may not go on (a
+ * manual event, or past `MAX_CONTINUATION_PART`). An app is handed on when one of its rollouts ran out
+ * of time or budget with nothing changed (`TargetDetail.outOfTime`); its other results are dropped
+ * from the run too, as the next part looks at the whole app again.
+ */
+export function splitHandOn(plan: ActingPlan, run: WatchdogRun, storm: StormPart): HandOnSplit | undefined {
+  if (plan.trigger.kind !== 'alarm' || storm.part + 1 > MAX_CONTINUATION_PART) return undefined;
   const handOn = run.details.map(
     (detail, index) => detail.outOfTime === true && run.targets[index]?.result === 'failed',
   );
   const pending = new Set(
     run.targets.filter((_, index) => handOn[index]).map((target) => target.applicationId),
   );
-  if (pending.size === 0) return { run, applicationIds: [] };
-  return {
-    run: {
-      ...run,
-      targets: run.targets.filter((_, index) => !handOn[index]),
-      details: run.details.filter((_, index) => !handOn[index]),
-    },
-    applicationIds: [...pending],
+  if (pending.size === 0) return undefined;
+  const kept = {
+    ...run,
+    targets: run.targets.filter((_, index) => !handOn[index]),
+    details: run.details.filter((_, index) => !handOn[index]),
   };
-}
-
-/** The continuation that hands `applicationIds` on, or `undefined` when the storm may not go on. */
-export function continuationFor(
-  plan: ActingPlan,
-  applicationIds: readonly string[],
-  current: { readonly part: number; readonly stormStartedAt: string },
-): Continuation | undefined {
-  if (plan.trigger.kind !== 'alarm' || applicationIds.length === 0) return undefined;
-  if (current.part + 1 > MAX_CONTINUATION_PART) return undefined;
-  const order = plan.apps.map((planned) => planned.app.applicationId);
-  return {
+  const next: Continuation = {
     kind: CONTINUATION_KIND,
     version: 1,
     alarms: plan.trigger.alarms,
-    applicationIds: order.filter((applicationId) => applicationIds.includes(applicationId)),
-    part: current.part + 1,
-    stormStartedAt: current.stormStartedAt,
+    applicationIds: plan.apps
+      .map((planned) => planned.app.applicationId)
+      .filter((applicationId) => pending.has(applicationId)),
+    part: storm.part + 1,
+    stormStartedAt: storm.stormStartedAt,
   };
+  return { run: kept, next, stalled: kept.targets.length === 0 };
 }
 
 function isQueueDelivery(event: unknown): boolean {
@@ -249,7 +240,7 @@ function invalid(message: string): BadInputError {
 export function retryContinuation(
   plan: ActingPlan,
   targets: readonly string[],
-  current: { readonly part: number; readonly stormStartedAt: string },
+  current: StormPart,
   attempt: number,
 ): Continuation | undefined {
   if (plan.trigger.kind !== 'alarm' || targets.length === 0) return undefined;

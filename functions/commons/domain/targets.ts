@@ -1,13 +1,11 @@
 /**
  * Target resolution: which watched apps an `Intake` concerns, and for each whether the watchdog may halt
- * or only report (see the Lambda contract, "Events it accepts"). Plain data in, plain data out.
- *
- * Only a transition into `ALARM` can lead to a halt, and only apps listed in `WATCHDOG_APPS` can be
- * touched, whatever the event says. A halt cannot be undone, so every path that is not clearly an
- * enforced action ends as a dry run.
+ * or only report (docs/lambda-contract.md, "Events it accepts"). Only a transition into ALARM and only
+ * listed apps can lead to a halt; whatever is not clearly an enforced action is a dry run.
  */
 
 import { BadInputError } from '../errors.ts';
+import { definedProps } from '../optional.ts';
 import type { AlarmTransition, Intake } from './events.ts';
 import type { WatchedApp } from './watched-apps.ts';
 
@@ -226,7 +224,7 @@ function resolveManual(intake: Extract<Intake, { kind: 'manual' }>, config: Targ
     kind: 'act',
     trigger: {
       kind: 'manual',
-      ...(intake.reason === undefined ? {} : { reason: intake.reason }),
+      ...definedProps({ reason: intake.reason }),
       enforceRequested: intake.enforce,
     },
     apps: [withMode(app, config, intake.enforce, [], requested)],

@@ -1,15 +1,7 @@
 /**
- * One transition, one decision, one message (see the Lambda contract, "Duplicates and retries"): the
- * plain logic of the transition ledger. An alarm transition is identified by the alarm's name (how apps
- * list alarms; the ARN, which one path may lack in a hand-made event, would split one transition in
- * two), its new state and the state-change time as an instant (SNS
- * prints `2026-12-01T10:00:00.000+0000`, EventBridge `2026-12-01T10:00:00.000Z`: both are normalized to
- * epoch milliseconds). The ledger (an adapter: `functions/commons/aws/transition-ledger.ts`) keeps one
- * record per transition and storm part; this module decides, from that record, whether a delivery is a
- * duplicate, the first handling or a retry, and what a retry re-examines.
- *
- * No AWS SDK here: the adapter reads and writes the record with conditional writes and asks these
- * functions what to do.
+ * The plain logic of the transition ledger: a transition's identity, whether a delivery is a duplicate,
+ * the first handling or a retry, and what a retry re-examines (docs/reliability.md, "Why a ledger of our
+ * own, not Powertools idempotency"). The table adapter is `aws/transition-ledger.ts`.
  */
 import type { WatchdogRun } from './decide.ts';
 import type { AlarmTransition } from './events.ts';
@@ -272,7 +264,7 @@ export interface SettleRequest {
 }
 
 /**
- * The durable record of handled transitions (`ROLLOUT_MEMORY_TABLE`). `claim` never rejects (a failure
+ * The durable record of handled transitions (in the state table). `claim` never rejects (a failure
  * is `unavailable`); `settle` never rejects either and says whether the record took it (false: the
  * claim lapsed and another delivery took the transition over).
  */

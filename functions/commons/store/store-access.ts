@@ -10,9 +10,10 @@ import type { AuthError } from '../errors.ts';
 import type { RetryEnvironment, RetryPolicy } from '../http/retry.ts';
 import { createDispatcher, type DispatcherOptions } from '../http/transport.ts';
 import { definedProps } from '../optional.ts';
+import type { RequestBudget } from './request-budget.ts';
 import { createRolloutPort } from './rollouts.ts';
 import { createStoreClient, type StoreClient } from './store-client.ts';
-import { getTenantThrottle, type RequestBudget, type ThrottleOptions } from './throttle.ts';
+import { getTenantThrottle, type ThrottleOptions } from './throttle.ts';
 import {
   type ClientAssertion,
   type ClientCredentials,

@@ -37,6 +37,7 @@ import {
   type Submission,
   submissionSchema,
 } from './model.ts';
+import type { RequestBudget, RequestPriority } from './request-budget.ts';
 import {
   createBadResponseError,
   createStoreErrorFromFailure,
@@ -45,7 +46,6 @@ import {
   parseRetryHintFromMessage,
   STORE_ERROR_CODES,
 } from './store-errors.ts';
-import type { RequestBudget, RequestPriority } from './throttle.ts';
 import type { AccessToken, TokenProvider } from './token-provider.ts';
 
 export interface StoreClientOptions {

@@ -1,35 +1,20 @@
 /**
- * A client-side request budget per tenant, in one process. The submission API reportedly allows a
- * tenant about 20 requests per minute and answers 429 above that (Microsoft documents no figure; StoreBroker's usage guide says 20 a minute); waiting for a
- * free slot here costs less than provoking a 429 and its `Retry-After`. In the deployed stack the
- * tenant's budget is the stack's, in the state table (`functions/commons/aws/store-budget.ts`); this
- * throttle stays in front of it in the halt function, to order one invocation's requests and keep room
- * for a discovery's follow-ups. Alone, it is the budget of a local run or the CLI.
- *
- * The budget is spent depth first: a halt that has started finishes before new work starts. Requests
- * have a priority (the halt POST first, then the rollout and submission reads, then the discovery of
- * apps and flights), a freed slot goes to the most important waiter (first come, first served within
- * a priority), and each app or flight discovered keeps room in the window, for a few seconds, for the
- * two calls that usually follow it (its rollout read and its halt): later discoveries may not take
- * that room, the follow-ups (and any other rollout read or halt) may. Priorities alone would not do:
- * when twenty apps are looked at at once, their twenty first reads all arrive before any follow-up
- * and would take a window's twenty slots, and the first halt would wait two windows (two minutes at
- * the Store's pace).
+ * The tenant's Store request budget within one process: a sliding window served by priority (the halt
+ * POST, then rollout reads, then discoveries) that keeps room for a discovery's follow-up read and halt.
+ * The budget of a local run or the CLI; in the halt function it stands in front of the stack's shared
+ * budget (docs/storms.md, "The shared budget").
  */
-import { DeadlineExceededError, SLOT_DEADLINE_CODE, StoreApiError } from '../errors.ts';
+import { StoreApiError } from '../errors.ts';
 import { deadlineOf, type Sleep, sleep } from '../http/deadline.ts';
+import {
+  enqueueByRank,
+  PRIORITY_RANK as RANK,
+  type RequestBudget,
+  type RequestPriority,
+  slotDeadlineError,
+} from './request-budget.ts';
 
-/**
- * What a request is for, most important first:
- *
- * - `halt`: POST `haltpackagerollout` (the point of the whole invocation);
- * - `rollout`: GET a submission or its `packagerollout` (what decides the halt);
- * - `discovery`: GET an app, `listflights`, GET a flight (where the submissions are).
- */
-export type RequestPriority = 'halt' | 'rollout' | 'discovery';
-
-/** Lower is served first. */
-const RANK: Readonly<Record<RequestPriority, number>> = { halt: 0, rollout: 1, discovery: 2 };
+export { type RequestBudget, type RequestPriority, slotDeadlineError } from './request-budget.ts';
 
 /**
  * The calls that usually follow a discovery (the target's rollout read, then its halt), in the order
@@ -42,46 +27,17 @@ export interface ThrottleOptions {
   readonly limit?: number;
   /** The sliding window, in milliseconds. @default 60_000 */
   readonly windowMs?: number;
-  /**
-   * Extra spacing added to the window, so that network jitter cannot make two requests that left a
-   * window apart arrive inside one window at the server. @default 250
-   */
+  /** Added to the window against network jitter. @default 250 */
   readonly marginMs?: number;
   /**
-   * How long the room kept for a discovery's follow-ups lasts: long enough for the discovery's answer
-   * to come back and its follow-ups to ask (a few round trips, retries included), short enough that
-   * room kept for follow-ups that never come (no live rollout, a rollout already halted) is soon free
-   * again (a read-only client such as the self-check, which never halts, may set 0). A follow-up
-   * that asks later still goes before any discovery; it may just wait for a slot. At most the window
-   * (plus margin). @default 5_000
+   * How long the room kept for a discovery's follow-ups lasts (at most the window plus margin): a few
+   * round trips; 0 keeps none, for a reader that never halts. @default 5_000
    */
   readonly followUpMs?: number;
   /** Clock, for tests. @default Date.now */
   readonly now?: () => number;
   /** Sleep, for tests. @default the real one */
   readonly sleep?: Sleep;
-}
-
-/** Grants the right to send one request. */
-export interface RequestBudget {
-  /**
-   * Resolves when a request may be sent: at once, or when a slot frees and no more important request
-   * (nor an earlier one of the same priority) is waiting for it.
-   *
-   * Rejects with a retryable `StoreApiError` (`STORE_BUDGET_EXHAUSTED`) as soon as the request's slot
-   * is known to come after the signal's deadline (see `deadlineOf`): at once when it comes late
-   * already, or later, while it waits, when more important requests arrive and push it past the
-   * deadline. The slot of a waiting request is projected from the window and the requests waiting
-   * now; requests that arrive later (more important ones, or follow-ups that take the room kept for
-   * them and then hold their slot a whole window) can only make it later, so a request is refused
-   * only when, as things stand, it cannot make its deadline. A signal with no known deadline is never
-   * refused this way. Rejects with `DeadlineExceededError` when the signal
-   * aborts while the request waits (its place goes to the next waiter).
-   *
-   * @param what the request, for the error ("GET applications/9NBLGGH4R315")
-   * @param priority what the request is for (see `RequestPriority`)
-   */
-  acquire(signal: AbortSignal, what: string, priority: RequestPriority): Promise<void>;
 }
 
 interface Waiter {
@@ -342,9 +298,7 @@ export function createThrottle(options: ThrottleOptions = {}): RequestBudget {
           refuse: settle<unknown>(reject),
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        // After the last waiter of its rank: first come, first served within a priority.
-        const before = queue.findIndex((queued) => queued.rank > waiter.rank);
-        queue.splice(before < 0 ? queue.length : before, 0, waiter);
+        enqueueByRank(queue, waiter);
         pump(waiter);
       });
     },
@@ -364,23 +318,6 @@ export function getTenantThrottle(tenantId: string, options: ThrottleOptions = {
     tenantThrottles.set(tenantId, throttle);
   }
   return throttle;
-}
-
-/**
- * The error of a request never sent because its deadline passed `before` it could wait for a slot or
- * `while` it waited: said apart from a request cut short in flight, which may have taken effect.
- */
-export function slotDeadlineError(
-  signal: AbortSignal,
-  what: string,
-  when: 'before' | 'while',
-): DeadlineExceededError {
-  return new DeadlineExceededError(
-    when === 'before'
-      ? `the deadline passed before ${what} could wait for a request slot: not sent`
-      : `the deadline passed before waiting for a request slot for ${what} finished: not sent`,
-    { cause: signal.reason, code: SLOT_DEADLINE_CODE },
-  );
 }
 
 /**
