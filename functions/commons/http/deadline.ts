@@ -7,7 +7,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DeadlineExceededError } from '../errors.ts';
 import { definedProps } from '../optional.ts';
 
-const deadlines = new WeakMap<AbortSignal, number>();
+/** Each deadline's timestamp and the clock it is expressed in. */
+const deadlines = new WeakMap<AbortSignal, { readonly at: number; readonly clock: Clock }>();
+
+/** The clock of a deadline. */
+type Clock = Pick<DeadlineOptions, 'now' | 'sleep'>;
 
 export interface DeadlineOptions {
   /** Milliseconds from now until the deadline. */
@@ -40,13 +44,35 @@ export function createDeadline(options: DeadlineOptions): AbortSignal {
   const now = options.now ?? processDefaults.now ?? Date.now;
   const sleepFor = options.sleep ?? processDefaults.sleep;
   const timeoutMs = Math.max(0, options.timeoutMs);
+  // Node's timers take whole milliseconds.
   const timer =
-    sleepFor === undefined ? AbortSignal.timeout(timeoutMs) : timeoutOn(sleepFor, timeoutMs, options.signal);
+    sleepFor === undefined
+      ? AbortSignal.timeout(Math.ceil(timeoutMs))
+      : timeoutOn(sleepFor, timeoutMs, options.signal);
   const signal = options.signal === undefined ? timer : AbortSignal.any([timer, options.signal]);
   const parent = options.signal === undefined ? undefined : deadlineOf(options.signal);
   const at = now() + timeoutMs;
-  deadlines.set(signal, parent === undefined ? at : Math.min(at, parent));
+  deadlines.set(signal, {
+    at: parent === undefined ? at : Math.min(at, parent),
+    clock: { now, ...definedProps({ sleep: sleepFor }) },
+  });
   return signal;
+}
+
+/**
+ * A deadline `reserveMs` before `signal`'s (on its clock), but never taking more than half the time
+ * left: what waits on it (a request's slot in the budget) leaves the rest to the request itself, so a
+ * request is not sent only to be cut off in flight. `signal` itself when it has no known deadline.
+ */
+export function deadlineLeaving(signal: AbortSignal, reserveMs: number): AbortSignal {
+  const deadline = deadlines.get(signal);
+  if (deadline === undefined || signal.aborted) return signal;
+  const left = deadline.at - (deadline.clock.now ?? Date.now)();
+  return createDeadline({
+    timeoutMs: Math.floor(left - Math.min(reserveMs, left / 2)),
+    signal,
+    ...deadline.clock,
+  });
 }
 
 /** Like `AbortSignal.timeout`, timed by `sleep` (which stops early, unused, when `follow` aborts). */
@@ -63,7 +89,7 @@ function timeoutOn(sleep: Sleep, timeoutMs: number, follow: AbortSignal | undefi
 
 /** The deadline (in the clock given to `createDeadline`) of a signal made by it, else `undefined`. */
 export function deadlineOf(signal: AbortSignal): number | undefined {
-  return deadlines.get(signal);
+  return deadlines.get(signal)?.at;
 }
 
 /**

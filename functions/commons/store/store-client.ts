@@ -12,6 +12,7 @@
 import type { Dispatcher } from 'undici';
 import { assertApplicationId, assertFlightId, assertSubmissionId } from '../domain/ids.ts';
 import { StoreApiError, WatchdogError } from '../errors.ts';
+import { deadlineLeaving } from '../http/deadline.ts';
 import {
   type AttemptResult,
   DEFAULT_RETRY_POLICY,
@@ -59,6 +60,12 @@ export interface StoreClientOptions {
    * stack's shared one). @default no client-side budget
    */
   readonly throttle?: (tenantId: string) => RequestBudget;
+  /**
+   * Time a request keeps for itself before its deadline: its budget slot must come this long before the
+   * deadline (at most half the time left), or it is not sent (`SLOT_DEADLINE`, so the halt path hands the
+   * app on) rather than sent to be cut off in flight. @default SEND_RESERVE_MS
+   */
+  readonly sendReserveMs?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly environment?: Partial<RetryEnvironment>;
   /** Flights asked for per `listflights` page. @default 100 */
@@ -105,6 +112,9 @@ export interface StoreClient {
   ): Promise<z.output<S>>;
 }
 
+/** See `StoreClientOptions.sendReserveMs`: the dispatcher's connect timeout, well above a Store answer's time. */
+export const SEND_RESERVE_MS = 3_000;
+
 const MAX_FLIGHT_PAGES = 50;
 /** 100 pages of 100: ten thousand apps, far more than any account the watchdog watches. */
 const MAX_APPLICATION_PAGES = 100;
@@ -136,7 +146,9 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
     url: URL,
     signal: AbortSignal,
   ): Promise<HttpResponse> => {
-    await options.throttle?.(token.tenantId).acquire(signal, what, spec.priority);
+    await options
+      .throttle?.(token.tenantId)
+      .acquire(deadlineLeaving(signal, options.sendReserveMs ?? SEND_RESERVE_MS), what, spec.priority);
     return sendHttpRequest(dispatcher, {
       method: spec.method,
       url,

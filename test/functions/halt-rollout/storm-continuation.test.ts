@@ -335,6 +335,21 @@ describeWithMoto(`alarm storms longer than one invocation${MOTO_SKIP_REASON}`, (
     expectTheBudgetSpentExactly(facts, betweenMs);
   });
 
+  it('a Store that takes 150 ms to answer: no request is let out to be cut off at the deadline, so nothing fails and every rollout is halted once', async ({
+    onTestFinished,
+  }) => {
+    const storm = await startStorm({ series: 'SL', alarmPerApp: false, onTestFinished });
+    storm.simulator.control.setLatency(150);
+    const { results, errors } = await runStorm(storm, [alarmStateChangeEvent(SHARED_ALARM)]);
+    expect(errors).toEqual([]);
+    expectEveryRolloutHaltedOnce(storm, results);
+    // Every request sent was answered: none was cut off in flight by an invocation's deadline.
+    const store = storm.simulator.control.requests.filter((request) => request.kind === 'store');
+    expect(store.filter((request) => request.status !== 200)).toEqual([]);
+    expect(store.filter((request) => request.method === 'POST')).toHaveLength(APPS);
+    expect(results.length).toBeGreaterThan(1);
+  });
+
   it('with every rollout remembered, one alarm listed by 100 apps costs 100 requests: what the first invocation can reach, the rest handed on', async ({
     onTestFinished,
   }) => {

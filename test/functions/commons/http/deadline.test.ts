@@ -3,6 +3,7 @@ import { DeadlineExceededError } from '../../../../functions/commons/errors.ts';
 import {
   createDeadline,
   deadlineExceeded,
+  deadlineLeaving,
   deadlineOf,
   fitsBeforeDeadline,
   setDeadlineDefaults,
@@ -29,6 +30,33 @@ describe('deadlines', () => {
     parent.abort();
     expect(child.aborted).toBe(true);
     expect(fitsBeforeDeadline(child, Date.now(), 0)).toBe(false);
+  });
+
+  it('derives a deadline that leaves time before the signal’s own, on its clock, never more than half what is left', () => {
+    let now = 50_000;
+    const clock = { now: () => now };
+    const signal = createDeadline({ timeoutMs: 240_000, ...clock });
+    expect(deadlineOf(deadlineLeaving(signal, 3_000))).toBe(287_000);
+    now = 288_000;
+    // 2 s left: the reserve shrinks to half of it.
+    expect(deadlineOf(deadlineLeaving(signal, 3_000))).toBe(289_000);
+    const unknown = new AbortController().signal;
+    expect(deadlineLeaving(unknown, 3_000)).toBe(unknown);
+  });
+
+  it('takes a fractional timeout (Node timers take whole milliseconds)', () => {
+    const signal = createDeadline({ timeoutMs: 1_500.5, now: () => 0 });
+    expect(deadlineOf(signal)).toBe(1_500.5);
+    expect(signal.aborted).toBe(false);
+  });
+
+  it('aborts a derived deadline with the signal it leaves time before', () => {
+    const caller = new AbortController();
+    const signal = createDeadline({ timeoutMs: 60_000, signal: caller.signal });
+    const derived = deadlineLeaving(signal, 3_000);
+    expect(derived.aborted).toBe(false);
+    caller.abort();
+    expect(derived.aborted).toBe(true);
   });
 
   it('allows any wait on a signal without a known deadline', () => {
