@@ -6,6 +6,7 @@
  */
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, expect, it } from 'vitest';
+import { alarmStateChangeEvent } from '../../../tools/fixtures/watchdog-apps.ts';
 import { rollingApps, stateWith } from '../../../tools/store-simulator/sample-state.ts';
 import { describeWithMoto, MOTO_SKIP_REASON, motoClientConfig } from '../../support/aws.ts';
 import { startWatchdog, type WatchdogHarness } from '../../support/watchdog-harness.ts';
@@ -16,24 +17,6 @@ const harnesses: WatchdogHarness[] = [];
 afterEach(async () => {
   await Promise.all(harnesses.splice(0).map((harness) => harness.close()));
 });
-
-function eventBridgeAlarm(): unknown {
-  return {
-    version: '0',
-    id: crypto.randomUUID(),
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
-    account: '123456789012',
-    time: '2026-12-02T06:00:00Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      alarmName: ALARM,
-      state: { value: 'ALARM', reason: 'Threshold Crossed', timestamp: '2026-12-02T06:00:00.000+0000' },
-      previousState: { value: 'OK', reason: 'ok', timestamp: '2026-12-02T05:00:00.000+0000' },
-    },
-  };
-}
 
 describeWithMoto(`the handler hands a storm on through the continuation queue${MOTO_SKIP_REASON}`, () => {
   it('halts what the budget allows, sends the rest to the queue, and the queued continuation is an accepted event', async () => {
@@ -52,7 +35,10 @@ describeWithMoto(`the handler hands a storm on through the continuation queue${M
     await harness.warmUpSettled();
     // 12 apps need 36 requests; the tenant's 20 a minute and 8 s of Lambda time (3 s of it kept to
     // notify) let this invocation halt 6 of them (18 requests, the room kept for follow-ups included).
-    const { result, error } = await harness.invoke(eventBridgeAlarm(), { remainingMs: 8_000 });
+    const { result, error } = await harness.invoke(
+      alarmStateChangeEvent(ALARM, new Date('2026-12-02T06:00:00Z')),
+      { remainingMs: 8_000 },
+    );
     expect(error).toBeUndefined();
     const halted = result?.targets.filter((target) => target.result === 'halted') ?? [];
     expect(halted.length).toBeGreaterThan(0);
