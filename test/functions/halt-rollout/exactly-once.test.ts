@@ -236,6 +236,23 @@ async function held(simulator: RunningSimulator, count: number): Promise<void> {
   throw new Error(`the simulator never held ${count} request(s)`);
 }
 
+/**
+ * Deletes the notification topic, so the next publish fails; resolves to what puts it back (same name,
+ * so the same ARN, with the same subscriptions).
+ */
+async function takeTopicAway(topicArn: string): Promise<() => Promise<void>> {
+  const sns = new SNSClient(motoClientConfig());
+  const listed = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
+  const subscribers = (listed.Subscriptions ?? []).flatMap((subscription) => subscription.Endpoint ?? []);
+  await sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
+  return async () => {
+    await sns.send(new CreateTopicCommand({ Name: topicArn.split(':').at(-1) ?? '' }));
+    for (const endpoint of subscribers) {
+      await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: endpoint }));
+    }
+  };
+}
+
 describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () => {
   let dynamo: DynamoDBClient;
   let sqs: SQSClient;
@@ -665,20 +682,13 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
     const on = await stack();
     const harness = await container(on);
     const transition = newTransition();
-    const sns = new SNSClient(motoClientConfig());
-    const topicArn = harness.sink.topicArn;
-    const listed = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
-    const subscribers = (listed.Subscriptions ?? []).flatMap((subscription) => subscription.Endpoint ?? []);
-    await sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
+    const restoreTopic = await takeTopicAway(harness.sink.topicArn);
 
     const lost = await harness.invoke(snsEvent(transition));
     expect(lost.error).toMatchObject({ name: 'WatchdogError', code: 'NOTIFY_FAILED' });
     expect(on.simulator.control.effectiveHalts).toBe(2);
     // The topic is back (same name, same ARN); the event comes back.
-    await sns.send(new CreateTopicCommand({ Name: topicArn.split(':').at(-1) ?? '' }));
-    for (const endpoint of subscribers) {
-      await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: endpoint }));
-    }
+    await restoreTopic();
     const redelivered = await harness.invoke(eventBridgeEvent(transition));
 
     expect(redelivered.error).toBeUndefined();
@@ -701,21 +711,14 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
       count: 1,
       match: { method: 'GET', path: SAMPLE_FLIGHT_SUBMISSION_ID },
     });
-    const sns = new SNSClient(motoClientConfig());
-    const topicArn = harness.sink.topicArn;
-    const listed = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
-    const subscribers = (listed.Subscriptions ?? []).flatMap((subscription) => subscription.Endpoint ?? []);
-    await sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
+    const restoreTopic = await takeTopicAway(harness.sink.topicArn);
 
     const lost = await harness.invoke(snsEvent(transition));
     expect(lost.error).toMatchObject({ name: 'WatchdogError', code: 'NOTIFY_FAILED' });
     // The retry was scheduled for the failed flight before the notification was lost.
     const retries = await scheduledRetries(transition);
     expect(retries.map((retry) => retry.continuation.retry)).toEqual([{ attempt: 2, targets: [FLIGHT_KEY] }]);
-    await sns.send(new CreateTopicCommand({ Name: topicArn.split(':').at(-1) ?? '' }));
-    for (const endpoint of subscribers) {
-      await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: endpoint }));
-    }
+    await restoreTopic();
 
     const retry = await harness.invoke(queueDelivery(retries[0]?.body ?? ''));
 
