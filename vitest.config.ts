@@ -4,10 +4,22 @@ import { defineConfig } from 'vitest/config';
  * Files whose code under test keeps no state at module level (the CDK app and its constructs, the pure
  * domain, config parsing, the docs): they share one module graph per worker instead of importing
  * aws-cdk-lib and the rest afresh for each file. Nothing here sets `process.env`, stubs a global or
- * touches the Store throttle or the budget defaults, which are per process.
+ * touches the Store throttle or the budget defaults, which are per process. Not the artifact tests: they
+ * load the handler harness, which sets `process.env` and keeps its logs at module level.
  */
 const SHARED_MODULE_FILES = [
-  'test/infra/**/*.test.ts',
+  'test/infra/constructs/**/*.test.ts',
+  // Every top-level infra file but the artifact tests (`artifact-*.test.ts`); a new one is isolated.
+  ...[
+    'bundling',
+    'catalog',
+    'chat-pager-drill',
+    'config',
+    'federation-stack',
+    'signals-stack',
+    'watchdog-app',
+    'watchdog-stack',
+  ].map((name) => `test/infra/${name}.test.ts`),
   'test/docs/**/*.test.ts',
   'test/functions/commons/domain/**/*.test.ts',
   'test/functions/commons/config/**/*.test.ts',

@@ -25,7 +25,7 @@ import type { InvocationBudget, WatchdogPorts } from './ports.ts';
 
 /** A run after the hand-on stage. */
 export interface HandedOn {
-  /** The run without the results of the apps handed on. */
+  /** The run without the targets handed on. */
   readonly run: WatchdogRun;
   /** The apps handed on to the next part of the storm. */
   readonly pending?: PendingApps;

@@ -17,7 +17,7 @@ import { type InvocationReport, TargetsFailedError } from './failures.ts';
 import { type HandedOn, handOnAndRetry, scheduleRetry } from './hand-on.ts';
 import type { InvocationBudget, WatchdogPorts } from './ports.ts';
 
-export { describeFailures, type InvocationReport, TargetsFailedError } from './failures.ts';
+export { type InvocationReport, TargetsFailedError } from './failures.ts';
 export { budgetFromRemaining, type InvocationBudget, type WatchdogPorts } from './ports.ts';
 
 /** Why a retry whose targets' apps the config no longer holds does nothing. */

@@ -190,7 +190,7 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
 
   /**
    * One attempt at a slot for the head of the queue: `granted`, or when room frees (`retryAt`). A grant
-   * whose write came back later than half the margin is taken again with a new stamp (docs/storms.md,
+   * whose write came back later than half the margin is taken again with a new stamp, once (docs/storms.md,
    * "The shared budget"). Throws when the table fails (not on a slow write or a lost race).
    */
   const tryGrant = async (
@@ -206,7 +206,8 @@ export function createDurableBudget(tenantId: string, options: DurableBudgetOpti
       if (!decision.granted) return decision;
       if (await write(stored, decision.grants, signal)) {
         const stamped = decision.grants.at(-1) ?? now();
-        if (now() - stamped <= lateWriteMs) return { granted: true };
+        // One new stamp at most: a table that stays slow must not hold a request back until its deadline.
+        if (now() - stamped <= lateWriteMs || late !== undefined) return { granted: true };
         late = stamped;
         continue;
       }

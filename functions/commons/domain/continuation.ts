@@ -186,8 +186,8 @@ export interface HandOnSplit {
 /**
  * The apps of a run to hand on, or `undefined` when there are none or the storm may not go on (a
  * manual event, or past `MAX_CONTINUATION_PART`). An app is handed on when one of its rollouts ran out
- * of time or budget with nothing changed (`TargetDetail.outOfTime`); its other results are dropped
- * from the run too, as the next part looks at the whole app again.
+ * of time or budget with nothing changed (`TargetDetail.outOfTime`); only those targets leave the run,
+ * so a rollout of the same app already halted is still announced by this part.
  */
 export function splitHandOn(plan: ActingPlan, run: WatchdogRun, storm: StormPart): HandOnSplit | undefined {
   if (plan.trigger.kind !== 'alarm' || storm.part + 1 > MAX_CONTINUATION_PART) return undefined;

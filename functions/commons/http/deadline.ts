@@ -11,7 +11,10 @@ import { definedProps } from '../optional.ts';
 const deadlines = new WeakMap<AbortSignal, { readonly at: number; readonly clock: Clock }>();
 
 /** The clock of a deadline. */
-type Clock = Pick<DeadlineOptions, 'now' | 'sleep'>;
+interface Clock {
+  readonly now: () => number;
+  readonly sleep?: Sleep;
+}
 
 export interface DeadlineOptions {
   /** Milliseconds from now until the deadline. */
@@ -67,7 +70,7 @@ export function createDeadline(options: DeadlineOptions): AbortSignal {
 export function deadlineLeaving(signal: AbortSignal, reserveMs: number): AbortSignal {
   const deadline = deadlines.get(signal);
   if (deadline === undefined || signal.aborted) return signal;
-  const left = deadline.at - (deadline.clock.now ?? Date.now)();
+  const left = deadline.at - deadline.clock.now();
   return createDeadline({
     timeoutMs: Math.floor(left - Math.min(reserveMs, left / 2)),
     signal,

@@ -62,7 +62,7 @@ export interface StoreClientOptions {
   readonly throttle?: (tenantId: string) => RequestBudget;
   /**
    * Time a request keeps for itself before its deadline: its budget slot must come this long before the
-   * deadline (at most half the time left), or it is not sent (`SLOT_DEADLINE`, so the halt path hands the
+   * deadline (at most half the time left), or it is not sent (`SLOT_DEADLINE_CODE`, so the halt path hands the
    * app on) rather than sent to be cut off in flight. @default SEND_RESERVE_MS
    */
   readonly sendReserveMs?: number;
@@ -145,10 +145,9 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
     what: string,
     url: URL,
     signal: AbortSignal,
+    slotSignal: AbortSignal,
   ): Promise<HttpResponse> => {
-    await options
-      .throttle?.(token.tenantId)
-      .acquire(deadlineLeaving(signal, options.sendReserveMs ?? SEND_RESERVE_MS), what, spec.priority);
+    await options.throttle?.(token.tenantId).acquire(slotSignal, what, spec.priority);
     return sendHttpRequest(dispatcher, {
       method: spec.method,
       url,
@@ -166,19 +165,21 @@ export function createStoreClient(options: StoreClientOptions): StoreClient {
     if (spec.query !== undefined) url.search = new URLSearchParams(spec.query).toString();
     const retryAnyFailure = spec.method === 'GET';
     let renewedToken = false;
+    // Once per call, for every attempt: a slot must leave the request time for its answer.
+    const slotSignal = deadlineLeaving(signal, options.sendReserveMs ?? SEND_RESERVE_MS);
 
     const attempt = async (): Promise<AttemptResult<z.output<S>>> => {
       let response: HttpResponse;
       try {
         let token = await tokenProvider.getToken(signal);
-        response = await sendAuthorized(token, spec, what, url, signal);
+        response = await sendAuthorized(token, spec, what, url, signal, slotSignal);
         if (response.status === 401 && !renewedToken) {
           // An expired or revoked token: renew once, repeat once. The gateway rejected
           // the call before the Store saw it, so repeating even a POST is safe.
           renewedToken = true;
           tokenProvider.invalidate(token);
           token = await tokenProvider.getToken(signal);
-          response = await sendAuthorized(token, spec, what, url, signal);
+          response = await sendAuthorized(token, spec, what, url, signal, slotSignal);
         }
       } catch (caught) {
         if (!isTransportFailure(caught)) throw caught;

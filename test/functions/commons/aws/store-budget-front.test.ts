@@ -118,9 +118,6 @@ describeWithMoto("the halt function's own throttle in front of the stack's budge
     const run = await storm(true);
     expect(run.results).toEqual(Array(APPS).fill('halted'));
     expect(run.statuses).toEqual(Array(3 * APPS).fill(200));
-    expect(run.firstHalt).toBeGreaterThanOrEqual(2);
-    expect(run.firstHalt).toBeLessThan(THROTTLE.limit);
-    expect(run.haltsInFirstWindow).toBeGreaterThanOrEqual(5);
     // Exactly: seven apps looked at (the room kept for their follow-ups lets no more in), their seven
     // rollout reads, then the halts; six halts in the first window, the most its 20 slots can hold.
     expect(run.firstHalt).toBe(14);
@@ -132,6 +129,5 @@ describeWithMoto("the halt function's own throttle in front of the stack's budge
     expect(run.results).toEqual(Array(APPS).fill('halted'));
     expect(run.statuses).toEqual(Array(3 * APPS).fill(200));
     expect(run.haltsInFirstWindow).toBe(0);
-    expect(run.firstHalt).toBeGreaterThanOrEqual(THROTTLE.limit);
   });
 });

@@ -32,7 +32,8 @@ function fakeClock(start: number) {
         signal.addEventListener(
           'abort',
           () => {
-            sleepers.splice(sleepers.indexOf(sleeper), 1);
+            const index = sleepers.indexOf(sleeper);
+            if (index >= 0) sleepers.splice(index, 1);
             reject(signal.reason);
           },
           { once: true },
@@ -222,6 +223,31 @@ describeWithMoto('the Store request budget in the state table', () => {
     );
     // One grant, stamped when it was sent: the late one left the window in the same write.
     expect(item.Item?.grants?.L).toEqual([{ N: '21000200' }]);
+  });
+
+  it('takes a late grant again once only: a table that stays slow does not hold the request back', async () => {
+    const tenant = `${crypto.randomUUID()}.example.com`;
+    const clock = fakeClock(22_000_000);
+    // Every conditional write takes 200 ms of the budget's clock.
+    const slow = motoDynamo();
+    let writes = 0;
+    slow.middlewareStack.add(
+      (next) => async (args) => {
+        const output = await next(args);
+        if (args.input !== null && typeof args.input === 'object' && 'Item' in args.input) {
+          writes += 1;
+          clock.advanceTo(22_000_000 + 200 * writes);
+        }
+        return output;
+      },
+      { step: 'initialize', name: 'slowWrites' },
+    );
+    const budget = recorder(createDurableBudget(tenant, { ...options(clock, 'halt'), client: slow }), clock);
+
+    await budget.acquire('halt', 'halt');
+
+    expect(writes).toBe(2);
+    expect(budget.granted).toEqual([{ label: 'halt', at: 22_000_400 }]);
   });
 
   it('sends a halt-path request anyway when the table fails, and refuses a reader', async () => {
