@@ -744,7 +744,8 @@ describeWithMoto(`exactly once across paths and retries${MOTO_SKIP_REASON}`, () 
       [STATE_TABLE_KEY.partition]: { S: budgetPartition(SAMPLE_TENANT.tenantId) },
       [STATE_TABLE_KEY.sort]: { S: BUDGET_SORT_KEY },
     };
-    const filledAt = Date.now();
+    // Stamped a window ahead: the window stays full however long the set-up takes in real time.
+    const filledAt = Date.now() + 60_000;
     await dynamo.send(
       new PutItemCommand({
         TableName: on.tableName,

@@ -222,13 +222,7 @@ describeWithMoto("one request budget for the stack's functions", () => {
     const store = simulator.control.requests.filter((request) => request.kind === 'store');
     // Nobody drew a 429: every request found its slot in the budget first.
     expect(store.filter((request) => request.status === 429)).toEqual([]);
-    expect(
-      mostInAnyWindow(
-        store.map((request) => request.startedAt),
-        WINDOW_MS,
-      ),
-    ).toBeLessThanOrEqual(LIMIT);
-    // And exactly 20 in the fullest: the stack's budget was spent to the full, not merely kept under.
+    // Exactly 20 in the fullest 60 s: never more, and the stack's budget spent to the full.
     expect(
       mostInAnyWindow(
         store.map((request) => request.startedAt),

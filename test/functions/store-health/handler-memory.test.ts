@@ -65,7 +65,9 @@ describeWithMoto(`store-health handler with its memory${MOTO_SKIP_REASON}`, () =
       [['ApplicationId', 'FlightId'], SAMPLE_FLIGHT_ID],
     ]);
     expect(documents.every((document) => document.values.ApplicationId === SAMPLE_APP_ID)).toBe(true);
-    expect(documents[1]?.units.CrashRateRatio ?? documents[1]?.units.InsufficientData).toBeDefined();
+    // In the sample state the main rollout gets a ratio and the flight does not (insufficient data).
+    expect(documents.map((document) => 'CrashRateRatio' in document.units)).toEqual([true, false]);
+    expect(documents.map((document) => document.units.InsufficientData)).toEqual(['Count', 'Count']);
     expect(storeCalls(harness)).toContain('GET applications');
     expect(storeCalls(harness)).toContain(
       `GET applications/${SAMPLE_QUIET_APP_ID}/submissions/1152921504621225621/packagerollout`,
