@@ -235,7 +235,10 @@ function invalid(message: string): BadInputError {
 
 /**
  * The retry of a part's failed targets: the same transitions and part, the attempt it is to make and
- * only the targets to re-examine (their apps in `applicationIds`). `undefined` for a manual event.
+ * the targets to re-examine. `applicationIds` holds every app of the attempt, not only the failed
+ * targets' apps: the ledger may widen what the retry re-examines to every app examined (when the
+ * attempt's notification was lost), and a continuation can only narrow the alarm's plan. `undefined` for
+ * a manual event.
  */
 export function retryContinuation(
   plan: ActingPlan,
@@ -244,10 +247,7 @@ export function retryContinuation(
   attempt: number,
 ): Continuation | undefined {
   if (plan.trigger.kind !== 'alarm' || targets.length === 0) return undefined;
-  const apps = new Set(targets.map((key) => key.slice(0, key.indexOf('#'))));
-  const applicationIds = plan.apps
-    .map((planned) => planned.app.applicationId)
-    .filter((applicationId) => apps.has(applicationId));
+  const applicationIds = plan.apps.map((planned) => planned.app.applicationId);
   if (applicationIds.length === 0) return undefined;
   return {
     kind: CONTINUATION_KIND,

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { indexAppsByAlarm } from '../../../../functions/commons/config/env.ts';
+import { resolveContinuation, retryContinuation } from '../../../../functions/commons/domain/continuation.ts';
 import type { WatchdogRun } from '../../../../functions/commons/domain/decide.ts';
 import type { AlarmTransition } from '../../../../functions/commons/domain/events.ts';
 import type { ActingPlan, PlannedApp } from '../../../../functions/commons/domain/targets.ts';
@@ -13,6 +15,7 @@ import {
   type TransitionRecord,
   transitionIdentity,
   transitionInstant,
+  wholeAppKeys,
 } from '../../../../functions/commons/domain/transitions.ts';
 import type { WatchedApp } from '../../../../functions/commons/domain/watched-apps.ts';
 
@@ -197,6 +200,26 @@ describe('failed targets and what a retry re-examines', () => {
       '9NBLGGH4R317#app',
     ]);
     for (const key of keys) expect(key).toMatch(TARGET_KEY_PATTERN);
+  });
+
+  it('a retry carries every app of its attempt: its failed targets narrow it, and after a lost notification the ledger widens it back to every app', () => {
+    const apps = plan.apps.map((entry) => entry.app);
+    const retry = retryContinuation(
+      plan,
+      ['9NBLGGH4R316#flight#ab-cd'],
+      { part: 1, stormStartedAt: '2026-12-01T10:00:00.000Z' },
+      2,
+    );
+    if (retry === undefined) throw new Error('a retry expected');
+    const resolved = resolveContinuation(retry, { apps, alarmIndex: indexAppsByAlarm(apps), dryRun: false });
+    if (resolved.plan.kind !== 'act') throw new Error(`an acting plan expected: ${resolved.plan.ignored}`);
+    const ids = (narrowed: ActingPlan) => narrowed.apps.map((entry) => entry.app.applicationId);
+    expect(ids(narrowToTargets(resolved.plan, retry.retry?.targets ?? []))).toEqual(['9NBLGGH4R316']);
+    expect(ids(narrowToTargets(resolved.plan, wholeAppKeys(plan)))).toEqual([
+      '9NBLGGH4R315',
+      '9NBLGGH4R316',
+      '9NBLGGH4R317',
+    ]);
   });
 
   it('narrows a plan to the failed targets alone', () => {
